@@ -1,0 +1,118 @@
+"""The ``trustbot`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, load_settings, requirements
+
+DESCRIPTION = "Trustbot: trust-building check-ins, deal nudges and anonymised digests for Slack."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trustbot", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="HTTP mode: Slack events, commands and clicks at POST /slack/events; GET /healthz",
+        description="Serve Slack's Events API, slash commands and interactivity over HTTP "
+        "(all at POST /slack/events, signed with SLACK_SIGNING_SECRET) and GET /healthz.",
+    )
+    run = sub.add_parser(
+        "run",
+        help="Socket Mode (needs SLACK_APP_TOKEN), plus the HTTP endpoints on --port",
+        description="Connect to Slack over Socket Mode with SLACK_APP_TOKEN (no public URL "
+        "needed) and also serve the HTTP endpoints (health, webhooks) on --port.",
+    )
+    for p in (serve, run):
+        p.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+        p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
+        p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    sub.add_parser(
+        "migrate",
+        help="bring the database schema up to date (TRUSTBOT_DATABASE_URL)",
+        description="Apply every pending migration to TRUSTBOT_DATABASE_URL.",
+    )
+    return parser
+
+
+def fail(message: str) -> int:
+    print(f"trustbot: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        settings.require(*requirements(args.command, settings))
+    except SettingsError as error:
+        return fail(str(error))
+    if args.command == "migrate":
+        return migrate(settings)
+    return serve(settings, args)
+
+
+def migrate(settings: Settings) -> int:
+    from bot.storage.migrate import pending, upgrade
+
+    try:
+        before, head = pending(settings.TRUSTBOT_DATABASE_URL)
+        upgrade(settings.TRUSTBOT_DATABASE_URL)
+    except Exception as error:  # the database refused: say so in one line
+        return fail(f"TRUSTBOT_DATABASE_URL: cannot migrate: {str(error).splitlines()[0]}")
+    print(f"database at revision {head}" + ("" if before == head else f" (was {before})"))
+    return 0
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.app import create_app
+    from bot.runtime import Runtime
+    from bot.storage import Database
+    from bot.storage.migrate import pending
+    from bot.web import create_web_app
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        current, head = pending(settings.TRUSTBOT_DATABASE_URL)
+    except Exception as error:
+        return fail(f"TRUSTBOT_DATABASE_URL: cannot connect: {str(error).splitlines()[0]}")
+    if current != head:
+        return fail(
+            f"the database schema is at {current}, this version needs {head}: "
+            "run `trustbot migrate`"
+        )
+    runtime = Runtime(settings=settings, db=Database(settings.TRUSTBOT_DATABASE_URL))
+    bolt = create_app(runtime)
+    web = create_web_app(runtime, bolt)
+    config = uvicorn.Config(web, host=args.host, port=args.port, log_level=args.log_level)
+    server = uvicorn.Server(config)
+    if args.command == "serve":
+        asyncio.run(server.serve())
+        return 0
+
+    async def socket_mode() -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bolt, settings.SLACK_APP_TOKEN)
+        await handler.connect_async()
+        try:
+            await server.serve()
+        finally:
+            await handler.close_async()
+
+    asyncio.run(socket_mode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

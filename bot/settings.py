@@ -1,0 +1,134 @@
+"""Settings from the environment (and an optional ``.env``), as PRODUCT.md names them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Every runtime setting. Names are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    SLACK_BOT_TOKEN: str | None = None
+    SLACK_SIGNING_SECRET: str | None = None
+    SLACK_APP_TOKEN: str | None = None
+    SLACK_CLIENT_ID: str | None = None
+    SLACK_CLIENT_SECRET: str | None = None
+    SLACK_API_URL: str = "https://slack.com/api/"
+    TRUSTBOT_DATABASE_URL: str = "sqlite:///trustbot.db"
+    TRUSTBOT_PSEUDONYM_KEY: str | None = None
+    TRUSTBOT_WEBHOOK_SECRET: str | None = None
+    TRUSTBOT_ADMINS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
+
+    @field_validator("SLACK_BOT_TOKEN")
+    @classmethod
+    def _bot_token(cls, v: str | None) -> str | None:
+        if v and not v.startswith("xoxb-"):
+            raise ValueError("expected a bot token starting with xoxb-")
+        return v or None
+
+    @field_validator("SLACK_APP_TOKEN")
+    @classmethod
+    def _app_token(cls, v: str | None) -> str | None:
+        if v and not v.startswith("xapp-"):
+            raise ValueError("expected an app-level token starting with xapp-")
+        return v or None
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("TRUSTBOT_DATABASE_URL")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        try:
+            url = make_url(v)
+        except ArgumentError:
+            raise ValueError("expected a database URL such as sqlite:///trustbot.db") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("expected a sqlite:/// or postgresql:// URL")
+        return v
+
+    @field_validator("TRUSTBOT_PSEUDONYM_KEY")
+    @classmethod
+    def _pseudonym_key(cls, v: str | None) -> str | None:
+        if v is not None and len(v) < 16:
+            raise ValueError("expected a secret of at least 16 characters")
+        return v or None
+
+    @field_validator("TRUSTBOT_ADMINS", mode="before")
+    @classmethod
+    def _admins(cls, v: object) -> tuple[str, ...]:
+        items: Iterable[object] = v.split(",") if isinstance(v, str) else v  # type: ignore[assignment]
+        admins = tuple(str(i).strip() for i in items if str(i).strip())
+        bad = [a for a in admins if not USER_ID.match(a)]
+        if bad:
+            raise ValueError(
+                f"expected comma-separated Slack user IDs like U0123ABCD, got {bad[0]!r}"
+            )
+        return admins
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return bool(self.SLACK_CLIENT_ID)
+
+    def require(self, *names: str) -> None:
+        """Raise :class:`SettingsError` for the first of ``names`` that is not set."""
+        for name in names:
+            if not getattr(self, name):
+                raise SettingsError(f"{name} is not set: {EXPECTED[name]}")
+
+
+EXPECTED = {
+    "SLACK_BOT_TOKEN": "expected the bot token (xoxb-...) from OAuth & Permissions",
+    "SLACK_SIGNING_SECRET": "expected the signing secret from Basic Information",
+    "SLACK_APP_TOKEN": "expected an app-level token (xapp-...) with connections:write",
+    "SLACK_CLIENT_ID": "expected the client ID from Basic Information",
+    "SLACK_CLIENT_SECRET": "expected the client secret from Basic Information",
+    "TRUSTBOT_PSEUDONYM_KEY": "expected a secret of 16+ characters, kept out of the database",
+    "TRUSTBOT_WEBHOOK_SECRET": "expected the shared secret that signs deal webhooks",
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]) or "settings"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name} is malformed: {msg}") from None
+
+
+def requirements(command: str, settings: Settings) -> tuple[str, ...]:
+    """Which settings ``command`` cannot start without."""
+    if command == "migrate":
+        return ()
+    needed = ["SLACK_SIGNING_SECRET", "TRUSTBOT_PSEUDONYM_KEY", "TRUSTBOT_WEBHOOK_SECRET"]
+    if settings.oauth_enabled:
+        needed.append("SLACK_CLIENT_SECRET")
+    else:
+        needed.insert(0, "SLACK_BOT_TOKEN")
+    if command == "run":
+        needed.append("SLACK_APP_TOKEN")
+    return tuple(needed)

@@ -1,0 +1,1 @@
+"""The thin Slack layer: Web API client, Block Kit builders and Bolt middleware."""

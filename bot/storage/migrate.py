@@ -1,0 +1,42 @@
+"""Alembic, driven from code: ``trustbot migrate`` and the schema check at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
+
+from bot.storage.db import configure_sqlite, sync_url
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(database_url: str | URL) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    url = sync_url(database_url).render_as_string(hide_password=False)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(database_url: str | URL, revision: str = "head") -> None:
+    """Bring the schema up to ``revision``."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def pending(database_url: str | URL) -> tuple[str | None, str | None]:
+    """(current, head) revisions; equal when the schema is up to date."""
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    engine = create_engine(sync_url(database_url))
+    configure_sqlite(engine)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+    return current, script.get_current_head()

@@ -1,0 +1,291 @@
+"""Every table of the domain, in one place (SQLModel on SQLAlchemy 2).
+
+Anonymity: answers (:class:`Response`, :class:`Note`, :class:`ManagerEstimate`) carry a keyed
+pseudonym, never a Slack user ID, and no column of theirs points at a row that names a user.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store instants as UTC and always read them back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def instant(*, nullable: bool = False, index: bool = False) -> Any:
+    """A UTC datetime column."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
+    )
+
+
+def json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace the app is installed in."""
+
+    id: str = Field(primary_key=True, max_length=32)  # Slack team_id
+    name: str = ""
+    active: bool = True
+    installed_at: datetime = instant()
+    uninstalled_at: datetime | None = instant(nullable=True)
+
+
+class Team(SQLModel, table=True):
+    """A sales team: its reps, managers, digest channel, schedule and anonymity threshold."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    name: str = Field(max_length=80)
+    channel_id: str = Field(max_length=32)
+    checkin_weekday: int = 4  # 0 = Monday; rep-local
+    checkin_time: str = Field(default="16:00", max_length=5)  # HH:MM, rep-local
+    digest_weekday: int = 0
+    digest_time: str = Field(default="09:00", max_length=5)
+    timezone: str = Field(default="UTC", max_length=64)  # the team's, for the digest
+    k: int = 5  # distinct respondents before a figure is shown (never below 3)
+    notes_k: int = 5  # distinct respondents before shared notes are shown
+    reminder_after_hours: int = 24  # working hours, rep-local
+    expire_after_days: int = 3
+    nudges_per_day: int = 3
+    nudge_gap_hours: int = 24  # one nudge per deal per this many hours
+    work_start: str = Field(default="09:00", max_length=5)
+    work_end: str = Field(default="18:00", max_length=5)
+    paused: bool = False
+    created_at: datetime = instant()
+
+
+class Member(SQLModel, table=True):
+    """A person's role in a team: ``rep`` or ``manager``."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    user_id: str = Field(index=True, max_length=32)
+    role: str = Field(max_length=16)
+    added_at: datetime = instant()
+
+
+class Person(SQLModel, table=True):
+    """What we keep about one Slack user: time zone and self-service state."""
+
+    workspace_id: str = Field(foreign_key="workspace.id", primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    tz: str | None = Field(default=None, max_length=64)
+    tz_checked_at: datetime | None = instant(nullable=True)
+    snoozed_until: datetime | None = instant(nullable=True)
+    opted_out: bool = False
+
+
+class OptOut(SQLModel, table=True):
+    """An opt-out that outlives ``forget-me``: only a keyed hash of the user remains."""
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    user_hash: str = Field(primary_key=True, max_length=64)
+
+
+class Admin(SQLModel, table=True):
+    """A user made admin with ``/trust admin add``."""
+
+    workspace_id: str = Field(foreign_key="workspace.id", primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    added_by: str = Field(max_length=32)
+    added_at: datetime = instant()
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what, and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(index=True, max_length=32)
+    actor: str = Field(max_length=32)
+    action: str = Field(max_length=64)
+    detail: dict[str, Any] = json_column()
+    at: datetime = instant(index=True)
+
+
+class PromptSetting(SQLModel, table=True):
+    """An admin's choice to enable or disable a prompt of the bank."""
+
+    workspace_id: str = Field(foreign_key="workspace.id", primary_key=True, max_length=32)
+    prompt_id: str = Field(primary_key=True, max_length=80)
+    enabled: bool = True
+    changed_by: str = Field(max_length=32)
+    changed_at: datetime = instant()
+
+
+class CheckinRound(SQLModel, table=True):
+    """One weekly check-in of one team: the unit a schedule slot creates exactly once."""
+
+    __table_args__ = (UniqueConstraint("team_id", "period_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    period_start: date
+    period_end: date
+    prompt_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="planned", max_length=16)  # planned | fanned_out
+    created_at: datetime = instant()
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one planned DM, recorded before it is sent."""
+
+    __table_args__ = (
+        UniqueConstraint("kind", "round_id", "user_id"),
+        UniqueConstraint("kind", "deal_event_id", "user_id"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    kind: str = Field(max_length=16)  # checkin | nudge
+    round_id: int | None = Field(default=None, foreign_key="checkinround.id")
+    deal_event_id: int | None = Field(default=None, foreign_key="dealevent.id")
+    user_id: str = Field(index=True, max_length=32)
+    status: str = Field(
+        default="pending", max_length=16
+    )  # pending|sending|sent|failed|expired|skipped
+    attempts: int = 0
+    next_attempt_at: datetime = instant()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = instant(nullable=True)
+    last_error: str | None = Field(default=None, max_length=200)
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    sent_at: datetime | None = instant(nullable=True)
+    remind_at: datetime | None = instant(nullable=True)
+    reminded_at: datetime | None = instant(nullable=True)
+    expires_at: datetime | None = instant(nullable=True)
+    created_at: datetime = instant()
+
+
+class Response(SQLModel, table=True):
+    """One answer to one prompt, under a keyed pseudonym. Changeable until its context expires."""
+
+    __table_args__ = (
+        UniqueConstraint("context", "pseudonym", "prompt_id"),
+        Index("ix_response_team_period", "team_id", "period_start", "dimension"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    team_id: int = Field(foreign_key="team.id")
+    period_start: date  # the digest period the answer counts in
+    context: str = Field(max_length=80)  # "round:<id>" or an opaque key for a nudge
+    moment: str | None = Field(default=None, max_length=32)  # deal change, for nudge answers
+    pseudonym: str = Field(max_length=64)
+    prompt_id: str = Field(max_length=80)
+    dimension: str = Field(max_length=32)
+    value: str = Field(max_length=150)
+    score: int | None = None  # 1..5 where the answer maps onto the trust index
+    answered_at: datetime = instant()
+
+
+class Note(SQLModel, table=True):
+    """A free-text note; reaches a digest only when ``shared`` and the k rule holds."""
+
+    __table_args__ = (
+        UniqueConstraint("context", "pseudonym"),
+        Index("ix_note_team_period", "team_id", "period_start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    team_id: int = Field(foreign_key="team.id")
+    period_start: date
+    context: str = Field(max_length=80)
+    pseudonym: str = Field(max_length=64)
+    text: str = Field(max_length=3000)
+    shared: bool = False
+    written_at: datetime = instant()
+
+
+class ManagerEstimate(SQLModel, table=True):
+    """A manager's estimate of how the team answers a prompt (for the perception gap)."""
+
+    __table_args__ = (UniqueConstraint("team_id", "period_start", "pseudonym", "prompt_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    period_start: date
+    pseudonym: str = Field(max_length=64)
+    prompt_id: str = Field(max_length=80)
+    value: int  # percent of the team the manager thinks answers positively
+    answered_at: datetime = instant()
+
+
+class DealEvent(SQLModel, table=True):
+    """A normalised deal update from any source; unique per (source, event_id)."""
+
+    __table_args__ = (UniqueConstraint("source", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    source: str = Field(max_length=16)  # webhook | hubspot | slack
+    event_id: str = Field(max_length=200)
+    deal_id: str = Field(max_length=200)
+    deal_name: str = Field(default="", max_length=300)
+    change: str = Field(max_length=32)
+    from_value: str | None = Field(default=None, max_length=300)
+    to_value: str | None = Field(default=None, max_length=300)
+    rep_user_id: str | None = Field(default=None, index=True, max_length=32)
+    rep_email: str | None = Field(default=None, max_length=320)
+    status: str = Field(
+        default="accepted", max_length=16
+    )  # accepted|nudged|deferred|unknown_rep|skipped
+    occurred_at: datetime = instant()
+    received_at: datetime = instant()
+
+
+class Digest(SQLModel, table=True):
+    """A team's published digest: its figures are fixed at first publication."""
+
+    __table_args__ = (UniqueConstraint("team_id", "period_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    period_start: date
+    period_end: date
+    figures: dict[str, Any] = json_column()
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    published_at: datetime = instant()
+
+
+class SlackEventSeen(SQLModel, table=True):
+    """An Events API ``event_id`` already handled (Slack retries; Bolt does not de-duplicate)."""
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = instant(index=True)

@@ -1,0 +1,13 @@
+"""Bolt listeners only, one module per Slack surface; each has ``register(app, runtime)``."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.runtime import Runtime
+from handlers import commands, events
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    for surface in (commands, events):
+        surface.register(app, runtime)

@@ -1,0 +1,61 @@
+"""app.yml is a valid Slack manifest and matches what the code registers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "app.yml").read_text())
+
+
+def test_manifest_is_valid_against_slack_schema(manifest: dict) -> None:
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not at {SCHEMA}")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(manifest, schema)
+
+
+def test_trust_command_escapes_mentions(manifest: dict) -> None:
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/trust"
+    assert command["should_escape"] is True
+    assert command["url"].endswith("/slack/events")
+
+
+def test_home_interactivity_socket_mode(manifest: dict) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["socket_mode_enabled"] is True
+    assert (
+        settings["interactivity"]["request_url"] == settings["event_subscriptions"]["request_url"]
+    )
+
+
+def test_every_event_listener_is_subscribed(manifest: dict) -> None:
+    subscribed = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    listened = {
+        m.group(1)
+        for path in (ROOT / "handlers").glob("*.py")
+        for m in re.finditer(r'@app\.event\(\s*"([a-z_]+)"', path.read_text())
+    }
+    assert "app_home_opened" in listened
+    assert listened <= subscribed, f"listened to but not subscribed: {listened - subscribed}"
+
+
+def test_oauth_redirect_matches_route(manifest: dict) -> None:
+    assert manifest["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    assert {"commands", "chat:write", "im:write", "users:read"} <= set(
+        manifest["oauth_config"]["scopes"]["bot"]
+    )

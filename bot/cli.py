@@ -71,13 +71,10 @@ def migrate(settings: Settings) -> int:
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from bot.app import create_app
     from bot.runtime import Runtime
+    from bot.server import TrustbotServer
     from bot.storage import Database
     from bot.storage.migrate import pending
-    from bot.web import create_web_app
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -91,26 +88,17 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             f"the database schema is at {current}, this version needs {head}: "
             "run `trustbot migrate`"
         )
-    runtime = Runtime(settings=settings, db=Database(settings.TRUSTBOT_DATABASE_URL))
-    bolt = create_app(runtime)
-    web = create_web_app(runtime, bolt)
-    config = uvicorn.Config(web, host=args.host, port=args.port, log_level=args.log_level)
-    server = uvicorn.Server(config)
-    if args.command == "serve":
-        asyncio.run(server.serve())
-        return 0
-
-    async def socket_mode() -> None:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        handler = AsyncSocketModeHandler(bolt, settings.SLACK_APP_TOKEN)
-        await handler.connect_async()
-        try:
-            await server.serve()
-        finally:
-            await handler.close_async()
-
-    asyncio.run(socket_mode())
+    try:
+        server = TrustbotServer(
+            lambda: Runtime(settings=settings, db=Database(settings.TRUSTBOT_DATABASE_URL)),
+            host=args.host,
+            port=args.port,
+            socket_mode=args.command == "run",
+            log_level=args.log_level,
+        )
+    except OSError as error:
+        return fail(f"--port {args.port}: cannot listen on {args.host}: {error.strerror}")
+    asyncio.run(server.serve())
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands import GRAMMAR, CommandError
+from bot.trust_command import Reply
 
 Block = dict[str, Any]
 
@@ -56,6 +57,24 @@ def error_message(error: CommandError) -> dict[str, Any]:
 
 def notice(text: str) -> dict[str, Any]:
     return message(text, [mrkdwn(text)])
+
+
+def reply(result: Reply) -> dict[str, Any]:
+    """A command's outcome; a refusal looks like a parse error, with the right form."""
+    if not result.ok:
+        return error_message(CommandError(result.text, result.usage))
+    return message(result.text[:3000], [mrkdwn(chunk) for chunk in _chunks(result.text)])
+
+
+def _chunks(text: str, size: int = 2900) -> list[str]:
+    """Split long text on line breaks into section-sized pieces (at most 45 of them)."""
+    chunks: list[str] = []
+    for line in text.splitlines():
+        if chunks and len(chunks[-1]) + len(line) + 1 <= size:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line[:size])
+    return chunks[:45] or [" "]
 
 
 def home_view() -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""Running Trustbot: uvicorn for HTTP, plus Socket Mode when asked. Used by the CLI, the tests
+and the demo alike, so all three take the same code path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+import uvicorn
+
+from bot.app import create_app
+from bot.runtime import Runtime
+from bot.web import create_web_app
+
+log = logging.getLogger(__name__)
+
+
+class TrustbotServer:
+    """One process's app: HTTP on ``host:port`` and, with ``socket_mode``, a Socket Mode link."""
+
+    def __init__(
+        self,
+        runtime: Callable[[], Runtime],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        socket_mode: bool = False,
+        log_level: str = "info",
+    ) -> None:
+        self._runtime = runtime
+        self.socket_mode = socket_mode
+        self.sock = socket.create_server((host, port), reuse_port=False)
+        self.host, self.port = self.sock.getsockname()[:2]
+        self.log_level = log_level
+        self._server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def serve(self) -> None:
+        """Serve until :meth:`stop` (or a signal, under the CLI)."""
+        runtime = self._runtime()  # built on this loop: database connections belong to it
+        bolt = create_app(runtime)
+        web = create_web_app(runtime, bolt)
+        config = uvicorn.Config(web, log_level=self.log_level, lifespan="on")
+        self._server = uvicorn.Server(config)
+        handler = None
+        if self.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(bolt, runtime.settings.SLACK_APP_TOKEN)
+            await handler.connect_async()
+            log.info("connected to Slack over Socket Mode")
+        try:
+            await self._server.serve(sockets=[self.sock])
+        finally:
+            if handler is not None:
+                await handler.close_async()
+
+    @property
+    def started(self) -> bool:
+        return bool(self._server and self._server.started)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+
+
+class ServerThread:
+    """A :class:`TrustbotServer` on a background thread with its own event loop (tests, demo)."""
+
+    def __init__(self, server: TrustbotServer) -> None:
+        self.server = server
+        self._thread = threading.Thread(target=self._run, name="trustbot-server", daemon=True)
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.server.serve())
+        except BaseException as error:  # surfaced by start()/stop()
+            self._error = error
+
+    def start(self, timeout: float = 15.0) -> ServerThread:
+        self._thread.start()
+        waited = 0.0
+        while not self.server.started:
+            if self._error is not None or not self._thread.is_alive():
+                raise RuntimeError(f"the server did not start: {self._error!r}")
+            if waited > timeout:
+                raise TimeoutError("the server did not start in time")
+            threading.Event().wait(0.02)
+            waited += 0.02
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        self._thread.join(timeout=15)
+        if self._error is not None:
+            raise self._error
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

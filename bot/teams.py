@@ -1,0 +1,190 @@
+"""Teams, their people and settings. Every change is audited in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import audit
+from bot.clock import Clock
+from bot.commands import K_FLOOR, WEEKDAYS
+from bot.storage import Database
+from bot.storage.models import Member, Team
+
+REP, MANAGER = "rep", "manager"
+
+
+class TeamError(ValueError):
+    """A request that cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    team: Team
+    reps: list[str]
+    managers: list[str]
+
+    @property
+    def schedule(self) -> str:
+        return f"{WEEKDAYS[self.team.checkin_weekday]} {self.team.checkin_time} rep-local"
+
+
+async def find(session: AsyncSession, workspace_id: str, name: str) -> Team:
+    """The team called ``name`` (case-insensitive) or a :class:`TeamError`."""
+    team = (
+        await session.exec(
+            select(Team).where(
+                Team.workspace_id == workspace_id, func.lower(Team.name) == name.lower()
+            )
+        )
+    ).first()
+    if team is None:
+        raise TeamError(f"There is no team `{name}`. See `/trust team list`.")
+    return team
+
+
+async def create(
+    db: Database, workspace_id: str, actor: str, name: str, channel_id: str, clock: Clock
+) -> Team:
+    async with db.session() as session:
+        try:
+            await find(session, workspace_id, name)
+        except TeamError:
+            pass
+        else:
+            raise TeamError(f"A team `{name}` already exists.")
+        team = Team(
+            workspace_id=workspace_id, name=name, channel_id=channel_id, created_at=clock.now()
+        )
+        session.add(team)
+        audit.record(
+            session, workspace_id, actor, "team.create", clock, team=name, channel=channel_id
+        )
+    return team
+
+
+async def add_people(
+    db: Database,
+    workspace_id: str,
+    actor: str,
+    name: str,
+    users: list[str],
+    role: str,
+    clock: Clock,
+) -> list[str]:
+    """Add ``users`` to the team in ``role``; returns those who were not there already."""
+    async with db.session() as session:
+        team = await find(session, workspace_id, name)
+        assert team.id is not None
+        present = set(
+            (
+                await session.exec(
+                    select(Member.user_id).where(Member.team_id == team.id, Member.role == role)
+                )
+            ).all()
+        )
+        added = [u for u in users if u not in present]
+        for user in added:
+            session.add(
+                Member(
+                    workspace_id=workspace_id,
+                    team_id=team.id,
+                    user_id=user,
+                    role=role,
+                    added_at=clock.now(),
+                )
+            )
+        if added:
+            audit.record(
+                session, workspace_id, actor, f"team.add_{role}", clock, team=team.name, users=added
+            )
+    return added
+
+
+async def remove_people(
+    db: Database, workspace_id: str, actor: str, name: str, users: list[str], clock: Clock
+) -> list[str]:
+    """Take ``users`` out of the team in every role; returns those who were in it."""
+    async with db.session() as session:
+        team = await find(session, workspace_id, name)
+        present = set(
+            (
+                await session.exec(
+                    select(Member.user_id).where(
+                        Member.team_id == team.id, col(Member.user_id).in_(users)
+                    )
+                )
+            ).all()
+        )
+        if present:
+            await session.exec(
+                delete(Member).where(
+                    col(Member.team_id) == team.id, col(Member.user_id).in_(present)
+                )
+            )
+            audit.record(
+                session,
+                workspace_id,
+                actor,
+                "team.remove",
+                clock,
+                team=team.name,
+                users=sorted(present),
+            )
+    return [u for u in users if u in present]
+
+
+async def summaries(db: Database, workspace_id: str) -> list[TeamSummary]:
+    async with db.session() as session:
+        teams = (
+            await session.exec(
+                select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
+            )
+        ).all()
+        members = (
+            await session.exec(
+                select(Member).where(Member.workspace_id == workspace_id).order_by(col(Member.id))
+            )
+        ).all()
+    return [
+        TeamSummary(
+            team,
+            [m.user_id for m in members if m.team_id == team.id and m.role == REP],
+            [m.user_id for m in members if m.team_id == team.id and m.role == MANAGER],
+        )
+        for team in teams
+    ]
+
+
+async def update(
+    db: Database, workspace_id: str, actor: str, name: str, clock: Clock, **changes: object
+) -> Team:
+    """Change settings of a team (schedule, k, paused ...), checked and audited."""
+    allowed = {"checkin_weekday", "checkin_time", "k", "notes_k", "paused", "channel_id"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise TeamError(f"Cannot change {', '.join(sorted(unknown))}.")
+    for key in ("k", "notes_k"):
+        k = changes.get(key)
+        if k is not None and (not isinstance(k, int) or k < K_FLOOR):
+            raise TeamError(f"{key} can never be below {K_FLOOR}.")
+    async with db.session() as session:
+        team = await find(session, workspace_id, name)
+        before = {key: getattr(team, key) for key in changes}
+        for key, value in changes.items():
+            setattr(team, key, value)
+        session.add(team)
+        audit.record(
+            session,
+            workspace_id,
+            actor,
+            "team.update",
+            clock,
+            team=team.name,
+            before=before,
+            after=dict(changes),
+        )
+    return team

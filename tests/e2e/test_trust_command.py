@@ -1,0 +1,91 @@
+"""/trust subcommands end to end: admins, refusals, bad arguments, self-service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import select
+
+from bot.storage import Database
+from bot.storage.models import AuditLog, Member, Team
+from tests.e2e.conftest import Stack, trust
+
+
+def rows(stack: Stack, model: type) -> list:  # type: ignore[type-arg]
+    async def fetch() -> list:  # type: ignore[type-arg]
+        db = Database(stack.database_url)
+        async with db.session() as s:
+            found = list((await s.exec(select(model))).all())
+        await db.dispose()
+        return found
+
+    return asyncio.run(fetch())
+
+
+def test_admin_sets_up_a_team(http_stack: Stack) -> None:
+    s = http_stack
+    assert "Team `sales` created" in trust(s, "team create sales <#C0SALES|sales-managers>")
+    assert "already exists" in trust(s, "team create SALES <#C0SALES>")
+    out = trust(s, "team add sales <@U0REP1|ana> <@U0REP2>")
+    assert "Added to `sales` as reps: <@U0REP1>, <@U0REP2>" in out
+    assert "Already there: <@U0REP1>" in trust(s, "team add sales <@U0REP1>")
+    assert "as managers: <@U0MGR>" in trust(s, "team manager sales <@U0MGR>")
+    assert "every fri at 16:30" in trust(s, "schedule Sales friday 16:30")
+    assert "at least 6 people" in trust(s, "anonymity sales 6")
+    assert "paused" in trust(s, "pause sales")
+    listing = trust(s, "team list")
+    assert "*sales* (paused)" in listing and "reps (2)" in listing and "k=6" in listing
+    assert "Removed from `sales`: <@U0REP2>" in trust(s, "team remove sales <@U0REP2> <@U0NOPE>")
+    status = trust(s, "status")
+    assert "team.create" in status and "team.remove" in status
+    (team,) = rows(s, Team)
+    assert (team.checkin_weekday, team.checkin_time, team.k, team.paused) == (4, "16:30", 6, True)
+    assert len(rows(s, AuditLog)) == 7
+
+
+def test_non_admin_is_told_and_nothing_changes(http_stack: Stack) -> None:
+    s = http_stack
+    for text in (
+        "team create sales <#C0SALES>",
+        "anonymity sales 5",
+        "admin add <@U0REP1>",
+        "status",
+    ):
+        out = trust(s, text, user="U0REP1")
+        assert "for Trustbot admins, and you are not one" in out
+    assert rows(s, Team) == [] and rows(s, AuditLog) == []
+
+
+def test_admin_granted_by_command_then_revoked(http_stack: Stack) -> None:
+    s = http_stack
+    assert "now a Trustbot admin" in trust(s, "admin add <@U0REP1>")
+    assert "Team `east` created" in trust(s, "team create east <#C0SALES>", user="U0REP1")
+    assert "no longer" in trust(s, "admin remove <@U0REP1>")
+    assert "not one" in trust(s, "team list", user="U0REP1")
+
+
+def test_errors_from_the_domain_show_the_form(http_stack: Stack) -> None:
+    s = http_stack
+    out = trust(s, "team add ghosts <@U0REP1>")
+    assert "There is no team `ghosts`" in out
+    assert "/trust team add <team> <@user>..." in out
+    assert "There is no check-in prompt" in trust(s, "prompts disable nope.nope")
+    assert rows(s, Member) == []
+
+
+def test_prompts_can_be_disabled_and_listed(http_stack: Stack) -> None:
+    s = http_stack
+    assert "`goal.trust_or_else` is disabled" in trust(s, "prompts disable goal.trust_or_else")
+    listing = trust(s, "prompts list")
+    assert ":no_entry_sign: `goal.trust_or_else`" in listing
+
+
+def test_self_service_snooze_optout_optin(http_stack: Stack) -> None:
+    s = http_stack
+    assert "You receive check-ins" in trust(s, "me", user="U0REP1")
+    assert "Snoozed: no check-ins or nudges until" in trust(s, "snooze 7", user="U0REP1")
+    assert "Snoozed until" in trust(s, "me", user="U0REP1")
+    assert "opted out" in trust(s, "optout", user="U0REP1")
+    assert "You have opted out" in trust(s, "me", user="U0REP1")
+    assert "Welcome back" in trust(s, "optin", user="U0REP1")
+    assert "Snoozed until" in trust(s, "me", user="U0REP1")

@@ -83,3 +83,17 @@ def _wait_for(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyp
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+def test_web_api_failures_are_retried(stack: Stack) -> None:
+    """5xx answers and 429 + Retry-After are retried by the client's retry handlers."""
+    emu = stack.emulator
+    emu.inject_failure(method="views.publish", kind="status", status=503, times=2)
+    emu.send_event({"type": "app_home_opened", "user": "U0REP1", "tab": "home"}, event_id="EvR1")
+    _wait_for(lambda: len(emu.views_published("U0REP1")) == 1)
+    statuses = [c.status for c in emu.calls_to("views.publish")]
+    assert statuses == [503, 503, 200]
+    emu.inject_failure(method="views.publish", kind="status", status=429, times=1)
+    emu.send_event({"type": "app_home_opened", "user": "U0REP1", "tab": "home"}, event_id="EvR2")
+    _wait_for(lambda: len(emu.views_published("U0REP1")) == 2, timeout=8)
+    assert [c.status for c in emu.calls_to("views.publish")][-2:] == [429, 200]

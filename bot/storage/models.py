@@ -175,6 +175,7 @@ class Delivery(SQLModel, table=True):
     status: str = Field(
         default="pending", max_length=16
     )  # pending|sending|sent|failed|expired|skipped
+    planned_at: datetime | None = instant(nullable=True)  # the slot it was planned for
     attempts: int = 0
     next_attempt_at: datetime = instant()
     claimed_by: str | None = Field(default=None, max_length=64)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot import admins, audit, people, teams
+from bot import admins, audit, checkins, people, teams
 from bot.commands import USAGE, WEEKDAYS, Command
 from bot.prompts import default_bank
 from bot.runtime import Runtime
@@ -31,7 +31,7 @@ class Reply:
 
 Handler = Callable[[Runtime, Caller, Command], Awaitable[Reply]]
 ON, OFF = ":white_check_mark:", ":no_entry_sign:"
-NOT_YET = {"setup", "checkin", "digest", "export", "forget-me"}
+NOT_YET = {"setup", "digest", "export", "forget-me"}
 
 
 async def execute(runtime: Runtime, caller: Caller, command: Command) -> Reply:
@@ -135,6 +135,27 @@ async def _pause(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
     return Reply(
         f"`{team.name}` is {'paused: no check-ins or nudges' if paused else 'running again'}."
+    )
+
+
+async def _checkin_now(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    async with rt.db.session() as session:
+        team = await teams.find(session, c.workspace_id, cmd.args["team"])
+    if team.paused:
+        return Reply(f"`{team.name}` is paused: `/trust resume {team.name}` first.", ok=False)
+    now = rt.clock.now()
+    period = checkins.week_start(now.astimezone(checkins.zone(team.timezone)).date())
+    plan = await checkins.plan_round(rt, default_bank(), team, period, now=True)
+    if not plan.created:
+        return Reply(
+            f"This week's check-in for `{team.name}` was already planned or sent; "
+            "each rep gets one a week.",
+            ok=False,
+        )
+    if plan.deliveries == 0:
+        return Reply(f"`{team.name}` has no reps yet: `/trust team add {team.name} @rep ...`.")
+    return Reply(
+        f"Sending this week's check-in to the {plan.deliveries} reps of `{team.name}` now."
     )
 
 
@@ -265,6 +286,7 @@ HANDLERS: dict[str, Handler] = {
     "anonymity": _anonymity,
     "pause": _pause,
     "resume": _pause,
+    "checkin": _checkin_now,
     "admin": _admin,
     "prompts": _prompts,
     "status": _status,

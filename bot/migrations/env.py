@@ -11,6 +11,11 @@ from bot.storage.db import configure_sqlite
 
 config = context.config
 target_metadata = SQLModel.metadata
+NOT_OURS = {"apscheduler_jobs"}  # created by APScheduler's job store itself
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    return not (type_ == "table" and name in NOT_OURS)
 
 
 def run_migrations_offline() -> None:
@@ -19,6 +24,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -35,6 +41,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

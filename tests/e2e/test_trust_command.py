@@ -89,3 +89,19 @@ def test_self_service_snooze_optout_optin(http_stack: Stack) -> None:
     assert "You have opted out" in trust(s, "me", user="U0REP1")
     assert "Welcome back" in trust(s, "optin", user="U0REP1")
     assert "Snoozed until" in trust(s, "me", user="U0REP1")
+
+
+def test_checkin_now_plans_one_round_a_week(http_stack: Stack) -> None:
+    from bot.storage.models import CheckinRound, Delivery
+
+    s = http_stack
+    trust(s, "team create sales <#C0SALES>")
+    assert "has no reps yet" in trust(s, "checkin sales now")
+    assert "already planned or sent" in trust(s, "checkin sales now")
+    trust(s, "team create east <#C0SALES>")
+    trust(s, "team add east <@U0REP1> <@U0REP2>")
+    assert "to the 2 reps of `east` now" in trust(s, "checkin east now")
+    assert len(rows(s, CheckinRound)) == 2
+    assert sorted(d.user_id for d in rows(s, Delivery)) == ["U0REP1", "U0REP2"]
+    trust(s, "pause east")
+    assert "is paused" in trust(s, "checkin east now")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
-from collections.abc import Coroutine
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, Literal, ParamSpec
 
 from bot.emulator import payloads
 from bot.emulator.delivery import HttpOverrides, form_body, interactive_body, new_envelope_id
@@ -16,6 +17,19 @@ from bot.emulator.state import WorkspaceState
 Via = Literal["http", "socket"] | None
 
 FORM = "application/x-www-form-urlencoded"
+P = ParamSpec("P")
+AsyncSend = Callable[Concatenate["Sender", P], Coroutine[Any, Any, Delivery]]
+
+
+def _blocking(asend: AsyncSend[P]) -> Callable[Concatenate[Sender, P], Delivery]:
+    """The blocking twin of an ``asend_*`` method: run it on the emulator's loop and wait."""
+
+    @functools.wraps(asend)
+    def send(self: Sender, *args: P.args, **kwargs: P.kwargs) -> Delivery:
+        timeout = kwargs.get("ack_timeout") or self.ack_timeout
+        return self._loop.run(asend(self, *args, **kwargs), float(timeout) + 10)  # type: ignore[arg-type]
+
+    return send
 
 
 class Sender:
@@ -44,9 +58,6 @@ class Sender:
         if self._thread is None:
             coro.close()
         return self._loop
-
-    def _sync(self, coro: Coroutine[Any, Any, Delivery], timeout: float) -> Delivery:
-        return self._runner(coro).run(coro, timeout + 10)
 
     async def _async(self, coro: Coroutine[Any, Any, Delivery]) -> Delivery:
         return await self._runner(coro).arun(coro)
@@ -267,7 +278,7 @@ class Sender:
 
     # -- delivery: slash commands ---------------------------------------------
 
-    def send_command(
+    async def asend_command(
         self,
         command: str,
         text: str = "",
@@ -284,29 +295,13 @@ class Sender:
         """Run a slash command as ``user_id`` (in their DM with the app by default)."""
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._command(command, text, user_id, channel_id, via, ack_timeout, over)
-        return self._sync(coro, ack_timeout or self.ack_timeout)
-
-    async def asend_command(
-        self,
-        command: str,
-        text: str = "",
-        *,
-        user_id: str,
-        channel_id: str | None = None,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Delivery:
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._command(command, text, user_id, channel_id, via, ack_timeout, over)
         return await self._async(coro)
+
+    send_command = _blocking(asend_command)
 
     # -- delivery: block actions ------------------------------------------------
 
-    def send_block_action(
+    async def asend_block_action(
         self,
         user_id: str,
         actions: list[JsonDict],
@@ -337,39 +332,9 @@ class Sender:
             ack_timeout,
             over,
         )
-        return self._sync(coro, ack_timeout or self.ack_timeout)
-
-    async def asend_block_action(
-        self,
-        user_id: str,
-        actions: list[JsonDict],
-        view: JsonDict | None = None,
-        message: JsonDict | None = None,
-        container: JsonDict | None = None,
-        *,
-        channel_id: str | None = None,
-        state_values: JsonDict | None = None,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Delivery:
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._block_action(
-            user_id,
-            actions,
-            view,
-            message,
-            container,
-            channel_id,
-            state_values,
-            via,
-            ack_timeout,
-            over,
-        )
         return await self._async(coro)
+
+    send_block_action = _blocking(asend_block_action)
 
     def _click(
         self,
@@ -388,7 +353,7 @@ class Sender:
             user_id, [action], vw, msg, None, None, None, via, ack_timeout, over
         )
 
-    def send_click(
+    async def asend_click(
         self,
         user_id: str,
         action_id: str,
@@ -411,30 +376,13 @@ class Sender:
         """
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._click(user_id, action_id, message, view, value, via, ack_timeout, over)
-        return self._sync(coro, ack_timeout or self.ack_timeout)
-
-    async def asend_click(
-        self,
-        user_id: str,
-        action_id: str,
-        *,
-        message: JsonDict | None = None,
-        view: JsonDict | None = None,
-        value: Any = None,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Delivery:
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._click(user_id, action_id, message, view, value, via, ack_timeout, over)
         return await self._async(coro)
+
+    send_click = _blocking(asend_click)
 
     # -- delivery: views ------------------------------------------------------
 
-    def send_view_submission(
+    async def asend_view_submission(
         self,
         user_id: str,
         view: JsonDict,
@@ -450,26 +398,11 @@ class Sender:
         """Submit a modal; ``values`` is ``view.state.values`` ({block_id: {action_id: ...}})."""
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._view_action("view_submission", user_id, view, values, via, ack_timeout, over)
-        return self._sync(coro, ack_timeout or self.ack_timeout)
-
-    async def asend_view_submission(
-        self,
-        user_id: str,
-        view: JsonDict,
-        values: JsonDict | None = None,
-        *,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Delivery:
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._view_action("view_submission", user_id, view, values, via, ack_timeout, over)
         return await self._async(coro)
 
-    def send_view_closed(
+    send_view_submission = _blocking(asend_view_submission)
+
+    async def asend_view_closed(
         self,
         user_id: str,
         view: JsonDict,
@@ -484,27 +417,13 @@ class Sender:
         """Close a modal (sent only when the view has ``notify_on_close``)."""
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._view_action("view_closed", user_id, view, None, via, ack_timeout, over)
-        return self._sync(coro, ack_timeout or self.ack_timeout)
-
-    async def asend_view_closed(
-        self,
-        user_id: str,
-        view: JsonDict,
-        *,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Delivery:
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._view_action("view_closed", user_id, view, None, via, ack_timeout, over)
         return await self._async(coro)
+
+    send_view_closed = _blocking(asend_view_closed)
 
     # -- delivery: events -------------------------------------------------------
 
-    def send_event(
+    async def asend_event(
         self,
         event: JsonDict,
         event_id: str | None = None,
@@ -521,22 +440,6 @@ class Sender:
         """Deliver an Events API event; pass the same ``event_id`` to simulate a retry."""
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._event(event, event_id, retry_num, retry_reason, via, ack_timeout, over)
-        return self._sync(coro, ack_timeout or self.ack_timeout)
-
-    async def asend_event(
-        self,
-        event: JsonDict,
-        event_id: str | None = None,
-        retry_num: int = 0,
-        retry_reason: str | None = None,
-        *,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Delivery:
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._event(event, event_id, retry_num, retry_reason, via, ack_timeout, over)
         return await self._async(coro)
+
+    send_event = _blocking(asend_event)

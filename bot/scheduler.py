@@ -12,8 +12,10 @@ from collections.abc import Awaitable, Callable
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import create_engine
 
 from bot.storage import sync_url
+from bot.storage.db import configure_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,9 @@ def build(database_url: str, tasks: dict[str, tuple[Task, float]]) -> AsyncIOSch
     """A scheduler whose jobs (``id -> (task, every seconds)``) persist in the database."""
     _TASKS.clear()
     _TASKS.update({job_id: task for job_id, (task, _) in tasks.items()})
-    store = SQLAlchemyJobStore(
-        url=sync_url(database_url).render_as_string(hide_password=False),
-        tablename=JOBSTORE_TABLE,
-    )
+    engine = create_engine(sync_url(database_url))
+    configure_sqlite(engine)  # WAL and the busy timeout, like the app's own engine
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
     scheduler = AsyncIOScheduler(
         jobstores={"default": store},
         job_defaults={

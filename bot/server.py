@@ -11,9 +11,13 @@ from collections.abc import Callable
 
 import uvicorn
 
+from bot import checkins, scheduler
 from bot.app import create_app
+from bot.prompts import default_bank
 from bot.runtime import Runtime
 from bot.web import create_web_app
+
+PLAN_EVERY_SECONDS = 60.0
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +33,14 @@ class TrustbotServer:
         port: int = 3000,
         socket_mode: bool = False,
         log_level: str = "info",
+        schedule: bool = True,
     ) -> None:
         self._runtime = runtime
         self.socket_mode = socket_mode
         self.sock = socket.create_server((host, port), reuse_port=False)
         self.host, self.port = self.sock.getsockname()[:2]
         self.log_level = log_level
+        self.schedule = schedule
         self._server: uvicorn.Server | None = None
 
     @property
@@ -48,6 +54,14 @@ class TrustbotServer:
         web = create_web_app(runtime, bolt)
         config = uvicorn.Config(web, log_level=self.log_level, lifespan="on")
         self._server = uvicorn.Server(config)
+        jobs = None
+        if self.schedule:
+            bank = default_bank()
+            jobs = scheduler.build(
+                runtime.settings.TRUSTBOT_DATABASE_URL,
+                {"checkins.plan": (lambda: checkins.plan_due(runtime, bank), PLAN_EVERY_SECONDS)},
+            )
+            jobs.start()
         handler = None
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -60,6 +74,8 @@ class TrustbotServer:
         finally:
             if handler is not None:
                 await handler.close_async()
+            if jobs is not None:
+                jobs.shutdown(wait=False)
 
     @property
     def started(self) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from handlers import commands, events
+from handlers import actions, commands, events, views
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    for surface in (commands, events):
+    for surface in (commands, events, actions, views):
         surface.register(app, runtime)

@@ -1,0 +1,71 @@
+"""The check-in DM as a conversation: redraw it from what is stored, tell the rep what
+went wrong, find the message a click came from."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import answers
+from bot.prompts import default_bank
+from bot.runtime import Runtime
+from bot.slack import blocks
+from bot.slack.checkin_blocks import checkin_message, checkin_tip
+
+log = logging.getLogger(__name__)
+
+
+def message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, ts) of the message a block action came from, when it came from one."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return channel, ts
+
+
+async def tell(client: AsyncWebClient, channel: str | None, user_id: str, text: str) -> None:
+    """An ephemeral note to the user where they clicked (their DM with the app by default)."""
+    try:
+        await client.chat_postEphemeral(
+            channel=channel or user_id, user=user_id, **blocks.notice(f":warning: {text}")
+        )
+    except SlackApiError as error:
+        log.warning("could not tell %s: %s", user_id, error.response.get("error"))
+
+
+async def refresh_checkin(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    workspace_id: str,
+    user_id: str,
+    round_id: int,
+    channel: str | None = None,
+    ts: str | None = None,
+) -> None:
+    """Redraw the user's check-in DM (open or closed) from what is stored now.
+
+    ``channel``/``ts`` default to where the outbox posted it.
+    """
+    try:
+        state = await answers.checkin_state(runtime, workspace_id, user_id, round_id)
+    except answers.AnswerError:
+        return
+    channel, ts = channel or state.channel_id, ts or state.message_ts
+    if not channel or not ts:
+        return
+    bank = default_bank()
+    message = checkin_message(
+        bank,
+        state.round,
+        state.answers,
+        state.note,
+        state="closed" if state.closed else "open",
+        tip=checkin_tip(bank, state.round),
+    )
+    try:
+        await client.chat_update(channel=channel, ts=ts, **message)
+    except SlackApiError as error:
+        log.warning("could not update check-in %s for %s: %s", round_id, user_id, error)

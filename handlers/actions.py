@@ -1,0 +1,119 @@
+"""Buttons and selects in messages: the check-in's answers and its "Add a note" button.
+
+Each listener acks at once, then lets :mod:`bot.answers` do the work and redraws the DM with
+:mod:`bot.slack.checkin_blocks`. Anything refused is told to the rep in an ephemeral message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import answers, people, teams
+from bot.prompts import default_bank
+from bot.runtime import Runtime
+from bot.slack import blocks, followups
+from bot.slack.checkin_blocks import NOTE_ACTION, note_modal_for, parse_answer, parse_round_id
+from bot.slack.checkin_dm import message_of, refresh_checkin, tell
+from bot.slack.followups import FORGET_ACTION
+from bot.slack.home_blocks import OPTIN_ACTION, OPTOUT_ACTION, SNOOZE_ACTION
+from bot.slack.home_publish import publish_home
+from bot.slack.setup_modal import PICK_ACTION, setup_view
+
+log = logging.getLogger(__name__)
+
+ANSWER_PATTERN = re.compile(r"^checkin\.answer:")
+UNREADABLE = "That answer could not be read. Please use the buttons of your latest check-in."
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    @app.action(ANSWER_PATTERN)
+    async def answer(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        user_id, workspace_id = body["user"]["id"], str(context.team_id)
+        channel, ts = message_of(body)
+        try:
+            round_id, prompt_id, value = parse_answer((body.get("actions") or [{}])[0])
+        except ValueError:
+            await tell(client, channel, user_id, UNREADABLE)
+            return
+        try:
+            await answers.record_answer(runtime, workspace_id, user_id, round_id, prompt_id, value)
+        except answers.AnswerError as error:
+            await tell(client, channel, user_id, error.message)
+            if not isinstance(error, answers.CheckinClosed):
+                return
+        await refresh_checkin(runtime, client, workspace_id, user_id, round_id, channel, ts)
+
+    @app.action(NOTE_ACTION)
+    async def open_note(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        user_id, workspace_id = body["user"]["id"], str(context.team_id)
+        channel, ts = message_of(body)
+        try:
+            round_id = parse_round_id((body.get("actions") or [{}])[0].get("value"))
+            state = await answers.checkin_state(runtime, workspace_id, user_id, round_id)
+        except ValueError as error:  # AnswerError is a ValueError too
+            text = error.message if isinstance(error, answers.AnswerError) else UNREADABLE
+            await tell(client, channel, user_id, text)
+            return
+        if state.closed:
+            await tell(client, channel, user_id, answers.CLOSED)
+            await refresh_checkin(runtime, client, workspace_id, user_id, round_id, channel, ts)
+            return
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view=note_modal_for(default_bank(), state.round, state.note),
+        )
+
+    @app.action(PICK_ACTION)
+    async def pick_team(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        chosen = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value")
+        summaries = await teams.summaries(runtime.db, str(context.team_id))
+        match = next((s for s in summaries if s.team.name == chosen), None)
+        view = body.get("view") or {}
+        await client.views_update(
+            view_id=view.get("id"), hash=view.get("hash"), view=setup_view(summaries, match)
+        )
+
+    @app.action(SNOOZE_ACTION)
+    async def snooze(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        raw = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
+        user_id, team_id = body["user"]["id"], str(context.team_id)
+        if str(raw).isdigit() and 1 <= int(raw) <= 90:
+            await people.snooze(runtime.db, team_id, user_id, int(raw), runtime.clock)
+        await publish_home(runtime, client, team_id, user_id)
+
+    @app.action(OPTOUT_ACTION)
+    @app.action(OPTIN_ACTION)
+    async def opt(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        out = (body.get("actions") or [{}])[0].get("action_id") == OPTOUT_ACTION
+        user_id, team_id = body["user"]["id"], str(context.team_id)
+        key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY or ""
+        await people.set_opted_out(runtime.db, key, team_id, user_id, out)
+        await publish_home(runtime, client, team_id, user_id)
+
+    @app.action(FORGET_ACTION)
+    async def forget(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        text = await followups.forget(runtime, str(context.team_id), body["user"]["id"])
+        await respond(replace_original=True, **blocks.notice(text))

@@ -1,0 +1,85 @@
+"""Modal submissions: the check-in's note and the team setup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import answers, teams
+from bot.runtime import Runtime
+from bot.slack import blocks
+from bot.slack.checkin_blocks import (
+    EMPTY_NOTE_ERROR,
+    NOTE_BLOCK,
+    NOTE_CALLBACK,
+    note_submission,
+)
+from bot.slack.checkin_dm import refresh_checkin
+from bot.slack.setup_modal import CALLBACK_ID as SETUP_CALLBACK
+from bot.slack.setup_modal import parse_setup
+from bot.slack.users import is_admin
+
+UNKNOWN_ROUND = "This note cannot be saved: its check-in is unknown. Close this window."
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    @app.view(NOTE_CALLBACK)
+    async def save_note(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        user_id, workspace_id = body["user"]["id"], str(context.team_id)
+        try:
+            round_id, text, shared = note_submission(view)
+        except ValueError:
+            await ack(response_action="errors", errors={NOTE_BLOCK: UNKNOWN_ROUND})
+            return
+        if not text.strip():
+            await ack(response_action="errors", errors={NOTE_BLOCK: EMPTY_NOTE_ERROR})
+            return
+        try:
+            await answers.record_note(runtime, workspace_id, user_id, round_id, text, shared)
+        except answers.AnswerError as error:
+            await ack(response_action="errors", errors={NOTE_BLOCK: error.message})
+            if isinstance(error, answers.CheckinClosed):
+                await refresh_checkin(runtime, client, workspace_id, user_id, round_id)
+            return
+        await ack()
+        await refresh_checkin(runtime, client, workspace_id, user_id, round_id)
+
+    @app.view(SETUP_CALLBACK)
+    async def save_setup(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        user_id, team_id = body["user"]["id"], str(context.team_id)
+        parsed = parse_setup(view)
+        if isinstance(parsed, dict):
+            await ack(response_action="errors", errors=parsed)
+            return
+        if not await is_admin(runtime, client, team_id, user_id):
+            await ack(
+                response_action="errors", errors={"name": "Only Trustbot admins can do this."}
+            )
+            return
+        try:
+            team = await teams.save(runtime.db, team_id, user_id, parsed, runtime.clock)
+        except teams.TeamError as error:
+            await ack(response_action="errors", errors={"name": str(error)})
+            return
+        await ack()
+        await client.chat_postMessage(
+            channel=user_id,
+            **blocks.notice(
+                f"Team `{team.name}` saved: {len(parsed.reps)} reps, {len(parsed.managers)} "
+                f"managers, digest in <#{team.channel_id}>, k={team.k}."
+            ),
+        )

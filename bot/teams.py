@@ -188,3 +188,71 @@ async def update(
             after=dict(changes),
         )
     return team
+
+
+@dataclass(frozen=True)
+class TeamSetup:
+    """Everything the setup modal configures for one team."""
+
+    name: str
+    channel_id: str
+    reps: list[str]
+    managers: list[str]
+    checkin_weekday: int
+    checkin_time: str
+    k: int
+
+
+async def save(db: Database, workspace_id: str, actor: str, setup: TeamSetup, clock: Clock) -> Team:
+    """Create the team or bring it to exactly ``setup`` (people included), audited, at once."""
+    if setup.k < K_FLOOR:
+        raise TeamError(f"k can never be below {K_FLOOR}.")
+    async with db.session() as session:
+        try:
+            team = await find(session, workspace_id, setup.name)
+            created = False
+        except TeamError:
+            team = Team(
+                workspace_id=workspace_id,
+                name=setup.name,
+                channel_id=setup.channel_id,
+                created_at=clock.now(),
+            )
+            created = True
+        team.channel_id = setup.channel_id
+        team.checkin_weekday = setup.checkin_weekday
+        team.checkin_time = setup.checkin_time
+        team.k = setup.k
+        session.add(team)
+        await session.flush()
+        assert team.id is not None
+        current = (await session.exec(select(Member).where(Member.team_id == team.id))).all()
+        wanted = {(u, REP) for u in setup.reps} | {(u, MANAGER) for u in setup.managers}
+        have = {(m.user_id, m.role): m for m in current}
+        for key in have.keys() - wanted:
+            await session.delete(have[key])
+        for user_id, role in sorted(wanted - have.keys()):
+            session.add(
+                Member(
+                    workspace_id=workspace_id,
+                    team_id=team.id,
+                    user_id=user_id,
+                    role=role,
+                    added_at=clock.now(),
+                )
+            )
+        audit.record(
+            session,
+            workspace_id,
+            actor,
+            "team.setup",
+            clock,
+            team=setup.name,
+            created=created,
+            channel=setup.channel_id,
+            reps=sorted(setup.reps),
+            managers=sorted(setup.managers),
+            schedule=f"{WEEKDAYS[setup.checkin_weekday]} {setup.checkin_time}",
+            k=setup.k,
+        )
+    return team

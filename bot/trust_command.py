@@ -27,11 +27,13 @@ class Reply:
     text: str
     ok: bool = True
     usage: str | None = None
+    follow_up: str | None = None  # a Slack interaction the listener carries out (a modal, a file)
 
 
 Handler = Callable[[Runtime, Caller, Command], Awaitable[Reply]]
 ON, OFF = ":white_check_mark:", ":no_entry_sign:"
-NOT_YET = {"setup", "digest", "export", "forget-me"}
+NOT_YET = {"digest"}
+FOLLOW_UPS = {"setup", "export", "forget-me"}  # need a modal, a file or a confirm button
 
 
 async def execute(runtime: Runtime, caller: Caller, command: Command) -> Reply:
@@ -42,6 +44,8 @@ async def execute(runtime: Runtime, caller: Caller, command: Command) -> Reply:
             "Ask an admin, or a workspace admin, to run it.",
             ok=False,
         )
+    if command.name in FOLLOW_UPS:
+        return Reply("", follow_up=command.name)
     if command.name in NOT_YET:
         return Reply(f"`/trust {command.name}` is understood but not available yet.", ok=False)
     try:

@@ -8,17 +8,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import admins
 from bot.commands import CommandError, parse
 from bot.runtime import Runtime
-from bot.slack import blocks
-from bot.slack.users import UserDirectory
-from bot.trust_command import Caller, execute
+from bot.slack import blocks, followups
+from bot.slack.users import is_admin
+from bot.trust_command import Caller, Reply, execute
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    directory = UserDirectory()
-
     @app.command("/trust")
     async def trust(
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
@@ -33,18 +30,17 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         await ack()
         team_id, user_id = command["team_id"], command["user_id"]
-        user = await directory.get(client, team_id, user_id) if cmd.admin_only else None
-        caller = Caller(
-            workspace_id=team_id,
-            user_id=user_id,
-            is_admin=cmd.admin_only
-            and await admins.is_admin(
-                runtime.db,
-                team_id,
-                user_id,
-                configured=runtime.settings.TRUSTBOT_ADMINS,
-                workspace_admin=bool(user and user.workspace_admin),
-            ),
-        )
+        admin = cmd.admin_only and await is_admin(runtime, client, team_id, user_id)
+        caller = Caller(workspace_id=team_id, user_id=user_id, is_admin=admin)
         reply = await execute(runtime, caller, cmd)
-        await respond(response_type="ephemeral", replace_original=False, **blocks.reply(reply))
+        if reply.follow_up == "setup":
+            await followups.open_setup(runtime, client, command["trigger_id"], team_id)
+            return
+        if reply.follow_up == "export":
+            reply = Reply(await followups.send_export(runtime, client, team_id, user_id))
+        answer = (
+            followups.forget_confirmation()
+            if reply.follow_up == "forget-me"
+            else blocks.reply(reply)
+        )
+        await respond(response_type="ephemeral", replace_original=False, **answer)

@@ -8,12 +8,15 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
-from bot.slack import blocks
+from bot.slack.home_publish import publish_home
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.event("app_home_opened")
-    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def home_opened(
+        event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         if event.get("tab", "home") != "home":
             return
-        await client.views_publish(user_id=event["user"], view=blocks.home_view())
+        team_id = context.get("team_id") or event.get("view", {}).get("team_id", "")
+        await publish_home(runtime, client, team_id, event["user"])

@@ -75,23 +75,3 @@ def _chunks(text: str, size: int = 2900) -> list[str]:
         else:
             chunks.append(line[:size])
     return chunks[:45] or [" "]
-
-
-def home_view() -> dict[str, Any]:
-    """The App Home every user sees before they have history of their own."""
-    return {
-        "type": "home",
-        "blocks": [
-            header("Trustbot"),
-            mrkdwn(
-                "Each week I ask a few short questions, such as *What is my goal: trust and "
-                "value, or something else?* Answer with a click in our DM. When a deal "
-                "changes I may ask one or two more."
-            ),
-            mrkdwn(
-                "Your answers are kept under a pseudonym. Your manager sees team figures only, "
-                "and never from fewer than five people."
-            ),
-            context("Type `/trust help` for every command, or `/trust me` for your own history."),
-        ],
-    }

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import admins
+from bot.runtime import Runtime
+
 TTL_SECONDS = 300.0
 
 
@@ -46,3 +49,20 @@ class UserDirectory:
         )
         self._cache[key] = (time.monotonic(), user)
         return user
+
+
+directory = UserDirectory()  # one per process: a burst of requests costs one call per user
+
+
+async def is_admin(runtime: Runtime, client: AsyncWebClient, team_id: str, user_id: str) -> bool:
+    """TRUSTBOT_ADMINS, Slack's workspace admins and owners, or ``/trust admin add``."""
+    if user_id in runtime.settings.TRUSTBOT_ADMINS:
+        return True
+    user = await directory.get(client, team_id, user_id)
+    return await admins.is_admin(
+        runtime.db,
+        team_id,
+        user_id,
+        configured=runtime.settings.TRUSTBOT_ADMINS,
+        workspace_admin=bool(user and user.workspace_admin),
+    )

@@ -63,6 +63,8 @@ def emulator() -> Iterator[SlackEmulator]:
     ) as emu:
         emu.add_user("U0ADMIN", name="alex", tz="Europe/London", is_admin=True)
         emu.add_user("U0REP1", name="ana", tz="America/New_York")
+        emu.add_user("U0REP2", name="ben", tz="Europe/Berlin")
+        emu.add_user("U0MGR", name="mia", tz="Europe/London")
         emu.add_channel("C0SALES", name="sales-managers")
         yield emu
 

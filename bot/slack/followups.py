@@ -1,0 +1,76 @@
+"""The /trust commands that go beyond a text reply: the setup modal, the CSV export, and
+forget-me's confirm button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import privacy, teams
+from bot.runtime import Runtime
+from bot.slack.blocks import message, mrkdwn
+from bot.slack.setup_modal import setup_view
+
+FORGET_ACTION = "privacy.forget"
+
+
+async def open_setup(
+    runtime: Runtime, client: AsyncWebClient, trigger_id: str, team_id: str
+) -> None:
+    summaries = await teams.summaries(runtime.db, team_id)
+    await client.views_open(trigger_id=trigger_id, view=setup_view(summaries))
+
+
+async def send_export(runtime: Runtime, client: AsyncWebClient, team_id: str, user_id: str) -> str:
+    """Upload the person's own answers as CSV into their DM; returns what to tell them."""
+    body, rows = await privacy.export_csv(runtime, team_id, user_id)
+    if rows == 0:
+        return "You have no answers stored yet, so there is nothing to export."
+    dm = await client.conversations_open(users=user_id)
+    await client.files_upload_v2(
+        channel=dm["channel"]["id"],
+        content=body,
+        filename="trustbot-my-answers.csv",
+        title="My Trustbot answers",
+        initial_comment=f"Your {rows} answers and notes, as only you can see them.",
+    )
+    return f"Sent you a CSV of your {rows} answers and notes in our DM."
+
+
+def forget_confirmation() -> dict[str, Any]:
+    """An ephemeral message whose button (with Slack's confirm dialog) deletes everything."""
+    text = (
+        "*Delete everything Trustbot holds about you?* Your answers, notes, team memberships "
+        "and deal updates naming you are removed for good. Published team digests keep their "
+        "anonymous totals. If you opted out, that choice is remembered without your name."
+    )
+    button = {
+        "type": "button",
+        "action_id": FORGET_ACTION,
+        "style": "danger",
+        "text": {"type": "plain_text", "text": "Delete my data"},
+        "value": "forget",
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Delete your data?"},
+            "text": {"type": "plain_text", "text": "This cannot be undone."},
+            "confirm": {"type": "plain_text", "text": "Delete"},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+            "style": "danger",
+        },
+    }
+    return message(
+        "Delete everything Trustbot holds about you?",
+        [
+            mrkdwn(text),
+            {"type": "actions", "block_id": "forget", "elements": [button]},
+        ],
+    )
+
+
+async def forget(runtime: Runtime, team_id: str, user_id: str) -> str:
+    result = await privacy.forget(runtime, team_id, user_id)
+    return (
+        f"Done: {result.total} records about you were deleted. "
+        "You will get no more check-ins unless an admin adds you to a team again."
+    )

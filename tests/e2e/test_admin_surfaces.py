@@ -1,0 +1,179 @@
+"""The setup modal, App Home per role, export and forget-me, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import SQLModel, select
+
+from bot.storage import Database
+from bot.storage.models import Member, Team
+from tests.e2e.conftest import Stack, trust
+
+
+def wait_for(condition: Any, timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def query(stack: Stack, model: type) -> list[Any]:
+    async def go() -> list[Any]:
+        db = Database(stack.database_url)
+        async with db.session() as s:
+            rows = list((await s.exec(select(model))).all())
+        await db.dispose()
+        return rows
+
+    return asyncio.run(go())
+
+
+def setup_values(
+    name: str,
+    channel: str,
+    reps: list[str],
+    managers: list[str],
+    day: str = "wed",
+    time_: str = "10:30",
+    k: str = "4",
+) -> dict[str, Any]:
+    return {
+        "name": {"value": {"type": "plain_text_input", "value": name}},
+        "channel": {"value": {"type": "conversations_select", "selected_conversation": channel}},
+        "reps": {"value": {"type": "multi_users_select", "selected_users": reps}},
+        "managers": {"value": {"type": "multi_users_select", "selected_users": managers}},
+        "day": {"value": {"type": "static_select", "selected_option": {"value": day}}},
+        "time": {"value": {"type": "timepicker", "selected_time": time_}},
+        "k": {"value": {"type": "number_input", "value": k}},
+    }
+
+
+def open_setup(stack: Stack, user: str = "U0ADMIN") -> dict[str, Any]:
+    emu = stack.emulator
+    before = len(emu.views_opened(user))
+    reply = emu.send_command("/trust", "setup", user_id=user, channel_id="C0SALES")
+    assert reply.status == 200
+    return wait_for(lambda: emu.views_opened(user)[before:] and emu.views_opened(user)[-1])
+
+
+def test_setup_modal_creates_then_edits_a_team(http_stack: Stack) -> None:
+    emu = http_stack.emulator
+    view = open_setup(http_stack)
+    assert view["callback_id"] == "setup"
+    bad = emu.send_view_submission("U0ADMIN", view, setup_values("two words", "", [], [], k="2"))
+    assert bad.body["response_action"] == "errors"
+    assert set(bad.body["errors"]) == {"name", "channel", "k"}
+    assert query(http_stack, Team) == []
+    ok = emu.send_view_submission(
+        "U0ADMIN", view, setup_values("west", "C0SALES", ["U0REP1", "U0REP2"], ["U0MGR"])
+    )
+    assert ok.status == 200 and not ok.body
+    (team,) = query(http_stack, Team)
+    assert (team.name, team.checkin_weekday, team.checkin_time, team.k) == ("west", 2, "10:30", 4)
+    assert sorted((m.user_id, m.role) for m in query(http_stack, Member)) == [
+        ("U0MGR", "manager"),
+        ("U0REP1", "rep"),
+        ("U0REP2", "rep"),
+    ]
+    wait_for(lambda: any("Team `west` saved" in str(m) for m in emu.dm_messages("U0ADMIN")))
+    # edit: pick the team, the modal fills in, drop a rep
+    view = open_setup(http_stack)
+    emu.send_click("U0ADMIN", "setup.pick", view=view, value="west")
+    filled = wait_for(
+        lambda: (
+            (v := emu.view(view["id"]))
+            and v.get("blocks")[1]["element"].get("initial_value") == "west"
+            and v
+        )
+    )
+    assert filled["blocks"][3]["element"]["initial_users"] == ["U0REP1", "U0REP2"]
+    emu.send_view_submission(
+        "U0ADMIN", filled, setup_values("west", "C0SALES", ["U0REP1"], ["U0MGR"], day="mon")
+    )
+    assert sorted(m.user_id for m in query(http_stack, Member)) == ["U0MGR", "U0REP1"]
+    assert query(http_stack, Team)[0].checkin_weekday == 0
+
+
+def test_setup_is_for_admins_only(http_stack: Stack) -> None:
+    assert "not one" in trust(http_stack, "setup", user="U0REP1")
+    assert http_stack.emulator.views_opened("U0REP1") == []
+
+
+def test_app_home_per_role(http_stack: Stack) -> None:
+    emu = http_stack.emulator
+    trust(http_stack, "team create west <#C0SALES>")
+    trust(http_stack, "team add west <@U0REP1>")
+    trust(http_stack, "team manager west <@U0MGR>")
+
+    def home(user: str, event_id: str) -> str:
+        count = len(emu.views_published(user))
+        emu.send_event({"type": "app_home_opened", "user": user, "tab": "home"}, event_id=event_id)
+        return str(
+            wait_for(lambda: emu.views_published(user)[count:] and emu.views_published(user)[-1])
+        )
+
+    rep = home("U0REP1", "EvH1")
+    assert "Your check-ins" in rep and "Snooze check-ins" in rep and "Admin" not in rep
+    manager = home("U0MGR", "EvH2")
+    assert "Your teams' digests" in manager and "Your check-ins" not in manager
+    admin = home("U0ADMIN", "EvH3")
+    assert "*west*" in admin and "1 reps, 1 managers" in admin
+    # buttons on the rep's Home: snooze, opt out, opt back in
+    view = emu.home_view("U0REP1")
+    emu.send_click("U0REP1", "home.snooze", view=view, value="7")
+    wait_for(lambda: "Snoozed until" in str(emu.home_view("U0REP1")))
+    emu.send_click("U0REP1", "home.optout", view=emu.home_view("U0REP1"))
+    wait_for(lambda: "You have opted out" in str(emu.home_view("U0REP1")))
+    emu.send_click("U0REP1", "home.optin", view=emu.home_view("U0REP1"))
+    wait_for(lambda: "Opt out" in str(emu.home_view("U0REP1")))
+
+
+def test_export_with_nothing_stored_says_so(http_stack: Stack) -> None:
+    assert "nothing to export" in trust(http_stack, "export", user="U0REP1")
+    assert http_stack.emulator.files == []
+
+
+def test_forget_me_asks_first_then_leaves_no_trace(http_stack: Stack) -> None:
+    emu = http_stack.emulator
+    trust(http_stack, "team create west <#C0SALES>")
+    trust(http_stack, "team add west <@U0REP1>")
+    trust(http_stack, "snooze 3", user="U0REP1")
+    reply = emu.send_command("/trust", "forget-me", user_id="U0REP1", channel_id="C0SALES")
+    post = wait_for(lambda: emu.response_url_posts(reply.response_url))[0]
+    assert "Delete my data" in str(post.body)
+    assert query(http_stack, Member) != []  # nothing deleted before the click
+    message = {"ts": "1.0", "blocks": post.body["blocks"], "text": post.body["text"]}
+    click = emu.send_block_action(
+        "U0REP1",
+        [
+            {
+                "action_id": "privacy.forget",
+                "block_id": "forget",
+                "type": "button",
+                "value": "forget",
+            }
+        ],
+        message=message,
+        channel_id="C0SALES",
+    )
+    done = wait_for(lambda: emu.response_url_posts(click.response_url))[0]
+    assert "records about you were deleted" in str(done.body)
+
+    async def dump() -> str:
+        db = Database(http_stack.database_url)
+        lines = []
+        async with db.engine.connect() as conn:
+            for table in SQLModel.metadata.sorted_tables:
+                rows = (await conn.execute(text(f'SELECT * FROM "{table.name}"'))).all()
+                lines += [str(tuple(r)) for r in rows]
+        await db.dispose()
+        return "\n".join(lines)
+
+    assert "U0REP1" not in asyncio.run(dump())

@@ -16,6 +16,7 @@ from bot.storage import Database
 SIGNING_SECRET = "e2e-signing-secret"
 BOT_TOKEN = "xoxb-e2e"
 APP_TOKEN = "xapp-e2e"
+PSEUDONYM_KEY = "e2e-pseudonym-key-0123456789"
 
 
 @dataclass
@@ -38,7 +39,7 @@ def start_app(emulator: SlackEmulator, database_url: str, mode: str) -> ServerTh
         SLACK_APP_TOKEN=APP_TOKEN,
         SLACK_API_URL=emulator.api_url,
         TRUSTBOT_DATABASE_URL=database_url,
-        TRUSTBOT_PSEUDONYM_KEY="e2e-pseudonym-key-0123456789",
+        TRUSTBOT_PSEUDONYM_KEY=PSEUDONYM_KEY,
         TRUSTBOT_WEBHOOK_SECRET="e2e-webhook-secret",
     )
     server = TrustbotServer(

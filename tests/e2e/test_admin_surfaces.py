@@ -177,3 +177,41 @@ def test_forget_me_asks_first_then_leaves_no_trace(http_stack: Stack) -> None:
         return "\n".join(lines)
 
     assert "U0REP1" not in asyncio.run(dump())
+
+
+def test_export_sends_my_answers_as_a_csv_file(http_stack: Stack) -> None:
+    from datetime import UTC, date, datetime
+
+    from bot.pseudonym import pseudonym
+    from bot.storage.models import Response
+    from tests.e2e.conftest import PSEUDONYM_KEY
+
+    trust(http_stack, "team create west <#C0SALES>")
+    (team,) = query(http_stack, Team)
+
+    async def seed() -> None:
+        db = Database(http_stack.database_url)
+        async with db.session() as s:
+            for user, value in (("U0REP1", "trust_and_value"), ("U0REP2", "quota")):
+                s.add(
+                    Response(
+                        workspace_id=team.workspace_id,
+                        team_id=team.id,
+                        period_start=date(2026, 11, 23),
+                        context="round:1",
+                        pseudonym=pseudonym(PSEUDONYM_KEY, team.workspace_id, user),
+                        prompt_id="goal.trust_or_else",
+                        dimension="goal",
+                        value=value,
+                        score=5,
+                        answered_at=datetime(2026, 11, 27, 16, tzinfo=UTC),
+                    )
+                )
+        await db.dispose()
+
+    asyncio.run(seed())
+    assert "Sent you a CSV of your 1 answers" in trust(http_stack, "export", user="U0REP1")
+    (file,) = http_stack.emulator.files
+    content = file["content"].decode()
+    assert "trust_and_value" in content and "quota" not in content
+    assert file["channels"] == [http_stack.emulator.dm_channel_id("U0REP1")]

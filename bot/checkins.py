@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.prompts import PromptBank
+from bot.answers import checkin_state
+from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
 from bot.storage.models import CheckinRound, Delivery, Member, Person, PromptSetting, Team
 from bot.teams import REP
@@ -76,6 +77,12 @@ def team_period(team: Team, now: datetime) -> date:
     this_week = week_start(now.astimezone(tz).date())
     slot = local_slot(this_week, team.checkin_weekday, team.checkin_time, tz)
     return this_week if now <= slot + PLAN_AHEAD else this_week + timedelta(days=7)
+
+
+def next_checkin(team: Team, now: datetime) -> datetime:
+    """When the team's next weekly check-in starts, at the slot in the team's own time zone."""
+    tz = zone(team.timezone)
+    return local_slot(team_period(team, now), team.checkin_weekday, team.checkin_time, tz)
 
 
 async def enabled_prompts(runtime: Runtime, bank: PromptBank, workspace_id: str) -> list[str]:
@@ -189,3 +196,62 @@ def missed(delivery: Delivery, now: datetime) -> bool:
     """A check-in whose slot passed more than :data:`MISSED_GRACE` ago (the app was down)."""
     planned = delivery.planned_at or delivery.next_attempt_at
     return delivery.kind == "checkin" and delivery.attempts == 0 and now > planned + MISSED_GRACE
+
+
+async def claim_reminders(runtime: Runtime, limit: int = 500) -> list[Delivery]:
+    """Check-ins whose reminder is due and not sent yet, marked reminded (at most once).
+
+    A rep who has answered every question gets no reminder."""
+    now = runtime.clock.now()
+    bank = default_bank()
+    async with runtime.db.session() as session:
+        rows = (
+            await session.exec(
+                select(Delivery)
+                .where(
+                    Delivery.kind == "checkin",
+                    Delivery.status == "sent",
+                    col(Delivery.remind_at) <= now,
+                    col(Delivery.reminded_at).is_(None),
+                    col(Delivery.expires_at) > now,
+                )
+                .order_by(col(Delivery.remind_at))
+                .limit(limit)
+            )
+        ).all()
+        for row in rows:
+            row.reminded_at = now
+            session.add(row)
+    due = []
+    for row in rows:
+        assert row.round_id is not None
+        state = await checkin_state(runtime, row.workspace_id, row.user_id, row.round_id)
+        questions = [
+            p
+            for p in state.round.prompt_ids
+            if bank.has_prompt(p) and bank.prompt(p).kind != "text"
+        ]
+        if any(p not in state.answers for p in questions):
+            due.append(row)
+    return due
+
+
+async def claim_expiries(runtime: Runtime, limit: int = 500) -> list[Delivery]:
+    """Sent check-ins past their ``expires_at``, now marked expired (each exactly once)."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        rows = (
+            await session.exec(
+                select(Delivery)
+                .where(
+                    Delivery.kind == "checkin",
+                    Delivery.status == "sent",
+                    col(Delivery.expires_at) <= now,
+                )
+                .limit(limit)
+            )
+        ).all()
+        for row in rows:
+            row.status = "expired"
+            session.add(row)
+    return list(rows)

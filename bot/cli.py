@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings, requirements
 
 DESCRIPTION = "Trustbot: trust-building check-ins, deal nudges and anonymised digests for Slack."
@@ -76,8 +76,16 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.storage import Database
     from bot.storage.migrate import pending
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    logs.configure(
+        args.log_level,
+        secrets=(
+            settings.SLACK_BOT_TOKEN,
+            settings.SLACK_SIGNING_SECRET,
+            settings.SLACK_APP_TOKEN,
+            settings.SLACK_CLIENT_SECRET,
+            settings.TRUSTBOT_PSEUDONYM_KEY,
+            settings.TRUSTBOT_WEBHOOK_SECRET,
+        ),
     )
     try:
         current, head = pending(settings.TRUSTBOT_DATABASE_URL)

@@ -226,10 +226,16 @@ async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     extra = await admins.listed(rt.db, c.workspace_id)
     async with rt.db.session() as session:
         log = await audit.recent(session, c.workspace_id)
+    now = rt.clock.now()
     lines = [f"*Teams*: {len(found)}"]
     lines += [
         f"• {s.team.name}{' (paused)' if s.team.paused else ''}: {len(s.reps)} reps, "
         f"{len(s.managers)} managers, check-in {s.schedule}"
+        + (
+            ""
+            if s.team.paused
+            else f"; next from {checkins.next_checkin(s.team, now):%a %d %b %H:%M} UTC"
+        )
         for s in found
     ]
     lines.append(
@@ -238,9 +244,13 @@ async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
     lines.append("*Recent admin changes*")
     lines += [
-        f"• {e.at:%Y-%m-%d %H:%M} UTC <@{e.actor}> {e.action} {_detail(e.detail)}" for e in log
+        f"• {e.at:%Y-%m-%d %H:%M} UTC {_who(e.actor)} {e.action} {_detail(e.detail)}" for e in log
     ] or ["• none yet"]
     return Reply("\n".join(lines))
+
+
+def _who(user_id: str) -> str:
+    return f"<@{user_id}>" if user_id[:1] in ("U", "W") else user_id
 
 
 def _detail(detail: dict[str, object]) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
+from bot import logs
 from bot.events import first_sighting
 from bot.runtime import Runtime
 from bot.workspaces import ensure_workspace
@@ -19,6 +21,13 @@ log = logging.getLogger(__name__)
 def install(app: AsyncApp, runtime: Runtime) -> None:
     """Add the middleware to ``app``, in order."""
     known: set[str] = set()
+
+    @app.middleware
+    async def request_ids(body: dict[str, Any], next_: Callable[[], Awaitable[None]]) -> None:
+        logs.request_id.set(
+            str(body.get("event_id") or body.get("trigger_id") or uuid.uuid4().hex[:12])
+        )
+        await next_()
 
     @app.middleware
     async def workspace_row(context: dict[str, Any], next_: Callable[[], Awaitable[None]]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import mimetypes
@@ -9,6 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.emulator.blockkit import error_response, validate_blocks, validate_view
@@ -17,6 +20,8 @@ from bot.emulator.state import WorkspaceState
 
 MAX_TEXT = 40_000
 MAX_VIEW_STACK = 3
+HISTORY_DEFAULT_LIMIT = 100
+HISTORY_MAX_LIMIT = 999
 
 
 @dataclass
@@ -79,6 +84,36 @@ def _json_arg(args: JsonDict, key: str, error: str) -> Any:
     return value
 
 
+def _ts_arg(value: Any, error: str) -> Decimal | None:
+    """A message timestamp argument ("1700000000.000100" or "1700000000"), or None."""
+    if value is None or value == "":
+        return None
+    try:
+        ts = Decimal(str(value))
+    except InvalidOperation:
+        raise ApiError(error) from None
+    if not ts.is_finite() or ts < 0:
+        raise ApiError(error)
+    return ts
+
+
+def _history_cursor(ts: str) -> str:
+    return base64.b64encode(f"next_ts:{ts}".encode()).decode()
+
+
+def _cursor_ts(cursor: str) -> Decimal:
+    try:
+        decoded = base64.b64decode(cursor.encode(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ApiError("invalid_cursor") from None
+    if not decoded.startswith("next_ts:"):
+        raise ApiError("invalid_cursor")
+    ts = _ts_arg(decoded.removeprefix("next_ts:"), "invalid_cursor")
+    if ts is None:
+        raise ApiError("invalid_cursor")
+    return ts
+
+
 def _csv(value: Any) -> list[str]:
     if value is None:
         return []
@@ -124,6 +159,7 @@ class WebApi:
             "chat.delete": self.chat_delete,
             "conversations.open": self.conversations_open,
             "conversations.info": self.conversations_info,
+            "conversations.history": self.conversations_history,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
             "team.info": self.team_info,
@@ -461,6 +497,60 @@ class WebApi:
             members = self.state.channels[channel["id"]].get("members") or []
             channel["num_members"] = 2 if channel.get("is_im") else len(members)
         return {"ok": True, "channel": channel}
+
+    def conversations_history(self, call: Call) -> JsonDict:
+        """Top-level messages, newest first, paginated by ``limit`` and ``cursor``.
+
+        ``metadata`` appears only with ``include_all_metadata``; ``oldest``/``latest`` bounds
+        are exclusive unless ``inclusive``.
+        """
+        st = self.state
+        channel_id = str(call.args.get("channel") or "")
+        with st.lock:
+            channel = st.channels.get(channel_id)
+            if channel is None:
+                raise ApiError("channel_not_found")
+            if channel.get("is_channel") is not None and not channel.get("is_member", True):
+                raise ApiError("not_in_channel")
+        oldest = _ts_arg(call.args.get("oldest"), "invalid_ts_oldest")
+        latest = _ts_arg(call.args.get("latest"), "invalid_ts_latest")
+        inclusive = _flag(call.args.get("inclusive"))
+        include_latest = inclusive and latest is not None
+        cursor = call.args.get("cursor")
+        if cursor:
+            latest, include_latest = _cursor_ts(str(cursor)), False
+        try:
+            limit = int(call.args.get("limit") or HISTORY_DEFAULT_LIMIT)
+        except (TypeError, ValueError):
+            raise ApiError("invalid_limit") from None
+        limit = HISTORY_DEFAULT_LIMIT if limit < 1 else min(limit, HISTORY_MAX_LIMIT)
+        found = st.history(
+            channel_id,
+            oldest=oldest if oldest is not None else Decimal(0),
+            latest=latest,
+            include_oldest=inclusive and oldest is not None,
+            include_latest=include_latest,
+        )
+        page = found[:limit]
+        with_metadata = _flag(call.args.get("include_all_metadata"))
+        messages = []
+        for message in page:
+            shown = self._public(message)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        has_more = len(found) > limit
+        body: JsonDict = {
+            "ok": True,
+            "messages": messages,
+            "has_more": has_more,
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+        }
+        if has_more:
+            body["response_metadata"] = {"next_cursor": _history_cursor(page[-1]["ts"])}
+        return body
 
     # -- users --------------------------------------------------------------
 

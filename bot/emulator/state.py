@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -310,6 +311,37 @@ class WorkspaceState:
                 found = list(self.messages.get(channel_id, {}).values())
             found = copy.deepcopy(found)
         return sorted(found, key=lambda m: float(m["ts"]))
+
+    def history(
+        self,
+        channel_id: str,
+        *,
+        oldest: Decimal,
+        latest: Decimal | None,
+        include_oldest: bool = False,
+        include_latest: bool = False,
+    ) -> list[JsonDict]:
+        """Top-level messages of a channel between ``oldest`` and ``latest`` (None: no upper
+        bound), newest first.
+
+        Thread replies stay in their thread, as in Slack's ``conversations.history``.
+        """
+        with self.lock:
+            found = [
+                m
+                for m in self.messages.get(channel_id, {}).values()
+                if m.get("thread_ts") in (None, m["ts"])
+            ]
+            found = copy.deepcopy(found)
+        chosen = []
+        for message in found:
+            ts = Decimal(message["ts"])
+            low = ts >= oldest if include_oldest else ts > oldest
+            high = latest is None or (ts <= latest if include_latest else ts < latest)
+            if low and high:
+                chosen.append((ts, message))
+        chosen.sort(key=lambda pair: pair[0], reverse=True)
+        return [message for _, message in chosen]
 
     # -- triggers -----------------------------------------------------------
 

@@ -1,0 +1,617 @@
+"""The outbox worker: posts due :class:`~bot.storage.models.Delivery` rows as DMs, each once.
+
+::
+
+    client = make_outbox_client(settings, session=aiohttp.ClientSession())
+    worker = OutboxWorker(runtime, client, compose, worker_id=default_worker_id())
+    await worker.run_forever(stop)
+
+Every post carries ``metadata={"event_type": "trustbot_delivery", "event_payload":
+{"delivery_id": id}}``, so a message whose fate is unknown (the worker died between the post and
+``mark_sent``, or the connection dropped mid-request) is looked up in the DM's history before it
+is sent again. A 429 pauses every send of this worker until ``Retry-After`` (a shared gate) and
+lowers the pace; the pace creeps back up while Slack accepts it (:class:`Throttle`).
+
+The client must not retry by itself: slack_sdk's rate-limit handler would sleep in one task
+while the others keep hitting the limit, and its connection-error handler re-posts after a
+dropped connection, which can duplicate a message. :func:`make_outbox_client` builds one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import outbox
+from bot.outbox import RetryPolicy, Skip
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.storage.models import Delivery
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "trustbot_delivery"
+HISTORY_PAGE = 100
+HISTORY_MAX_PAGES = 10
+
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "user_disabled",
+        "account_inactive",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "invalid_metadata_format",
+    }
+)
+"""Errors no retry can fix: the row fails with the code."""
+
+UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"})
+"""Server-side errors after which the message may have been posted anyway."""
+
+Composed = dict[str, Any] | Skip | None
+Composer = Callable[[Delivery], Awaitable[Composed]]
+"""Builds a row's chat.postMessage arguments (``text``, ``blocks``); ``Skip``/None: don't send."""
+
+
+def default_worker_id() -> str:
+    """Unique per process: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def make_outbox_client(
+    settings: Settings,
+    token: str | None = None,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    timeout: int = 10,
+) -> AsyncWebClient:
+    """A Web API client without retry handlers, for :class:`OutboxWorker` only.
+
+    Pass a ``session`` (created on the running loop, closed by the caller) to reuse
+    connections; without one slack_sdk opens a connection per call.
+    """
+    return AsyncWebClient(
+        token=token or settings.SLACK_BOT_TOKEN,
+        base_url=settings.SLACK_API_URL,
+        timeout=timeout,
+        session=session,
+        retry_handlers=[],
+    )
+
+
+# -- what went wrong --------------------------------------------------------
+
+
+OutcomeKind = Literal["rate_limited", "permanent", "retry", "uncertain"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A failed Web API call, classified.
+
+    ``retry``: not posted, try again later; ``uncertain``: maybe posted, look before trying
+    again; ``rate_limited``: not posted, wait ``retry_after``; ``permanent``: give up.
+    """
+
+    kind: OutcomeKind
+    error: str
+    retry_after: float = 0.0
+
+
+def retry_after(headers: Mapping[str, Any] | None, default: float = 1.0) -> float:
+    """Seconds from a ``Retry-After`` header (any case), at least 0.1."""
+    for name, value in (headers or {}).items():
+        if str(name).lower() == "retry-after":
+            try:
+                return max(0.1, float(value))
+            except (TypeError, ValueError):
+                break
+    return default
+
+
+def classify(exc: BaseException) -> Outcome:
+    """What a failed call means for the message it carried."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = int(getattr(response, "status_code", 0) or 0)
+        data = getattr(response, "data", None)
+        error = str(data.get("error") or "") if isinstance(data, dict) else ""
+        error = error or f"http_{status}"
+        if status == 429 or error == "ratelimited":
+            return Outcome("rate_limited", "ratelimited", retry_after(response.headers))
+        if error in PERMANENT_ERRORS:
+            return Outcome("permanent", error)
+        if status == 503:  # service unavailable: refused before any work
+            return Outcome("retry", error)
+        if status >= 500 or error in UNCERTAIN_ERRORS:
+            return Outcome("uncertain", error)
+        return Outcome("retry", error)
+    if isinstance(exc, aiohttp.ClientConnectorError):  # never connected: nothing was sent
+        return Outcome("retry", "connect_error")
+    if isinstance(exc, TimeoutError):
+        return Outcome("uncertain", "timeout")
+    return Outcome("uncertain", type(exc).__name__)
+
+
+# -- pacing -----------------------------------------------------------------
+
+
+async def _stopped(stop: asyncio.Event | None, delay: float) -> bool:
+    """Sleep ``delay`` seconds; True (at once) if ``stop`` is set first."""
+    if stop is None:
+        await asyncio.sleep(delay)
+        return False
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=delay)
+    return stop.is_set()
+
+
+class Throttle:
+    """Paces one worker's posts: a shared pause after a 429, and an adaptive rate.
+
+    Posts go unpaced (bounded only by the worker's concurrency) until the first 429. Every
+    429 pauses all senders for its ``Retry-After``; at most once per ``min_gap`` seconds it
+    also cuts the rate to ``backoff`` times what Slack let through since the previous cut (and
+    never below half the old rate). While the pace is what holds sending back, the rate grows:
+    fast (``fast`` per second) after a cut made on thin evidence or back towards 90 % of the
+    rate before the last cut, slowly (``growth`` per second) past that, probing for more.
+    Timing uses the monotonic clock: it measures real request rates, not domain time.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate: float | None = None,
+        min_rate: float = 1.0,
+        growth: float = 0.003,
+        fast: float = 0.5,
+        backoff: float = 0.95,
+        min_gap: float = 3.0,
+        window: float = 20.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate  # posts per second; None: unpaced
+        self.min_rate = min_rate
+        self.growth = growth
+        self.fast = fast
+        self.backoff = backoff
+        self.min_gap = min_gap
+        self.window = window
+        self.limited = 0  # distinct 429 events (echoes of one pause not counted)
+        self.cuts = 0
+        self.paused_until = 0.0
+        self._now = monotonic
+        self._next = 0.0
+        self._bound = False  # the last grant waited for the pace
+        self._probing = True
+        self._recover_to: float | None = None
+        self._first: float | None = None
+        self._last_event: float | None = None
+        self._last_cut: float | None = None
+        self._successes: deque[float] = deque()
+
+    def paused_for(self) -> float:
+        return max(0.0, self.paused_until - self._now())
+
+    async def wait_open(self, stop: asyncio.Event | None = None) -> bool:
+        """Return once no pause is in force (True), or once ``stop`` is set (False)."""
+        while (delay := self.paused_for()) > 0:
+            if await _stopped(stop, delay):
+                return False
+        return True
+
+    async def acquire(self, stop: asyncio.Event | None = None) -> float | None:
+        """Wait for this sender's turn; returns when it was granted (monotonic seconds), or
+        None if ``stop`` was set meanwhile."""
+        while True:
+            if not await self.wait_open(stop):
+                return None
+            now = self._now()
+            if self.rate is None:
+                return now
+            slot = max(now, self._next)
+            self._next = slot + 1.0 / self.rate
+            self._bound = slot > now
+            if slot > now:
+                if await _stopped(stop, slot - now):
+                    return None
+                if self.paused_for() > 0:  # a 429 arrived while this sender waited
+                    continue
+            return self._now()
+
+    def success(self) -> None:
+        """A post went through."""
+        now = self._now()
+        if self._first is None:
+            self._first = now
+        self._successes.append(now)
+        while self._successes and self._successes[0] < now - self.window:
+            self._successes.popleft()
+        if self.rate is None or not self._bound:
+            return  # the pace is not what holds sending back: no reason to raise it
+        recovering = self._recover_to is not None and self.rate < self._recover_to
+        if self._probing or recovering:
+            self.rate += self.fast  # per post, so ``fast`` * rate per second
+            return
+        measured = sum(1 for t in self._successes if t >= now - 5.0) / 5.0
+        if self.rate < 2.0 * measured + 1.0:  # and the rate is really being used
+            self.rate += self.growth
+
+    def rate_limited(self, seconds: float, granted_at: float | None = None) -> None:
+        """A 429 with ``Retry-After: seconds`` for a post granted at ``granted_at``."""
+        now = self._now()
+        self.paused_until = max(self.paused_until, now + seconds)
+        self._next = max(self._next, self.paused_until)
+        if self._last_event is not None and (granted_at or now) < self._last_event:
+            return  # sent before the previous 429 was known: the same event
+        self._last_event = now
+        self.limited += 1
+        if self._last_cut is not None and now - self._last_cut < self.min_gap:
+            return
+        anchor = self._last_cut if self._last_cut is not None else self._first
+        since = max(anchor if anchor is not None else now, now - self.window)
+        let_through = sum(1 for t in self._successes if t >= since)
+        if let_through < 5:
+            return  # nothing to measure: the pause is the answer
+        span = now - since
+        reliable = (
+            self.rate is not None
+            and self._last_cut is not None
+            and span >= self.min_gap
+            and let_through >= 20
+        )
+        estimate = let_through / span if reliable else let_through / (span + seconds)
+        before = self.rate
+        ceiling = estimate if before is None else min(before, estimate)
+        floor = 0.5 * before if before is not None else 0.0
+        self.rate = max(self.min_rate, self.backoff * ceiling, floor)
+        self._recover_to = 0.9 * before if before is not None else None
+        self._probing = not reliable
+        self._last_cut = now
+        self.cuts += 1
+
+
+# -- the worker ---------------------------------------------------------------
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    recovered_sent: int = 0
+    recovered_pending: int = 0
+    lost_claims: int = 0
+
+
+class _Unverifiable(Exception):
+    """The DM's history is too long to look through."""
+
+
+class OutboxWorker:
+    """Claims due deliveries and posts them with bounded concurrency. One per process."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        client: AsyncWebClient,
+        compose: Composer,
+        *,
+        worker_id: str,
+        concurrency: int = 8,
+        batch: int = 100,
+        lease_seconds: float = 60.0,
+        policy: RetryPolicy | None = None,
+        throttle: Throttle | None = None,
+        request_timeout: float | None = None,
+        recover_every: float | None = None,
+    ) -> None:
+        if any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
+            raise ValueError("the outbox client must not retry 429s itself: make_outbox_client")
+        if concurrency < 1 or batch < 1 or lease_seconds <= 0:
+            raise ValueError("concurrency, batch and lease_seconds must be positive")
+        self.runtime = runtime
+        self.client = client
+        self.compose = compose
+        self.worker_id = worker_id
+        self.concurrency = concurrency
+        self.batch = batch
+        self.lease_seconds = lease_seconds
+        self.policy = policy or RetryPolicy()
+        self.throttle = throttle or Throttle()
+        # a request must end well inside the lease, or a live post could race a recovery
+        self.request_timeout = request_timeout or min(15.0, lease_seconds / 3)
+        self.recover_every = recover_every or max(1.0, lease_seconds / 2)
+        self.stats = WorkerStats()
+        self._free = concurrency  # senders not busy with a row
+        self._freed = asyncio.Event()
+        self._inflight: set[int] = set()
+        self._dm_channels: dict[tuple[str, str], str] = {}
+        self._stop: asyncio.Event | None = None
+        self._lookups_paused_until = 0.0  # conversations.* answered 429 (Tier 3)
+
+    # -- running ------------------------------------------------------------
+
+    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        """Send until ``stop`` is set (then finish what is in flight), recovering stale rows at
+        start and every ``recover_every`` seconds."""
+        self._stop = stop
+        loop = asyncio.get_running_loop()
+        next_recovery = loop.time()
+        while not stop.is_set():
+            if loop.time() >= next_recovery:
+                try:
+                    await self.recover()
+                except Exception:
+                    log.exception("outbox recovery failed")
+                next_recovery = loop.time() + self.recover_every
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("outbox batch failed")
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+
+    async def run_once(self) -> int:
+        """Claim up to ``batch`` due rows, a few at a time as senders free up, and send them.
+        Returns how many rows were claimed (and are now handled)."""
+        handled = 0
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            while handled < self.batch and not (self._stop and self._stop.is_set()):
+                if not await self.throttle.wait_open(self._stop):  # claim nothing while paused
+                    break
+                free = await self._take_senders(min(self.concurrency, self.batch - handled))
+                try:
+                    rows = await outbox.claim_due(
+                        self.runtime.db, self.runtime.clock, self.worker_id, free
+                    )
+                except BaseException:
+                    self._release(free)
+                    raise
+                self._release(free - len(rows))
+                if not rows:
+                    break
+                self.stats.claimed += len(rows)
+                for row in rows:
+                    assert row.id is not None
+                    self._inflight.add(row.id)
+                    tasks.append(asyncio.create_task(self._deliver(row)))
+                handled += len(rows)
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+        return handled
+
+    async def _take_senders(self, wanted: int) -> int:
+        """Wait until half the senders (or ``wanted``) are free, then take up to ``wanted``:
+        claiming a few rows per transaction, not one row per freed sender."""
+        enough = max(1, min(wanted, self.concurrency // 2))
+        while self._free < enough:
+            self._freed.clear()
+            await self._freed.wait()
+        taken = min(self._free, wanted)
+        self._free -= taken
+        return taken
+
+    def _release(self, senders: int) -> None:
+        if senders > 0:
+            self._free += senders
+            self._freed.set()
+
+    async def _deliver(self, row: Delivery) -> None:
+        assert row.id is not None
+        try:
+            await self._send(row)
+        except Exception as exc:  # the database or a bug: never lose the row, never resend blindly
+            log.exception("delivery %s: unexpected error", row.id)
+            try:
+                await self._retry(row, Outcome("uncertain", f"worker_error: {type(exc).__name__}"))
+            except Exception:
+                log.exception("delivery %s: could not record the error; recovery will", row.id)
+        finally:
+            self._inflight.discard(row.id)
+            self._release(1)
+
+    # -- one row ------------------------------------------------------------
+
+    async def _send(self, row: Delivery) -> None:
+        assert row.id is not None and row.claimed_at is not None
+        db, clock = self.runtime.db, self.runtime.clock
+        doubt = outbox.is_unconfirmed(row)
+        if doubt:
+            if await self._settle(row, outbox.search_from(row), doubt=True):
+                return
+            doubt = False
+        try:
+            composed = await self.compose(row)
+        except Exception as exc:
+            log.exception("delivery %s: compose failed", row.id)
+            await self._retry(row, Outcome("retry", f"compose_error: {type(exc).__name__}"))
+            return
+        if composed is None or isinstance(composed, Skip):
+            reason = composed.reason if isinstance(composed, Skip) else "skipped"
+            if await outbox.mark_skipped(db, row.id, reason, worker_id=self.worker_id):
+                self.stats.skipped += 1
+            return
+        granted = await self.throttle.acquire(self._stop)
+        if granted is None:  # shutting down: hand the row back untouched
+            await outbox.mark_deferred(
+                db, row.id, clock, 0, row.last_error, worker_id=self.worker_id
+            )
+            return
+        claimed_at = row.claimed_at
+        if clock.now() - claimed_at > timedelta(seconds=self.lease_seconds / 3):
+            renewed = await outbox.renew(db, row.id, self.worker_id, claimed_at, clock)
+            if renewed is None:
+                self.stats.lost_claims += 1
+                return
+            row.claimed_at = renewed
+        arguments = {
+            **composed,
+            "channel": row.user_id,
+            "metadata": {"event_type": EVENT_TYPE, "event_payload": {"delivery_id": row.id}},
+        }
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                response = await self.client.chat_postMessage(**arguments)
+        except Exception as exc:
+            outcome = classify(exc)
+            if outcome.kind == "rate_limited":
+                self.throttle.rate_limited(outcome.retry_after, granted)
+            await self._retry(row, outcome, doubt=doubt)
+            return
+        self.throttle.success()
+        channel = str(response["channel"])
+        self._dm_channels[row.workspace_id, row.user_id] = channel
+        await outbox.mark_sent(db, row.id, channel, str(response["ts"]), clock)
+        self.stats.sent += 1
+
+    async def _retry(self, row: Delivery, outcome: Outcome, *, doubt: bool = False) -> None:
+        """Record a failed call: defer, retry with backoff, or fail the row."""
+        assert row.id is not None
+        db, clock, me = self.runtime.db, self.runtime.clock, self.worker_id
+        uncertain = doubt or outcome.kind == "uncertain"
+        error = outbox.unconfirmed(outcome.error) if uncertain else outcome.error
+        if outcome.kind == "rate_limited":
+            self.stats.rate_limited += 1
+            await outbox.mark_deferred(db, row.id, clock, outcome.retry_after, error, worker_id=me)
+        elif outcome.kind == "permanent":
+            self.stats.failed += 1
+            await outbox.mark_failed(db, row.id, outcome.error, worker_id=me)
+        elif self.policy.exhausted(row.attempts + 1):
+            self.stats.failed += 1
+            await outbox.mark_failed(db, row.id, error, worker_id=me)
+        else:
+            self.stats.retried += 1
+            delay = self.policy.delay(row.attempts + 1)
+            await outbox.mark_retry(db, row.id, clock, delay, error, worker_id=me)
+
+    # -- looking in Slack -------------------------------------------------------
+
+    async def _settle(self, row: Delivery, since: datetime, *, doubt: bool) -> bool:
+        """Look for the row's message in Slack. True when that settled the row (found and
+        marked sent, or the lookup failed and the row was put back); False: not posted."""
+        assert row.id is not None
+        try:
+            async with asyncio.timeout(self.request_timeout * 2):
+                found = await self.find_posted(row, since)
+        except _Unverifiable:
+            self.stats.failed += 1
+            await outbox.mark_failed(
+                self.runtime.db,
+                row.id,
+                "unverifiable: DM history too long",
+                worker_id=self.worker_id,
+            )
+            return True
+        except Exception as exc:
+            outcome = classify(exc)
+            if outcome.kind == "rate_limited":
+                self._lookups_paused_until = time.monotonic() + outcome.retry_after
+            await self._retry(row, outcome, doubt=doubt)
+            return True
+        if found is None:
+            return False
+        channel, ts = found
+        await outbox.mark_sent(self.runtime.db, row.id, channel, ts, self.runtime.clock)
+        self.stats.recovered_sent += 1
+        return True
+
+    async def dm_channel(self, row: Delivery) -> str:
+        """The app's DM channel with the row's user (remembered, recorded, or opened)."""
+        key = (row.workspace_id, row.user_id)
+        channel = self._dm_channels.get(key) or await outbox.known_dm_channel(
+            self.runtime.db, row.workspace_id, row.user_id
+        )
+        if channel is None:
+            response = await self.client.conversations_open(users=row.user_id)
+            channel = str(response["channel"]["id"])
+        self._dm_channels[key] = channel
+        return channel
+
+    async def find_posted(self, row: Delivery, since: datetime) -> tuple[str, str] | None:
+        """(channel, ts) of the message this row posted at or after ``since``, if any."""
+        channel = await self.dm_channel(row)
+        cursor: str | None = None
+        for _ in range(HISTORY_MAX_PAGES):
+            response = await self.client.conversations_history(
+                channel=channel,
+                oldest=f"{since.timestamp():.6f}",
+                include_all_metadata=True,
+                limit=HISTORY_PAGE,
+                cursor=cursor,
+            )
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == EVENT_TYPE and str(
+                    payload.get("delivery_id")
+                ) == str(row.id):
+                    return channel, str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return None
+        raise _Unverifiable(row.id)
+
+    # -- recovery ---------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Settle rows left in ``sending`` past their lease: a message found in Slack marks the
+        row sent, otherwise it goes back to pending. Returns how many rows were taken over."""
+        db, clock = self.runtime.db, self.runtime.clock
+        stale = await outbox.stale_sending(db, clock, self.lease_seconds, limit=self.batch)
+        taken = 0
+        for row in stale:
+            if time.monotonic() < self._lookups_paused_until:
+                break  # the rest wait for the next round
+            if row.id is None or row.id in self._inflight:
+                continue
+            mine = await outbox.take_over(db, row, self.worker_id, clock)
+            if mine is None:
+                continue
+            taken += 1
+            self._inflight.add(row.id)
+            try:
+                since = outbox.search_from(mine, row.claimed_at)
+                if await self._settle(mine, since, doubt=True):
+                    continue
+                if await outbox.mark_deferred(
+                    db, row.id, clock, 0, "lease expired: not posted", worker_id=self.worker_id
+                ):
+                    self.stats.recovered_pending += 1
+            finally:
+                self._inflight.discard(row.id)
+        if taken:
+            log.info("outbox: took over %d stale deliveries", taken)
+        return taken

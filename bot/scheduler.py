@@ -18,6 +18,7 @@ from bot.storage import sync_url
 from bot.storage.db import configure_sqlite
 
 log = logging.getLogger(__name__)
+__all__ = ["AsyncIOScheduler", "build", "run"]
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 Task = Callable[[], Awaitable[object]]

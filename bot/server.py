@@ -9,15 +9,21 @@ import socket
 import threading
 from collections.abc import Callable
 
+import aiohttp
 import uvicorn
+from slack_bolt.async_app import AsyncApp
 
 from bot import checkins, scheduler
 from bot.app import create_app
 from bot.prompts import default_bank
 from bot.runtime import Runtime
+from bot.slack.compose import compose
+from bot.slack.sender import OutboxWorker, default_worker_id, make_outbox_client
+from bot.slack.sweep import sweep
 from bot.web import create_web_app
 
 PLAN_EVERY_SECONDS = 60.0
+SWEEP_EVERY_SECONDS = 60.0
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +60,8 @@ class TrustbotServer:
         web = create_web_app(runtime, bolt)
         config = uvicorn.Config(web, log_level=self.log_level, lifespan="on")
         self._server = uvicorn.Server(config)
-        jobs = None
-        if self.schedule:
-            bank = default_bank()
-            jobs = scheduler.build(
-                runtime.settings.TRUSTBOT_DATABASE_URL,
-                {"checkins.plan": (lambda: checkins.plan_due(runtime, bank), PLAN_EVERY_SECONDS)},
-            )
-            jobs.start()
+        background = Background(runtime, bolt, schedule=self.schedule)
+        await background.start()
         handler = None
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -74,8 +74,7 @@ class TrustbotServer:
         finally:
             if handler is not None:
                 await handler.close_async()
-            if jobs is not None:
-                jobs.shutdown(wait=False)
+            await background.stop()
 
     @property
     def started(self) -> bool:
@@ -84,6 +83,54 @@ class TrustbotServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+
+
+class Background:
+    """What runs beside the request handlers: the outbox worker (any number of processes
+    may run one) and, in exactly one process, the scheduler's jobs."""
+
+    def __init__(self, runtime: Runtime, bolt: AsyncApp, *, schedule: bool) -> None:
+        self.runtime = runtime
+        self.bolt = bolt
+        self.schedule = schedule
+        self._jobs: scheduler.AsyncIOScheduler | None = None
+        self._stop = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        runtime = self.runtime
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        worker = OutboxWorker(
+            runtime,
+            make_outbox_client(runtime.settings, session=self._session),
+            lambda row: compose(runtime, row),
+            worker_id=default_worker_id(),
+        )
+        self._worker = asyncio.create_task(worker.run_forever(self._stop), name="outbox")
+        if self.schedule:
+            bank = default_bank()
+            self._jobs = scheduler.build(
+                runtime.settings.TRUSTBOT_DATABASE_URL,
+                {
+                    "checkins.plan": (lambda: checkins.plan_due(runtime, bank), PLAN_EVERY_SECONDS),
+                    "checkins.sweep": (
+                        lambda: sweep(runtime, self.bolt.client),
+                        SWEEP_EVERY_SECONDS,
+                    ),
+                },
+            )
+            self._jobs.start()
+
+    async def stop(self) -> None:
+        """In-flight posts finish; rows not yet started go back to the outbox."""
+        self._stop.set()
+        if self._jobs is not None:
+            self._jobs.shutdown(wait=False)
+        if self._worker is not None:
+            await self._worker
+        if self._session is not None:
+            await self._session.close()
 
 
 class ServerThread:

@@ -1,0 +1,162 @@
+"""Weekly check-ins from plan to DM to reminder to close, against the emulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from bot import checkins, teams
+from bot.clock import ManualClock
+from bot.emulator import SlackEmulator
+from bot.prompts import default_bank
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from bot.slack.client import make_client
+from bot.slack.compose import compose
+from bot.slack.sender import OutboxWorker, make_outbox_client
+from bot.slack.sweep import sweep
+from bot.storage import Database
+from bot.storage.models import Delivery, Person
+from bot.workspaces import ensure_workspace
+from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
+
+TEAM = "T0001"  # the emulator's default workspace
+ZONES = {"U0NY": "America/New_York", "U0BER": "Europe/Berlin", "U0TOK": "Asia/Tokyo"}
+
+
+def test_checkin_now_reaches_every_rep_once(http_stack: Stack) -> None:
+    emu = http_stack.emulator
+    trust(http_stack, "team create east <#C0SALES>")
+    trust(http_stack, "team add east <@U0REP1> <@U0REP2> <@U0MGR>")
+    trust(http_stack, "snooze 5", user="U0MGR")
+    assert "to the 3 reps of `east` now" in trust(http_stack, "checkin east now")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (
+        emu.dm_messages("U0REP1") and emu.dm_messages("U0REP2")
+    ):
+        time.sleep(0.05)
+    time.sleep(1.5)  # the worker's next rounds must add nothing
+    for user in ("U0REP1", "U0REP2"):
+        (dm,) = emu.dm_messages(user)
+        assert "checkin.answer:goal.trust_or_else" in str(dm["blocks"])
+    assert emu.dm_messages("U0MGR") == []
+    assert emu.validation_failures == []
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[tuple[Runtime, SlackEmulator, OutboxWorker]]:
+    with SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM) as emu:
+        for user, tz in ZONES.items():
+            emu.add_user(user, name=user.lower(), tz=tz)
+        clock = ManualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))  # Sunday before US DST week
+        settings = load_settings(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_API_URL=emu.api_url,
+            TRUSTBOT_PSEUDONYM_KEY=PSEUDONYM_KEY,
+        )
+        db = Database(database_url)
+        rt = Runtime(settings=settings, db=db, clock=clock)
+        await ensure_workspace(db, TEAM, clock)
+        await teams.create(db, TEAM, "UADMIN", "global", "C1", clock)
+        await teams.add_people(db, TEAM, "UADMIN", "global", list(ZONES), teams.REP, clock)
+        await teams.update(
+            db, TEAM, "UADMIN", "global", clock, checkin_weekday=0, checkin_time="09:00"
+        )
+        async with db.session() as s:
+            for user, tz in ZONES.items():
+                s.add(Person(workspace_id=TEAM, user_id=user, tz=tz))
+        worker = OutboxWorker(
+            rt, make_outbox_client(settings), lambda row: compose(rt, row), worker_id="w1"
+        )
+        yield rt, emu, worker
+        await db.dispose()
+
+
+async def test_three_time_zones_get_their_local_nine_am_across_dst(world) -> None:  # type: ignore[no-untyped-def]
+    rt, emu, worker = world
+    clock = rt.clock
+    bank = default_bank()
+    expected = [
+        # week before the US change: Tokyo 00:00 UTC, Berlin 08:00, New York 14:00 (EST)
+        (datetime(2026, 3, 2, 0, 0, tzinfo=UTC), {"U0TOK"}),
+        (datetime(2026, 3, 2, 8, 0, tzinfo=UTC), {"U0TOK", "U0BER"}),
+        (datetime(2026, 3, 2, 13, 59, tzinfo=UTC), {"U0TOK", "U0BER"}),
+        (datetime(2026, 3, 2, 14, 0, tzinfo=UTC), {"U0TOK", "U0BER", "U0NY"}),
+    ]
+    for instant, got_dm in expected:
+        clock.set(instant)
+        await checkins.plan_due(rt, bank)
+        await worker.run_once()
+        assert {u for u in ZONES if emu.dm_messages(u)} == got_dm, instant
+    # the week of the change (DST from Sunday 8 March): New York is now at 13:00 UTC
+    clock.set(datetime(2026, 3, 8, 12, 0, tzinfo=UTC))
+    await checkins.plan_due(rt, bank)
+    for hour in (0, 8, 12):  # Tokyo and Berlin unchanged (Europe changes on 29 March)
+        clock.set(datetime(2026, 3, 9, hour, 59, tzinfo=UTC))
+        await worker.run_once()
+    assert len(emu.dm_messages("U0NY")) == 1 and len(emu.dm_messages("U0BER")) == 2
+    clock.set(datetime(2026, 3, 9, 13, 0, tzinfo=UTC))
+    await worker.run_once()
+    assert [len(emu.dm_messages(u)) for u in ZONES] == [2, 2, 2]
+
+
+async def test_one_reminder_then_the_check_in_closes(world) -> None:  # type: ignore[no-untyped-def]
+    rt, emu, worker = world
+    clock = rt.clock
+    client = make_client(rt.settings)
+    await checkins.plan_due(rt, default_bank())
+    for hour in (0, 8, 14):  # Monday 09:00 in Tokyo, Berlin and New York
+        clock.set(datetime(2026, 3, 2, hour, 0, tzinfo=UTC))
+        await worker.run_once()
+    assert all(len(emu.dm_messages(u)) == 1 for u in ZONES)
+    # Tokyo answers everything
+    async with rt.db.session() as s:
+        tok = (await s.exec(select(Delivery).where(Delivery.user_id == "U0TOK"))).one()
+    from bot.answers import record_answer
+
+    round_id = tok.round_id
+    assert round_id is not None
+    bank = default_bank()
+    async with rt.db.session() as s:
+        from bot.storage.models import CheckinRound
+
+        rnd = await s.get(CheckinRound, round_id)
+    assert rnd is not None
+    for prompt_id in rnd.prompt_ids:
+        prompt = bank.prompt(prompt_id)
+        if prompt.kind != "text":
+            await record_answer(
+                rt, TEAM, "U0TOK", round_id, prompt_id, prompt.answer.choices()[0].value
+            )
+    assert await sweep(rt, client) == (0, 0)  # too early
+    clock.set(datetime(2026, 3, 3, 14, 1, tzinfo=UTC))  # 24 working hours later
+    assert await sweep(rt, client) == (2, 0)
+    assert await sweep(rt, client) == (0, 0)  # one reminder only
+    assert len(emu.dm_messages("U0NY")) == 2 and len(emu.dm_messages("U0TOK")) == 1
+    assert "still open" in emu.dm_messages("U0NY")[-1]["text"]
+    clock.set(datetime(2026, 3, 5, 14, 1, tzinfo=UTC))  # 3 working days after the slot
+    assert await sweep(rt, client) == (0, 3)
+    first = emu.dm_messages("U0BER")[0]
+    assert "has closed" in str(first["blocks"]) and "checkin.answer" not in str(first["blocks"])
+    async with rt.db.session() as s:
+        statuses = {d.status for d in (await s.exec(select(Delivery))).all()}
+    assert statuses == {"expired"}
+    assert emu.validation_failures == []
+
+
+async def test_a_slot_missed_while_down_is_sent_late_or_skipped(world) -> None:  # type: ignore[no-untyped-def]
+    rt, emu, worker = world
+    clock = rt.clock
+    await checkins.plan_due(rt, default_bank())  # planned on Sunday, then the app goes down
+    clock.set(datetime(2026, 3, 2, 19, 0, tzinfo=UTC))  # back: NY's slot 5 h ago, Tokyo's 19 h
+    await worker.run_once()
+    assert emu.dm_messages("U0NY") and not emu.dm_messages("U0TOK") and not emu.dm_messages("U0BER")
+    async with rt.db.session() as s:
+        rows = {d.user_id: d for d in (await s.exec(select(Delivery))).all()}
+    assert rows["U0TOK"].status == "skipped" and "missed slot" in (rows["U0TOK"].last_error or "")
+    await worker.run_once()
+    assert len(emu.dm_messages("U0NY")) == 1  # never doubled

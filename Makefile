@@ -19,5 +19,8 @@ lint: $(BIN)/trustbot
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+bench: $(BIN)/trustbot
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot import admins, audit, checkins, people, teams
+from bot import admins, audit, checkins, outbox, people, teams
 from bot.commands import USAGE, WEEKDAYS, Command
 from bot.prompts import default_bank
 from bot.runtime import Runtime
@@ -238,6 +238,11 @@ async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         )
         for s in found
     ]
+    counts = await outbox.counts(rt.db, c.workspace_id)
+    shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "none yet"
+    lines.append(f"*Deliveries*: {shown}")
+    for failed in await outbox.recent_failures(rt.db, c.workspace_id):
+        lines.append(f"• failed: DM to <@{failed.user_id}> ({failed.kind}): {failed.last_error}")
     lines.append(
         "*Admins* (besides workspace admins): "
         + mentions(sorted({*rt.settings.TRUSTBOT_ADMINS, *extra}))

@@ -160,3 +160,21 @@ async def test_a_slot_missed_while_down_is_sent_late_or_skipped(world) -> None: 
     assert rows["U0TOK"].status == "skipped" and "missed slot" in (rows["U0TOK"].last_error or "")
     await worker.run_once()
     assert len(emu.dm_messages("U0NY")) == 1  # never doubled
+
+
+def test_a_rep_who_left_is_marked_failed_and_shown_in_status(http_stack: Stack) -> None:
+    emu = http_stack.emulator
+    emu.add_user("U0GONE", name="gone", tz="UTC", deleted=True)
+    trust(http_stack, "team create east <#C0SALES>")
+    trust(http_stack, "team add east <@U0REP1> <@U0GONE>")
+    trust(http_stack, "checkin east now")
+    deadline = time.monotonic() + 15
+    status = ""
+    while time.monotonic() < deadline:
+        status = trust(http_stack, "status")
+        if "failed: DM to <@U0GONE>" in status and "1 sent" in status:
+            break
+        time.sleep(0.2)
+    assert "failed: DM to <@U0GONE> (checkin): user_disabled" in status
+    assert "1 sent" in status and "1 failed" in status
+    assert len(emu.dm_messages("U0REP1")) == 1

@@ -71,6 +71,7 @@ def migrate(settings: Settings) -> int:
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.prompts import PromptBankError, default_bank
     from bot.runtime import Runtime
     from bot.server import TrustbotServer
     from bot.storage import Database
@@ -87,6 +88,10 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             settings.TRUSTBOT_WEBHOOK_SECRET,
         ),
     )
+    try:
+        default_bank()  # a bad prompt file stops start-up here, naming the file and prompt
+    except PromptBankError as error:
+        return fail(str(error))
     try:
         current, head = pending(settings.TRUSTBOT_DATABASE_URL)
     except Exception as error:

@@ -156,3 +156,31 @@ def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> 
             pass
         time.sleep(0.1)
     raise AssertionError("trustbot serve never became healthy")
+
+
+def test_a_bad_prompt_file_stops_start_up_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli, prompts
+
+    bad = tmp_path / "prompts"
+    bad.mkdir()
+    for name in ("questions.yaml", "moments.yaml", "tips.yaml"):
+        src = Path(prompts.__file__).parent.parent / "prompts" / name
+        (bad / name).write_text(src.read_text())
+    text = (bad / "questions.yaml").read_text()
+    (bad / "questions.yaml").write_text(text.replace("dimension: candor", "dimension: bravado", 1))
+    monkeypatch.setattr(prompts, "default_bank", lambda: prompts.load_bank(bad))
+    for name, value in env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    for name, value in {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "TRUSTBOT_PSEUDONYM_KEY": "k" * 20,
+        "TRUSTBOT_WEBHOOK_SECRET": "w",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("trustbot: ") and "questions.yaml" in err and "bravado" in err
+    assert err.count("\n") == 1

@@ -178,3 +178,43 @@ def test_a_rep_who_left_is_marked_failed_and_shown_in_status(http_stack: Stack) 
     assert "failed: DM to <@U0GONE> (checkin): user_disabled" in status
     assert "1 sent" in status and "1 failed" in status
     assert len(emu.dm_messages("U0REP1")) == 1
+
+
+async def test_a_database_dump_cannot_tell_who_answered_what(world) -> None:  # type: ignore[no-untyped-def]
+    """No row holds both a Slack user ID and an answer or a pseudonym; pseudonyms are keyed."""
+    import hashlib
+
+    from sqlalchemy import text as sql
+    from sqlmodel import SQLModel
+
+    from bot.answers import record_answer, record_note
+
+    rt, _emu, worker = world
+    await checkins.plan_due(rt, default_bank())
+    for hour in (0, 8, 14):
+        rt.clock.set(datetime(2026, 3, 2, hour, 0, tzinfo=UTC))
+        await worker.run_once()
+    async with rt.db.session() as s:
+        round_id = (await s.exec(select(Delivery))).first().round_id  # type: ignore[union-attr]
+    for user, value in zip(ZONES, ("trust_and_value", "quota", "commission"), strict=True):
+        await record_answer(rt, TEAM, user, round_id, "goal.trust_or_else", value)
+        await record_note(rt, TEAM, user, round_id, f"a note from {user.lower()}", shared=False)
+    rows: list[tuple[str, str]] = []
+    async with rt.db.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in (await conn.execute(sql(f'SELECT * FROM "{table.name}"'))).all():
+                rows.append((table.name, " ".join(map(str, row))))
+    pseudonyms = {line.split()[6] for name, line in rows if name == "response"}
+    assert len(pseudonyms) == 3
+    unkeyed = {
+        hashlib.sha256(f"{salt}{u}".encode()).hexdigest()
+        for u in ZONES
+        for salt in ("", f"{TEAM}:", f"answers:{TEAM}:")
+    }
+    assert not pseudonyms & unkeyed
+    for table, line in rows:
+        names_a_user = any(u in line for u in ZONES)
+        holds_an_answer = any(p in line for p in pseudonyms) or any(
+            v in line for v in ("trust_and_value", "quota", "commission", "a note from")
+        )
+        assert not (names_a_user and holds_an_answer), (table, line)

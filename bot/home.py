@@ -88,7 +88,9 @@ async def home_for(
             )
         rows = (
             await session.exec(
-                select(col(Response.dimension), col(Response.period_start), func.avg(Response.score))
+                select(
+                    col(Response.dimension), col(Response.period_start), func.avg(Response.score)
+                )
                 .where(
                     Response.workspace_id == workspace_id,
                     Response.pseudonym == me,

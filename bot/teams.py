@@ -201,6 +201,7 @@ class TeamSetup:
     checkin_weekday: int
     checkin_time: str
     k: int
+    paused: bool = False
 
 
 async def save(db: Database, workspace_id: str, actor: str, setup: TeamSetup, clock: Clock) -> Team:
@@ -223,6 +224,7 @@ async def save(db: Database, workspace_id: str, actor: str, setup: TeamSetup, cl
         team.checkin_weekday = setup.checkin_weekday
         team.checkin_time = setup.checkin_time
         team.k = setup.k
+        team.paused = setup.paused
         session.add(team)
         await session.flush()
         assert team.id is not None
@@ -254,5 +256,6 @@ async def save(db: Database, workspace_id: str, actor: str, setup: TeamSetup, cl
             managers=sorted(setup.managers),
             schedule=f"{WEEKDAYS[setup.checkin_weekday]} {setup.checkin_time}",
             k=setup.k,
+            paused=setup.paused,
         )
     return team

@@ -10,6 +10,10 @@ from bot.teams import TeamSetup, TeamSummary
 CALLBACK_ID = "setup"
 PICK_ACTION = "setup.pick"
 JsonDict = dict[str, Any]
+PAUSED_OPTION: JsonDict = {
+    "text": {"type": "plain_text", "text": "Paused: no check-ins or deal nudges"},
+    "value": "paused",
+}
 
 
 def _option(value: str, label: str) -> JsonDict:
@@ -68,6 +72,9 @@ def setup_view(existing: list[TeamSummary], chosen: TeamSummary | None = None) -
         "max_value": "1000",
         "initial_value": str(team.k if team else 5),
     }
+    paused: JsonDict = {"type": "checkboxes", "options": [PAUSED_OPTION]}
+    if team and team.paused:
+        paused["initial_options"] = [PAUSED_OPTION]
     if chosen and team:
         name["initial_value"] = team.name
         channel["initial_conversation"] = team.channel_id
@@ -83,6 +90,7 @@ def setup_view(existing: list[TeamSummary], chosen: TeamSummary | None = None) -
         _input("day", "Weekly check-in day", day),
         _input("time", "Check-in time (each rep's own time zone)", time),
         _input("k", f"Anonymity: fewest respondents per figure (≥ {K_FLOOR})", k),
+        _input("paused", "Pause", paused, optional=True),
     ]
     return {
         "type": "modal",
@@ -120,6 +128,10 @@ def parse_setup(view: JsonDict) -> TeamSetup | dict[str, str]:
     raw_k = str(field("k").get("value") or "")
     if not raw_k.isdigit() or not K_FLOOR <= int(raw_k) <= 1000:
         errors["k"] = f"A whole number from {K_FLOOR} to 1000."
+    paused = any(
+        isinstance(o, dict) and o.get("value") == "paused"
+        for o in field("paused").get("selected_options") or []
+    )
     if errors:
         return errors
     assert isinstance(channel, str) and isinstance(time, str) and isinstance(day, str)
@@ -131,4 +143,5 @@ def parse_setup(view: JsonDict) -> TeamSetup | dict[str, str]:
         checkin_weekday=WEEKDAYS.index(day),
         checkin_time=time,
         k=int(raw_k),
+        paused=paused,
     )

@@ -43,6 +43,7 @@ def setup_values(
     day: str = "wed",
     time_: str = "10:30",
     k: str = "4",
+    paused: bool = False,
 ) -> dict[str, Any]:
     return {
         "name": {"value": {"type": "plain_text_input", "value": name}},
@@ -52,6 +53,12 @@ def setup_values(
         "day": {"value": {"type": "static_select", "selected_option": {"value": day}}},
         "time": {"value": {"type": "timepicker", "selected_time": time_}},
         "k": {"value": {"type": "number_input", "value": k}},
+        "paused": {
+            "value": {
+                "type": "checkboxes",
+                "selected_options": ([{"value": "paused"}] if paused else []),
+            }
+        },
     }
 
 
@@ -95,10 +102,13 @@ def test_setup_modal_creates_then_edits_a_team(http_stack: Stack) -> None:
     )
     assert filled["blocks"][3]["element"]["initial_users"] == ["U0REP1", "U0REP2"]
     emu.send_view_submission(
-        "U0ADMIN", filled, setup_values("west", "C0SALES", ["U0REP1"], ["U0MGR"], day="mon")
+        "U0ADMIN",
+        filled,
+        setup_values("west", "C0SALES", ["U0REP1"], ["U0MGR"], day="mon", paused=True),
     )
     assert sorted(m.user_id for m in query(http_stack, Member)) == ["U0MGR", "U0REP1"]
     assert query(http_stack, Team)[0].checkin_weekday == 0
+    assert query(http_stack, Team)[0].paused is True
 
 
 def test_setup_is_for_admins_only(http_stack: Stack) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot import admins, audit, checkins, outbox, people, teams
+from bot import admins, audit, checkins, home, outbox, people, teams
 from bot.commands import USAGE, WEEKDAYS, Command
 from bot.prompts import default_bank
 from bot.runtime import Runtime
@@ -263,18 +263,26 @@ def _detail(detail: dict[str, object]) -> str:
 
 
 async def _me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
-    key = rt.settings.TRUSTBOT_PSEUDONYM_KEY or ""
-    opted_out, until = await people.state(rt.db, key, c.workspace_id, c.user_id, rt.clock)
-    mine = [
-        s.team.name for s in await teams.summaries(rt.db, c.workspace_id) if c.user_id in s.reps
-    ]
-    lines = [f"Teams: {', '.join(mine) or 'none yet'}"]
-    if opted_out:
+    data = await home.home_for(rt, c.workspace_id, c.user_id, is_admin=False)
+    lines = [f"Teams: {', '.join(data.rep_of) or 'none yet'}"]
+    if data.opted_out:
         lines.append("You have opted out: no check-ins or nudges. `/trust optin` to come back.")
-    elif until:
-        lines.append(f"Snoozed until {until:%a %d %b %H:%M} UTC.")
+    elif data.snoozed_until:
+        lines.append(f"Snoozed until {data.snoozed_until:%a %d %b %H:%M} UTC.")
     else:
         lines.append("You receive check-ins and deal nudges. `/trust snooze <days>` for a break.")
+    if data.this_week:
+        week = data.this_week
+        lines.append(
+            f"Latest check-in (week of {week.period_start:%d %b}): {week.status}, "
+            f"{week.answered} of {week.asked} answered."
+        )
+    if data.trend:
+        lines.append("*Your trend* (only your own answers, 1 to 5):")
+        lines += [
+            f"`{home.sparkline(points)}` {dimension.replace('_', ' ')} {points[-1][1]:.1f}"
+            for dimension, points in data.trend.items()
+        ]
     return Reply("\n".join(lines))
 
 

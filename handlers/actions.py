@@ -50,6 +50,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             if not isinstance(error, answers.CheckinClosed):
                 return
         await refresh_checkin(runtime, client, workspace_id, user_id, round_id, channel, ts)
+        await publish_home(runtime, client, workspace_id, user_id)
 
     @app.action(NOTE_ACTION)
     async def open_note(

@@ -11,8 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import CommandError, parse
 from bot.runtime import Runtime
 from bot.slack import blocks, followups
+from bot.slack.home_publish import publish_home
 from bot.slack.users import is_admin
 from bot.trust_command import Caller, Reply, execute
+
+REFRESHES_HOME = {"snooze", "optout", "optin"}
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -44,3 +47,5 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             else blocks.reply(reply)
         )
         await respond(response_type="ephemeral", replace_original=False, **answer)
+        if reply.ok and cmd.name in REFRESHES_HOME:
+            await publish_home(runtime, client, team_id, user_id)

@@ -225,3 +225,13 @@ def test_export_sends_my_answers_as_a_csv_file(http_stack: Stack) -> None:
     content = file["content"].decode()
     assert "trust_and_value" in content and "quota" not in content
     assert file["channels"] == [http_stack.emulator.dm_channel_id("U0REP1")]
+
+
+def test_home_is_refreshed_by_self_service_commands(http_stack: Stack) -> None:
+    emu = http_stack.emulator
+    trust(http_stack, "snooze 2", user="U0REP1")
+    wait_for(lambda: "Snoozed until" in str(emu.home_view("U0REP1")))
+    trust(http_stack, "optout", user="U0REP1")
+    wait_for(lambda: "You have opted out" in str(emu.home_view("U0REP1")))
+    me = trust(http_stack, "me", user="U0REP1")
+    assert "You have opted out" in me

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.pseudonym import pseudonym
 from bot.storage import Database
-from bot.storage.models import OptOut, Person
+from bot.storage.models import Member, OptOut, Person
 
 
 async def _person(session: AsyncSession, workspace_id: str, user_id: str) -> Person:
@@ -55,3 +57,39 @@ async def state(
     opted_out = memory is not None or bool(person and person.opted_out)
     until = person.snoozed_until if person else None
     return opted_out, until if until and until > clock.now() else None
+
+
+TZ_MAX_AGE = timedelta(days=7)
+
+
+async def set_timezones(
+    db: Database, workspace_id: str, zones: dict[str, str | None], clock: Clock
+) -> None:
+    """Remember each user's IANA time zone as Slack reports it (None keeps the team's)."""
+    async with db.session() as session:
+        for user_id, tz in zones.items():
+            person = await _person(session, workspace_id, user_id)
+            person.tz = tz
+            person.tz_checked_at = clock.now()
+            session.add(person)
+
+
+async def stale_timezones(db: Database, clock: Clock, limit: int = 50) -> list[tuple[str, str]]:
+    """(workspace, user) of reps whose time zone is unknown or older than a week."""
+    cutoff = clock.now() - TZ_MAX_AGE
+    async with db.session() as session:
+        rows = await session.exec(
+            select(Member.workspace_id, Member.user_id)
+            .outerjoin(
+                Person,
+                (col(Person.workspace_id) == col(Member.workspace_id))
+                & (col(Person.user_id) == col(Member.user_id)),
+            )
+            .where(
+                Member.role == "rep",
+                or_(col(Person.tz_checked_at).is_(None), col(Person.tz_checked_at) < cutoff),
+            )
+            .distinct()
+            .limit(limit)
+        )
+        return [(w, u) for w, u in rows.all()]

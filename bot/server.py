@@ -15,8 +15,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import checkins, scheduler
 from bot.app import create_app
-from bot.prompts import default_bank
+from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
+from bot.slack import timezones
 from bot.slack.compose import compose
 from bot.slack.sender import OutboxWorker, default_worker_id, make_outbox_client
 from bot.slack.sweep import sweep
@@ -113,7 +114,7 @@ class Background:
             self._jobs = scheduler.build(
                 runtime.settings.TRUSTBOT_DATABASE_URL,
                 {
-                    "checkins.plan": (lambda: checkins.plan_due(runtime, bank), PLAN_EVERY_SECONDS),
+                    "checkins.plan": (lambda: self.plan(bank), PLAN_EVERY_SECONDS),
                     "checkins.sweep": (
                         lambda: sweep(runtime, self.bolt.client),
                         SWEEP_EVERY_SECONDS,
@@ -121,6 +122,11 @@ class Background:
                 },
             )
             self._jobs.start()
+
+    async def plan(self, bank: PromptBank) -> None:
+        """Learn reps' time zones (a bounded batch), then plan the rounds that are near."""
+        await timezones.refresh_stale(self.runtime, self.bolt.client)
+        await checkins.plan_due(self.runtime, bank)
 
     async def stop(self) -> None:
         """In-flight posts finish; rows not yet started go back to the outbox."""

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import CommandError, parse
 from bot.runtime import Runtime
-from bot.slack import blocks, followups
+from bot.slack import blocks, followups, timezones
 from bot.slack.home_publish import publish_home
 from bot.slack.users import is_admin
 from bot.trust_command import Caller, Reply, execute
@@ -47,5 +47,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             else blocks.reply(reply)
         )
         await respond(response_type="ephemeral", replace_original=False, **answer)
+        if reply.ok and cmd.name == "team add":
+            await timezones.learn(runtime, client, team_id, cmd.args["users"])
         if reply.ok and cmd.name in REFRESHES_HOME:
             await publish_home(runtime, client, team_id, user_id)

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import answers, teams
 from bot.runtime import Runtime
-from bot.slack import blocks
+from bot.slack import blocks, timezones
 from bot.slack.checkin_blocks import (
     EMPTY_NOTE_ERROR,
     NOTE_BLOCK,
@@ -76,6 +76,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await ack(response_action="errors", errors={"name": str(error)})
             return
         await ack()
+        await timezones.learn(runtime, client, team_id, parsed.reps)
         await client.chat_postMessage(
             channel=user_id,
             **blocks.notice(

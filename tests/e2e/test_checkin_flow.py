@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -68,7 +68,7 @@ async def world(database_url: str) -> AsyncIterator[tuple[Runtime, SlackEmulator
         )
         async with db.session() as s:
             for user, tz in ZONES.items():
-                s.add(Person(workspace_id=TEAM, user_id=user, tz=tz))
+                s.add(Person(workspace_id=TEAM, user_id=user, tz=tz, tz_checked_at=clock.now()))
         worker = OutboxWorker(
             rt, make_outbox_client(settings), lambda row: compose(rt, row), worker_id="w1"
         )
@@ -218,3 +218,17 @@ async def test_a_database_dump_cannot_tell_who_answered_what(world) -> None:  # 
             v in line for v in ("trust_and_value", "quota", "commission", "a note from")
         )
         assert not (names_a_user and holds_an_answer), (table, line)
+
+
+async def test_stale_time_zones_are_refreshed_from_slack(world) -> None:  # type: ignore[no-untyped-def]
+    from bot.slack import timezones
+
+    rt, emu, _worker = world
+    emu.set_user("U0NY", tz="America/Los_Angeles")  # the rep moved
+    client = make_client(rt.settings)
+    assert await timezones.refresh_stale(rt, client) == 0  # checked on setup: still fresh
+    rt.clock.advance(timedelta(days=8))
+    assert await timezones.refresh_stale(rt, client) == 3
+    async with rt.db.session() as s:
+        person = await s.get(Person, (TEAM, "U0NY"))
+    assert person is not None and person.tz == "America/Los_Angeles"

@@ -7,7 +7,7 @@ import asyncio
 from sqlmodel import select
 
 from bot.storage import Database
-from bot.storage.models import AuditLog, Member, Team
+from bot.storage.models import AuditLog, Member, Person, Team
 from tests.e2e.conftest import Stack, trust
 
 
@@ -29,6 +29,8 @@ def test_admin_sets_up_a_team(http_stack: Stack) -> None:
     out = trust(s, "team add sales <@U0REP1|ana> <@U0REP2>")
     assert "Added to `sales` as reps: <@U0REP1>, <@U0REP2>" in out
     assert "Already there: <@U0REP1>" in trust(s, "team add sales <@U0REP1>")
+    zones = {p.user_id: p.tz for p in rows(s, Person)}
+    assert zones == {"U0REP1": "America/New_York", "U0REP2": "Europe/Berlin"}
     assert "as managers: <@U0MGR>" in trust(s, "team manager sales <@U0MGR>")
     assert "every fri at 16:30" in trust(s, "schedule Sales friday 16:30")
     assert "at least 6 people" in trust(s, "anonymity sales 6")

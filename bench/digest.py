@@ -1,0 +1,400 @@
+"""Digests: the weekly figures of 200 teams over 1,000,000 stored answers.
+
+A SQLite file in a temporary directory gets 200 teams with a year of history: check-in
+rounds, deliveries, answers (check-in scales, the goal question, deal-moment nudges),
+shared notes and managers' estimates, inserted in bulk (``executemany`` in batches). The
+seven weeks before the measured one are published first, as the weekly job would have done.
+
+Then, in the same run and on the same async engine:
+
+* the figure: :func:`bot.digests.prepare` for all 200 teams' latest week: every aggregate
+  (participation, trust index with distribution, goal mix, moments, perception gap, notes),
+  the k rule, the trend from the stored figures, and the frozen ``Digest`` rows written;
+* the baseline: the digest's headline figures written by hand as one SQL statement over the
+  same week's answers (per team and dimension: respondents, mean, and how many people's own
+  mean falls at 1..5: a GROUP BY per person inside a GROUP BY per dimension);
+* for reference, the flat ``GROUP BY team_id, dimension`` (means and answer counts only).
+
+Each is the median of ``--runs`` runs (the week's digests are deleted between runs). Prints
+the figure, the baseline and the ratio (target at most 3, and under 2 s in all), and
+returns ``{name, value, unit, baseline, ratio, target, met, details}``. ``--with-index``
+adds the optional covering index first, to measure what it would change.
+
+    python -m bench.digest [--teams 200] [--answers 1000000] [--runs 5] [--with-index]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select, text
+from sqlmodel import col
+
+from bot import digests
+from bot.clock import ManualClock
+from bot.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from bot.storage import Database
+from bot.storage.migrate import upgrade
+from bot.storage.models import Digest, Response, Team, Workspace
+
+NAME = "digest_200_teams"
+TEAMS = 200
+ANSWERS = 1_000_000
+RUNS = 5
+TARGET_RATIO = 3.0
+TARGET_SECONDS = 2.0
+REPS = 10  # per team
+WEEK = timedelta(days=7)
+LATEST = date(2026, 11, 16)  # the measured week
+WORKSPACE = "T0BENCH"
+BATCH = 50_000
+MOMENTS = (
+    ("close_date_changed", "candor.close_date_honest"),
+    ("won", "reliability.won_handover"),
+    ("lost", "care.lost_best_interest"),
+    ("discount_requested", "value_focus.discount_still_worth_it"),
+)
+
+
+def _stamp(day: date, hour: int = 16) -> str:
+    """How SQLAlchemy stores an aware UTC datetime in SQLite."""
+    return f"{day.isoformat()} {hour:02d}:00:00.000000"
+
+
+def _batched(rows: Iterator[tuple[Any, ...]], size: int = BATCH) -> Iterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _plan(answers: int, teams: int) -> tuple[list[str], int]:
+    """The check-in prompts every rep answers and the number of weeks that make ``answers``."""
+    bank = default_bank()
+    scales = [p.id for p in bank.checkin_prompts() if p.kind == "scale" and p.enabled_by_default]
+    prompts = [GOAL_PROMPT_ID, *scales]
+    per_week = teams * REPS * (len(prompts) + 1)  # + one nudge answer per rep and week
+    return prompts, max(8, -(-answers // per_week))
+
+
+def _seed(
+    path: Path, team_ids: Sequence[int], answers: int, with_index: bool = False
+) -> dict[str, int]:
+    """Bulk-load the history with plain sqlite3 ``executemany`` (the schema is Alembic's)."""
+    bank = default_bank()
+    prompts, weeks = _plan(answers, len(team_ids))
+    periods = [LATEST - WEEK * i for i in range(weeks)][::-1]
+    rng = random.Random(20261116)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous=OFF")
+    counts = {"responses": 0, "rounds": 0, "deliveries": 0, "notes": 0, "estimates": 0}
+
+    rounds = [
+        (WORKSPACE, team, p.isoformat(), (p + timedelta(days=6)).isoformat(), "[]", "fanned_out",
+         _stamp(p + timedelta(days=4)))
+        for team in team_ids for p in periods
+    ]  # fmt: skip
+    conn.executemany(
+        "INSERT INTO checkinround (workspace_id, team_id, period_start, period_end, prompt_ids,"
+        " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rounds,
+    )
+    counts["rounds"] = len(rounds)
+    round_ids = {
+        (team, period): rid
+        for rid, team, period in conn.execute("SELECT id, team_id, period_start FROM checkinround")
+    }
+
+    def deliveries() -> Iterator[tuple[Any, ...]]:
+        for (team, period), rid in round_ids.items():
+            at = _stamp(date.fromisoformat(period) + timedelta(days=4))
+            for rep in range(REPS):
+                status = "skipped" if rng.random() < 0.05 else "sent"
+                yield (WORKSPACE, "checkin", rid, f"U{team:04d}{rep:03d}", status, 1, at, at)
+
+    for batch in _batched(deliveries()):
+        conn.executemany(
+            "INSERT INTO delivery (workspace_id, kind, round_id, user_id, status, attempts,"
+            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            batch,
+        )
+        counts["deliveries"] += len(batch)
+
+    goal_values = [o.value for o in bank.prompt(GOAL_PROMPT_ID).answer.choices()]
+    dimension = {p.id: p.dimension.value for p in bank.prompts}
+
+    def responses() -> Iterator[tuple[Any, ...]]:
+        produced = 0
+        for period in reversed(periods):  # newest first: the measured week is always full
+            day = period.isoformat()
+            at = _stamp(period + timedelta(days=4))
+            for team in team_ids:
+                rid = round_ids[(team, day)]
+                mood = rng.uniform(-1.2, 1.2)
+                for rep in range(REPS):
+                    who = hashlib.sha256(f"{team}:{rep}".encode()).hexdigest()
+                    for prompt_id in prompts:
+                        if produced >= answers:
+                            return
+                        if prompt_id == GOAL_PROMPT_ID:
+                            value = (
+                                TRUST_AND_VALUE if rng.random() < 0.7 else rng.choice(goal_values)
+                            )
+                            score = 5 if value == TRUST_AND_VALUE else 1
+                        else:
+                            score = max(1, min(5, round(rng.gauss(3.6 + mood, 0.9))))
+                            value = str(score)
+                        yield (WORKSPACE, team, day, f"round:{rid}", None, who, prompt_id,
+                               dimension[prompt_id], value, score, at)  # fmt: skip
+                        produced += 1
+                    if produced >= answers:
+                        return
+                    change, prompt_id = MOMENTS[rng.randrange(len(MOMENTS))]
+                    yes = rng.random() < 0.8
+                    yield (WORKSPACE, team, day, f"nudge:{team}:{day}:{rep}", change, who,
+                           prompt_id, dimension[prompt_id], "yes" if yes else "no",
+                           5 if yes else 1, at)  # fmt: skip
+                    produced += 1
+
+    for batch in _batched(responses()):
+        conn.executemany(
+            "INSERT INTO response (workspace_id, team_id, period_start, context, moment,"
+            " pseudonym, prompt_id, dimension, value, score, answered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            batch,
+        )
+        counts["responses"] += len(batch)
+
+    notes = []
+    estimates = []
+    for (team, period), rid in round_ids.items():
+        at = _stamp(date.fromisoformat(period) + timedelta(days=4))
+        for rep in range(2):
+            who = hashlib.sha256(f"{team}:{rep}".encode()).hexdigest()
+            text = f"Week {period}: a thought worth sharing from the team ({rng.random():.3f})"
+            notes.append((WORKSPACE, team, period, f"round:{rid}", who, text, rep == 0, at))
+        manager = hashlib.sha256(f"manager:{team}".encode()).hexdigest()
+        estimates.append(
+            (WORKSPACE, team, period, manager, "internal_trust.bad_news", rng.randrange(40, 95), at)
+        )
+    conn.executemany(
+        "INSERT INTO note (workspace_id, team_id, period_start, context, pseudonym, text, shared,"
+        " written_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        notes,
+    )
+    conn.executemany(
+        "INSERT INTO managerestimate (workspace_id, team_id, period_start, pseudonym, prompt_id,"
+        " value, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        estimates,
+    )
+    counts["notes"], counts["estimates"] = len(notes), len(estimates)
+    counts["weeks"] = weeks
+    if with_index:
+        conn.execute(COVERING_INDEX)
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+    return counts
+
+
+BASELINE_SQL = """
+SELECT team_id, dimension, COUNT(*) AS people, SUM(s) * 1.0 / SUM(n) AS mean,
+       SUM(b = 1), SUM(b = 2), SUM(b = 3), SUM(b = 4), SUM(b = 5)
+FROM (SELECT team_id, dimension, pseudonym, SUM(score) AS s, COUNT(score) AS n,
+             (2 * SUM(score) + COUNT(score)) / (2 * COUNT(score)) AS b
+      FROM response
+      WHERE team_id IN :ids AND period_start = :week AND moment IS NULL
+        AND score IS NOT NULL AND prompt_id IN :scales
+      GROUP BY team_id, dimension, pseudonym) AS per_person
+GROUP BY team_id, dimension
+"""
+"""The baseline: the digest's headline figures written by hand (per team and dimension:
+respondents, mean, and how many people's own mean falls at 1..5) in one statement."""
+
+FLAT_SQL = """
+SELECT team_id, dimension, COUNT(DISTINCT pseudonym), AVG(score),
+       SUM(score = 1), SUM(score = 2), SUM(score = 3), SUM(score = 4), SUM(score = 5)
+FROM response
+WHERE team_id IN :ids AND period_start = :week AND moment IS NULL AND score IS NOT NULL
+GROUP BY team_id, dimension
+"""
+"""For reference: the flat GROUP BY (means and answer counts, no per-person distribution)."""
+
+COVERING_INDEX = (
+    "CREATE INDEX ix_response_digest ON response"
+    " (team_id, period_start, moment, dimension, pseudonym, prompt_id, score)"
+)
+"""``--with-index``: the optional covering index the report suggests, to measure it."""
+
+
+def _hand_written(sql: str) -> Any:
+    lists = [name for name in ("ids", "scales") if f":{name}" in sql]
+    return text(sql).bindparams(*(bindparam(name, expanding=True) for name in lists))
+
+
+async def _teams(db: Database, teams: int) -> list[Team]:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    async with db.session() as s:
+        s.add(Workspace(id=WORKSPACE, name="Bench", installed_at=now))
+        await s.flush()
+        rows = [
+            Team(workspace_id=WORKSPACE, name=f"team-{i:03d}", channel_id=f"C{i:07d}",
+                 created_at=now)
+            for i in range(teams)
+        ]  # fmt: skip
+        s.add_all(rows)
+    return rows
+
+
+async def _time(work: Any) -> float:
+    start = time.perf_counter()
+    await work()
+    return time.perf_counter() - start
+
+
+async def _run(path: Path, teams: int, answers: int, runs: int, with_index: bool) -> dict[str, Any]:
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    db = Database(url)
+    try:
+        rows = await _teams(db, teams)
+        team_ids = [t.id for t in rows if t.id is not None]
+        load_start = time.perf_counter()
+        counts = await asyncio.to_thread(_seed, path, team_ids, answers, with_index)
+        load = time.perf_counter() - load_start
+        scales = [p.id for p in default_bank().checkin_prompts() if p.kind == "scale"]
+        clock = ManualClock(datetime.combine(LATEST + WEEK, datetime.min.time(), UTC))
+        clock.advance(timedelta(hours=10))
+        rt = Runtime(settings=load_settings(), db=db, clock=clock)
+
+        # cold start: the first digest of each team freezes the 7 weeks before it too
+        cold_period = LATEST - WEEK
+        cold = await _time(lambda: digests.prepare(rt, [(t, cold_period) for t in rows]))
+        requests = [(t, LATEST) for t in rows]
+
+        async def clear() -> None:
+            async with db.engine.begin() as conn:
+                await conn.execute(delete(Digest).where(col(Digest.period_start) == LATEST))
+
+        async def figures() -> None:
+            await digests.prepare(rt, requests)
+
+        params = {"ids": team_ids, "week": LATEST, "scales": scales}
+
+        async def baseline() -> None:
+            async with db.engine.connect() as conn:
+                (await conn.execute(_hand_written(BASELINE_SQL), params)).all()
+
+        async def flat() -> None:
+            async with db.engine.connect() as conn:
+                flat_params = {"ids": team_ids, "week": LATEST}
+                (await conn.execute(_hand_written(FLAT_SQL), flat_params)).all()
+
+        figure_times, baseline_times, flat_times = [], [], []
+        for i in range(runs):  # alternate the order, so neither side always runs warm
+            await clear()
+            if i % 2:
+                baseline_times.append(await _time(baseline))
+                flat_times.append(await _time(flat))
+            figure_times.append(await _time(figures))
+            if not i % 2:
+                baseline_times.append(await _time(baseline))
+                flat_times.append(await _time(flat))
+        async with db.engine.connect() as conn:
+            week_rows = (
+                await conn.execute(select(func.count()).where(col(Response.period_start) == LATEST))
+            ).scalar_one()
+            stored = (
+                await conn.execute(select(func.count()).where(col(Digest.period_start) == LATEST))
+            ).scalar_one()
+        assert stored == teams, stored
+    finally:
+        await db.dispose()
+    value = statistics.median(figure_times)
+    base = statistics.median(baseline_times)
+    flat_base = statistics.median(flat_times)
+    ratio = value / base if base else float("inf")
+    return {
+        "name": NAME,
+        "value": round(value, 4),
+        "unit": "s",
+        "baseline": round(base, 4),
+        "ratio": round(ratio, 2),
+        "target": TARGET_RATIO,
+        "met": ratio <= TARGET_RATIO and value < TARGET_SECONDS,
+        "details": {
+            "teams": teams,
+            "answers_stored": counts["responses"],
+            "answers_in_week": int(week_rows),
+            "weeks": counts["weeks"],
+            "runs": runs,
+            "figure_runs_s": [round(t, 4) for t in figure_times],
+            "baseline_runs_s": [round(t, 4) for t in baseline_times],
+            "flat_group_by_s": round(flat_base, 4),
+            "ratio_to_flat_group_by": round(value / flat_base, 2) if flat_base else None,
+            "covering_index": with_index,
+            "cold_start_s": round(cold, 4),
+            "load_s": round(load, 2),
+            "target_seconds": TARGET_SECONDS,
+        },
+    }
+
+
+def run(
+    teams: int = TEAMS, answers: int = ANSWERS, runs: int = RUNS, with_index: bool = False
+) -> dict[str, Any]:
+    """Run the benchmark and print one figure per line; returns the result record."""
+    with tempfile.TemporaryDirectory(prefix="trustbot-bench-digest-") as tmp:
+        result = asyncio.run(_run(Path(tmp) / "bench.db", teams, answers, runs, with_index))
+    details = result["details"]
+    print(f"answers stored: {details['answers_stored']:,} ({details['weeks']} weeks)")
+    print(f"answers in the week: {details['answers_in_week']:,}")
+    print(f"figure: {result['value']:.4f} s for {teams} digests (prepare, median of {runs})")
+    print(f"baseline: {result['baseline']:.4f} s (hand-written GROUP BY, same week's figures)")
+    print(f"ratio: {result['ratio']:.2f} (target <= {TARGET_RATIO:g}, and < {TARGET_SECONDS:g} s)")
+    print(
+        f"flat GROUP BY (means only): {details['flat_group_by_s']:.4f} s,"
+        f" ratio {details['ratio_to_flat_group_by']:.2f}"
+    )
+    print(f"cold start (8 weeks per team frozen): {details['cold_start_s']:.4f} s")
+    print(f"met: {result['met']}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.digest", description=__doc__)
+    parser.add_argument("--teams", type=int, default=TEAMS)
+    parser.add_argument("--answers", type=int, default=ANSWERS)
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
+    parser.add_argument(
+        "--with-index", action="store_true", help="add the suggested covering index first"
+    )
+    args = parser.parse_args(argv)
+    result = run(teams=args.teams, answers=args.answers, runs=args.runs, with_index=args.with_index)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main()["met"] else 1)

@@ -1,0 +1,50 @@
+"""The trend chart: a PNG drawn from stored figures, off the event loop."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot import charts
+
+TREND = {
+    "periods": [f"2026-{m:02d}-{d:02d}" for m, d in ((10, 5), (10, 12), (10, 19), (10, 26))]
+    + ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"],
+    "index": {
+        "care": [None, None, 3.0, 3.5, None, 4.0, 4.2, 3.9],
+        "candor": [2.0, 2.5, 2.5, None, None, 3.0, 3.1, 3.3],
+    },
+}
+
+
+def test_the_chart_is_a_png() -> None:
+    png = charts.render_trend_png(TREND, title="Trust index", labels={"care": "Care"})
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) > 5_000
+
+
+def test_the_same_figures_draw_the_same_chart() -> None:
+    assert charts.render_trend_png(TREND, title="t") == charts.render_trend_png(TREND, title="t")
+
+
+def test_an_empty_trend_still_draws() -> None:
+    empty = {"periods": TREND["periods"], "index": {}}
+    assert not charts.has_points(empty)
+    assert charts.render_trend_png(empty, title="t").startswith(b"\x89PNG")
+    assert charts.has_points(TREND)
+    assert not charts.has_points(None)
+
+
+async def test_drawing_runs_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    draw = charts.render_trend_png
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.get_ident())
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "render_trend_png", spy)
+    png = await charts.trend_chart(TREND, title="t")
+    assert png.startswith(b"\x89PNG")
+    assert threads and threads[0] != threading.get_ident()

@@ -1,0 +1,253 @@
+"""The weekly digest posted to the local Slack emulator: message, chart, anonymity, re-runs.
+
+Data is built directly in the database; posting goes through the real AsyncWebClient (with
+its retry handlers) pointed at the emulator. The ``/trust digest`` command and the weekly job
+are wired by the app and call the same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.anonymity import NOT_ENOUGH
+from bot.clock import ManualClock
+from bot.digests import DigestError
+from bot.emulator import SlackEmulator
+from bot.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from bot.slack.client import make_client
+from bot.slack.digest_blocks import DOWN, UP
+from bot.slack.digest_post import post_digest, post_due_digests, preview_digest
+from bot.storage import Database
+from tests.bot.test_digests import (
+    BAD_NEWS,
+    CARE,
+    KEY,
+    W1,
+    W2,
+    W3,
+    checkin_week,
+    estimate,
+    make_team,
+    nudge,
+    response_row,
+    same,
+    who,
+)
+from tests.e2e.conftest import BOT_TOKEN
+
+pytestmark = pytest.mark.slow
+
+CHANNEL = "C0SALES"
+SMALL_CHANNEL = "C0TINY"
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # W3's digest slot (UTC team)
+SHARED = "Clients keep asking for references we cannot give"
+PRIVATE = "I fudged the Acme close date to hit the quarter"
+
+
+@pytest.fixture
+def slack(emulator: SlackEmulator) -> Iterator[SlackEmulator]:
+    emulator.add_channel(SMALL_CHANNEL, name="tiny-team")
+    yield emulator
+
+
+@pytest.fixture
+def rt(db: Database, slack: SlackEmulator) -> Runtime:
+    settings = load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=slack.api_url,
+        TRUSTBOT_PSEUDONYM_KEY=KEY,
+    )
+    return Runtime(settings=settings, db=db, clock=ManualClock(MONDAY))
+
+
+@pytest.fixture
+async def client(rt: Runtime) -> AsyncWebClient:
+    return make_client(rt.settings)
+
+
+def everything_sent(emu: SlackEmulator, *extra: Any) -> str:
+    """Every Web API call's arguments, every stored message and file (content too)."""
+    parts = [repr(call.args) for call in emu.calls]
+    parts += [repr(message) for message in emu.messages()]
+    for file in emu.files:
+        content = file.pop("content") or b""
+        parts.append(repr(file))
+        parts.append(content.decode("latin-1"))
+    parts += [repr(item) for item in extra]
+    return "\n".join(parts)
+
+
+def lines_about(message: dict[str, Any], label: str) -> list[str]:
+    text = "\n".join(
+        str(block.get("text", {}).get("text", ""))
+        for block in message["blocks"]
+        if block["type"] == "section"
+    )
+    return [line for line in text.splitlines() if f"*{label}*" in line]
+
+
+async def test_a_team_of_six_gets_scores_and_a_chart(
+    rt: Runtime, client: AsyncWebClient, slack: SlackEmulator
+) -> None:
+    team, reps = await make_team(rt, "six", 6)
+    answers = same(reps, care__interests_first="4", goal__trust_or_else=TRUST_AND_VALUE)
+    await checkin_week(rt, team, W3, answers)
+    result = await post_digest(rt, client, team)
+    assert result.posted and result.period_start == W3 and result.detail == "posted"
+
+    (message,) = [m for m in slack.messages(CHANNEL) if m.get("blocks")]
+    assert message["ts"] == result.message_ts
+    (care,) = lines_about(message, "Care")
+    assert "`4.00`" in care and "6 people" in care
+    assert "Trust and value *6*" in str(message)
+    assert "*6* answered · *6* asked" in str(message)
+    assert slack.validation_failures == []
+
+    (chart,) = slack.files
+    assert chart["id"] == result.file_id
+    assert chart["channels"] == [CHANNEL] and chart["completed"]
+    assert chart["content"].startswith(b"\x89PNG")
+    assert chart["name"] == "trust-index-six-2026-11-16.png"
+    assert "Care 4.00" in (chart["alt_txt"] or "")
+
+
+async def test_a_team_of_three_sees_every_score_suppressed(
+    rt: Runtime, client: AsyncWebClient, slack: SlackEmulator
+) -> None:
+    team, reps = await make_team(rt, "tiny", 3, channel=SMALL_CHANNEL)
+    answers = same(reps, care__interests_first="2", candor__forecast_honest="5")
+    for user in reps:
+        answers[user][GOAL_PROMPT_ID] = "quota"
+    await checkin_week(rt, team, W3, answers)
+    result = await post_digest(rt, client, team)
+    assert result.posted and result.file_id is None  # nothing to draw
+
+    (message,) = slack.messages(SMALL_CHANNEL)
+    for label in ("Care", "Candor"):
+        (line,) = lines_about(message, label)
+        assert line.endswith(f"_{NOT_ENOUGH}_")
+    body = str(message)
+    assert "*3* answered · *3* asked" in body
+    assert "`2.00`" not in body and "`5.00`" not in body and "Something else *" not in body
+    assert slack.files == []
+    assert slack.validation_failures == []
+
+
+async def test_nothing_posted_names_a_rep_or_quotes_an_unshared_note(
+    rt: Runtime, client: AsyncWebClient, slack: SlackEmulator
+) -> None:
+    big, reps = await make_team(rt, "six", 6)
+    small, few = await make_team(rt, "tiny", 3, channel=SMALL_CHANNEL)
+    for i, user in enumerate(reps + few):
+        slack.add_user(user, name=f"rep.name.{i}", real_name=f"Rep Person {i}")
+    notes = {reps[0]: (SHARED, True), reps[1]: (PRIVATE, False)}
+    answers = same(reps, care__interests_first="4", internal_trust__bad_news="5")
+    await checkin_week(rt, big, W3, answers, notes=notes)
+    await checkin_week(rt, small, W3, same(few, care__interests_first="1"), notes=notes)
+    for user in reps:
+        await nudge(rt, big, W3, user, "lost", {"care.lost_best_interest": "yes"})
+    await estimate(rt, big, W3, "UMGR0001", BAD_NEWS, 60)
+
+    preview = await preview_digest(rt, big)
+    await post_digest(rt, client, big)
+    await post_digest(rt, client, small)
+    assert SHARED in str(preview)
+
+    sent = everything_sent(slack, preview)
+    assert SHARED in sent  # shared, and 6 >= notes_k
+    assert PRIVATE not in sent
+    for i, user in enumerate(reps + few):
+        assert user not in sent
+        assert who(user) not in sent
+        assert f"rep.name.{i}" not in sent and f"Rep Person {i}" not in sent
+    assert "UMGR0001" not in sent
+
+
+async def test_trend_arrows_follow_the_weeks(
+    db: Database, client: AsyncWebClient, slack: SlackEmulator, rt: Runtime
+) -> None:
+    start = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)  # W1's digest slot
+    clock = ManualClock(start)
+    weekly = Runtime(settings=rt.settings, db=db, clock=clock)
+    team, reps = await make_team(weekly, "trend", 5)
+    posted = []
+    for period, score in ((W1, "3"), (W2, "4"), (W3, "2")):
+        await checkin_week(weekly, team, period, same(reps, care__interests_first=score))
+        clock.set(start + (period - W1))  # that week's Monday 09:00, as the schedule would
+        posted += await post_due_digests(weekly, client)
+    assert [r.period_start for r in posted] == [W1, W2, W3]
+    messages = [m for m in slack.messages(CHANNEL) if m.get("blocks")]
+    cares = [lines_about(m, "Care")[0] for m in messages]
+    assert "`3.00`" in cares[0] and UP not in cares[0] and DOWN not in cares[0]
+    assert "`4.00` ▲ +1.00" in cares[1]
+    assert "`2.00` ▼ −2.00" in cares[2]
+    assert len(slack.files) == 3
+
+
+async def test_a_rerun_of_the_same_week_shows_the_same_figures(
+    rt: Runtime, client: AsyncWebClient, slack: SlackEmulator
+) -> None:
+    team, reps = await make_team(rt, "rerun", 6)
+    await checkin_week(rt, team, W3, same(reps, care__interests_first="4"))
+    preview = await preview_digest(rt, team)  # the first look freezes the week
+    first = await post_due_digests(rt, client)
+    assert [r.detail for r in first] == ["posted"]
+
+    # a late answer arrives for the same week; a re-run must not reveal it by difference
+    async with rt.db.session() as s:
+        s.add(response_row(team, W3, "round:late", "ULATE0001", CARE, "1"))
+    assert await post_due_digests(rt, client) == []  # the schedule posts a week once
+    again = await post_digest(rt, client, team, W3, repost=True)
+    assert again.detail == "posted again"
+
+    digest_messages = [m for m in slack.messages(CHANNEL) if m.get("blocks")]
+    assert len(digest_messages) == 2
+    blocks = [
+        [b for b in m["blocks"] if b["type"] != "context"] for m in digest_messages
+    ]  # the context line says "posted again"
+    strip = [[{k: v for k, v in b.items() if k != "block_id"} for b in bs] for bs in blocks]
+    assert strip[0] == strip[1]
+    assert lines_about(digest_messages[1], "Care") == lines_about(preview, "Care")
+    assert "Posted again" in str(digest_messages[1])
+    (a, b) = [f["content"] for f in slack.files]
+    assert a == b  # the same chart
+
+
+async def test_a_failed_post_is_retried_at_the_next_tick(
+    rt: Runtime, client: AsyncWebClient, slack: SlackEmulator
+) -> None:
+    team, reps = await make_team(rt, "retry", 5, channel="C0LATER")
+    await checkin_week(rt, team, W3, same(reps, care__interests_first="4"))
+    assert await post_due_digests(rt, client) == []  # channel_not_found: logged, claim given back
+    slack.add_channel("C0LATER", name="created-later")
+    (result,) = await post_due_digests(rt, client)
+    assert result.posted and result.channel_id == "C0LATER"
+    assert await post_due_digests(rt, client) == []
+
+
+async def test_the_schedule_never_posts_a_week_twice_and_a_chart_failure_keeps_the_post(
+    rt: Runtime, client: AsyncWebClient, slack: SlackEmulator
+) -> None:
+    team, reps = await make_team(rt, "once", 5)
+    await checkin_week(rt, team, W3, same(reps, care__interests_first="4"))
+    slack.inject_failure("upload", status=500, times=5)
+    first = await post_digest(rt, client, team)
+    assert first.posted and first.file_id is None  # the digest stands without its chart
+    again = await post_digest(rt, client, team)
+    assert not again.posted and again.detail == "already posted"
+    assert again.message_ts == first.message_ts
+    assert len([m for m in slack.messages(CHANNEL) if m.get("blocks")]) == 1
+
+
+async def test_a_week_that_is_not_over_has_no_digest(rt: Runtime, slack: SlackEmulator) -> None:
+    team, _ = await make_team(rt, "early", 5)
+    with pytest.raises(DigestError, match="not over"):
+        await preview_digest(rt, team, MONDAY.date())
+    assert slack.calls_to("chat.postMessage") == []

@@ -17,7 +17,7 @@ from bot import checkins, scheduler
 from bot.app import create_app
 from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
-from bot.slack import timezones
+from bot.slack import digest_post, timezones
 from bot.slack.compose import compose
 from bot.slack.sender import OutboxWorker, default_worker_id, make_outbox_client
 from bot.slack.sweep import sweep
@@ -25,6 +25,7 @@ from bot.web import create_web_app
 
 PLAN_EVERY_SECONDS = 60.0
 SWEEP_EVERY_SECONDS = 60.0
+DIGEST_EVERY_SECONDS = 60.0
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,10 @@ class Background:
                     "checkins.sweep": (
                         lambda: sweep(runtime, self.bolt.client),
                         SWEEP_EVERY_SECONDS,
+                    ),
+                    "digests.post": (
+                        lambda: digest_post.post_due_digests(runtime, self.bolt.client),
+                        DIGEST_EVERY_SECONDS,
                     ),
                 },
             )

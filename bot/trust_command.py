@@ -32,8 +32,7 @@ class Reply:
 
 Handler = Callable[[Runtime, Caller, Command], Awaitable[Reply]]
 ON, OFF = ":white_check_mark:", ":no_entry_sign:"
-NOT_YET = {"digest"}
-FOLLOW_UPS = {"setup", "export", "forget-me"}  # need a modal, a file or a confirm button
+FOLLOW_UPS = {"setup", "digest", "export", "forget-me"}  # a modal, a post, a file, a confirm
 
 
 async def execute(runtime: Runtime, caller: Caller, command: Command) -> Reply:
@@ -46,8 +45,6 @@ async def execute(runtime: Runtime, caller: Caller, command: Command) -> Reply:
         )
     if command.name in FOLLOW_UPS:
         return Reply("", follow_up=command.name)
-    if command.name in NOT_YET:
-        return Reply(f"`/trust {command.name}` is understood but not available yet.", ok=False)
     try:
         return await HANDLERS[command.name](runtime, caller, command)
     except (teams.TeamError, admins.AdminError) as error:

@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks, followups, timezones
 from bot.slack.home_publish import publish_home
 from bot.slack.users import is_admin
-from bot.trust_command import Caller, Reply, execute
+from bot.trust_command import Caller, execute
 
 REFRESHES_HOME = {"snooze", "optout", "optin"}
 
@@ -36,16 +36,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         admin = cmd.admin_only and await is_admin(runtime, client, team_id, user_id)
         caller = Caller(workspace_id=team_id, user_id=user_id, is_admin=admin)
         reply = await execute(runtime, caller, cmd)
-        if reply.follow_up == "setup":
-            await followups.open_setup(runtime, client, command["trigger_id"], team_id)
+        answer = await followups.answer(runtime, client, command, cmd, reply)
+        if answer is None:  # a modal opened instead
             return
-        if reply.follow_up == "export":
-            reply = Reply(await followups.send_export(runtime, client, team_id, user_id))
-        answer = (
-            followups.forget_confirmation()
-            if reply.follow_up == "forget-me"
-            else blocks.reply(reply)
-        )
         await respond(response_type="ephemeral", replace_original=False, **answer)
         if reply.ok and cmd.name == "team add":
             await timezones.learn(runtime, client, team_id, cmd.args["users"])

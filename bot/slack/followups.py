@@ -1,18 +1,41 @@
-"""The /trust commands that go beyond a text reply: the setup modal, the CSV export, and
-forget-me's confirm button."""
+"""The /trust commands that go beyond a text reply: the setup modal, the digest, the CSV
+export, and forget-me's confirm button."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import privacy, teams
+from bot import digests, privacy, teams
+from bot.commands import USAGE, Command, CommandError
 from bot.runtime import Runtime
-from bot.slack.blocks import message, mrkdwn
+from bot.slack import digest_post
+from bot.slack.blocks import error_message, message, mrkdwn, notice
+from bot.slack.blocks import reply as reply_blocks
 from bot.slack.setup_modal import setup_view
+from bot.trust_command import Reply
 
 FORGET_ACTION = "privacy.forget"
+
+
+async def answer(
+    runtime: Runtime, client: AsyncWebClient, command: dict[str, Any], cmd: Command, reply: Reply
+) -> dict[str, Any] | None:
+    """What to answer a /trust command with, carrying out its follow-up first; None when a
+    modal was opened instead of a message."""
+    team_id, user_id = command["team_id"], command["user_id"]
+    if reply.follow_up == "setup":
+        await open_setup(runtime, client, command["trigger_id"], team_id)
+        return None
+    if reply.follow_up == "digest":
+        return await digest(runtime, client, team_id, cmd.args["team"], cmd.args["mode"])
+    if reply.follow_up == "export":
+        return notice(await send_export(runtime, client, team_id, user_id))
+    if reply.follow_up == "forget-me":
+        return forget_confirmation()
+    return reply_blocks(reply)
 
 
 async def open_setup(
@@ -73,4 +96,31 @@ async def forget(runtime: Runtime, team_id: str, user_id: str) -> str:
     return (
         f"Done: {result.total} records about you were deleted. "
         "You will get no more check-ins unless an admin adds you to a team again."
+    )
+
+
+async def digest(
+    runtime: Runtime, client: AsyncWebClient, team_id: str, team_name: str, mode: str
+) -> dict[str, Any]:
+    """``/trust digest <team> now|preview``: post it to the team's channel (same frozen figures
+    on every re-run), or show it privately to the admin."""
+    try:
+        async with runtime.db.session() as session:
+            team = await teams.find(session, team_id, team_name)
+        if mode == "preview":
+            return await digest_post.preview_digest(runtime, team)
+        result = await digest_post.post_digest(runtime, client, team, repost=True)
+    except (teams.TeamError, digests.DigestError) as error:
+        return error_message(CommandError(str(error), USAGE["digest"]))
+    except SlackApiError as error:
+        code = error.response.get("error")
+        return notice(
+            f":warning: Slack refused the digest ({code}). If the channel is private, "
+            f"invite the app to it first: `/invite @trustbot`."
+        )
+    if not result.posted:
+        return notice(f":warning: The `{team.name}` digest was not posted: {result.detail}")
+    return notice(
+        f"The `{team.name}` digest for the week of {result.period_start:%d %b %Y} is posted "
+        f"in <#{result.channel_id}>."
     )

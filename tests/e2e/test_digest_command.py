@@ -1,0 +1,67 @@
+"""/trust digest <team> now|preview through the running app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from bot.clock import SystemClock
+from bot.emulator import SlackEmulator
+from bot.prompts import TRUST_AND_VALUE
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from bot.storage import Database
+from tests.bot.test_digests import KEY, W3, WS, checkin_week, make_team, same
+from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack, start_app, trust
+
+
+@pytest.fixture
+def stack(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    import tests.e2e.conftest as conf
+
+    monkeypatch.setattr(conf, "PSEUDONYM_KEY", KEY)  # the seeded answers' key
+    with SlackEmulator(
+        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=WS
+    ) as emu:
+        emu.add_user("U0ADMIN", name="alex", tz="UTC", is_admin=True)
+        emu.add_user("U0REP1", name="ana", tz="UTC")
+        emu.add_channel("C0SALES", name="sales-managers")
+        s = Stack(emu, start_app(emu, database_url, "http"), "http", database_url)
+        yield s
+        s.server.stop()
+
+
+def seed(stack: Stack, name: str, reps: int) -> None:
+    async def go() -> None:
+        settings = load_settings(TRUSTBOT_PSEUDONYM_KEY=KEY)
+        rt = Runtime(settings=settings, db=Database(stack.database_url), clock=SystemClock())
+        team, users = await make_team(rt, name, reps)
+        await checkin_week(
+            rt,
+            team,
+            W3,
+            same(users, care__interests_first="4", goal__trust_or_else=TRUST_AND_VALUE),
+        )
+        await rt.db.dispose()
+
+    asyncio.run(go())
+
+
+def test_preview_is_private_and_now_posts_the_same_figures(stack: Stack) -> None:
+    seed(stack, "six", 6)
+    preview = trust(stack, "digest six preview")
+    assert "Care" in preview and "4.00" in preview
+    assert stack.emulator.messages("C0SALES") == []  # nothing posted by a preview
+    out = trust(stack, "digest six now")
+    assert "digest for the week of 16 Nov 2026 is posted in <#C0SALES>" in out
+    posted = [m for m in stack.emulator.messages("C0SALES") if m.get("blocks")]
+    assert len(posted) == 1 and "4.00" in str(posted[0]["blocks"])
+    assert len(stack.emulator.files) == 1  # the chart
+
+
+def test_digest_errors_are_explained(stack: Stack) -> None:
+    out = trust(stack, "digest ghosts now")
+    assert "There is no team `ghosts`" in out and "/trust digest <team> now|preview" in out
+    assert "for Trustbot admins" in trust(stack, "digest six now", user="U0REP1")

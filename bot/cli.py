@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
         p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
         p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+        p.add_argument(
+            "--role",
+            default="all",
+            choices=["all", "web", "worker", "scheduler"],
+            help="web: Slack and webhook requests; worker: delivers the outbox; scheduler: the "
+            "periodic jobs (one process at a time, by a database lease); all: everything",
+        )
     sub.add_parser(
         "migrate",
         help="bring the database schema up to date (TRUSTBOT_DATABASE_URL)",
@@ -77,6 +84,10 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.storage import Database
     from bot.storage.migrate import pending
 
+    try:
+        default_bank()  # a bad prompt file stops start-up here, naming the file and prompt
+    except PromptBankError as error:
+        return fail(str(error))
     logs.configure(
         args.log_level,
         secrets=(
@@ -88,10 +99,6 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             settings.TRUSTBOT_WEBHOOK_SECRET,
         ),
     )
-    try:
-        default_bank()  # a bad prompt file stops start-up here, naming the file and prompt
-    except PromptBankError as error:
-        return fail(str(error))
     try:
         current, head = pending(settings.TRUSTBOT_DATABASE_URL)
     except Exception as error:
@@ -108,6 +115,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             port=args.port,
             socket_mode=args.command == "run",
             log_level=args.log_level,
+            role=args.role,
         )
     except OSError as error:
         return fail(f"--port {args.port}: cannot listen on {args.host}: {error.strerror}")

@@ -20,12 +20,12 @@ Plain Python over the storage layer: nothing here talks to Slack.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, true, update
 from sqlmodel import col, select
 
 from bot.clock import Clock
@@ -101,12 +101,15 @@ def search_from(row: Delivery, lost_claim_at: datetime | None = None) -> datetim
 # -- claiming -----------------------------------------------------------------
 
 
-async def claim_due(db: Database, clock: Clock, worker_id: str, limit: int) -> list[Delivery]:
+async def claim_due(
+    db: Database, clock: Clock, worker_id: str, limit: int, kinds: Sequence[str] | None = None
+) -> list[Delivery]:
     """Move up to ``limit`` due pending rows to ``sending`` for ``worker_id``, oldest first.
 
     One statement: ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING``. PostgreSQL locks
     the chosen rows with ``FOR UPDATE SKIP LOCKED`` so concurrent claimers take disjoint rows;
-    SQLite serialises writers, so the statement is atomic there as it stands.
+    SQLite serialises writers, so the statement is atomic there as it stands. ``kinds``
+    limits the claim to those kinds of delivery (rows of other kinds wait, untouched).
     """
     if limit <= 0:
         return []
@@ -114,6 +117,7 @@ async def claim_due(db: Database, clock: Clock, worker_id: str, limit: int) -> l
     due = (
         select(Delivery.id)
         .where(Delivery.status == PENDING, Delivery.next_attempt_at <= now)
+        .where(col(Delivery.kind).in_(kinds) if kinds is not None else true())
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         .limit(limit)
     )

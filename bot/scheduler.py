@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
 
 from bot.storage import sync_url
 from bot.storage.db import configure_sqlite
@@ -37,11 +39,23 @@ async def run(job_id: str) -> None:
         log.exception("job %s failed; it runs again at its next time", job_id)
 
 
+def jobstore_url(database_url: str) -> URL:
+    """Where the jobs are stored: the app's database on PostgreSQL; on SQLite a file beside it
+    (``trustbot.db`` -> ``trustbot.jobs.db``). The job store writes synchronously on the
+    event loop; in the app's own SQLite file that write could wait on a transaction that the
+    blocked loop itself holds open."""
+    url = sync_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return url
+    path = Path(url.database)
+    return url.set(database=str(path.with_name(f"{path.stem}.jobs{path.suffix or '.db'}")))
+
+
 def build(database_url: str, tasks: dict[str, tuple[Task, float]]) -> AsyncIOScheduler:
     """A scheduler whose jobs (``id -> (task, every seconds)``) persist in the database."""
     _TASKS.clear()
     _TASKS.update({job_id: task for job_id, (task, _) in tasks.items()})
-    engine = create_engine(sync_url(database_url))
+    engine = create_engine(jobstore_url(database_url))
     configure_sqlite(engine)  # WAL and the busy timeout, like the app's own engine
     store = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
     scheduler = AsyncIOScheduler(

@@ -4,16 +4,18 @@ and the demo alike, so all three take the same code path."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 import aiohttp
 import uvicorn
 from slack_bolt.async_app import AsyncApp
 
-from bot import checkins, scheduler
+from bot import checkins, lease, scheduler
 from bot.app import create_app
 from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
@@ -26,6 +28,10 @@ from bot.web import create_web_app
 PLAN_EVERY_SECONDS = 60.0
 SWEEP_EVERY_SECONDS = 60.0
 DIGEST_EVERY_SECONDS = 60.0
+LEASE_TTL = timedelta(seconds=30)
+LEASE_RENEW = timedelta(seconds=10)
+ROLES = ("all", "web", "worker", "scheduler")
+DELIVERED_KINDS = ("checkin",)  # deal nudges wait in the outbox until their DM is rendered
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +48,19 @@ class TrustbotServer:
         socket_mode: bool = False,
         log_level: str = "info",
         schedule: bool = True,
+        role: str = "all",
     ) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
         self._runtime = runtime
+        self.role = role
         self.socket_mode = socket_mode
         self.sock = socket.create_server((host, port), reuse_port=False)
         self.host, self.port = self.sock.getsockname()[:2]
         self.log_level = log_level
-        self.schedule = schedule
+        self.schedule = schedule and role in ("all", "scheduler")
+        self.deliver = role in ("all", "worker")
+        self.web = role in ("all", "web")
         self._server: uvicorn.Server | None = None
 
     @property
@@ -59,13 +71,15 @@ class TrustbotServer:
         """Serve until :meth:`stop` (or a signal, under the CLI)."""
         runtime = self._runtime()  # built on this loop: database connections belong to it
         bolt = create_app(runtime)
-        web = create_web_app(runtime, bolt)
+        background = Background(runtime, bolt, schedule=self.schedule, deliver=self.deliver)
+        # only a dedicated scheduler is "not ready" while it waits for the lease
+        leader = (lambda: background.leader) if self.role == "scheduler" else (lambda: None)
+        web = create_web_app(runtime, bolt, slack_routes=self.web, leader=leader)
         config = uvicorn.Config(web, log_level=self.log_level, lifespan="on")
         self._server = uvicorn.Server(config)
-        background = Background(runtime, bolt, schedule=self.schedule)
         await background.start()
         handler = None
-        if self.socket_mode:
+        if self.socket_mode and self.web:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             handler = AsyncSocketModeHandler(bolt, runtime.settings.SLACK_APP_TOKEN)
@@ -91,10 +105,16 @@ class Background:
     """What runs beside the request handlers: the outbox worker (any number of processes
     may run one) and, in exactly one process, the scheduler's jobs."""
 
-    def __init__(self, runtime: Runtime, bolt: AsyncApp, *, schedule: bool) -> None:
+    def __init__(
+        self, runtime: Runtime, bolt: AsyncApp, *, schedule: bool, deliver: bool = True
+    ) -> None:
         self.runtime = runtime
         self.bolt = bolt
         self.schedule = schedule
+        self.deliver = deliver
+        self.identity = default_worker_id()
+        self.leader: bool | None = False if schedule else None
+        self._leading: asyncio.Task[None] | None = None
         self._jobs: scheduler.AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -102,31 +122,63 @@ class Background:
 
     async def start(self) -> None:
         runtime = self.runtime
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        worker = OutboxWorker(
-            runtime,
-            make_outbox_client(runtime.settings, session=self._session),
-            lambda row: compose(runtime, row),
-            worker_id=default_worker_id(),
-        )
-        self._worker = asyncio.create_task(worker.run_forever(self._stop), name="outbox")
-        if self.schedule:
-            bank = default_bank()
-            self._jobs = scheduler.build(
-                runtime.settings.TRUSTBOT_DATABASE_URL,
-                {
-                    "checkins.plan": (lambda: self.plan(bank), PLAN_EVERY_SECONDS),
-                    "checkins.sweep": (
-                        lambda: sweep(runtime, self.bolt.client),
-                        SWEEP_EVERY_SECONDS,
-                    ),
-                    "digests.post": (
-                        lambda: digest_post.post_due_digests(runtime, self.bolt.client),
-                        DIGEST_EVERY_SECONDS,
-                    ),
-                },
+        if self.deliver:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+            worker = OutboxWorker(
+                runtime,
+                make_outbox_client(runtime.settings, session=self._session),
+                lambda row: compose(runtime, row),
+                worker_id=self.identity,
+                kinds=DELIVERED_KINDS,
             )
+            self._worker = asyncio.create_task(worker.run_forever(self._stop), name="outbox")
+        if self.schedule:
+            # the first try happens before requests are served: starting the job store does
+            # synchronous database work that must not stall a request's ack
+            await self._hold_lease()
+            self._leading = asyncio.create_task(self._lead(), name="scheduler-lease")
+
+    async def _lead(self) -> None:
+        """Keep the lease while alive; a standby polls and takes over within
+        :data:`LEASE_TTL` of the holder's death."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), LEASE_RENEW.total_seconds())
+            if not self._stop.is_set():
+                await self._hold_lease()
+
+    async def _hold_lease(self) -> None:
+        """Take or renew the scheduler lease; run the scheduler only while holding it."""
+        try:
+            held = await lease.acquire(
+                self.runtime.db, lease.SCHEDULER, self.identity, LEASE_TTL, self.runtime.clock
+            )
+        except Exception:
+            log.exception("could not reach the scheduler lease")
+            held = False
+        if held and self._jobs is None:
+            log.info("holding the scheduler lease: starting the scheduler")
+            self._jobs = self._build_jobs()
             self._jobs.start()
+        elif not held and self._jobs is not None:
+            log.warning("lost the scheduler lease: stopping the scheduler")
+            self._jobs.shutdown(wait=False)
+            self._jobs = None
+        self.leader = held
+
+    def _build_jobs(self) -> scheduler.AsyncIOScheduler:
+        runtime, bank = self.runtime, default_bank()
+        return scheduler.build(
+            runtime.settings.TRUSTBOT_DATABASE_URL,
+            {
+                "checkins.plan": (lambda: self.plan(bank), PLAN_EVERY_SECONDS),
+                "checkins.sweep": (lambda: sweep(runtime, self.bolt.client), SWEEP_EVERY_SECONDS),
+                "digests.post": (
+                    lambda: digest_post.post_due_digests(runtime, self.bolt.client),
+                    DIGEST_EVERY_SECONDS,
+                ),
+            },
+        )
 
     async def plan(self, bank: PromptBank) -> None:
         """Learn reps' time zones (a bounded batch), then plan the rounds that are near."""
@@ -136,8 +188,11 @@ class Background:
     async def stop(self) -> None:
         """In-flight posts finish; rows not yet started go back to the outbox."""
         self._stop.set()
+        if self._leading is not None:
+            await self._leading
         if self._jobs is not None:
             self._jobs.shutdown(wait=False)
+            await lease.release(self.runtime.db, lease.SCHEDULER, self.identity)
         if self._worker is not None:
             await self._worker
         if self._session is not None:

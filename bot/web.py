@@ -1,8 +1,8 @@
-"""The HTTP surface (Starlette): Slack's one URL, health, and later the deal webhooks."""
+"""The HTTP surface (Starlette): Slack's one URL, liveness and readiness."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -15,7 +15,15 @@ from starlette.routing import Route
 from bot.runtime import Runtime
 
 
-def create_web_app(runtime: Runtime, bolt: AsyncApp) -> Starlette:
+def create_web_app(
+    runtime: Runtime,
+    bolt: AsyncApp,
+    *,
+    slack_routes: bool = True,
+    leader: Callable[[], bool | None] = lambda: None,
+) -> Starlette:
+    """``leader`` says whether this process holds the scheduler lease (None: it does not
+    run the scheduler), for ``/readyz``."""
     slack = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
@@ -26,15 +34,23 @@ def create_web_app(runtime: Runtime, bolt: AsyncApp) -> Starlette:
             return JSONResponse({"ok": True})
         return JSONResponse({"ok": False, "error": "database unreachable"}, status_code=503)
 
+    async def readyz(_: Request) -> Response:
+        checks = {"database": await runtime.db.ping()}
+        holds = leader()
+        if holds is not None:
+            checks["scheduler_lease"] = holds
+        status = 200 if all(checks.values()) else 503
+        return JSONResponse({"ok": status == 200, **checks}, status_code=status)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await runtime.db.dispose()
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    if slack_routes:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)

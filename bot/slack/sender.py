@@ -27,7 +27,7 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -333,12 +333,14 @@ class OutboxWorker:
         throttle: Throttle | None = None,
         request_timeout: float | None = None,
         recover_every: float | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> None:
         if any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
             raise ValueError("the outbox client must not retry 429s itself: make_outbox_client")
         if concurrency < 1 or batch < 1 or lease_seconds <= 0:
             raise ValueError("concurrency, batch and lease_seconds must be positive")
         self.runtime = runtime
+        self.kinds = kinds  # None: every kind of delivery
         self.client = client
         self.compose = compose
         self.worker_id = worker_id
@@ -394,7 +396,7 @@ class OutboxWorker:
                 free = await self._take_senders(min(self.concurrency, self.batch - handled))
                 try:
                     rows = await outbox.claim_due(
-                        self.runtime.db, self.runtime.clock, self.worker_id, free
+                        self.runtime.db, self.runtime.clock, self.worker_id, free, self.kinds
                     )
                 except BaseException:
                     self._release(free)

@@ -290,3 +290,11 @@ class SlackEventSeen(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime = instant(index=True)
+
+
+class Lease(SQLModel, table=True):
+    """A named lease one process holds at a time (the scheduler's), renewed while alive."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = instant()

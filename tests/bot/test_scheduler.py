@@ -7,11 +7,10 @@ import asyncio
 from sqlalchemy import create_engine, text
 
 from bot import scheduler
-from bot.storage import sync_url
 
 
 def stored_jobs(url: str) -> list[str]:
-    engine = create_engine(sync_url(url))
+    engine = create_engine(scheduler.jobstore_url(url))
     with engine.connect() as conn:
         ids = [r[0] for r in conn.execute(text(f"SELECT id FROM {scheduler.JOBSTORE_TABLE}"))]
     engine.dispose()

@@ -1,0 +1,80 @@
+"""Process roles: one scheduler at a time (by lease), web-only and worker-only processes."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from bot import server as server_module
+from bot.emulator import SlackEmulator
+from bot.runtime import Runtime
+from bot.server import ServerThread, TrustbotServer
+from bot.settings import load_settings
+from bot.storage import Database
+from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, SIGNING_SECRET
+
+
+def start(emulator: SlackEmulator, database_url: str, role: str) -> ServerThread:
+    settings = load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emulator.api_url,
+        TRUSTBOT_DATABASE_URL=database_url,
+        TRUSTBOT_PSEUDONYM_KEY=PSEUDONYM_KEY,
+        TRUSTBOT_WEBHOOK_SECRET="w",
+    )
+    return ServerThread(
+        TrustbotServer(
+            lambda: Runtime(settings=settings, db=Database(database_url)),
+            port=0,
+            log_level="warning",
+            role=role,
+        )
+    ).start()
+
+
+def ready(thread: ServerThread) -> httpx.Response:
+    return httpx.get(f"{thread.url}/readyz")
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_one_scheduler_at_a_time_and_a_standby_takes_over(
+    emulator: SlackEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "LEASE_RENEW", timedelta(seconds=0.1))
+    first = start(emulator, database_url, "scheduler")
+    wait_until(lambda: ready(first).status_code == 200)
+    second = start(emulator, database_url, "scheduler")
+    try:
+        time.sleep(0.5)
+        standby = ready(second)
+        assert standby.status_code == 503 and standby.json()["scheduler_lease"] is False
+        assert ready(first).json() == {"ok": True, "database": True, "scheduler_lease": True}
+        first.stop()  # a clean stop releases the lease at once
+        wait_until(lambda: ready(second).status_code == 200)
+    finally:
+        second.stop()
+
+
+def test_worker_role_serves_health_but_not_slack(
+    emulator: SlackEmulator, database_url: str
+) -> None:
+    worker = start(emulator, database_url, "worker")
+    web = start(emulator, database_url, "web")
+    try:
+        assert httpx.get(f"{worker.url}/healthz").status_code == 200
+        assert ready(worker).json() == {"ok": True, "database": True}
+        assert httpx.post(f"{worker.url}/slack/events", content=b"{}").status_code == 404
+        assert httpx.post(f"{web.url}/slack/events", content=b"{}").status_code == 401  # unsigned
+    finally:
+        worker.stop()
+        web.stop()

@@ -15,7 +15,7 @@ import aiohttp
 import uvicorn
 from slack_bolt.async_app import AsyncApp
 
-from bot import checkins, lease, scheduler
+from bot import checkins, deals, lease, scheduler
 from bot.app import create_app
 from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
@@ -24,6 +24,7 @@ from bot.slack.compose import compose
 from bot.slack.sender import OutboxWorker, default_worker_id, make_outbox_client
 from bot.slack.sweep import sweep
 from bot.web import create_web_app
+from bot.webhooks import email_resolver
 
 PLAN_EVERY_SECONDS = 60.0
 SWEEP_EVERY_SECONDS = 60.0
@@ -31,6 +32,8 @@ DIGEST_EVERY_SECONDS = 60.0
 LEASE_TTL = timedelta(seconds=30)
 LEASE_RENEW = timedelta(seconds=10)
 ROLES = ("all", "web", "worker", "scheduler")
+PENDING_EVERY_SECONDS = 60.0
+PENDING_AGE = timedelta(minutes=1)
 DELIVERED_KINDS = ("checkin",)  # deal nudges wait in the outbox until their DM is rendered
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,9 @@ class TrustbotServer:
         self.role = role
         self.socket_mode = socket_mode
         self.sock = socket.create_server((host, port), reuse_port=False)
+        # asyncio sets TCP_NODELAY only on sockets it creates; without it every small answer
+        # waits ~40 ms for Nagle's algorithm
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.host, self.port = self.sock.getsockname()[:2]
         self.log_level = log_level
         self.schedule = schedule and role in ("all", "scheduler")
@@ -113,6 +119,7 @@ class Background:
         self.schedule = schedule
         self.deliver = deliver
         self.identity = default_worker_id()
+        self.resolve_email = email_resolver(bolt.client, deals.EmailCache(runtime.clock))
         self.leader: bool | None = False if schedule else None
         self._leading: asyncio.Task[None] | None = None
         self._jobs: scheduler.AsyncIOScheduler | None = None
@@ -176,6 +183,11 @@ class Background:
                 "digests.post": (
                     lambda: digest_post.post_due_digests(runtime, self.bolt.client),
                     DIGEST_EVERY_SECONDS,
+                ),
+                # deal updates accepted (202) but not yet turned into nudges, e.g. by a crash
+                "deals.pending": (
+                    lambda: deals.process_pending(runtime, self.resolve_email, min_age=PENDING_AGE),
+                    PENDING_EVERY_SECONDS,
                 ),
             },
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot import admins, audit, checkins, home, outbox, people, teams
+from bot import admins, audit, checkins, deals, home, outbox, people, teams
 from bot.commands import USAGE, WEEKDAYS, Command
 from bot.prompts import default_bank
 from bot.runtime import Runtime
@@ -240,6 +240,10 @@ async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     lines.append(f"*Deliveries*: {shown}")
     for failed in await outbox.recent_failures(rt.db, c.workspace_id):
         lines.append(f"• failed: DM to <@{failed.user_id}> ({failed.kind}): {failed.last_error}")
+    unknown = await deals.unknown_reps(rt, c.workspace_id)
+    if unknown.total:
+        lines.append(f"*Deal updates with an unknown rep*: {unknown.total}")
+        lines += [f"• {u.received_at:%Y-%m-%d %H:%M} UTC {u.label}" for u in unknown.recent]
     lines.append(
         "*Admins* (besides workspace admins): "
         + mentions(sorted({*rt.settings.TRUSTBOT_ADMINS, *extra}))

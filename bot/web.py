@@ -1,4 +1,4 @@
-"""The HTTP surface (Starlette): Slack's one URL, liveness and readiness."""
+"""The HTTP surface (Starlette): Slack's one URL, the deal webhooks, liveness, readiness."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import deals
 from bot.runtime import Runtime
+from bot.webhooks import DealWebhooks, email_resolver
 
 
 def create_web_app(
@@ -42,9 +44,16 @@ def create_web_app(
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"ok": status == 200, **checks}, status_code=status)
 
+    hooks = DealWebhooks(
+        runtime,
+        workspace=deals.single_workspace(runtime, bolt.client.auth_test),  # type: ignore[arg-type]
+        resolve_email=email_resolver(bolt.client, deals.EmailCache(runtime.clock)),
+    )
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        await hooks.aclose()
         await runtime.db.dispose()
 
     routes = [
@@ -53,4 +62,5 @@ def create_web_app(
     ]
     if slack_routes:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+        routes += hooks.routes()  # POST /webhooks/deals, POST /webhooks/hubspot
     return Starlette(routes=routes, lifespan=lifespan)

@@ -97,3 +97,37 @@ def test_web_api_failures_are_retried(stack: Stack) -> None:
     emu.send_event({"type": "app_home_opened", "user": "U0REP1", "tab": "home"}, event_id="EvR2")
     _wait_for(lambda: len(emu.views_published("U0REP1")) == 2, timeout=8)
     assert [c.status for c in emu.calls_to("views.publish")][-2:] == [429, 200]
+
+
+def test_deal_webhook_is_served_by_the_app(http_stack: Stack) -> None:
+    """POST /webhooks/deals on the running app: accepted once, then a duplicate; unsigned 401."""
+    import json
+
+    from bot.webhooks import sign
+
+    body = json.dumps(
+        {
+            "event_id": "crm-1",
+            "deal_id": "D-42",
+            "deal_name": "Acme renewal",
+            "rep": {"slack_user_id": "U0REP1"},
+            "change": "close_date_changed",
+            "from": "2026-11-30",
+            "to": "2027-01-15",
+            "occurred_at": "2026-11-22T10:00:00Z",
+        }
+    )
+    url = f"{http_stack.server.url}/webhooks/deals"
+
+    def post(signed: bool = True) -> httpx.Response:
+        ts = str(int(time.time()))
+        headers = {"X-Trustbot-Request-Timestamp": ts, "Content-Type": "application/json"}
+        if signed:
+            headers["X-Trustbot-Signature"] = sign("e2e-webhook-secret", ts, body)
+        return httpx.post(url, content=body, headers=headers)
+
+    assert post(signed=False).status_code == 401
+    first = post()
+    assert first.status_code == 202 and first.json()["accepted"] is True
+    again = post()
+    assert again.status_code == 200 and again.json()["duplicate"] is True

@@ -1,0 +1,609 @@
+"""Deal updates: the one normalised model, its three sources, storage, rules and processing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import col, select
+
+from bot import deals, teams
+from bot.clock import ManualClock
+from bot.deals import DealUpdate, PayloadError
+from bot.prompts import DealChange, default_bank
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from bot.storage import Database
+from bot.storage.models import DealEvent, Delivery, Person, Workspace
+from bot.workspaces import ensure_workspace
+
+KEY = "unit-test-pseudonym-key-0123"
+SECRET = "unit-test-webhook-secret"
+WS = "T1"
+LONDON, NEW_YORK = "U0LONDON", "U0NEWYORK"
+ZONES = {LONDON: "Europe/London", NEW_YORK: "America/New_York"}
+
+VALID: dict[str, Any] = {
+    "event_id": "crm-123",
+    "deal_id": "D-42",
+    "deal_name": "Acme renewal",
+    "rep": {"slack_user_id": LONDON},
+    "change": "close_date_changed",
+    "from": "2026-11-30",
+    "to": "2027-01-15",
+    "occurred_at": "2026-11-22T10:00:00Z",
+}
+
+
+def payload(**changes: Any) -> dict[str, Any]:
+    """The PRODUCT.md example with ``changes`` (a value of ``...`` removes the field)."""
+    body = {**VALID, **changes}
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def update(event_id: str = "e1", **changes: Any) -> DealUpdate:
+    base = DealUpdate(
+        event_id=event_id,
+        deal_id="D-42",
+        deal_name="Acme renewal",
+        change=DealChange.CLOSE_DATE_CHANGED,
+        occurred_at=datetime(2026, 11, 22, 10, 0, tzinfo=UTC),
+        from_value="2026-11-30",
+        to_value="2027-01-15",
+        rep_user_id=LONDON,
+    )
+    return replace(base, **changes)
+
+
+async def make_runtime(db: Database, clock: ManualClock) -> Runtime:
+    """Workspace T1 with team ``sales`` (reps in London and New York)."""
+    settings = load_settings(TRUSTBOT_PSEUDONYM_KEY=KEY, TRUSTBOT_WEBHOOK_SECRET=SECRET)
+    rt = Runtime(settings=settings, db=db, clock=clock)
+    await ensure_workspace(db, WS, clock)
+    await teams.create(db, WS, "UADMIN", "sales", "C1", clock)
+    await teams.add_people(db, WS, "UADMIN", "sales", list(ZONES), teams.REP, clock)
+    async with db.session() as s:
+        for user, tz in ZONES.items():
+            s.add(Person(workspace_id=WS, user_id=user, tz=tz))
+    return rt
+
+
+async def stored_events(rt: Runtime) -> list[DealEvent]:
+    async with rt.db.session() as s:
+        return list((await s.exec(select(DealEvent).order_by(col(DealEvent.id)))).all())
+
+
+async def nudges(rt: Runtime) -> list[Delivery]:
+    async with rt.db.session() as s:
+        return list((await s.exec(select(Delivery).order_by(col(Delivery.id)))).all())
+
+
+async def no_lookup(workspace_id: str, email: str) -> str | None:
+    raise AssertionError(f"no e-mail lookup expected, got {email}")
+
+
+class Directory:
+    """A stand-in for users.lookupByEmail that counts its calls (the real one is tested
+    end to end against the emulator)."""
+
+    def __init__(self, users: dict[str, str], fail: bool = False) -> None:
+        self.users = users
+        self.fail = fail
+        self.calls: list[str] = []
+
+    async def __call__(self, workspace_id: str, email: str) -> str | None:
+        self.calls.append(email)
+        if self.fail:
+            raise ConnectionError("Slack is unreachable")
+        return self.users.get(email)
+
+
+@pytest.fixture
+async def runtime(db: Database, clock: ManualClock) -> Runtime:
+    return await make_runtime(db, clock)
+
+
+async def accept(rt: Runtime, *updates: DealUpdate, source: str = deals.WEBHOOK) -> list[int]:
+    return [r.id for r in await deals.store(rt, WS, source, list(updates))]
+
+
+# --------------------------------------------------------------------------- the webhook schema
+
+
+def test_the_product_example_parses_into_the_normalised_model() -> None:
+    got = deals.parse_webhook(json.dumps(VALID))
+    assert got == DealUpdate(
+        event_id="crm-123",
+        deal_id="D-42",
+        deal_name="Acme renewal",
+        change=DealChange.CLOSE_DATE_CHANGED,
+        occurred_at=datetime(2026, 11, 22, 10, 0, tzinfo=UTC),
+        from_value="2026-11-30",
+        to_value="2027-01-15",
+        rep_user_id=LONDON,
+    )
+
+
+def test_unknown_fields_are_ignored_and_times_become_utc() -> None:
+    body = payload(extra={"crm": "pipedrive"}, occurred_at="2026-11-22T12:00:00+02:00")
+    got = deals.parse_webhook(json.dumps(body))
+    assert got.occurred_at == datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def test_rep_by_email_and_numbers_as_values() -> None:
+    body = payload(rep={"email": "ana@example.com"}, change="amount_changed", to=12500.5)
+    body["from"] = 10000
+    got = deals.parse_webhook(json.dumps(body))
+    assert (got.rep_user_id, got.rep_email) == (None, "ana@example.com")
+    assert (got.from_value, got.to_value) == ("10000", "12500.5")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"event_id": ...}, "event_id"),
+        ({"event_id": ""}, "event_id"),
+        ({"event_id": 123}, "event_id"),
+        ({"event_id": "x" * 201}, "event_id"),
+        ({"event_id": "a\x00b"}, "event_id"),
+        ({"deal_id": None}, "deal_id"),
+        ({"deal_name": ...}, "deal_name"),
+        ({"rep": ...}, "rep"),
+        ({"rep": {}}, "rep"),
+        ({"rep": "U123"}, "rep"),
+        ({"rep": {"slack_user_id": "ana"}}, "rep.slack_user_id"),
+        ({"rep": {"email": "not-an-address"}}, "rep.email"),
+        ({"change": "probability_changed"}, "change"),
+        ({"change": ...}, "change"),
+        ({"from": True}, "from"),
+        ({"to": ["2027-01-15"]}, "to"),
+        ({"to": "x" * 301}, "to"),
+        ({"to": 10**40}, "to"),
+        ({"occurred_at": ...}, "occurred_at"),
+        ({"occurred_at": "2026-11-22T10:00:00"}, "occurred_at"),
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+        ({"occurred_at": 1763805600}, "occurred_at"),
+        ({"occurred_at": "0001-01-01T00:00:00+10:00"}, "occurred_at"),
+    ],
+)
+def test_a_bad_field_is_named(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(PayloadError) as caught:
+        deals.parse_webhook(json.dumps(payload(**changes)))
+    assert caught.value.field == field
+    assert field in caught.value.message
+
+
+@pytest.mark.parametrize("body", [b"", b"nope", b"[]", b"[1]", b'"x"', b"\xff\xfe", b"{"])
+def test_a_body_that_is_no_json_object_is_refused_as_body(body: bytes) -> None:
+    with pytest.raises(PayloadError) as caught:
+        deals.parse_webhook(body)
+    assert caught.value.field == "body"
+
+
+# --------------------------------------------------------------------------- HubSpot mapping
+
+
+def hubspot_event(**changes: Any) -> dict[str, Any]:
+    event = {
+        "eventId": 100,
+        "subscriptionId": 7,
+        "portalId": 62515,
+        "appId": 54321,
+        "occurredAt": 1764064800000,  # 2025-11-25T10:00:00Z
+        "subscriptionType": "deal.propertyChange",
+        "attemptNumber": 0,
+        "objectId": 987,
+        "changeSource": "CRM",
+        "propertyName": "dealstage",
+        "propertyValue": "contractsent",
+    }
+    event.update(changes)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("changes", "change", "to"),
+    [
+        ({}, DealChange.STAGE_CHANGED, "contractsent"),
+        ({"propertyValue": "closedwon"}, DealChange.WON, "closedwon"),
+        ({"propertyValue": "closedlost"}, DealChange.LOST, "closedlost"),
+        (
+            {"propertyName": "closedate", "propertyValue": "1768435200000"},
+            DealChange.CLOSE_DATE_CHANGED,
+            "2026-01-15",
+        ),
+        ({"propertyName": "amount", "propertyValue": "12000"}, DealChange.AMOUNT_CHANGED, "12000"),
+        (
+            {"subscriptionType": "deal.creation", "propertyName": ..., "propertyValue": ...},
+            DealChange.CREATED,
+            None,
+        ),
+    ],
+)
+def test_hubspot_events_map_to_deal_changes(
+    changes: dict[str, Any], change: DealChange, to: str | None
+) -> None:
+    event = {k: v for k, v in hubspot_event(**changes).items() if v is not ...}
+    batch = deals.parse_hubspot(json.dumps([event]))
+    assert batch.ignored == 0
+    [got] = batch.updates
+    assert got.change is change
+    assert got.to_value == to
+    assert got.deal_id == "987" and got.deal_name == "HubSpot deal 987"
+    assert got.occurred_at == datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
+    assert got.rep_user_id is None and got.rep_email is None  # HubSpot names no owner
+
+
+def test_hubspot_events_we_do_not_map_are_counted_not_stored() -> None:
+    events = [
+        hubspot_event(propertyName="hs_priority", propertyValue="high"),
+        hubspot_event(subscriptionType="contact.creation"),
+        hubspot_event(eventId=101, propertyName="amount", propertyValue="10"),
+    ]
+    batch = deals.parse_hubspot(json.dumps(events))
+    assert batch.ignored == 2
+    assert [u.change for u in batch.updates] == [DealChange.AMOUNT_CHANGED]
+
+
+def test_hubspot_owner_email_names_the_rep_and_the_key_survives_retries() -> None:
+    first = hubspot_event(hubspot_owner_email="ana@example.com")
+    retry = {**first, "attemptNumber": 3}
+    [a] = deals.parse_hubspot(json.dumps([first])).updates
+    [b] = deals.parse_hubspot(json.dumps([retry])).updates
+    assert a.rep_email == "ana@example.com"
+    assert a.event_id == b.event_id == "62515:100:987:dealstage:1764064800000"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"eventId": 1}, "body"),
+        ([hubspot_event(eventId="100")], "[0].eventId"),
+        ([hubspot_event(), hubspot_event(objectId=None)], "[1].objectId"),
+        ([hubspot_event(occurredAt=-1)], "[0].occurredAt"),
+        ([hubspot_event(propertyValue=5)], "[0].propertyValue"),
+        ([hubspot_event(hubspot_owner_email="nope")], "[0].hubspot_owner_email"),
+        ([1], "[0]"),
+    ],
+)
+def test_bad_hubspot_bodies_name_the_field(body: Any, field: str) -> None:
+    with pytest.raises(PayloadError) as caught:
+        deals.parse_hubspot(json.dumps(body))
+    assert caught.value.field == field
+
+
+# --------------------------------------------------------------------------- Slack metadata
+
+
+def test_metadata_carries_the_webhook_payload() -> None:
+    got = deals.parse_metadata({"event_type": "deal_updated", "event_payload": VALID})
+    assert got == deals.parse_webhook(json.dumps(VALID))
+
+
+def test_other_metadata_is_not_ours_and_bad_payloads_name_the_field() -> None:
+    assert deals.parse_metadata({"event_type": "task_created", "event_payload": {}}) is None
+    assert deals.parse_metadata(None) is None
+    with pytest.raises(PayloadError) as caught:
+        deals.parse_metadata({"event_type": "deal_updated", "event_payload": payload(rep={})})
+    assert caught.value.field == "event_payload.rep"
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@pytest.mark.parametrize(
+    ("change", "to", "moment"),
+    [
+        ("created", None, DealChange.CREATED),
+        ("close_date_changed", "2027-01-15", DealChange.CLOSE_DATE_CHANGED),
+        ("amount_changed", "9000", DealChange.AMOUNT_CHANGED),
+        ("discount_requested", None, DealChange.DISCOUNT_REQUESTED),
+        ("won", None, DealChange.WON),
+        ("lost", None, DealChange.LOST),
+        ("stage_changed", "Contract sent", DealChange.STAGE_CHANGED),
+        ("stage_changed", "negotiation", DealChange.STAGE_CHANGED),
+        ("stage_changed", None, DealChange.STAGE_CHANGED),
+        ("stage_changed", "Closed Won", DealChange.WON),
+        ("stage_changed", "closed-lost", DealChange.LOST),
+        ("stage_changed", "Qualification", DealChange.CREATED),
+        ("stage_changed", "qualifiedtobuy", DealChange.CREATED),
+        ("stage_changed", "appointmentscheduled", DealChange.CREATED),
+        ("stage_changed", "Discovery", DealChange.CREATED),
+    ],
+)
+def test_moment_for_a_change(change: str, to: str | None, moment: DealChange) -> None:
+    assert deals.moment_for(change, to) is moment
+
+
+async def test_nudge_context_gives_the_moments_prompts(runtime: Runtime) -> None:
+    bank = default_bank()
+    [event_id] = await accept(runtime, update(change=DealChange.STAGE_CHANGED, to_value="Lead"))
+    assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
+    [delivery] = await nudges(runtime)
+    content = await deals.nudge_context(runtime, delivery)
+    assert content.moment is DealChange.CREATED and content.change is DealChange.STAGE_CHANGED
+    assert content.prompt_ids == tuple(p.id for p in bank.for_moment(DealChange.CREATED))
+    assert content.rule == bank.investment_rule
+    assert content.title == bank.moment(DealChange.CREATED).title
+    assert (content.deal_name, content.to_value, content.user_id) == (
+        "Acme renewal",
+        "Lead",
+        LONDON,
+    )
+    assert content.team_id is not None
+    assert content.answer_context == deals.answer_context(KEY, WS, event_id)
+    assert content.answer_context != deals.answer_context("another-key-0123456", WS, event_id)
+
+
+@pytest.mark.parametrize("change", list(DealChange))
+async def test_every_change_plans_a_nudge_with_its_moment(
+    runtime: Runtime, change: DealChange
+) -> None:
+    [event_id] = await accept(runtime, update(change=change, to_value=None))
+    assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
+    [delivery] = await nudges(runtime)
+    content = await deals.nudge_context(runtime, delivery)
+    assert content.prompt_ids == default_bank().moment(change).prompts
+
+
+# --------------------------------------------------------------------------- storing
+
+
+async def test_a_repeat_is_recognised_even_after_a_restart(runtime: Runtime) -> None:
+    [first] = await deals.store(runtime, WS, deals.WEBHOOK, [update("crm-1")])
+    assert first.created
+    again = Database(runtime.db.url)  # a new process on the same database
+    try:
+        restarted = Runtime(settings=runtime.settings, db=again, clock=runtime.clock)
+        [second] = await deals.store(restarted, WS, deals.WEBHOOK, [update("crm-1")])
+        [other_source] = await deals.store(restarted, WS, deals.SLACK, [update("crm-1")])
+    finally:
+        await again.dispose()
+    assert (second.id, second.created) == (first.id, False)
+    assert other_source.created and other_source.id != first.id
+    assert len(await stored_events(runtime)) == 2
+
+
+async def test_a_batch_with_a_repeat_inside_stores_it_once(runtime: Runtime) -> None:
+    receipts = await deals.store(runtime, WS, deals.HUBSPOT, [update("h1"), update("h1")])
+    assert [r.created for r in receipts] == [True, False]
+    assert receipts[0].id == receipts[1].id
+
+
+async def test_an_accepted_event_is_stored_with_everything(runtime: Runtime) -> None:
+    await accept(runtime, update("crm-9", rep_user_id=None, rep_email="ana@example.com"))
+    [event] = await stored_events(runtime)
+    assert (event.source, event.event_id, event.status) == (deals.WEBHOOK, "crm-9", "accepted")
+    assert (event.deal_id, event.change, event.from_value, event.to_value) == (
+        "D-42",
+        "close_date_changed",
+        "2026-11-30",
+        "2027-01-15",
+    )
+    assert (event.rep_user_id, event.rep_email) == (None, "ana@example.com")
+    assert event.received_at == runtime.clock.now()
+
+
+# --------------------------------------------------------------------------- processing
+
+
+async def test_a_rep_in_working_hours_is_nudged_now(runtime: Runtime) -> None:
+    [event_id] = await accept(runtime, update())
+    assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
+    [d] = await nudges(runtime)
+    now = runtime.clock.now()
+    assert (d.kind, d.deal_event_id, d.user_id, d.status) == ("nudge", event_id, LONDON, "pending")
+    assert d.planned_at == d.next_attempt_at == now
+    assert d.expires_at == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # 3 working days
+
+
+async def test_a_rep_outside_working_hours_is_deferred_to_their_morning(runtime: Runtime) -> None:
+    [event_id] = await accept(runtime, update(rep_user_id=NEW_YORK))
+    assert await deals.process_event(runtime, event_id, no_lookup) == deals.DEFERRED
+    [d] = await nudges(runtime)
+    local = d.next_attempt_at.astimezone(ZoneInfo("America/New_York"))
+    assert (local.date().isoformat(), local.hour, local.minute) == ("2026-11-23", 9, 0)
+    assert d.planned_at == d.next_attempt_at
+
+
+async def test_processing_twice_plans_one_nudge(runtime: Runtime) -> None:
+    [event_id] = await accept(runtime, update())
+    assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
+    assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
+    assert len(await nudges(runtime)) == 1
+
+
+async def test_a_rep_by_email_is_looked_up_once_thanks_to_the_cache(runtime: Runtime) -> None:
+    directory = Directory({"ana@example.com": LONDON})
+    resolve = deals.EmailCache(runtime.clock).resolver(directory)
+    ids = await accept(
+        runtime,
+        update("a", rep_user_id=None, rep_email="ana@example.com"),
+        update("b", rep_user_id=None, rep_email="ANA@example.com", deal_id="D-7"),
+    )
+    for event_id in ids:
+        assert await deals.process_event(runtime, event_id, resolve) == deals.NUDGED
+    assert directory.calls == ["ana@example.com"]
+    assert {e.rep_user_id for e in await stored_events(runtime)} == {LONDON}
+    assert {d.user_id for d in await nudges(runtime)} == {LONDON}
+
+
+async def test_the_email_cache_forgets_after_its_ttl(clock: ManualClock) -> None:
+    directory = Directory({"ana@example.com": LONDON})
+    cache = deals.EmailCache(clock, ttl=timedelta(hours=1), miss_ttl=timedelta(minutes=5))
+    for _ in range(2):
+        assert await cache.resolve(WS, "ana@example.com", directory) == LONDON
+        assert await cache.resolve(WS, "bo@example.com", directory) is None
+    assert directory.calls == ["ana@example.com", "bo@example.com"]
+    clock.advance(timedelta(minutes=6))  # the miss is forgotten, the hit is not
+    await cache.resolve(WS, "ana@example.com", directory)
+    await cache.resolve(WS, "bo@example.com", directory)
+    assert directory.calls[2:] == ["bo@example.com"]
+    clock.advance(timedelta(hours=1))
+    await cache.resolve(WS, "ana@example.com", directory)
+    assert directory.calls[3:] == ["ana@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("rep", "label"),
+    [
+        ({"rep_user_id": None, "rep_email": "nobody@example.com"}, "no such Slack user"),
+        ({"rep_user_id": "U0STRANGER"}, "not a rep of any team"),
+        ({"rep_user_id": None}, "no rep given"),
+    ],
+)
+async def test_an_unknown_rep_is_kept_and_reported(
+    runtime: Runtime, rep: dict[str, Any], label: str
+) -> None:
+    [event_id] = await accept(runtime, update(**rep))
+    status = await deals.process_event(runtime, event_id, Directory({}))
+    assert status == deals.UNKNOWN_REP
+    assert await nudges(runtime) == []
+    report = await deals.unknown_reps(runtime, WS)
+    assert report.total == 1
+    assert report.recent[0].id == event_id
+    assert report.recent[0].label.startswith("Acme renewal (")
+    assert label in report.recent[0].label
+
+
+async def test_unknown_reps_are_per_workspace_and_newest_first(runtime: Runtime) -> None:
+    clock = runtime.clock
+    assert isinstance(clock, ManualClock)
+    for n in range(3):
+        [event_id] = await accept(runtime, update(f"u{n}", rep_user_id=f"U0NOBODY{n}"))
+        await deals.process_event(runtime, event_id, no_lookup)
+        clock.advance(60)
+    report = await deals.unknown_reps(runtime, WS, limit=2)
+    assert report.total == 3
+    assert [r.rep_user_id for r in report.recent] == ["U0NOBODY2", "U0NOBODY1"]
+    assert (await deals.unknown_reps(runtime, "T0OTHER")).total == 0
+
+
+async def test_a_failed_lookup_leaves_the_event_accepted_for_later(runtime: Runtime) -> None:
+    [event_id] = await accept(runtime, update(rep_user_id=None, rep_email="ana@example.com"))
+    with pytest.raises(ConnectionError):
+        await deals.process_event(runtime, event_id, Directory({}, fail=True))
+    [event] = await stored_events(runtime)
+    assert event.status == deals.ACCEPTED
+    outcome = await deals.process_pending(runtime, Directory({}, fail=True))
+    assert outcome == {"failed": 1}
+    outcome = await deals.process_pending(runtime, Directory({"ana@example.com": LONDON}))
+    assert outcome == {deals.NUDGED: 1}
+
+
+async def test_after_a_restart_pending_events_are_processed(
+    database_url: str, clock: ManualClock
+) -> None:
+    first = Database(database_url)
+    try:
+        rt = await make_runtime(first, clock)
+        await accept(rt, update("a"), update("b", deal_id="D-2", rep_user_id=NEW_YORK))
+    finally:
+        await first.dispose()  # the process stops before the background step ran
+    second = Database(database_url)
+    try:
+        rt = Runtime(settings=rt.settings, db=second, clock=clock)
+        clock.advance(30)
+        assert await deals.process_pending(rt, no_lookup, min_age=timedelta(minutes=1)) == {}
+        outcome = await deals.process_pending(rt, no_lookup, min_age=timedelta(seconds=10))
+        assert outcome == {deals.NUDGED: 1, deals.DEFERRED: 1}
+        assert await deals.process_pending(rt, no_lookup) == {}
+        assert len(await nudges(rt)) == 2
+    finally:
+        await second.dispose()
+
+
+async def test_the_pipeline_processes_in_the_background(runtime: Runtime) -> None:
+    pipeline = deals.Pipeline(runtime, no_lookup, workers=2)
+    ids = await accept(runtime, *(update(f"p{n}", deal_id=f"D-{n}") for n in range(5)))
+    for event_id in ids:
+        pipeline.submit(event_id)
+    await pipeline.drain()
+    await pipeline.aclose()
+    statuses = sorted(e.status for e in await stored_events(runtime))
+    assert statuses == [deals.DEFERRED] * 2 + [deals.NUDGED] * 3  # 3 a day, the rest tomorrow
+
+
+async def test_metadata_is_stored_once_and_processed(runtime: Runtime) -> None:
+    metadata = {"event_type": "deal_updated", "event_payload": VALID}
+    first = await deals.receive_metadata(runtime, WS, metadata, no_lookup)
+    again = await deals.receive_metadata(runtime, WS, metadata, no_lookup)
+    assert first is not None and first.created
+    assert again is not None and not again.created and again.id == first.id
+    [event] = await stored_events(runtime)
+    assert (event.source, event.status) == (deals.SLACK, deals.NUDGED)
+    bad = {"event_type": "deal_updated", "event_payload": {"event_id": "x"}}
+    assert await deals.receive_metadata(runtime, WS, bad, no_lookup) is None
+    assert len(await stored_events(runtime)) == 1
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+async def test_single_workspace_uses_the_only_row(db: Database, clock: ManualClock) -> None:
+    rt = Runtime(settings=load_settings(), db=db, clock=clock)
+    resolve = deals.single_workspace(rt)
+    assert await resolve() is None
+    await ensure_workspace(db, "T1", clock)
+    assert await resolve() == "T1"
+    await ensure_workspace(db, "T2", clock)
+    assert await resolve() == "T1"  # remembered
+    assert await deals.single_workspace(rt)() is None  # two: a webhook cannot tell which
+
+
+async def test_single_workspace_asks_auth_test_once(db: Database, clock: ManualClock) -> None:
+    rt = Runtime(settings=load_settings(), db=db, clock=clock)
+    calls = []
+
+    async def auth_test() -> dict[str, Any]:
+        calls.append(1)
+        return {"ok": True, "team_id": "T0AUTH", "team": "Acme"}
+
+    resolve = deals.single_workspace(rt, auth_test)
+    assert await resolve() == "T0AUTH"
+    assert await resolve() == "T0AUTH"
+    assert calls == [1]
+    async with db.session() as s:
+        row = await s.get(Workspace, "T0AUTH")
+    assert row is not None and row.name == "Acme"
+
+
+async def test_single_workspace_falls_back_when_slack_is_down(
+    db: Database, clock: ManualClock
+) -> None:
+    rt = Runtime(settings=load_settings(), db=db, clock=clock)
+
+    async def auth_test() -> dict[str, Any]:
+        raise ConnectionError("down")
+
+    await ensure_workspace(db, "T1", clock)
+    assert await deals.single_workspace(rt, auth_test)() == "T1"
+
+
+async def test_two_processes_racing_plan_each_event_once(
+    database_url: str, clock: ManualClock
+) -> None:
+    first, second = Database(database_url), Database(database_url)
+    try:
+        rt1 = await make_runtime(first, clock)
+        rt2 = Runtime(settings=rt1.settings, db=second, clock=clock)
+        await accept(rt1, *(update(f"r{n}", deal_id=f"D-{n}") for n in range(5)))
+        await asyncio.gather(
+            deals.process_pending(rt1, no_lookup), deals.process_pending(rt2, no_lookup)
+        )
+        await deals.process_pending(rt1, no_lookup)  # whatever lost a race is done now
+        planned = await nudges(rt1)
+        assert sorted(d.deal_event_id or 0 for d in planned) == [
+            e.id for e in await stored_events(rt1)
+        ]
+        per_day = Counter(d.next_attempt_at.date() for d in planned)
+        assert sorted(per_day.values()) == [2, 3]  # the daily cap held
+    finally:
+        await first.dispose()
+        await second.dispose()

@@ -86,16 +86,35 @@ def _manager(data: HomeData) -> list[Block]:
     if not data.digests:
         blocks.append(mrkdwn("No digest yet: the first one arrives after the first full week."))
     for team, digest in data.digests:
-        figures: dict[str, Any] = digest.figures or {}
-        summary = figures.get("summary") or figures.get("headline") or ""
         blocks.append(
             mrkdwn(
-                f"*{team}*, week of {digest.period_start:%d %b}"
-                + (f"\n{str(summary)[:2500]}" if summary else "")
-                + (f"\nFull digest in <#{digest.channel_id}>." if digest.channel_id else "")
+                _digest_summary(team, digest.period_start, digest.figures or {}, digest.channel_id)
             )
         )
     return blocks
+
+
+def _digest_summary(
+    team: str, period_start: Any, figures: dict[str, Any], channel_id: str | None
+) -> str:
+    """Participation, each dimension's index (or why it is hidden) and the coaching focus:
+    only the figures the digest itself showed, already k-anonymous."""
+    lines = [f"*{team}*, week of {period_start:%d %b}"]
+    taking = figures.get("participation") or {}
+    if taking:
+        lines.append(f"{taking.get('answered', 0)} answered of {taking.get('asked', 0)} asked")
+    shown = [
+        f"{d.get('label', d.get('dimension'))} {d['index']:.2f}"
+        for d in figures.get("dimensions") or []
+        if isinstance(d, dict) and isinstance(d.get("index"), int | float)
+    ]
+    lines.append("Trust index: " + (", ".join(shown) if shown else "not enough responses"))
+    focus = figures.get("focus")
+    if isinstance(focus, dict) and focus.get("label"):
+        lines.append(f"Coaching focus: *{focus['label']}*. {focus.get('tip', '')}")
+    if channel_id:
+        lines.append(f"Full digest in <#{channel_id}>.")
+    return "\n".join(lines)[:2900]
 
 
 def _admin(data: HomeData) -> list[Block]:

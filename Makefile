@@ -19,6 +19,9 @@ lint: $(BIN)/trustbot
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+demo: $(BIN)/trustbot
+	$(BIN)/trustbot demo
+
 bench: $(BIN)/trustbot
 	$(BIN)/python -m bench
 

@@ -40,6 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
             help="web: Slack and webhook requests; worker: delivers the outbox; scheduler: the "
             "periodic jobs (one process at a time, by a database lease); all: everything",
         )
+    demo = sub.add_parser(
+        "demo",
+        help="the whole product offline: a local Slack emulator, a simulated team, digests",
+        description="Run Trustbot end to end with no Slack account and no network: the local "
+        "Slack emulator, the real app on loopback, SQLite in --out, a simulated team answering "
+        "weeks of check-ins and deal updates; prints the DMs and digests, writes the charts.",
+    )
+    from bot.demo import add_arguments
+
+    add_arguments(demo)
     sub.add_parser(
         "migrate",
         help="bring the database schema up to date (TRUSTBOT_DATABASE_URL)",
@@ -55,6 +65,10 @@ def fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo":  # embedded defaults: needs no settings
+        from bot import demo
+
+        return demo.main(args)
     try:
         settings = load_settings()
         settings.require(*requirements(args.command, settings))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import re
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,23 +16,7 @@ from bot.demo.personas import PEOPLE, Behaviour, team
 from bot.demo.render import Directory, mrkdwn
 from bot.prompts import default_bank
 
-pytestmark = pytest.mark.slow
-
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
-    """One short run shared by the checks below: two weeks, six reps."""
-    out = tmp_path_factory.mktemp("demo") / "out"
-    capture = pytest.MonkeyPatch()
-    buffer = io.StringIO()
-    capture.setattr(sys, "stdout", buffer)
-    try:
-        code = main(argv=["--weeks", "2", "--team-size", "6", "--out", str(out)])
-    finally:
-        capture.undo()
-    return code, buffer.getvalue(), out
 
 
 def section(text: str, start: str, end: str) -> str:
@@ -42,17 +24,21 @@ def section(text: str, start: str, end: str) -> str:
     return text[begin : text.index(end, begin)]
 
 
-def test_the_demo_finishes_and_writes_its_files(demo: tuple[int, str, Path]) -> None:
-    code, _, out = demo
-    assert code == 0
+@pytest.mark.slow
+def test_a_short_demo_runs_offline_and_leaves_its_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One run (two weeks, six reps), checked as a whole: it is the slow part."""
+    out = tmp_path / "out"
+    assert main(argv=["--weeks", "2", "--team-size", "6", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+
+    # one chart per weekly digest, as uploaded with files_upload_v2
     charts = sorted(out.glob("trust-index-*.png"))
-    assert len(charts) == 2  # one digest a week
+    assert len(charts) == 2
     assert all(chart.read_bytes().startswith(PNG) for chart in charts)
-    assert (out / "trustbot.db").is_file()
 
-
-def test_the_transcript_holds_all_slack_traffic(demo: tuple[int, str, Path]) -> None:
-    _, _, out = demo
+    # all Slack traffic, both ways
     lines = (out / "transcript.jsonl").read_text(encoding="utf-8").splitlines()
     entries = [json.loads(line) for line in lines]
     methods = {e.get("method") for e in entries if e.get("kind") == "api"}
@@ -61,11 +47,9 @@ def test_the_transcript_holds_all_slack_traffic(demo: tuple[int, str, Path]) -> 
     assert clicks and all(e["direction"] == "slack->app" for e in clicks)
     assert any(e.get("kind") == "slash_commands" for e in entries)
     notes = [e for e in entries if (e.get("payload") or {}).get("type") == "view_submission"]
-    assert notes  # some notes were written in the modal
+    assert notes  # notes were written in the modal the app opened
 
-
-def test_the_database_has_pseudonymous_answers(demo: tuple[int, str, Path]) -> None:
-    _, _, out = demo
+    # the database holds the answers, under pseudonyms
     with sqlite3.connect(out / "trustbot.db") as db:
         (answers,) = db.execute("SELECT count(*) FROM response").fetchone()
         (rounds,) = db.execute("SELECT count(*) FROM checkinround").fetchone()
@@ -73,27 +57,24 @@ def test_the_database_has_pseudonymous_answers(demo: tuple[int, str, Path]) -> N
     assert answers > 40 and rounds >= 2
     assert not any(user_id in dumped for user_id, *_ in PEOPLE)
 
-
-def test_the_output_shows_a_reps_dms_and_the_digests(demo: tuple[int, str, Path]) -> None:
-    _, text, _ = demo
+    # a rep's DMs, rendered from the Block Kit posted
     dms = section(text, "DMs of @nadia", "Weekly digests in #")
     assert "Weekly trust check-in · week of 5 Jan" in dms
     assert "[1]  [2]  [3]  [4]  [5]" in dms  # the buttons of the message as posted
     assert "[Add a note]" in dms
     assert "This check-in has closed" in dms
+
+    # each weekly digest, with its chart
     digests = section(text, "Weekly digests in #", "── Output")
     assert digests.count("Trust digest: field-sales") == 2
     assert "Participation" in digests and "Trust index" in digests
-    assert digests.count("📈 Trust index, last 8 weeks: field-sales") == 2  # the charts
+    assert digests.count("📈 Trust index, last 8 weeks: field-sales") == 2
 
-
-def test_no_digest_names_a_rep(demo: tuple[int, str, Path]) -> None:
-    _, text, _ = demo
-    digests = section(text, "Weekly digests in #", "── Output")
+    # anonymity: no digest names a rep; no Slack user ID is printed at all
     for user_id, name, real_name, _ in PEOPLE:
         assert user_id not in digests
         assert f"@{name}" not in digests and real_name not in digests
-    assert not re.search(r"\bU0[A-Z0-9]{4,}", text)  # no Slack user ID anywhere in the output
+    assert not re.search(r"\bU0[A-Z0-9]{4,}", text)
 
 
 def test_personas_are_repeatable_and_distinct() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace | None = None, argv: list[str] | None = None) -> int:
     """Run the demo; 0 on success, 1 when it could not finish (the reason on stderr)."""
+    started = time.monotonic()
     if args is None:
         parser = argparse.ArgumentParser(prog="trustbot demo", description=DESCRIPTION)
         add_arguments(parser)
@@ -94,7 +96,7 @@ def main(args: argparse.Namespace | None = None, argv: list[str] | None = None) 
         transport=args.transport,
     )
     try:
-        outcome = run(options, Console(highlight=False))
+        outcome = run(options, Console(highlight=False), started=started)
     except DemoError as error:
         print(f"trustbot: demo: {error}", file=sys.stderr)
         return 1

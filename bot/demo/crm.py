@@ -37,7 +37,7 @@ COMPANIES = (
     "Gringotts",
     "Oscorp",
 )
-UPDATE_RATE = 0.55
+UPDATE_RATE = 0.5
 """Chance that a rep's deals change in a given week (one change at most)."""
 KINDS = ("renewal", "expansion", "pilot", "platform deal", "analytics rollout", "migration")
 
@@ -49,7 +49,7 @@ class Deal:
     rep: Rep
     close: date
     stage: str = "discovery"
-    events: int = 0
+    slipped: bool = False
 
 
 @dataclass
@@ -61,6 +61,15 @@ class Crm:
     deals: dict[str, list[Deal]] = field(default_factory=dict)
     sequence: int = 0
     opened: int = 0
+    start: date = date(2026, 1, 5)
+
+    def __post_init__(self) -> None:
+        """Pipelines already in motion: a third of the reps start with a deal in discovery, a
+        third with one in contract, the rest with nothing yet (their first change: a new deal)."""
+        for i, rep in enumerate(self.reps):
+            if i % 3:
+                deal = self._new_deal(rep, self.start)
+                deal.stage = "discovery" if i % 3 == 1 else "contract"
 
     def _new_deal(self, rep: Rep, today: date) -> Deal:
         self.opened += 1
@@ -78,7 +87,6 @@ class Crm:
         self, deal: Deal, change: str, now: datetime, old: str | None, new: str | None
     ) -> dict[str, Any]:
         self.sequence += 1
-        deal.events += 1
         return {
             "event_id": f"crm-{self.sequence:05d}",
             "deal_id": deal.deal_id,
@@ -91,21 +99,24 @@ class Crm:
         }
 
     def _move(self, deal: Deal, now: datetime) -> dict[str, Any]:
-        """The next thing that happens to a deal in play."""
+        """The next thing that happens to a deal in play: from discovery a discount request
+        (into negotiation) or the move to contract; after that the close date slips (once)
+        or the deal is won or lost."""
         persona = deal.rep.persona
-        roll = self.rng.random()
         if deal.stage == "discovery":
-            if roll < persona.discounts:
+            if self.rng.random() < persona.discounts:
+                deal.stage = "negotiation"
                 return self._event(deal, "discount_requested", now, "0%", "15%")
             deal.stage = "contract"
             return self._event(deal, "stage_changed", now, "discovery", "contract")
-        if roll < persona.slips:
+        if not deal.slipped and self.rng.random() < persona.slips:
+            deal.slipped = True
             pushed = deal.close + timedelta(days=self.rng.choice((14, 21, 30, 45)))
             old, deal.close = deal.close, pushed
             return self._event(deal, "close_date_changed", now, old.isoformat(), pushed.isoformat())
-        won = self.rng.random() < persona.deal_luck
-        deal.stage = "won" if won else "lost"
-        return self._event(deal, "won" if won else "lost", now, "contract", deal.stage)
+        stage = deal.stage
+        deal.stage = "won" if self.rng.random() < persona.deal_luck else "lost"
+        return self._event(deal, deal.stage, now, stage, deal.stage)
 
     def updates(self, rep: Rep, now: datetime) -> list[dict[str, Any]]:
         """This week's change to ``rep``'s deals, as webhook bodies: about every other week,

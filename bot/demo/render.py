@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.errors import MarkupError
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
@@ -79,8 +80,8 @@ def _entity(inner: str, names: Directory) -> str:
     return label or target
 
 
-def _inline(text: str, names: Directory) -> str:
-    """One line of mrkdwn (entities still escaped) as rich markup."""
+def _styled(text: str, names: Directory) -> str:
+    """mrkdwn outside code spans as rich markup: entities, then bold / italic / strike."""
     parts: list[str] = []
     last = 0
     for match in _ENTITY.finditer(text):
@@ -90,11 +91,22 @@ def _inline(text: str, names: Directory) -> str:
         last = match.end()
     parts.append(escape(html.unescape(text[last:])))
     markup = "".join(parts)
-    markup = _CODE.sub(r"[bold cyan]\1[/bold cyan]", markup)
     markup = _BOLD.sub(r"[bold]\1[/bold]", markup)
     markup = _ITALIC.sub(r"[italic]\1[/italic]", markup)
     markup = _STRIKE.sub(r"[strike]\1[/strike]", markup)
     return _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), markup)
+
+
+def _inline(text: str, names: Directory) -> str:
+    """One line of mrkdwn (entities still escaped) as rich markup; code spans stay literal."""
+    parts: list[str] = []
+    last = 0
+    for match in _CODE.finditer(text):
+        parts.append(_styled(text[last : match.start()], names))
+        parts.append(f"[bold cyan]{escape(html.unescape(match.group(1)))}[/bold cyan]")
+        last = match.end()
+    parts.append(_styled(text[last:], names))
+    return "".join(parts)
 
 
 def mrkdwn(text: str, names: Directory, style: str = "") -> Text:
@@ -106,7 +118,10 @@ def mrkdwn(text: str, names: Directory, style: str = "") -> Text:
             lines.append(f"[dim]▌[/dim] [italic]{_inline(body, names)}[/italic]")
         else:
             lines.append(_inline(line, names))
-    rendered = Text.from_markup("\n".join(lines), emoji=False)
+    try:
+        rendered = Text.from_markup("\n".join(lines), emoji=False)
+    except MarkupError:  # formatting we could not map: show the text as Slack stored it
+        rendered = Text(html.unescape(text))
     if style:
         rendered.stylize(style)
     return rendered

@@ -27,11 +27,9 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiohttp
-from rich.console import Console, Group, RenderableType
-from rich.panel import Panel
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -40,9 +38,6 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.rule import Rule
-from rich.table import Table
-from rich.text import Text
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
@@ -52,6 +47,7 @@ from bot.clock import ManualClock, utc
 from bot.demo import render
 from bot.demo.crm import Crm, WebhookSender
 from bot.demo.personas import Behaviour, Rep, team
+from bot.demo.report import report
 from bot.emulator import SlackEmulator
 from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
@@ -71,10 +67,9 @@ from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import CheckinRound, DealEvent, Delivery, Note, Response
 
-log = logging.getLogger(__name__)
-
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-"""Monday 5 January 2026, 08:00 UTC: no time zone of the cast changes its clocks for months."""
+"""Monday 5 January 2026, 08:00 UTC. The default six weeks cross no daylight-saving change in
+the cast's zones; longer runs do (US, Europe, Australia), and the app's slots follow them."""
 
 TEAM_NAME = "field-sales"
 CHANNEL_ID, CHANNEL_NAME = "C0DEMODIGEST", "sales-leadership"
@@ -153,7 +148,6 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     webhook_statuses: dict[int, int] = field(default_factory=dict)
     clicks: int = 0
-    notes_written: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
     charts: list[Path] = field(default_factory=list)
     elapsed: float = 0.0
@@ -230,7 +224,7 @@ class Driver:
             rep.user_id: Behaviour(rep, random.Random(f"{seed}:{rep.user_id}"), offset=i)
             for i, rep in enumerate(outcome.reps)
         }
-        self.crm = Crm(outcome.reps, random.Random(f"{seed}:crm"))
+        self.crm = Crm(outcome.reps, random.Random(f"{seed}:crm"), start=START.date())
         self.late: dict[str, Seen] = {}
         self.webhook_ok = True
 
@@ -482,7 +476,6 @@ class Driver:
         if not submitted.ok or (isinstance(submitted.body, dict) and submitted.body):
             self.warn("a note was refused by the modal")
             return
-        self.out.notes_written += 1
         await self.until(
             lambda: self.peek(seen, lambda m: "Edit note" in str(m.get("blocks"))),
             "the note to show in the DM",
@@ -701,7 +694,8 @@ class Driver:
             delivered = sum(1 for seen in self.out.seen.values() if seen.kind == "nudge")
             if planned and not delivered:
                 self.warn(
-                    f"{planned} deal nudges were planned from the webhook's updates, but this "
+                    f"{planned} deal {'nudge was' if planned == 1 else 'nudges were'} planned "
+                    "from the webhook's updates, but this "
                     "build's outbox worker does not post nudge DMs yet (bot.server."
                     f"DELIVERED_KINDS = {DELIVERED_KINDS}): they wait in the outbox, unanswered"
                 )
@@ -734,9 +728,10 @@ def _workspace(emu: SlackEmulator, reps: list[Rep]) -> render.Directory:
     return names
 
 
-def run(options: Options, console: Console) -> Outcome:
-    """Run the demo, print it to ``console`` and write the files to ``options.out``."""
-    started = time.monotonic()
+def run(options: Options, console: Console, *, started: float | None = None) -> Outcome:
+    """Run the demo, print it to ``console`` and write the files to ``options.out``.
+    ``started`` (``time.monotonic()``) is when the command began, for the time reported."""
+    started = time.monotonic() if started is None else started
     reps = team(options.team_size)
     featured = next((r for r in reps if r.persona.key == "newcomer"), reps[0])
     outcome = Outcome(options=options, reps=reps, featured=featured)
@@ -770,38 +765,17 @@ def run(options: Options, console: Console) -> Outcome:
         progress.update(task, description=description)
 
     try:
-        with (
-            SlackEmulator(
-                signing_secret=SIGNING_SECRET,
-                bot_token=BOT_TOKEN,
-                app_token=APP_TOKEN,
-                team_name="Acme Sales",
-                transcript_path=out / "transcript.jsonl",
-            ) as emu,
-            progress,
-        ):
+        with SlackEmulator(
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+            app_token=APP_TOKEN,
+            team_name="Acme Sales",
+            transcript_path=out / "transcript.jsonl",
+        ) as emu:
             names = _workspace(emu, reps)
-            settings = settings_for(emu, database_url)
-            server = app_server.TrustbotServer(
-                lambda: Runtime(settings=settings, db=Database(database_url), clock=clock),
-                host="127.0.0.1",
-                port=0,
-                socket_mode=options.transport == "socket",
-                log_level="warning",
-                schedule=False,
-            )
-            thread = app_server.ServerThread(server).start()
-            try:
-                if options.transport == "socket":
-                    if not emu.wait_for_socket(timeout=10):
-                        raise DemoError("the app did not connect over Socket Mode")
-                else:
-                    emu.connect_http(f"{thread.url}/slack/events")
-                driver = Driver(emu, thread.url, settings, clock, outcome, advance)
-                asyncio.run(driver.run())
-            finally:
-                thread.stop()
-            progress.update(task, completed=options.weeks * 4 + 1, description="Done")
+            with progress:
+                _simulate(emu, options, database_url, clock, outcome, advance)
+                progress.update(task, completed=options.weeks * 4 + 1, description="Done")
             outcome.webhook_statuses = dict(sorted(outcome.webhook_statuses.items()))
             if emu.validation_failures:
                 outcome.warnings.append(
@@ -809,11 +783,42 @@ def run(options: Options, console: Console) -> Outcome:
                 )
             outcome.charts = _save_charts(emu, out)
             outcome.elapsed = time.monotonic() - started
-            report(console, emu, names, outcome)
+            report(console, emu, names, outcome, admin=ADMIN[1], channel=CHANNEL_NAME)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
     return outcome
+
+
+def _simulate(
+    emu: SlackEmulator,
+    options: Options,
+    database_url: str,
+    clock: ManualClock,
+    outcome: Outcome,
+    advance: Callable[[str], None],
+) -> None:
+    """The app on a thread of its own, the driver on this one, until the last digest."""
+    settings = settings_for(emu, database_url)
+    server = app_server.TrustbotServer(
+        lambda: Runtime(settings=settings, db=Database(database_url), clock=clock),
+        host="127.0.0.1",
+        port=0,
+        socket_mode=options.transport == "socket",
+        log_level="warning",
+        schedule=False,
+    )
+    thread = app_server.ServerThread(server).start()
+    try:
+        if options.transport == "socket":
+            if not emu.wait_for_socket(timeout=10):
+                raise DemoError("the app did not connect over Socket Mode")
+        else:
+            emu.connect_http(f"{thread.url}/slack/events")
+        driver = Driver(emu, thread.url, settings, clock, outcome, advance)
+        asyncio.run(driver.run())
+    finally:
+        thread.stop()
 
 
 def _save_charts(emu: SlackEmulator, out: Path) -> list[Path]:
@@ -826,138 +831,3 @@ def _save_charts(emu: SlackEmulator, out: Path) -> list[Path]:
             path.write_bytes(content)
             saved.append(path)
     return saved
-
-
-# --------------------------------------------------------------------------- printing
-
-
-def _local(at: datetime, tz: str) -> str:
-    return at.astimezone(ZoneInfo(tz)).strftime("%a %-d %b %H:%M")
-
-
-KIND_LABEL = {
-    "checkin": "weekly check-in",
-    "nudge": "deal nudge",
-    "reminder": "reminder",
-    "dm": "message",
-}
-
-
-def report(console: Console, emu: SlackEmulator, names: render.Directory, out: Outcome) -> None:
-    """Print the run as people would have read it in Slack."""
-    opts = out.options
-    console.print()
-    console.print(
-        Panel(
-            Text.from_markup(
-                f"[bold]Trustbot demo[/bold]: {opts.weeks} weeks, a team of {opts.team_size}, "
-                f"seed {opts.seed}, {opts.transport.upper()} transport.\n"
-                "Everything below was posted by the real app to the local Slack emulator and is "
-                "rendered from the Block Kit it sent."
-            ),
-            border_style="green",
-        )
-    )
-    console.print(Rule("[bold]Setting up: the admin's /trust commands"))
-    for command, body in out.setup:
-        console.print(Text.from_markup(f"[bold]@{ADMIN[1]}[/bold] typed ", emoji=False), end="")
-        console.print(render.mrkdwn(command, names, "bold cyan"))
-        console.print(
-            render.message(body, names, title="Trustbot (only visible to you)", border="blue")
-        )
-
-    wide = console.width >= 120
-    cast = Table(title="The team: simulated reps", title_justify="left")
-    cast.add_column("rep")
-    cast.add_column("time zone")
-    cast.add_column("persona")
-    if wide:
-        cast.add_column("how they behave", style="dim")
-    for rep in out.reps:
-        row = [f"@{rep.name}", rep.tz, rep.persona.label]
-        cast.add_row(*row, *([rep.persona.summary] if wide else []))
-    console.print(cast)
-
-    rep = out.featured
-    console.print(Rule(f"[bold]DMs of @{rep.name} ({rep.persona.label}, {rep.tz})"))
-    if out.first_checkin is not None:
-        console.print(
-            Text(
-                "The first check-in as it arrived, before any click (later messages are shown "
-                "as they read now, after the rep's clicks):",
-                style="dim",
-            )
-        )
-        console.print(
-            render.message(out.first_checkin, names, title="Trustbot · as posted", border="cyan")
-        )
-    for message in emu.dm_messages(rep.user_id):
-        seen = out.seen.get(str(message["ts"]))
-        when = _local(seen.at, rep.tz) if seen else ""
-        kind = KIND_LABEL.get(seen.kind if seen else "dm", "message")
-        console.print(
-            render.message(message, names, title=f"Trustbot · {kind}", subtitle=f"{when} local")
-        )
-
-    console.print(Rule(f"[bold]Weekly digests in #{CHANNEL_NAME}"))
-    files = {str(f.get("id")): f for f in emu.files}
-    for digest in out.digests:
-        posted = emu.message(digest.channel, digest.ts)
-        if posted is None:
-            continue
-        extra: list[RenderableType] = []
-        file = files.get(digest.file_id or "")
-        if file is not None:
-            extra.append(
-                Text(
-                    f"📈 {file.get('title') or file.get('name')} "
-                    f"→ {opts.out / Path(str(file.get('name'))).name}",
-                    style="green",
-                )
-            )
-        console.print(
-            render.message(
-                posted,
-                names,
-                title=f"#{CHANNEL_NAME} · Trustbot",
-                subtitle=digest.at.strftime("%a %-d %b %Y %H:%M UTC"),
-                extra=extra,
-                border="yellow",
-            )
-        )
-    if not out.digests:
-        console.print(Text("No digest was posted.", style="bold red"))
-
-    console.print(Rule("[bold]Output"))
-    summary = Table.grid(padding=(0, 2))
-    summary.add_column(style="bold")
-    summary.add_column()
-    stats = out.stats
-    summary.add_row("answers stored", f"{stats.get('answers', 0)} (pseudonymous)")
-    summary.add_row("  from deal nudges", str(stats.get("nudge_answers", 0)))
-    summary.add_row(
-        "notes", f"{stats.get('notes', 0)}, {stats.get('shared_notes', 0)} shared anonymously"
-    )
-    summary.add_row("clicks", str(out.clicks))
-    summary.add_row(
-        "DMs", ", ".join(f"{n} {k}" for k, n in sorted(stats.get("deliveries", {}).items()))
-    )
-    summary.add_row(
-        "deal webhook",
-        ", ".join(f"{n}× HTTP {s}" for s, n in out.webhook_statuses.items()) or "not called",
-    )
-    summary.add_row("digests", str(len(out.digests)))
-    summary.add_row("charts", "\n".join(str(p) for p in out.charts) or "none")
-    summary.add_row("transcript", str(opts.out / "transcript.jsonl"))
-    summary.add_row("database", str(opts.out / "trustbot.db"))
-    summary.add_row("log", str(opts.out / "trustbot.log"))
-    summary.add_row("time", f"{out.elapsed:.1f} s")
-    console.print(summary)
-    if out.warnings:
-        console.print(
-            Panel(
-                Group(*(Text(f"• {w}") for w in out.warnings)),
-                title="Warnings",
-                border_style="red",
-            )
-        )

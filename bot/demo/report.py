@@ -1,0 +1,168 @@
+"""What ``trustbot demo`` prints at the end: the run as people read it in Slack.
+
+The admin's ``/trust`` commands and their answers, the cast, one rep's DMs (the first check-in
+as it was posted, then every DM as it reads now) and each weekly digest with its chart, all
+rendered by :mod:`bot.demo.render` from the Block Kit the app posted; then what was written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from bot.demo import render
+from bot.emulator import SlackEmulator
+
+if TYPE_CHECKING:
+    from bot.demo.runner import Outcome
+
+
+def _local(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%a %-d %b %H:%M")
+
+
+KIND_LABEL = {
+    "checkin": "weekly check-in",
+    "nudge": "deal nudge",
+    "reminder": "reminder",
+    "dm": "message",
+}
+
+
+def report(
+    console: Console,
+    emu: SlackEmulator,
+    names: render.Directory,
+    out: Outcome,
+    *,
+    admin: str,
+    channel: str,
+) -> None:
+    """Print the run as people would have read it in Slack."""
+    opts = out.options
+    console.print()
+    console.print(
+        Panel(
+            Text.from_markup(
+                f"[bold]Trustbot demo[/bold]: {opts.weeks} weeks, a team of {opts.team_size}, "
+                f"seed {opts.seed}, {opts.transport.upper()} transport.\n"
+                "Every Slack message below was posted by the real app to the local Slack "
+                "emulator and is rendered from the Block Kit it sent."
+            ),
+            border_style="green",
+        )
+    )
+    console.print(Rule("[bold]Setting up: the admin's /trust commands"))
+    for command, body in out.setup:
+        console.print(Text.from_markup(f"[bold]@{admin}[/bold] typed ", emoji=False), end="")
+        console.print(render.mrkdwn(command, names, "bold cyan"))
+        console.print(
+            render.message(body, names, title="Trustbot (only visible to you)", border="blue")
+        )
+
+    wide = console.width >= 120
+    cast = Table(title="The team: simulated reps", title_justify="left")
+    cast.add_column("rep")
+    cast.add_column("time zone")
+    cast.add_column("persona")
+    if wide:
+        cast.add_column("how they behave", style="dim")
+    for rep in out.reps:
+        row = [f"@{rep.name}", rep.tz, rep.persona.label]
+        cast.add_row(*row, *([rep.persona.summary] if wide else []))
+    console.print(cast)
+
+    rep = out.featured
+    console.print(Rule(f"[bold]DMs of @{rep.name} ({rep.persona.label}, {rep.tz})"))
+    if out.first_checkin is not None:
+        console.print(
+            Text(
+                "The first check-in as it arrived, before any click (later messages are shown "
+                "as they read now, after the rep's clicks):",
+                style="dim",
+            )
+        )
+        console.print(
+            render.message(out.first_checkin, names, title="Trustbot · as posted", border="cyan")
+        )
+    for message in emu.dm_messages(rep.user_id):
+        seen = out.seen.get(str(message["ts"]))
+        when = _local(seen.at, rep.tz) if seen else ""
+        kind = KIND_LABEL.get(seen.kind if seen else "dm", "message")
+        console.print(
+            render.message(message, names, title=f"Trustbot · {kind}", subtitle=f"{when} local")
+        )
+
+    console.print(Rule(f"[bold]Weekly digests in #{channel}"))
+    files = {str(f.get("id")): f for f in emu.files}
+    for digest in out.digests:
+        posted = emu.message(digest.channel, digest.ts)
+        if posted is None:
+            continue
+        extra: list[RenderableType] = []
+        file = files.get(digest.file_id or "")
+        if file is not None:
+            extra.append(
+                Text(
+                    f"📈 {file.get('title') or file.get('name')} "
+                    f"→ {opts.out / Path(str(file.get('name'))).name}",
+                    style="green",
+                )
+            )
+        console.print(
+            render.message(
+                posted,
+                names,
+                title=f"#{channel} · Trustbot",
+                subtitle=digest.at.strftime("%a %-d %b %Y %H:%M UTC"),
+                extra=extra,
+                border="yellow",
+            )
+        )
+    if not out.digests:
+        console.print(Text("No digest was posted.", style="bold red"))
+
+    console.print(Rule("[bold]Output"))
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column()
+    stats = out.stats
+    summary.add_row("answers stored", f"{stats.get('answers', 0)} (pseudonymous)")
+    summary.add_row("  from deal nudges", str(stats.get("nudge_answers", 0)))
+    summary.add_row(
+        "notes", f"{stats.get('notes', 0)}, {stats.get('shared_notes', 0)} shared anonymously"
+    )
+    summary.add_row("clicks", str(out.clicks))
+    summary.add_row(
+        "DMs", ", ".join(f"{n} {k}" for k, n in sorted(stats.get("deliveries", {}).items()))
+    )
+    summary.add_row(
+        "deal webhook",
+        ", ".join(f"{n}× HTTP {s}" for s, n in out.webhook_statuses.items()) or "not called",
+    )
+    events = stats.get("deal_events", {})
+    if events:
+        summary.add_row("deal updates", ", ".join(f"{n} {s}" for s, n in sorted(events.items())))
+    summary.add_row("digests", str(len(out.digests)))
+    summary.add_row("charts", "\n".join(str(p) for p in out.charts) or "none")
+    summary.add_row("transcript", str(opts.out / "transcript.jsonl"))
+    summary.add_row("database", str(opts.out / "trustbot.db"))
+    summary.add_row("log", str(opts.out / "trustbot.log"))
+    summary.add_row("time", f"{out.elapsed:.1f} s")
+    console.print(summary)
+    if out.warnings:
+        console.print(
+            Panel(
+                Group(*(Text(f"• {w}") for w in out.warnings)),
+                title="Warnings",
+                border_style="red",
+            )
+        )

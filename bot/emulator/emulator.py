@@ -222,8 +222,9 @@ class SlackEmulator(Sender):
         return self.state.list_messages(channel) if channel else []
 
     def message(self, channel: str, ts: str) -> JsonDict | None:
-        found = self.state.get_message(channel, ts)
-        return copy.deepcopy(found) if found else None
+        with self.state.lock:  # the app may be updating the same message right now
+            found = self.state.get_message(channel, ts)
+            return copy.deepcopy(found) if found else None
 
     def ephemerals(self, user: str | None = None) -> list[JsonDict]:
         """Ephemeral messages (chat.postEphemeral, command acks, response_url posts)."""

@@ -31,9 +31,12 @@ __all__ = [
     "checkin_state",
     "context_for",
     "current_answers",
+    "given_answers",
     "is_closed",
+    "pseudonym_of",
     "record_answer",
     "record_note",
+    "upsert",
 ]
 
 CHECKIN = "checkin"
@@ -80,7 +83,8 @@ def is_closed(delivery: Delivery, now: datetime) -> bool:
     return delivery.expires_at is not None and delivery.expires_at <= now
 
 
-def _pseudonym(runtime: Runtime, workspace_id: str, user_id: str) -> str:
+def pseudonym_of(runtime: Runtime, workspace_id: str, user_id: str) -> str:
+    """The keyed pseudonym the user's answers are stored under in this workspace."""
     key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY
     if not key:
         raise RuntimeError("TRUSTBOT_PSEUDONYM_KEY is not set: answers cannot be stored")
@@ -117,7 +121,7 @@ async def _open_round(
     return rnd
 
 
-def _upsert(dialect: str, model: Any, values: dict[str, Any], keys: tuple[str, ...]) -> Any:
+def upsert(dialect: str, model: Any, values: dict[str, Any], keys: tuple[str, ...]) -> Any:
     """``INSERT ... ON CONFLICT (keys) DO UPDATE``: atomic on SQLite and PostgreSQL alike."""
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(model.__table__)
@@ -130,7 +134,8 @@ def _upsert(dialect: str, model: Any, values: dict[str, Any], keys: tuple[str, .
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
 
 
-async def _answers(session: AsyncSession, context: str, who: str) -> dict[str, str]:
+async def given_answers(session: AsyncSession, context: str, who: str) -> dict[str, str]:
+    """``{prompt_id: value}`` of the answers ``who`` gave in ``context`` (a round or a nudge)."""
     rows = await session.exec(
         select(Response.prompt_id, Response.value).where(
             Response.context == context, Response.pseudonym == who
@@ -158,7 +163,7 @@ async def record_answer(
     Raises :class:`AnswerError` (:class:`CheckinClosed` once expired) for anything wrong.
     """
     bank = default_bank()
-    who = _pseudonym(runtime, workspace_id, user_id)
+    who = pseudonym_of(runtime, workspace_id, user_id)
     context = context_for(round_id)
     async with runtime.db.session() as session:
         rnd = await _open_round(session, runtime, workspace_id, user_id, round_id)
@@ -184,8 +189,8 @@ async def record_answer(
             "answered_at": runtime.clock.now(),
         }
         keys = ("context", "pseudonym", "prompt_id")
-        await session.exec(_upsert(runtime.db.dialect, Response, values, keys))
-        return await _answers(session, context, who)
+        await session.exec(upsert(runtime.db.dialect, Response, values, keys))
+        return await given_answers(session, context, who)
 
 
 async def record_note(
@@ -203,7 +208,7 @@ async def record_note(
     if len(body) > NOTE_MAX:
         raise AnswerError(f"The note is {len(body)} characters; at most {NOTE_MAX} fit.")
     bank = default_bank()
-    who = _pseudonym(runtime, workspace_id, user_id)
+    who = pseudonym_of(runtime, workspace_id, user_id)
     context = context_for(round_id)
     async with runtime.db.session() as session:
         rnd = await _open_round(session, runtime, workspace_id, user_id, round_id)
@@ -219,7 +224,7 @@ async def record_note(
             "shared": bool(shared),
             "written_at": runtime.clock.now(),
         }
-        await session.exec(_upsert(runtime.db.dialect, Note, values, ("context", "pseudonym")))
+        await session.exec(upsert(runtime.db.dialect, Note, values, ("context", "pseudonym")))
         note = await _note(session, context, who)
     assert note is not None
     return note
@@ -229,10 +234,10 @@ async def current_answers(
     runtime: Runtime, workspace_id: str, user_id: str, round_id: int
 ) -> tuple[dict[str, str], Note | None]:
     """The user's answers to the round (``{prompt_id: value}``) and their note, if any."""
-    who = _pseudonym(runtime, workspace_id, user_id)
+    who = pseudonym_of(runtime, workspace_id, user_id)
     context = context_for(round_id)
     async with runtime.db.session() as session:
-        return await _answers(session, context, who), await _note(session, context, who)
+        return await given_answers(session, context, who), await _note(session, context, who)
 
 
 async def checkin_state(
@@ -242,11 +247,11 @@ async def checkin_state(
 
     Raises :class:`AnswerError` if the round is unknown or was not sent to the user.
     """
-    who = _pseudonym(runtime, workspace_id, user_id)
+    who = pseudonym_of(runtime, workspace_id, user_id)
     context = context_for(round_id)
     async with runtime.db.session() as session:
         rnd, delivery = await _round_and_delivery(session, workspace_id, user_id, round_id)
-        answers = await _answers(session, context, who)
+        answers = await given_answers(session, context, who)
         note = await _note(session, context, who)
     return CheckinState(
         round=rnd,

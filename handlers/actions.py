@@ -1,4 +1,5 @@
-"""Buttons and selects in messages: the check-in's answers and its "Add a note" button.
+"""Buttons and selects in messages: the check-in's and deal nudge's answers, the check-in's
+"Add a note" button, the App Home's controls and the setup modal's team picker.
 
 Each listener acks at once, then lets :mod:`bot.answers` do the work and redraws the DM with
 :mod:`bot.slack.checkin_blocks`. Anything refused is told to the rep in an ephemeral message.
@@ -13,7 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import answers, people, teams
+from bot import answers, nudges, people, teams
 from bot.prompts import default_bank
 from bot.runtime import Runtime
 from bot.slack import blocks, followups
@@ -22,12 +23,16 @@ from bot.slack.checkin_dm import message_of, refresh_checkin, tell
 from bot.slack.followups import FORGET_ACTION
 from bot.slack.home_blocks import OPTIN_ACTION, OPTOUT_ACTION, SNOOZE_ACTION
 from bot.slack.home_publish import publish_home
+from bot.slack.nudge_blocks import ANSWER_ACTION as NUDGE_ACTION
+from bot.slack.nudge_dm import refresh_nudge
 from bot.slack.setup_modal import PICK_ACTION, setup_view
 
 log = logging.getLogger(__name__)
 
 ANSWER_PATTERN = re.compile(r"^checkin\.answer:")
+NUDGE_PATTERN = re.compile(r"^nudge\.answer:")
 UNREADABLE = "That answer could not be read. Please use the buttons of your latest check-in."
+UNREADABLE_NUDGE = "That answer could not be read. Please use the buttons of the nudge."
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -51,6 +56,30 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 return
         await refresh_checkin(runtime, client, workspace_id, user_id, round_id, channel, ts)
         await publish_home(runtime, client, workspace_id, user_id)
+
+    @app.action(NUDGE_PATTERN)
+    async def answer_nudge(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        user_id, workspace_id = body["user"]["id"], str(context.team_id)
+        channel, ts = message_of(body)
+        try:
+            delivery_id, prompt_id, value = parse_answer(
+                (body.get("actions") or [{}])[0], NUDGE_ACTION
+            )
+        except ValueError:
+            await tell(client, channel, user_id, UNREADABLE_NUDGE)
+            return
+        try:
+            await nudges.record_nudge_answer(
+                runtime, workspace_id, user_id, delivery_id, prompt_id, value
+            )
+        except answers.AnswerError as error:
+            await tell(client, channel, user_id, error.message)
+            if not isinstance(error, nudges.NudgeClosed):
+                return
+        await refresh_nudge(runtime, client, workspace_id, user_id, delivery_id, channel, ts)
 
     @app.action(NOTE_ACTION)
     async def open_note(

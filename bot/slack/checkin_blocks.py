@@ -53,13 +53,14 @@ def answer_value(round_id: int, value: str) -> str:
     return f"{round_id}|{value}"
 
 
-def parse_answer(action: Mapping[str, Any]) -> tuple[int, str, str]:
-    """``(round_id, prompt_id, value)`` from a ``checkin.answer`` action; ``ValueError`` if bad."""
+def parse_answer(action: Mapping[str, Any], kind: str = ANSWER_ACTION) -> tuple[int, str, str]:
+    """``(ref, prompt_id, value)`` from a ``checkin.answer`` action (``ref`` is the round),
+    or from another ``kind`` of answer built by :func:`question_blocks`; ``ValueError`` if bad."""
     action_id = str(action.get("action_id") or "")
     head, _, rest = action_id.partition(":")
     prompt_id = rest.split(":", 1)[0]
-    if head != ANSWER_ACTION or not prompt_id:
-        raise ValueError(f"not a check-in answer: {action_id!r}")
+    if head != kind or not prompt_id:
+        raise ValueError(f"not a {kind} action: {action_id!r}")
     selected = action.get("selected_option")
     raw = selected.get("value") if isinstance(selected, Mapping) else action.get("value")
     round_part, sep, value = str(raw or "").partition("|")
@@ -112,7 +113,7 @@ def _option(option: ChoiceOption, round_id: int) -> dict[str, Any]:
     return {"text": _plain(option.label), "value": answer_value(round_id, option.value)}
 
 
-def _label(prompt: Prompt, value: str) -> str | None:
+def answer_label(prompt: Prompt, value: str) -> str | None:
     """How a stored answer reads: the option label (``"4 of 5"`` on a scale)."""
     for option in prompt.answer.choices():
         if option.value == value:
@@ -135,9 +136,11 @@ def _prompts(bank: PromptBank, round: CheckinRound) -> list[Prompt]:
     return [bank.prompt(p) for p in ids]
 
 
-def _answer_element(prompt: Prompt, round_id: int, chosen: str | None) -> list[Block]:
+def _answer_element(
+    prompt: Prompt, round_id: int, chosen: str | None, action: str = ANSWER_ACTION
+) -> list[Block]:
     options = prompt.answer.choices()
-    base = f"{ANSWER_ACTION}:{prompt.id}"
+    base = f"{action}:{prompt.id}"
     if isinstance(prompt.answer, ChoiceAnswer) and len(options) > MAX_BUTTONS:
         select: Block = {
             "type": "static_select",
@@ -163,19 +166,23 @@ def _answer_element(prompt: Prompt, round_id: int, chosen: str | None) -> list[B
     return buttons
 
 
-def _question(prompt: Prompt, number: int, round_id: int, chosen: str | None) -> list[Block]:
+def question_blocks(
+    prompt: Prompt, number: int, ref: int, chosen: str | None, action: str = ANSWER_ACTION
+) -> list[Block]:
+    """One question: its text, a row of buttons (or a select) whose values carry ``ref``
+    (the round, or the nudge's delivery) and, once answered, the prompt's guidance."""
     blocks = [
         _section(f"q|{prompt.id}", f"*{number}. {prompt.text}*"),
         {
             "type": "actions",
             "block_id": f"a|{prompt.id}",
-            "elements": _answer_element(prompt, round_id, chosen),
+            "elements": _answer_element(prompt, ref, chosen, action),
         },
     ]
     notes = []
     if isinstance(prompt.answer, ScaleAnswer):
         notes.append(f"1 = {prompt.answer.low}  ·  5 = {prompt.answer.high}")
-    if chosen is not None and _label(prompt, chosen) is not None:
+    if chosen is not None and answer_label(prompt, chosen) is not None:
         notes.append(f":bulb: {prompt.guidance}")
     if notes:
         blocks.append(_context(f"c|{prompt.id}", *notes))
@@ -237,7 +244,7 @@ def checkin_message(
     if state == "closed":
         for number, prompt in enumerate(questions, start=1):
             chosen = answers.get(prompt.id)
-            label = _label(prompt, chosen) if chosen is not None else None
+            label = answer_label(prompt, chosen) if chosen is not None else None
             shown = f"*{label}*" if label else "_No answer_"
             blocks.append(_section(f"q|{prompt.id}", f"{number}. {prompt.text}\n{shown}"))
         if note_prompt is not None and note is not None:
@@ -256,7 +263,7 @@ def checkin_message(
             )
         )
         for number, prompt in enumerate(questions, start=1):
-            blocks.extend(_question(prompt, number, round.id, answers.get(prompt.id)))
+            blocks.extend(question_blocks(prompt, number, round.id, answers.get(prompt.id)))
         if note_prompt is not None:
             button = {
                 "type": "button",

@@ -27,13 +27,17 @@ def message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 async def tell(client: AsyncWebClient, channel: str | None, user_id: str, text: str) -> None:
-    """An ephemeral note to the user where they clicked (their DM with the app by default)."""
-    try:
-        await client.chat_postEphemeral(
-            channel=channel or user_id, user=user_id, **blocks.notice(f":warning: {text}")
-        )
-    except SlackApiError as error:
-        log.warning("could not tell %s: %s", user_id, error.response.get("error"))
+    """An ephemeral note to the user where they clicked, or in their DM with the app when
+    they cannot see that channel (a forged or replayed click from someone else's DM)."""
+    where = [channel, user_id] if channel and channel != user_id else [user_id]
+    for place in where:
+        try:
+            await client.chat_postEphemeral(
+                channel=place, user=user_id, **blocks.notice(f":warning: {text}")
+            )
+            return
+        except SlackApiError as error:
+            log.warning("could not tell %s in %s: %s", user_id, place, error.response.get("error"))
 
 
 async def refresh_checkin(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from bot.clock import Clock, SystemClock
 from bot.emulator import SlackEmulator
 from bot.runtime import Runtime
 from bot.server import ServerThread, TrustbotServer
@@ -32,7 +33,9 @@ class Stack:
         self.server = start_app(self.emulator, self.database_url, self.mode)
 
 
-def start_app(emulator: SlackEmulator, database_url: str, mode: str) -> ServerThread:
+def start_app(
+    emulator: SlackEmulator, database_url: str, mode: str, clock: Clock | None = None
+) -> ServerThread:
     settings = load_settings(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -43,7 +46,11 @@ def start_app(emulator: SlackEmulator, database_url: str, mode: str) -> ServerTh
         TRUSTBOT_WEBHOOK_SECRET="e2e-webhook-secret",
     )
     server = TrustbotServer(
-        lambda: Runtime(settings=settings, db=Database(settings.TRUSTBOT_DATABASE_URL)),
+        lambda: Runtime(
+            settings=settings,
+            db=Database(settings.TRUSTBOT_DATABASE_URL),
+            clock=clock or SystemClock(),
+        ),
         host="127.0.0.1",
         port=0,
         socket_mode=mode == "socket",

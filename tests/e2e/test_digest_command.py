@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
-from bot.clock import SystemClock
+from bot.clock import ManualClock, SystemClock
 from bot.emulator import SlackEmulator
 from bot.prompts import TRUST_AND_VALUE
 from bot.runtime import Runtime
@@ -28,7 +29,9 @@ def stack(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]
         emu.add_user("U0ADMIN", name="alex", tz="UTC", is_admin=True)
         emu.add_user("U0REP1", name="ana", tz="UTC")
         emu.add_channel("C0SALES", name="sales-managers")
-        s = Stack(emu, start_app(emu, database_url, "http"), "http", database_url)
+        # the Wednesday after the seeded week: its digest is the last finished one
+        clock = ManualClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+        s = Stack(emu, start_app(emu, database_url, "http", clock=clock), "http", database_url)
         yield s
         s.server.stop()
 

@@ -1,0 +1,42 @@
+"""The deal nudge DM as a conversation: redraw it from what is stored after a click."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import answers, nudges
+from bot.prompts import default_bank
+from bot.runtime import Runtime
+from bot.slack.nudge_blocks import nudge_message
+
+log = logging.getLogger(__name__)
+
+
+async def refresh_nudge(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    workspace_id: str,
+    user_id: str,
+    delivery_id: int,
+    channel: str | None = None,
+    ts: str | None = None,
+) -> None:
+    """Redraw the user's nudge DM (open or closed) from what is stored now.
+
+    ``channel``/``ts`` default to where the outbox posted it.
+    """
+    bank = default_bank()
+    try:
+        state = await nudges.nudge_state(runtime, workspace_id, user_id, delivery_id, bank)
+    except answers.AnswerError:
+        return
+    channel, ts = channel or state.channel_id, ts or state.message_ts
+    if not channel or not ts:
+        return
+    try:
+        await client.chat_update(channel=channel, ts=ts, **nudge_message(bank, state))
+    except SlackApiError as error:
+        log.warning("could not update nudge %s: %s", delivery_id, error.response.get("error"))

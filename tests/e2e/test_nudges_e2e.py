@@ -1,0 +1,186 @@
+"""A deal update becomes a nudge DM that the rep answers with clicks, like a check-in.
+
+The app runs on a manual clock set inside the rep's working hours (Monday 10:00 in New York),
+so the nudge is due at once; moving the clock closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+from sqlmodel import select
+
+from bot import deals
+from bot.clock import ManualClock
+from bot.emulator import SlackEmulator
+from bot.prompts import default_bank
+from bot.pseudonym import pseudonym
+from bot.slack.nudge_blocks import CLOSED_TEXT
+from bot.storage import Database
+from bot.storage.models import DealEvent, Delivery, Response
+from tests.e2e.conftest import PSEUDONYM_KEY, Stack, start_app, trust
+from tests.e2e.test_deals_e2e import deal, metadata_event
+
+pytestmark = pytest.mark.slow
+
+REP = "U0REP1"  # America/New_York
+MONDAY_10_NY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+LIKE, VALUE, WORTH = (
+    "value_focus.like_them",
+    "value_focus.value_not_price",
+    "value_focus.worth_investment",
+)
+T = TypeVar("T")
+
+
+class ClockStack(Stack):
+    clock: ManualClock
+
+
+@pytest.fixture
+def nudging(emulator: SlackEmulator, database_url: str) -> Iterator[ClockStack]:
+    clock = ManualClock(MONDAY_10_NY)
+    s = ClockStack(emulator, start_app(emulator, database_url, "http", clock), "http", database_url)
+    s.clock = clock
+    assert "created" in trust(s, "team create sales <#C0SALES|sales-managers>")
+    assert "Added" in trust(s, f"team add sales <@{REP}> <@U0REP2>")
+    yield s
+    s.server.stop()
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 10.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def stored(stack: Stack, model: type) -> list[Any]:
+    async def go() -> list[Any]:
+        db = Database(stack.database_url)
+        try:
+            async with db.session() as session:
+                return list((await session.exec(select(model))).all())
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def nudge_dm(stack: Stack, title: str, user: str = REP) -> dict[str, Any]:
+    def find() -> dict[str, Any] | None:
+        found = [m for m in stack.emulator.dm_messages(user) if title in str(m.get("blocks"))]
+        return found[-1] if found else None
+
+    return wait_for(find)
+
+
+def current(stack: Stack, message: dict[str, Any]) -> dict[str, Any]:
+    now = stack.emulator.message(message["channel"], message["ts"])
+    assert now is not None
+    return now
+
+
+def picked(message: dict[str, Any], prompt_id: str) -> list[str]:
+    for block in message["blocks"]:
+        if block.get("block_id") == f"a|{prompt_id}":
+            return [e["value"].split("|")[1] for e in block["elements"] if e.get("style")]
+    return []
+
+
+def click(stack: Stack, message: dict[str, Any], prompt_id: str, value: str, user: str = REP):  # type: ignore[no-untyped-def]
+    reply = stack.emulator.send_click(
+        user, f"nudge.answer:{prompt_id}:{value}", message=current(stack, message)
+    )
+    assert reply.status == 200, reply
+    return reply
+
+
+def test_a_new_deal_nudge_is_answered_by_clicks_and_shows_seed_000s_verdict(
+    nudging: ClockStack,
+) -> None:
+    s, title = nudging, default_bank().moment("created").title
+    s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP}, change="created")))
+    dm = nudge_dm(s, title)
+    assert "New deal *Acme renewal*" in str(dm["blocks"])
+    assert "Answer all three" in str(dm["blocks"])
+
+    click(s, dm, LIKE, "yes")
+    click(s, dm, VALUE, "yes")
+    click(s, dm, WORTH, "no")
+    wait_for(lambda: "Think hard" in str(current(s, dm)["blocks"]))
+    assert picked(current(s, dm), WORTH) == ["no"]
+    click(s, dm, WORTH, "yes")  # answers change until the nudge closes
+    wait_for(lambda: "Good to go" in str(current(s, dm)["blocks"]))
+
+    rows = sorted(stored(s, Response), key=lambda r: r.prompt_id)
+    assert [(r.prompt_id, r.value, r.score) for r in rows] == [
+        (LIKE, "yes", 5),
+        (VALUE, "yes", 5),
+        (WORTH, "yes", 5),
+    ]
+    who = pseudonym(PSEUDONYM_KEY, s.emulator.state.team_id, REP)
+    assert {(r.pseudonym, r.moment, r.period_start) for r in rows} == {
+        (who, "created", date(2026, 11, 23))
+    }
+    context = rows[0].context
+    assert context.startswith("nudge:") and {r.context for r in rows} == {context}
+    assert all(REP not in str(r.model_dump()) for r in rows)
+
+
+def test_a_click_by_someone_else_or_with_a_bad_value_stores_nothing(nudging: ClockStack) -> None:
+    s = nudging
+    s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP})))
+    dm = nudge_dm(s, default_bank().moment("close_date_changed").title)
+    assert "moved from `2026-11-30` to `2027-01-15`" in str(dm["blocks"])
+    prompt = default_bank().moment("close_date_changed").prompts[0]
+
+    # another rep clicks a button copied from REP's message
+    click(s, dm, prompt, "yes", user="U0REP2")
+    wait_for(lambda: any("not sent to you" in str(e) for e in s.emulator.ephemerals("U0REP2")))
+    # a forged value: not one of the prompt's answers
+    [element] = [
+        e
+        for b in dm["blocks"]
+        if b.get("block_id") == f"a|{prompt}"
+        for e in b["elements"]
+        if e["value"].endswith("|yes")
+    ]
+    delivery_id = element["value"].split("|")[0]
+    forged = {**element, "block_id": f"a|{prompt}", "value": f"{delivery_id}|maybe"}
+    reply = s.emulator.send_block_action(REP, [forged], message=current(s, dm))
+    assert reply.status == 200
+    wait_for(lambda: any("not one of the answers" in str(e) for e in s.emulator.ephemerals(REP)))
+    assert stored(s, Response) == []
+
+
+def test_a_closed_nudge_refuses_answers_and_shows_it_has_closed(nudging: ClockStack) -> None:
+    s = nudging
+    s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP}, change="lost")))
+    dm = nudge_dm(s, default_bank().moment("lost").title)
+    [nudge] = [d for d in stored(s, Delivery) if d.kind == "nudge"]
+    assert nudge.status == "sent" and nudge.expires_at is not None
+    s.clock.set(nudge.expires_at + timedelta(minutes=1))
+    click(s, dm, default_bank().moment("lost").prompts[0], "yes")
+    wait_for(lambda: CLOSED_TEXT in str(current(s, dm)["blocks"]))
+    assert not [b for b in current(s, dm)["blocks"] if b["type"] == "actions"]
+    assert any("has closed" in str(e) for e in s.emulator.ephemerals(REP))
+    assert stored(s, Response) == []
+
+
+def test_no_nudge_reaches_a_rep_of_a_paused_team(nudging: ClockStack) -> None:
+    s = nudging
+    assert "paused" in trust(s, "pause sales").lower()
+    s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP})))
+    [event] = wait_for(lambda: [e for e in stored(s, DealEvent) if e.status != deals.ACCEPTED])
+    assert event.status == deals.SKIPPED
+    assert stored(s, Delivery) == [] and s.emulator.dm_messages(REP) == []

@@ -8,7 +8,9 @@ week can never be subtracted to isolate a late or deleted answer. What may be sh
 is decided in :mod:`bot.anonymity`.
 
 Cost: every query reads only the period's rows through ``ix_response_team_period``
-(``team_id, period_start, dimension``); the trend reads the previous week's stored figures,
+(``team_id, period_start, moment, dimension, pseudonym, prompt_id, score``: the trust index
+and the respondents read the index alone, the per-person GROUP BY in its order, and the nudge
+answers are a range of it); the trend reads the previous week's stored figures,
 which already carry the weeks before it. Many teams are computed in one batch
 (:func:`prepare`): the weekly tick does the same few GROUP BY queries for all due teams.
 
@@ -93,6 +95,7 @@ __all__ = [
     "mark_posted",
     "prepare",
     "release",
+    "unsettled",
 ]
 
 FIGURES_VERSION = 1
@@ -196,7 +199,7 @@ async def aggregate(
     conn: AsyncConnection, team_ids: Sequence[int], period_start: date, bank: PromptBank
 ) -> dict[int, PeriodData]:
     """Every aggregate a digest needs, for many teams at once: GROUP BY queries over the
-    week's rows only (``team_id IN (...) AND period_start = :week``, the
+    week's rows only (``team_id IN (...) AND period_start = :week``, the covering
     ``ix_response_team_period`` index): the check-in scales per person, the goal and
     estimated prompts per person, the respondents and the nudge answers; the others read
     small tables."""
@@ -875,6 +878,32 @@ async def release(runtime: Runtime, digest_id: int) -> None:
             .where(col(Digest.id) == digest_id, col(Digest.message_ts).is_(None))
             .values(channel_id=None)
         )
+
+
+async def unsettled(runtime: Runtime) -> list[tuple[Team, StoredDigest]]:
+    """Digests claimed for posting but with no message recorded: being posted right now, or
+    left so by a process that died mid-post (:func:`bot.slack.digest_post.recover_claims`)."""
+    async with runtime.db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(*_STORED).where(
+                    col(Digest.channel_id).is_not(None), col(Digest.message_ts).is_(None)
+                )
+            )
+        ).all()
+    if not rows:
+        return []
+    found = [StoredDigest(*row) for row in rows]
+    async with runtime.db.session() as session:
+        teams = {
+            t.id: t
+            for t in (
+                await session.exec(
+                    select_rows(Team).where(col(Team.id).in_([d.team_id for d in found]))
+                )
+            ).all()
+        }
+    return [(teams[d.team_id], d) for d in found if d.team_id in teams]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -51,6 +51,14 @@ async def release(db: Database, name: str, holder: str) -> None:
             update(Lease)
             .where(col(Lease.name) == name, col(Lease.holder) == holder)
             .values(expires_at=LONG_AGO)
+        )
+
+
+async def drop(db: Database, name: str, holder: str) -> None:
+    """Delete a one-off lease ``holder`` holds (a digest's posting claim): nothing is left."""
+    async with db.session() as session:
+        await session.exec(
+            delete(Lease).where(col(Lease.name) == name, col(Lease.holder) == holder)
         )
 
 

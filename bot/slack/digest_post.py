@@ -7,20 +7,29 @@ worker thread) and the upload goes through ``files_upload_v2``.
 * the weekly job calls :func:`post_due_digests` on every tick;
 * ``/trust digest <team> now`` calls :func:`post_digest` with ``repost=True``;
 * ``/trust digest <team> preview`` sends :func:`preview_digest` ephemerally.
+
+Exactly once, also across a crash: a poster holds a lease (``digest:<team>:<week>``) from
+before it claims the week until the message is recorded, and the message carries
+``metadata={"event_type": "trustbot_digest", "event_payload": {"digest_id": id}}``. A claim
+with no live lease was left by a process that died mid-post: :func:`recover_claims` (run at
+every tick) looks for its message in the channel and records it, or gives the claim back so
+the week is posted now.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import charts, digests
+from bot import charts, digests, lease
 from bot.runtime import Runtime
+from bot.slack.client import ClientSource, client_for
 from bot.slack.digest_blocks import (
     chart_alt_text,
     chart_filename,
@@ -31,7 +40,13 @@ from bot.storage.models import Team
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PostResult", "post_digest", "post_due_digests", "preview_digest"]
+__all__ = ["PostResult", "post_digest", "post_due_digests", "preview_digest", "recover_claims"]
+
+EVENT_TYPE = "trustbot_digest"
+CLAIM_TTL = timedelta(minutes=5)
+"""How long a poster holds a week's claim unrecorded before it counts as dead."""
+HISTORY_PAGE = 200
+HISTORY_MAX_PAGES = 5
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,34 @@ async def post_digest(
     """
     assert team.id is not None
     period = period_start or digests.latest_period(team, runtime.clock.now())
-    result = await digests.digest_for(runtime, team, period, publish=True)
+    name, holder = _lease_name(team.id, period), secrets.token_hex(8)
+    held = await lease.acquire(runtime.db, name, holder, CLAIM_TTL, runtime.clock)
+    try:  # without the lease another process is posting this week now: claim nothing
+        return await _post(runtime, client, team, period, publish=held, repost=repost)
+    finally:
+        if held:
+            await lease.drop(runtime.db, name, holder)
+
+
+def _lease_name(team_id: int, period: date) -> str:
+    return f"digest:{team_id}:{period.isoformat()}"
+
+
+def _metadata(digest_id: int) -> dict[str, Any]:
+    return {"event_type": EVENT_TYPE, "event_payload": {"digest_id": digest_id}}
+
+
+async def _post(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    team: Team,
+    period: date,
+    *,
+    publish: bool,
+    repost: bool,
+) -> PostResult:
+    assert team.id is not None
+    result = await digests.digest_for(runtime, team, period, publish=publish)
     digest = result.digest
     assert digest.id is not None
     if not result.claimed and not repost:
@@ -105,13 +147,15 @@ async def post_digest(
             posted=False,
             channel_id=digest.channel_id,
             message_ts=digest.message_ts,
-            detail="already posted",
+            detail="already posted" if digest.message_ts else "being posted",
         )
     figures = result.figures
     chart = charts.has_points(figures.get("trend"))
     message = digest_message(figures, team_name=team.name, chart=chart, reposted=not result.claimed)
     try:
-        response = await client.chat_postMessage(channel=team.channel_id, **message)
+        response = await client.chat_postMessage(
+            channel=team.channel_id, **message, metadata=_metadata(digest.id)
+        )
     except BaseException:
         if result.claimed:
             await digests.release(runtime, digest.id)
@@ -144,16 +188,99 @@ async def preview_digest(
     return digest_message(result.figures, team_name=team.name, preview=True)
 
 
-async def post_due_digests(runtime: Runtime, client: AsyncWebClient) -> list[PostResult]:
-    """Post every digest that is due now (the weekly job's tick): figures for all due teams
-    are computed in one batch, then each is posted once. A failure is logged and retried at
-    the next tick; it does not stop the other teams."""
-    due = await digests.due_digests(runtime)
+async def _find_posted(client: AsyncWebClient, digest: digests.StoredDigest) -> str | None:
+    """The ts of the message that posted ``digest`` in its channel, if there is one."""
+    assert digest.channel_id is not None
+    week_over = datetime.combine(digest.period_start + timedelta(days=6), time(), tzinfo=UTC)
+    cursor: str | None = None
+    for _ in range(HISTORY_MAX_PAGES):
+        response = await client.conversations_history(
+            channel=digest.channel_id,
+            oldest=f"{week_over.timestamp():.6f}",  # no digest is posted before its week ends
+            include_all_metadata=True,
+            limit=HISTORY_PAGE,
+            cursor=cursor,
+        )
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == EVENT_TYPE and str(payload.get("digest_id")) == str(
+                digest.id
+            ):
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not response.get("has_more") or not cursor:
+            return None
+    raise LookupError(f"channel {digest.channel_id}: history too long to look through")
+
+
+async def recover_claims(runtime: Runtime, clients: ClientSource) -> int:
+    """Settle weeks claimed by a poster that died before recording its message: a message
+    found in the channel is recorded (never posted again); otherwise the claim is given back
+    and the week is due again. Claims whose poster is alive (holds the lease) are left alone.
+    Returns how many claims were settled."""
+    settled = 0
+    for team, digest in await digests.unsettled(runtime):
+        client = await client_for(clients, team.workspace_id)
+        if client is None:
+            continue  # the app was uninstalled there
+        name, holder = _lease_name(digest.team_id, digest.period_start), secrets.token_hex(8)
+        if not await lease.acquire(runtime.db, name, holder, CLAIM_TTL, runtime.clock):
+            continue  # being posted right now
+        try:
+            if all(d.id != digest.id for _, d in await digests.unsettled(runtime)):
+                continue  # its poster finished meanwhile
+            try:
+                ts = await _find_posted(client, digest)
+            except (SlackApiError, SlackClientError, LookupError) as error:
+                log.warning(
+                    "digest %s (team %s): could not look for its message, left claimed: %s",
+                    digest.id,
+                    team.id,
+                    error,
+                )
+                continue
+            assert digest.channel_id is not None
+            if ts is not None:
+                await digests.mark_posted(runtime, digest.id, digest.channel_id, ts)
+                log.warning(
+                    "digest %s (team %s): a crashed post had landed; recorded, not reposted",
+                    digest.id,
+                    team.id,
+                )
+            else:
+                await digests.release(runtime, digest.id)
+                log.warning(
+                    "digest %s (team %s): a crashed post never landed; posting it again",
+                    digest.id,
+                    team.id,
+                )
+            settled += 1
+        finally:
+            await lease.drop(runtime.db, name, holder)
+    return settled
+
+
+async def post_due_digests(runtime: Runtime, clients: ClientSource) -> list[PostResult]:
+    """Post every digest that is due now (the weekly job's tick), each with its workspace's
+    client: figures for all due teams are computed in one batch, then each is posted once.
+    A failure is logged and retried at the next tick; it does not stop the other teams.
+    Claims left by a crashed poster are settled first (:func:`recover_claims`). Teams of a
+    workspace that uninstalled the app are skipped."""
+    try:
+        await recover_claims(runtime, clients)
+    except Exception:
+        log.exception("digest claims not recovered; tried again at the next tick")
+    due = []
+    for candidate in await digests.due_digests(runtime):
+        client = await client_for(clients, candidate.team.workspace_id)
+        if client is not None:
+            due.append((candidate, client))
     if not due:
         return []
-    await digests.prepare(runtime, [(d.team, d.period_start) for d in due])
+    await digests.prepare(runtime, [(d.team, d.period_start) for d, _ in due])
     results = []
-    for item in due:
+    for item, client in due:
         try:
             results.append(await post_digest(runtime, client, item.team, item.period_start))
         except Exception:

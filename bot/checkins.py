@@ -15,7 +15,15 @@ from sqlmodel import col, select
 from bot.answers import checkin_state
 from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Delivery, Member, Person, PromptSetting, Team
+from bot.storage.models import (
+    CheckinRound,
+    Delivery,
+    Member,
+    Person,
+    PromptSetting,
+    Team,
+    Workspace,
+)
 from bot.teams import REP
 
 MAX_PROMPTS = 12  # keeps the DM well inside Slack's 50-block limit
@@ -176,10 +184,17 @@ async def plan_round(
 
 
 async def plan_due(runtime: Runtime, bank: PromptBank) -> list[Plan]:
-    """Plan every running team whose next slot is near (called by the scheduler's tick)."""
+    """Plan every running team whose next slot is near (called by the scheduler's tick).
+    Teams of a workspace that uninstalled the app are not planned."""
     now = runtime.clock.now()
     async with runtime.db.session() as session:
-        teams = (await session.exec(select(Team).where(col(Team.paused).is_(False)))).all()
+        teams = (
+            await session.exec(
+                select(Team)
+                .join(Workspace, col(Workspace.id) == col(Team.workspace_id))
+                .where(col(Team.paused).is_(False), col(Workspace.active).is_(True))
+            )
+        ).all()
     plans = []
     for team in teams:
         period = team_period(team, now)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
 from bot import logs
 from bot.settings import Settings, SettingsError, load_settings, requirements
+
+log = logging.getLogger("bot.cli")  # not "__main__" under python -m bot.cli
 
 DESCRIPTION = "Trustbot: trust-building check-ins, deal nudges and anonymised digests for Slack."
 
@@ -133,7 +136,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     except OSError as error:
         return fail(f"--port {args.port}: cannot listen on {args.host}: {error.strerror}")
-    asyncio.run(server.serve())
+    log.info("trustbot %s, role %s, listening on %s", args.command, args.role, server.url)
+    asyncio.run(server.serve())  # until SIGTERM or SIGINT: work in flight finishes first
     return 0
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import aiohttp
@@ -20,7 +21,8 @@ from bot.app import create_app
 from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
 from bot.slack import digest_post, timezones
-from bot.slack.compose import compose
+from bot.slack.compose import DELIVERED_KINDS, compose
+from bot.slack.installations import workspace_clients
 from bot.slack.sender import OutboxWorker, default_worker_id, make_outbox_client
 from bot.slack.sweep import sweep
 from bot.web import create_web_app
@@ -34,7 +36,6 @@ LEASE_RENEW = timedelta(seconds=10)
 ROLES = ("all", "web", "worker", "scheduler")
 PENDING_EVERY_SECONDS = 60.0
 PENDING_AGE = timedelta(minutes=1)
-DELIVERED_KINDS = ("checkin",)  # deal nudges wait in the outbox until their DM is rendered
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,9 @@ class TrustbotServer:
         # only a dedicated scheduler is "not ready" while it waits for the lease
         leader = (lambda: background.leader) if self.role == "scheduler" else (lambda: None)
         web = create_web_app(runtime, bolt, slack_routes=self.web, leader=leader)
-        config = uvicorn.Config(web, log_level=self.log_level, lifespan="on")
-        self._server = uvicorn.Server(config)
+        # log_config=None: uvicorn's loggers write through ours (JSON, redacted), not its own
+        config = uvicorn.Config(web, log_level=self.log_level, lifespan="on", log_config=None)
+        self._server = _Uvicorn(config)
         await background.start()
         handler = None
         if self.socket_mode and self.web:
@@ -91,12 +93,33 @@ class TrustbotServer:
             handler = AsyncSocketModeHandler(bolt, runtime.settings.SLACK_APP_TOKEN)
             await handler.connect_async()
             log.info("connected to Slack over Socket Mode")
+        signals = self._handle_signals()
         try:
             await self._server.serve(sockets=[self.sock])
         finally:
             if handler is not None:
                 await handler.close_async()
             await background.stop()
+            await runtime.db.dispose()  # what the stopping worker used after the app's shutdown
+            for signum in signals:
+                asyncio.get_running_loop().remove_signal_handler(signum)
+
+    def _handle_signals(self) -> tuple[signal.Signals, ...]:
+        """SIGTERM or SIGINT (main thread only): stop gracefully, as :meth:`stop` does; a
+        second one acts at once (the default handler is back)."""
+        if threading.current_thread() is not threading.main_thread():
+            return ()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT)
+
+        def graceful(signum: signal.Signals) -> None:
+            log.info("%s: finishing the requests and deliveries in flight", signum.name)
+            loop.remove_signal_handler(signum)
+            self.stop()
+
+        for signum in signals:
+            loop.add_signal_handler(signum, graceful, signum)
+        return signals
 
     @property
     def started(self) -> bool:
@@ -105,6 +128,16 @@ class TrustbotServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: it re-raises a caught SIGTERM once HTTP is
+    down, which ends the process before the outbox worker has finished its posts in flight
+    and handed its other rows back. :class:`TrustbotServer` handles the signals instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class Background:
@@ -119,7 +152,8 @@ class Background:
         self.schedule = schedule
         self.deliver = deliver
         self.identity = default_worker_id()
-        self.resolve_email = email_resolver(bolt.client, deals.EmailCache(runtime.clock))
+        self.clients = workspace_clients(runtime, bolt)  # each workspace's token
+        self.resolve_email = email_resolver(self.clients, deals.EmailCache(runtime.clock))
         self.leader: bool | None = False if schedule else None
         self._leading: asyncio.Task[None] | None = None
         self._jobs: scheduler.AsyncIOScheduler | None = None
@@ -137,6 +171,7 @@ class Background:
                 lambda row: compose(runtime, row),
                 worker_id=self.identity,
                 kinds=DELIVERED_KINDS,
+                tokens=self.clients.token,
             )
             self._worker = asyncio.create_task(worker.run_forever(self._stop), name="outbox")
         if self.schedule:
@@ -179,9 +214,9 @@ class Background:
             runtime.settings.TRUSTBOT_DATABASE_URL,
             {
                 "checkins.plan": (lambda: self.plan(bank), PLAN_EVERY_SECONDS),
-                "checkins.sweep": (lambda: sweep(runtime, self.bolt.client), SWEEP_EVERY_SECONDS),
+                "checkins.sweep": (lambda: sweep(runtime, self.clients), SWEEP_EVERY_SECONDS),
                 "digests.post": (
-                    lambda: digest_post.post_due_digests(runtime, self.bolt.client),
+                    lambda: digest_post.post_due_digests(runtime, self.clients),
                     DIGEST_EVERY_SECONDS,
                 ),
                 # deal updates accepted (202) but not yet turned into nudges, e.g. by a crash
@@ -194,7 +229,7 @@ class Background:
 
     async def plan(self, bank: PromptBank) -> None:
         """Learn reps' time zones (a bounded batch), then plan the rounds that are near."""
-        await timezones.refresh_stale(self.runtime, self.bolt.client)
+        await timezones.refresh_stale(self.runtime, self.clients)
         await checkins.plan_due(self.runtime, bank)
 
     async def stop(self) -> None:

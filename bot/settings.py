@@ -103,7 +103,8 @@ EXPECTED = {
     "SLACK_SIGNING_SECRET": "expected the signing secret from Basic Information",
     "SLACK_APP_TOKEN": "expected an app-level token (xapp-...) with connections:write",
     "SLACK_CLIENT_ID": "expected the client ID from Basic Information",
-    "SLACK_CLIENT_SECRET": "expected the client secret from Basic Information",
+    "SLACK_CLIENT_SECRET": "SLACK_CLIENT_ID is set (OAuth installs), so the client secret "
+    "from Basic Information is needed too",
     "TRUSTBOT_PSEUDONYM_KEY": "expected a secret of 16+ characters, kept out of the database",
     "TRUSTBOT_WEBHOOK_SECRET": "expected the shared secret that signs deal webhooks",
 }
@@ -121,7 +122,8 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def requirements(command: str, settings: Settings) -> tuple[str, ...]:
-    """Which settings ``command`` cannot start without."""
+    """Which settings ``command`` cannot start without. With ``SLACK_CLIENT_ID`` (OAuth
+    installs, many workspaces) the client secret replaces ``SLACK_BOT_TOKEN``."""
     if command == "migrate":
         return ()
     needed = ["SLACK_SIGNING_SECRET", "TRUSTBOT_PSEUDONYM_KEY", "TRUSTBOT_WEBHOOK_SECRET"]

@@ -33,7 +33,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import Clock as SignatureClock
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -42,6 +41,7 @@ from starlette.routing import Route
 from bot import deals
 from bot.clock import Clock
 from bot.runtime import Runtime
+from bot.slack.client import ClientSource, client_for
 
 log = logging.getLogger(__name__)
 
@@ -300,11 +300,15 @@ class DealWebhooks:
 # --------------------------------------------------------------------------- Slack side
 
 
-def lookup_by_email(client: AsyncWebClient) -> deals.ResolveEmail:
+def lookup_by_email(clients: ClientSource) -> deals.ResolveEmail:
     """``users.lookupByEmail`` as a :data:`bot.deals.ResolveEmail` (uncached; see
-    :func:`email_resolver`). Unknown, deleted and bot users resolve to ``None``."""
+    :func:`email_resolver`), with the workspace's client. Unknown, deleted and bot users,
+    and everyone in a workspace that uninstalled the app, resolve to ``None``."""
 
     async def lookup(workspace_id: str, email: str) -> str | None:
+        client = await client_for(clients, workspace_id)
+        if client is None:
+            return None
         try:
             response = await client.users_lookupByEmail(email=email)
         except SlackApiError as error:
@@ -319,6 +323,7 @@ def lookup_by_email(client: AsyncWebClient) -> deals.ResolveEmail:
     return lookup
 
 
-def email_resolver(client: AsyncWebClient, cache: deals.EmailCache) -> deals.ResolveEmail:
-    """``users.lookupByEmail`` with ``client``, behind ``cache``."""
-    return cache.resolver(lookup_by_email(client))
+def email_resolver(clients: ClientSource, cache: deals.EmailCache) -> deals.ResolveEmail:
+    """``users.lookupByEmail`` with ``clients`` (one client, or each workspace's), behind
+    ``cache``."""
+    return cache.resolver(lookup_by_email(clients))

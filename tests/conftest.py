@@ -49,7 +49,8 @@ def postgres_url() -> Iterator[str]:
 def _truncate_all(url: str) -> None:
     from sqlmodel import SQLModel
 
-    import bot.storage.models  # noqa: F401
+    import bot.storage.models
+    import bot.storage.slack_tables  # noqa: F401
 
     engine = create_engine(sync_url(url))
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)

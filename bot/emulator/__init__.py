@@ -7,6 +7,9 @@ Used by the tests and by ``trustbot demo``::
         client = AsyncWebClient(token=emu.bot_token, base_url=emu.api_url)
         emu.connect_http("http://127.0.0.1:3000/slack/events")  # or open Socket Mode
         delivery = emu.send_command("/trust", "help", user_id="U1")
+        beta = emu.add_workspace("T0002", "Beta")  # a second workspace of the same app
+        beta.send_command("/trust", "help", user_id="U1")  # its own users and messages
+        emu.configure_oauth("123.456", "secret", ["http://127.0.0.1:3000/slack/oauth_redirect"])
         emu.dm_messages("U1"), emu.ephemerals("U1"), emu.calls_to("chat.postMessage")
 
 ``validate_blocks`` / ``validate_view`` check Block Kit on their own.
@@ -14,7 +17,7 @@ Used by the tests and by ``trustbot demo``::
 
 from bot.emulator.blockkit import validate_blocks, validate_view
 from bot.emulator.delivery import sign
-from bot.emulator.emulator import SlackEmulator
+from bot.emulator.emulator import SlackEmulator, WorkspaceEmulator
 from bot.emulator.limits import Failure
 from bot.emulator.models import ApiCall, Delivery, ResponseUrlPost, ValidationFailure
 
@@ -25,6 +28,7 @@ __all__ = [
     "ResponseUrlPost",
     "SlackEmulator",
     "ValidationFailure",
+    "WorkspaceEmulator",
     "sign",
     "validate_blocks",
     "validate_view",

@@ -148,6 +148,8 @@ class WebApi:
         self.on_refused = on_refused
         self.trigger_ttl = trigger_ttl
         self.deleted_user_dm_error = deleted_user_dm_error
+        self.tokens: set[str] = set()  # more bot tokens of this workspace (OAuth installs)
+        self.revoked: set[str] = set()  # tokens answered with token_revoked
         self._stacks: dict[str, list[str]] = {}
         self.handlers: dict[str, Handler] = {
             "api.test": self.api_test,
@@ -176,6 +178,27 @@ class WebApi:
     def known(self, method: str) -> bool:
         return method in self.handlers
 
+    def owns(self, token: str | None) -> bool:
+        """True when ``token`` is (or was) a bot token of this workspace."""
+        return token is not None and (
+            token == self.bot_token or token in self.tokens or token in self.revoked
+        )
+
+    def issue_token(self) -> str:
+        """A new bot token for this workspace, as an OAuth install hands out."""
+        token = f"xoxb-{self.state.team_id}-{secrets.token_hex(12)}"
+        self.tokens.add(token)
+        return token
+
+    def revoke(self, token: str | None = None) -> list[str]:
+        """Revoke ``token`` (None: every bot token of the workspace); returns those revoked.
+        Calls with a revoked token are answered ``token_revoked``."""
+        chosen = [token] if token is not None else [self.bot_token, *sorted(self.tokens)]
+        for t in chosen:
+            self.tokens.discard(t)
+            self.revoked.add(t)
+        return chosen
+
     def authenticate(self, call: Call) -> None:
         """Raise not_authed / invalid_auth / not_allowed_token_type as Slack does."""
         if call.method == "api.test":
@@ -189,7 +212,9 @@ class WebApi:
             if token == self.bot_token:
                 raise ApiError("not_allowed_token_type")
             raise ApiError("invalid_auth")
-        if token == self.bot_token:
+        if token in self.revoked:
+            raise ApiError("token_revoked")
+        if token == self.bot_token or token in self.tokens:
             return
         if token == self.app_token:
             raise ApiError("not_allowed_token_type")

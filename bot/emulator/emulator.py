@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import time
 from pathlib import Path
 from types import TracebackType
@@ -83,6 +84,9 @@ class SlackEmulator(Sender):
             signing_secret=signing_secret,
         )
         self._thread: ThreadLoop | None = None
+        self._workspaces: dict[str, WorkspaceEmulator] = {}
+        self._deleted_user_dm_error = deleted_user_dm_error
+        self._trigger_ttl = trigger_ttl
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -186,6 +190,101 @@ class SlackEmulator(Sender):
     def issue_trigger(self, user_id: str) -> str:
         """A fresh trigger_id, as a delivery would carry (single use, expires)."""
         return self.state.issue_trigger(user_id)
+
+    # -- more workspaces and OAuth ----------------------------------------------
+
+    def add_workspace(
+        self,
+        team_id: str,
+        team_name: str,
+        *,
+        bot_token: str | None = None,
+        team_domain: str | None = None,
+        bot_user_id: str | None = None,
+        bot_id: str | None = None,
+    ) -> WorkspaceEmulator:
+        """Another workspace the same app is installed in, served by this emulator.
+
+        The returned object has this class's API (``add_user``, ``send_command``,
+        ``dm_messages`` ...) for that workspace; Web API calls reach it by its bot tokens
+        (``bot_token``, and those :meth:`configure_oauth` installs hand out). Recorded
+        calls, failures, rate limits, Socket Mode and the app's request URL are shared.
+        """
+        if self.core.api_for_team(team_id) is not None:
+            raise ValueError(f"workspace {team_id} exists already")
+        n = len(self._workspaces) + 2
+        state = WorkspaceState(
+            team_id=team_id,
+            team_name=team_name,
+            team_domain=team_domain or team_name.lower().replace(" ", "-"),
+            app_id=self.state.app_id,
+            bot_user_id=bot_user_id or f"U0BOT{n}",
+            bot_id=bot_id or f"B0BOT{n}",
+            bot_name=self.state.bot_name,
+            _ids=itertools.count(n << 24),  # object IDs unique across workspaces
+        )
+        api = WebApi(
+            state,
+            bot_token=bot_token or f"xoxb-{team_id.lower()}-static",
+            app_token=self.app_token,
+            base_url=lambda: self.base_url,
+            socket_url=self._socket_url,
+            on_refused=self.recorder.failure,
+            trigger_ttl=self._trigger_ttl,
+            deleted_user_dm_error=self._deleted_user_dm_error,
+        )
+        self.core.extra.append(api)
+        view = WorkspaceEmulator(self, state, api)
+        self._workspaces[team_id] = view
+        return view
+
+    def workspace(self, team_id: str) -> SlackEmulator:
+        """This emulator's view of workspace ``team_id`` (itself for the first one)."""
+        if team_id == self.state.team_id:
+            return self
+        return self._workspaces[team_id]
+
+    def configure_oauth(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_urls: list[str],
+        *,
+        installer: str | None = None,
+        deny: bool = False,
+    ) -> None:
+        """Accept OAuth installs for the app with these credentials.
+
+        ``GET /oauth/v2/authorize`` (:attr:`authorize_url`) redirects the browser to the
+        redirect URL with a code, for the workspace named by its ``team`` parameter (the
+        first workspace by default), installed by ``installer``; ``deny=True`` answers
+        ``error=access_denied`` instead. ``oauth.v2.access`` exchanges the code for a new bot
+        token of that workspace.
+        """
+        self.core.oauth.configure(client_id, client_secret, redirect_urls, installer=installer)
+        self.core.oauth.deny = deny
+
+    @property
+    def authorize_url(self) -> str:
+        """``http://127.0.0.1:<port>/oauth/v2/authorize``: Slack's install page."""
+        return f"{self.base_url}/oauth/v2/authorize"
+
+    @property
+    def bot_tokens(self) -> list[str]:
+        """This workspace's bot tokens that work now (the static one and OAuth installs)."""
+        api = self.api
+        return [t for t in [api.bot_token, *sorted(api.tokens)] if t not in api.revoked]
+
+    def revoke_tokens(self, token: str | None = None) -> list[str]:
+        """Revoke a bot token of this workspace (None: all of them), as an uninstall does;
+        calls with it are answered ``token_revoked``. Returns the tokens revoked."""
+        return self.api.revoke(token)
+
+    def uninstall(self, **options: Any) -> Delivery:
+        """Uninstall the app from this workspace: revoke its tokens, then send
+        ``app_uninstalled`` (``options`` as for :meth:`send_event`)."""
+        self.revoke_tokens()
+        return self.send_event({"type": "app_uninstalled"}, **options)
 
     def dm_channel_id(self, user_id: str) -> str:
         """The app's DM channel with a user (opened if needed)."""
@@ -359,3 +458,45 @@ class SlackEmulator(Sender):
 
     async def adrop_sockets(self) -> None:
         await self._loop.arun(self.hub.close_all())
+
+
+class WorkspaceEmulator(SlackEmulator):
+    """A second (third ...) workspace of a :class:`SlackEmulator`: its own users, channels,
+    messages and tokens, on the parent's server. Made by :meth:`SlackEmulator.add_workspace`."""
+
+    def __init__(self, parent: SlackEmulator, state: WorkspaceState, api: WebApi) -> None:
+        # not SlackEmulator.__init__: everything but the workspace is the parent's
+        self._parent = parent
+        self.signing_secret = parent.signing_secret
+        self.bot_token = api.bot_token
+        self.app_token = parent.app_token
+        self.verification_token = parent.verification_token
+        self.ack_timeout = parent.ack_timeout
+        self.state = state
+        self.api = api
+        self.recorder = parent.recorder
+        self.limiter = parent.limiter
+        self.failures = parent.failures
+        self.hub = parent.hub
+        self.core = parent.core
+        self._workspaces = parent._workspaces
+        self._deleted_user_dm_error = parent._deleted_user_dm_error
+        self._trigger_ttl = parent._trigger_ttl
+
+    @property
+    def _thread(self) -> ThreadLoop | None:
+        return self._parent._thread
+
+    @_thread.setter
+    def _thread(self, value: ThreadLoop | None) -> None:
+        self._parent._thread = value
+
+    def start(self) -> WorkspaceEmulator:
+        self._parent.start()
+        return self
+
+    def stop(self) -> None:
+        """The server is the parent's: stop that one."""
+
+    def workspace(self, team_id: str) -> SlackEmulator:
+        return self._parent.workspace(team_id)

@@ -92,7 +92,12 @@ class Sender:
         overrides: HttpOverrides,
     ) -> Coroutine[Any, Any, Delivery]:
         channel = channel_id or self.state.open_dm(user_id)[0]
-        info = {"kind": "command", "channel_id": channel, "user_id": user_id}
+        info = {
+            "kind": "command",
+            "channel_id": channel,
+            "user_id": user_id,
+            "team_id": self.state.team_id,
+        }
         fields = payloads.command_fields(
             self.state,
             command=command,
@@ -163,7 +168,12 @@ class Sender:
         ack_timeout: float | None,
         overrides: HttpOverrides,
     ) -> Coroutine[Any, Any, Delivery]:
-        info: JsonDict = {"kind": "block_actions", "user_id": user_id, "channel_id": channel_id}
+        info: JsonDict = {
+            "kind": "block_actions",
+            "user_id": user_id,
+            "channel_id": channel_id,
+            "team_id": self.state.team_id,
+        }
         response_url = None
         if message is not None:
             info["channel_id"] = channel_id or message.get("channel")
@@ -232,7 +242,7 @@ class Sender:
             verification_token=self.verification_token,
             trigger_id=trigger,
         )
-        info = {"kind": kind, "user_id": user_id}
+        info = {"kind": kind, "user_id": user_id, "team_id": self.state.team_id}
         return self._interactive(payload, info, via, ack_timeout, overrides)
 
     def _event(
@@ -273,7 +283,7 @@ class Sender:
             ack_wait=ack_timeout or self.ack_timeout,
             overrides=overrides,
             extra_headers=headers,
-            info={"kind": "event"},
+            info={"kind": "event", "team_id": self.state.team_id},
         )
 
     # -- delivery: slash commands ---------------------------------------------

@@ -19,6 +19,7 @@ from bot.emulator.blockkit import error_response, validate_blocks, validate_view
 from bot.emulator.delivery import Answer, HttpOverrides, SocketHub, post_http
 from bot.emulator.limits import FailureInjector, RateLimiter
 from bot.emulator.models import ApiCall, Delivery, JsonDict, ResponseUrlPost, ValidationFailure
+from bot.emulator.oauth import OAuthServer
 from bot.emulator.recorder import Recorder
 from bot.emulator.state import WorkspaceState
 
@@ -76,6 +77,30 @@ class Core:
         self.http_url: str | None = None
         self.base_url = ""
         self.session: aiohttp.ClientSession | None = None
+        self.extra: list[WebApi] = []  # more workspaces the app is installed in
+        self.oauth = OAuthServer(self.api_for_team)
+
+    # -- workspaces -------------------------------------------------------------
+
+    def apis(self) -> list[WebApi]:
+        """Every workspace's Web API, the first workspace first."""
+        return [self.api, *self.extra]
+
+    def api_for_token(self, token: str | None) -> WebApi:
+        """The workspace a token belongs to (the first one for unknown tokens)."""
+        for api in self.extra:
+            if api.owns(token):
+                return api
+        return self.api
+
+    def api_for_team(self, team_id: str | None) -> WebApi | None:
+        """A workspace by team ID (None: the first workspace)."""
+        if team_id is None:
+            return self.api
+        return next((a for a in self.apis() if a.state.team_id == team_id), None)
+
+    def _api_of(self, info: JsonDict) -> WebApi:
+        return self.api_for_team(info.get("team_id")) or self.api
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=1024**3)
@@ -83,6 +108,7 @@ class Core:
         app.router.add_post("/upload/v1/{upload_id}", self.handle_upload)
         app.router.add_post("/response-url/{rid}", self.handle_response_url)
         app.router.add_get("/socket-mode/{ticket}", self.hub.handle)
+        app.router.add_get("/oauth/v2/authorize", self.handle_authorize)
         return app
 
     # -- failure injection --------------------------------------------------
@@ -119,14 +145,23 @@ class Core:
             body = json.loads(injected.text or "{}")
             self.recorder.call(ApiCall(method, args, injected.status, body, token=token))
             return injected
-        result = self._answer(Call(method, args, token))
+        call = Call(method, args, token)
+        if method == "oauth.v2.access":
+            try:
+                body = self.oauth.access(call, request.headers.get("Authorization"))
+            except ApiError as exc:
+                body = exc.body()
+            self.recorder.call(ApiCall(method, args, 200, body, token=token))
+            return web.json_response(body)
+        result = self._answer(call)
         self.recorder.call(ApiCall(method, args, result.status, result.body, token=token))
         return web.json_response(result.body, status=result.status, headers=result.headers)
 
     def _answer(self, call: Call) -> Result:
         if not self.api.known(call.method):
             return Result({"ok": False, "error": "unknown_method"})
-        refused = self.api.check_auth(call)
+        api = self.api_for_token(call.token)
+        refused = api.check_auth(call)
         if refused is not None:
             return refused
         retry_after = self.limiter.check(call.method, call.args)
@@ -136,7 +171,23 @@ class Core:
                 status=429,
                 headers={"Retry-After": str(retry_after)},
             )
-        return self.api.dispatch(call)
+        return api.dispatch(call)
+
+    async def handle_authorize(self, request: web.Request) -> web.StreamResponse:
+        """The OAuth authorize page: the installer allows the app at once."""
+        answer = self.oauth.authorize(dict(request.query))
+        self.recorder.write(
+            {
+                "direction": "browser->slack",
+                "kind": "oauth_authorize",
+                "query": dict(request.query),
+                "status": answer.status,
+                "location": answer.location,
+            }
+        )
+        if answer.location is not None:
+            raise web.HTTPFound(answer.location)
+        return web.Response(status=answer.status, text=answer.text)
 
     async def handle_upload(self, request: web.Request) -> web.StreamResponse:
         injected = await self._injected(request, "upload")
@@ -152,7 +203,7 @@ class Core:
         else:
             content = await request.read()
         upload_id = request.match_info["upload_id"]
-        known = self.api.receive_upload(upload_id, content)
+        known = any(api.receive_upload(upload_id, content) for api in self.apis())
         self.recorder.write(
             {
                 "direction": "app->slack",
@@ -181,18 +232,21 @@ class Core:
             body = None
         if info is None or not isinstance(body, dict):
             status, answer = 404 if info is None else 400, "invalid_payload"
-            self._record_post(url, body if isinstance(body, dict) else {}, status, [])
+            self._record_post(url, body if isinstance(body, dict) else {}, status, [], info or {})
             return web.Response(status=status, text="invalid_url" if info is None else answer)
         errors = self.apply_message_response(info, body, source="response_url")
         status = 400 if errors else 200
-        self._record_post(url, body, status, errors)
+        self._record_post(url, body, status, errors, info)
         if errors:
             return web.json_response(error_response("invalid_blocks", errors), status=400)
         return web.json_response({"ok": True})
 
-    def _record_post(self, url: str, body: JsonDict, status: int, errors: list[str]) -> None:
-        with self.state.lock:
-            self.state.response_url_posts.append(ResponseUrlPost(url, body, status, errors))
+    def _record_post(
+        self, url: str, body: JsonDict, status: int, errors: list[str], info: JsonDict
+    ) -> None:
+        st = self._api_of(info).state
+        with st.lock:
+            st.response_url_posts.append(ResponseUrlPost(url, body, status, errors))
         self.recorder.write(
             {
                 "direction": "app->slack",
@@ -217,7 +271,7 @@ class Core:
             self.recorder.failure(ValidationFailure(source, "message", errors, body))
             return errors
         blocks = blocks if isinstance(blocks, list) else []
-        st = self.state
+        st = self._api_of(info).state
         channel_id = str(info.get("channel_id") or "")
         message_ts = info.get("message_ts")
         if body.get("delete_original") and message_ts:
@@ -275,7 +329,7 @@ class Core:
             message = body if isinstance(body, dict) else {"text": str(body)}
             return self.apply_message_response(info, message, source="ack")
         if kind == "view_submission" and isinstance(body, dict):
-            return self._apply_view_ack(payload, body)
+            return self._apply_view_ack(payload, body, self._api_of(info))
         if isinstance(body, dict) and body.get("blocks") is not None:
             errors = validate_blocks(body["blocks"], "message")  # Slack ignores it; we check
             if errors:
@@ -283,7 +337,7 @@ class Core:
             return errors
         return []
 
-    def _apply_view_ack(self, payload: JsonDict, body: JsonDict) -> list[str]:
+    def _apply_view_ack(self, payload: JsonDict, body: JsonDict, api: WebApi) -> list[str]:
         action = body.get("response_action")
         user_id = payload["user"]["id"]
         current = payload["view"]
@@ -296,14 +350,12 @@ class Core:
             assert isinstance(view, dict)
             view_id = current.get("id") if action == "update" else None
             try:
-                stored = self.api.store_view(
-                    view, view_id=view_id, root=current.get("root_view_id")
-                )
+                stored = api.store_view(view, view_id=view_id, root=current.get("root_view_id"))
             except ApiError as exc:
                 return [exc.code]
-            self.api.record_view_event(f"ack_{action}", user_id, stored)
+            api.record_view_event(f"ack_{action}", user_id, stored)
         elif action == "clear":
-            self.api.record_view_event("ack_clear", user_id, copy.deepcopy(current))
+            api.record_view_event("ack_clear", user_id, copy.deepcopy(current))
         return []
 
     # -- delivery ---------------------------------------------------------------

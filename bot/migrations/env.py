@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
-import bot.storage.models  # noqa: F401  (registers the tables)
+import bot.storage.models
+import bot.storage.slack_tables  # noqa: F401  (and slack_sdk's OAuth tables)
 from bot.storage.db import configure_sqlite
 
 config = context.config

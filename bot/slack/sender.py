@@ -12,6 +12,11 @@ Every post carries ``metadata={"event_type": "trustbot_delivery", "event_payload
 is sent again. A 429 pauses every send of this worker until ``Retry-After`` (a shared gate) and
 lowers the pace; the pace creeps back up while Slack accepts it (:class:`Throttle`).
 
+With ``tokens`` (a workspace ID -> bot token lookup, see
+:class:`bot.slack.client.WorkspaceClients`), every call carries the token of the row's
+workspace; a workspace with no token (uninstalled) has its rows skipped as
+:data:`NOT_INSTALLED`, never retried.
+
 The client must not retry by itself: slack_sdk's rate-limit handler would sleep in one task
 while the others keep hitting the limit, and its connection-error handler re-posts after a
 dropped connection, which can duplicate a message. :func:`make_outbox_client` builds one.
@@ -37,7 +42,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import outbox
+from bot import logs, outbox
 from bot.outbox import RetryPolicy, Skip
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -72,6 +77,12 @@ PERMANENT_ERRORS = frozenset(
 
 UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"})
 """Server-side errors after which the message may have been posted anyway."""
+
+NOT_INSTALLED = "app_not_installed"
+"""``last_error`` of a row skipped because its workspace has no installation (uninstalled)."""
+
+TokenLookup = Callable[[str], Awaitable[str | None]]
+"""A workspace ID -> its bot token, or None when the app is not installed there."""
 
 Composed = dict[str, Any] | Skip | None
 Composer = Callable[[Delivery], Awaitable[Composed]]
@@ -316,6 +327,10 @@ class _Unverifiable(Exception):
     """The DM's history is too long to look through."""
 
 
+class _NotInstalled(Exception):
+    """The row's workspace has no bot token: the app was uninstalled there."""
+
+
 class OutboxWorker:
     """Claims due deliveries and posts them with bounded concurrency. One per process."""
 
@@ -334,6 +349,7 @@ class OutboxWorker:
         request_timeout: float | None = None,
         recover_every: float | None = None,
         kinds: Sequence[str] | None = None,
+        tokens: TokenLookup | None = None,
     ) -> None:
         if any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
             raise ValueError("the outbox client must not retry 429s itself: make_outbox_client")
@@ -342,6 +358,7 @@ class OutboxWorker:
         self.runtime = runtime
         self.kinds = kinds  # None: every kind of delivery
         self.client = client
+        self.tokens = tokens  # None: the client's own token for every row
         self.compose = compose
         self.worker_id = worker_id
         self.concurrency = concurrency
@@ -433,8 +450,11 @@ class OutboxWorker:
 
     async def _deliver(self, row: Delivery) -> None:
         assert row.id is not None
+        logs.delivery_id.set(row.id)  # this task's log lines carry the row's id
         try:
             await self._send(row)
+        except _NotInstalled:
+            await self._not_installed(row)
         except Exception as exc:  # the database or a bug: never lose the row, never resend blindly
             log.exception("delivery %s: unexpected error", row.id)
             try:
@@ -447,12 +467,31 @@ class OutboxWorker:
 
     # -- one row ------------------------------------------------------------
 
+    async def _auth(self, row: Delivery) -> dict[str, str]:
+        """``{"token": ...}`` for the row's workspace ({} without ``tokens``); raises
+        :class:`_NotInstalled` when the workspace has none."""
+        if self.tokens is None:
+            return {}
+        token = await self.tokens(row.workspace_id)
+        if token is None:
+            raise _NotInstalled(row.workspace_id)
+        return {"token": token}
+
+    async def _not_installed(self, row: Delivery) -> None:
+        assert row.id is not None
+        log.info("delivery %s skipped: the app is not installed in %s", row.id, row.workspace_id)
+        if await outbox.mark_skipped(
+            self.runtime.db, row.id, NOT_INSTALLED, worker_id=self.worker_id
+        ):
+            self.stats.skipped += 1
+
     async def _send(self, row: Delivery) -> None:
         assert row.id is not None and row.claimed_at is not None
         db, clock = self.runtime.db, self.runtime.clock
+        auth = await self._auth(row)
         doubt = outbox.is_unconfirmed(row)
         if doubt:
-            if await self._settle(row, outbox.search_from(row), doubt=True):
+            if await self._settle(row, outbox.search_from(row), doubt=True, auth=auth):
                 return
             doubt = False
         try:
@@ -481,6 +520,7 @@ class OutboxWorker:
             row.claimed_at = renewed
         arguments = {
             **composed,
+            **auth,
             "channel": row.user_id,
             "metadata": {"event_type": EVENT_TYPE, "event_payload": {"delivery_id": row.id}},
         }
@@ -498,6 +538,7 @@ class OutboxWorker:
         self._dm_channels[row.workspace_id, row.user_id] = channel
         await outbox.mark_sent(db, row.id, channel, str(response["ts"]), clock)
         self.stats.sent += 1
+        log.debug("%s delivery sent", row.kind)  # the line carries the delivery id
 
     async def _retry(self, row: Delivery, outcome: Outcome, *, doubt: bool = False) -> None:
         """Record a failed call: defer, retry with backoff, or fail the row."""
@@ -507,27 +548,39 @@ class OutboxWorker:
         error = outbox.unconfirmed(outcome.error) if uncertain else outcome.error
         if outcome.kind == "rate_limited":
             self.stats.rate_limited += 1
+            log.info("delivery %s: %s, again in %.1fs", row.id, error, outcome.retry_after)
             await outbox.mark_deferred(db, row.id, clock, outcome.retry_after, error, worker_id=me)
         elif outcome.kind == "permanent":
             self.stats.failed += 1
+            log.warning("delivery %s failed for good: %s", row.id, outcome.error)
             await outbox.mark_failed(db, row.id, outcome.error, worker_id=me)
         elif self.policy.exhausted(row.attempts + 1):
             self.stats.failed += 1
+            log.warning("delivery %s failed after %d attempts: %s", row.id, row.attempts + 1, error)
             await outbox.mark_failed(db, row.id, error, worker_id=me)
         else:
             self.stats.retried += 1
             delay = self.policy.delay(row.attempts + 1)
+            log.info(
+                "delivery %s: %s, attempt %d, again in %.1fs",
+                row.id,
+                error,
+                row.attempts + 1,
+                delay,
+            )
             await outbox.mark_retry(db, row.id, clock, delay, error, worker_id=me)
 
     # -- looking in Slack -------------------------------------------------------
 
-    async def _settle(self, row: Delivery, since: datetime, *, doubt: bool) -> bool:
+    async def _settle(
+        self, row: Delivery, since: datetime, *, doubt: bool, auth: Mapping[str, str]
+    ) -> bool:
         """Look for the row's message in Slack. True when that settled the row (found and
         marked sent, or the lookup failed and the row was put back); False: not posted."""
         assert row.id is not None
         try:
             async with asyncio.timeout(self.request_timeout * 2):
-                found = await self.find_posted(row, since)
+                found = await self.find_posted(row, since, token=auth.get("token"))
         except _Unverifiable:
             self.stats.failed += 1
             await outbox.mark_failed(
@@ -550,21 +603,26 @@ class OutboxWorker:
         self.stats.recovered_sent += 1
         return True
 
-    async def dm_channel(self, row: Delivery) -> str:
-        """The app's DM channel with the row's user (remembered, recorded, or opened)."""
+    async def dm_channel(self, row: Delivery, token: str | None = None) -> str:
+        """The app's DM channel with the row's user (remembered, recorded, or opened);
+        ``token``: the workspace's bot token (default: the client's)."""
         key = (row.workspace_id, row.user_id)
         channel = self._dm_channels.get(key) or await outbox.known_dm_channel(
             self.runtime.db, row.workspace_id, row.user_id
         )
         if channel is None:
-            response = await self.client.conversations_open(users=row.user_id)
+            auth: dict[str, Any] = {"token": token} if token else {}
+            response = await self.client.conversations_open(users=row.user_id, **auth)
             channel = str(response["channel"]["id"])
         self._dm_channels[key] = channel
         return channel
 
-    async def find_posted(self, row: Delivery, since: datetime) -> tuple[str, str] | None:
+    async def find_posted(
+        self, row: Delivery, since: datetime, *, token: str | None = None
+    ) -> tuple[str, str] | None:
         """(channel, ts) of the message this row posted at or after ``since``, if any."""
-        channel = await self.dm_channel(row)
+        channel = await self.dm_channel(row, token)
+        auth: dict[str, Any] = {"token": token} if token else {}
         cursor: str | None = None
         for _ in range(HISTORY_MAX_PAGES):
             response = await self.client.conversations_history(
@@ -573,6 +631,7 @@ class OutboxWorker:
                 include_all_metadata=True,
                 limit=HISTORY_PAGE,
                 cursor=cursor,
+                **auth,
             )
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}
@@ -604,9 +663,15 @@ class OutboxWorker:
                 continue
             taken += 1
             self._inflight.add(row.id)
+            in_logs = logs.delivery_id.set(row.id)
             try:
+                try:
+                    auth = await self._auth(mine)
+                except _NotInstalled:
+                    await self._not_installed(mine)
+                    continue
                 since = outbox.search_from(mine, row.claimed_at)
-                if await self._settle(mine, since, doubt=True):
+                if await self._settle(mine, since, doubt=True, auth=auth):
                     continue
                 if await outbox.mark_deferred(
                     db, row.id, clock, 0, "lease expired: not posted", worker_id=self.worker_id
@@ -614,6 +679,7 @@ class OutboxWorker:
                     self.stats.recovered_pending += 1
             finally:
                 self._inflight.discard(row.id)
+                logs.delivery_id.reset(in_logs)
         if taken:
             log.info("outbox: took over %d stale deliveries", taken)
         return taken

@@ -5,24 +5,26 @@ from __future__ import annotations
 import logging
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import checkins
 from bot.runtime import Runtime
 from bot.slack.checkin_blocks import reminder_message
 from bot.slack.checkin_dm import refresh_checkin
+from bot.slack.client import ClientSource, client_for
 from bot.storage.models import CheckinRound
 
 log = logging.getLogger(__name__)
 
 
-async def sweep(runtime: Runtime, client: AsyncWebClient) -> tuple[int, int]:
-    """Send due reminders and close expired check-ins; returns (reminded, closed)."""
+async def sweep(runtime: Runtime, clients: ClientSource) -> tuple[int, int]:
+    """Send due reminders and close expired check-ins, each with its workspace's client (a
+    workspace that uninstalled the app is skipped); returns (reminded, closed)."""
     reminded = 0
     for delivery in await checkins.claim_reminders(runtime):
         async with runtime.db.session() as session:
             rnd = await session.get(CheckinRound, delivery.round_id)
-        if rnd is None:
+        client = await client_for(clients, delivery.workspace_id)
+        if rnd is None or client is None:
             continue
         try:
             await client.chat_postMessage(
@@ -34,6 +36,9 @@ async def sweep(runtime: Runtime, client: AsyncWebClient) -> tuple[int, int]:
     closed = 0
     for delivery in await checkins.claim_expiries(runtime):
         assert delivery.round_id is not None
+        client = await client_for(clients, delivery.workspace_id)
+        if client is None:
+            continue
         await refresh_checkin(
             runtime, client, delivery.workspace_id, delivery.user_id, delivery.round_id
         )

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import people
 from bot.runtime import Runtime
+from bot.slack.client import ClientSource, client_for
 from bot.slack.users import directory
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,19 @@ async def learn(
         await people.set_timezones(runtime.db, workspace_id, zones, runtime.clock)
 
 
-async def refresh_stale(runtime: Runtime, client: AsyncWebClient, limit: int = 50) -> int:
+async def refresh_stale(runtime: Runtime, clients: ClientSource, limit: int = 50) -> int:
     """Refresh up to ``limit`` reps whose time zone is unknown or a week old (a tick's share
-    of users.info's Tier 4 budget); returns how many were looked up."""
+    of users.info's Tier 4 budget), each with its workspace's client; returns how many were
+    looked up. Reps of a workspace that uninstalled the app are left as they are."""
     stale = await people.stale_timezones(runtime.db, runtime.clock, limit)
     by_workspace: dict[str, list[str]] = {}
     for workspace_id, user_id in stale:
         by_workspace.setdefault(workspace_id, []).append(user_id)
+    looked_up = 0
     for workspace_id, users in by_workspace.items():
+        client = await client_for(clients, workspace_id)
+        if client is None:
+            continue
         await learn(runtime, client, workspace_id, users)
-    return len(stale)
+        looked_up += len(users)
+    return looked_up

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
+import bot.storage.slack_tables  # noqa: F401  (their tables are ours to migrate too)
 from bot.clock import ManualClock
 from bot.events import first_sighting, forget_old_events
 from bot.scheduler import JOBSTORE_TABLE

@@ -1,0 +1,203 @@
+"""Installing Trustbot in many workspaces (OAuth v2, when ``SLACK_CLIENT_ID`` is set).
+
+slack_sdk's async SQLAlchemy installation and OAuth state stores run on our own async engine
+(``TRUSTBOT_DATABASE_URL``); their tables (``slack_installations``, ``slack_bots``,
+``slack_oauth_states``) are created by our migrations (``trustbot migrate``), never at run
+time. Bolt serves ``GET /slack/install`` (the "Add to Slack" page, with a state bound to
+the browser by a cookie) and ``GET /slack/oauth_redirect`` (the code exchanged with
+``oauth.v2.access``, the install stored); saving an install marks its workspace installed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from urllib.parse import urljoin
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy import desc, select
+
+from bot import workspaces
+from bot.runtime import Runtime
+from bot.slack.client import WorkspaceClients
+from bot.storage import slack_tables  # noqa: F401  (the tables these stores use)
+
+log = logging.getLogger(__name__)
+
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "channels:read",
+    "groups:read",
+    "files:write",
+    "metadata.message:read",
+)
+"""The bot scopes asked for at install: app.yml's ``oauth_config.scopes.bot`` (a test keeps
+the two the same)."""
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+STATE_SECONDS = 600
+"""How long an install link (its OAuth state) stays valid."""
+
+FAILURES = {
+    "access_denied": "The installation was cancelled in Slack.",
+    "invalid_browser": "This install link was started in another browser, or its cookie has gone.",
+    "invalid_state": "This install link has expired or has been used already.",
+    "missing_code": "Slack did not send an authorization code.",
+    "invalid_code": "Slack did not accept the authorization code (expired or used already).",
+    "storage_error": "The installation could not be saved.",
+}
+
+
+class InstallationStore(AsyncSQLAlchemyInstallationStore):
+    """slack_sdk's store on the app's engine. Saving an installation marks its workspace
+    installed again (:func:`bot.workspaces.mark_installed`)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        client_id = runtime.settings.SLACK_CLIENT_ID
+        if not client_id:
+            raise ValueError("SLACK_CLIENT_ID is not set")
+        super().__init__(client_id, runtime.db.engine, logger=log)
+        self.runtime = runtime
+
+    async def async_save(self, installation: Installation) -> None:
+        await super().async_save(installation)
+        if installation.team_id:
+            rt = self.runtime
+            again = await workspaces.mark_installed(
+                rt.db, installation.team_id, rt.clock, installation.team_name or ""
+            )
+            log.info("installed in workspace %s%s", installation.team_id, " again" if again else "")
+
+    async def bot_token(self, team_id: str) -> str | None:
+        """The bot token of the workspace's latest installation (any Enterprise Grid org)."""
+        c = self.bots.c
+        query = (
+            select(c.bot_token)
+            .where(c.client_id == self.client_id, c.team_id == team_id, c.bot_token.is_not(None))
+            .order_by(desc(c.installed_at))
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            token = (await conn.execute(query)).scalar()
+        return str(token) if token else None
+
+
+def state_store(runtime: Runtime) -> AsyncSQLAlchemyOAuthStateStore:
+    """OAuth states in ``slack_oauth_states``, valid for :data:`STATE_SECONDS`."""
+    return AsyncSQLAlchemyOAuthStateStore(STATE_SECONDS, runtime.db.engine, logger=log)
+
+
+def authorization_url(api_url: str) -> str:
+    """Slack's authorize page on the host of ``SLACK_API_URL``
+    (``https://slack.com/api/`` -> ``https://slack.com/oauth/v2/authorize``)."""
+    return urljoin(api_url, "/oauth/v2/authorize")
+
+
+async def _success(args: AsyncSuccessArgs) -> BoltResponse:
+    return await args.default.success(args)
+
+
+async def _failure(args: AsyncFailureArgs) -> BoltResponse:
+    """A page that says what went wrong and links back to the install page."""
+    what = FAILURES.get(args.reason, f"The installation failed ({args.reason}).")
+    install = html.escape(args.settings.install_path)
+    body = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Trustbot: not installed"
+        "</title></head><body style='font-family: sans-serif; padding: 1em 2em'>"
+        "<h2>Trustbot was not installed</h2>"
+        f"<p>{html.escape(what)}</p>"
+        f"<p><a href='{install}'>Start the installation again</a>.</p>"
+        f"<p><small>reason: {html.escape(args.reason)}</small></p></body></html>"
+    )
+    log.warning("OAuth install failed: %s", args.reason)
+    return BoltResponse(
+        status=args.suggested_status_code,
+        body=body,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Set-Cookie": args.settings.state_utils.build_set_cookie_for_deletion(),
+        },
+    )
+
+
+def oauth_settings(runtime: Runtime, store: InstallationStore) -> AsyncOAuthSettings:
+    """Bolt's OAuth settings: our scopes, paths, stores and failure page."""
+    settings = runtime.settings
+    oauth = AsyncOAuthSettings(
+        client_id=settings.SLACK_CLIENT_ID,
+        client_secret=settings.SLACK_CLIENT_SECRET,
+        scopes=list(BOT_SCOPES),
+        user_scopes=[],
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        authorization_url=authorization_url(settings.SLACK_API_URL),
+        installation_store=store,
+        state_store=state_store(runtime),
+        state_expiration_seconds=STATE_SECONDS,
+        callback_options=AsyncCallbackOptions(success=_success, failure=_failure),
+        logger=log,
+    )
+    # remember auth.test's answer per token instead of asking Slack on every request: a
+    # token is looked up in the store first, so an uninstalled workspace's is never used
+    oauth.authorize = AsyncInstallationStoreAuthorize(
+        logger=log,
+        client_id=oauth.client_id,
+        client_secret=oauth.client_secret,
+        installation_store=store,
+        cache_enabled=True,
+    )
+    return oauth
+
+
+async def revoke(
+    runtime: Runtime,
+    store: AsyncInstallationStore | None,
+    team_id: str,
+    enterprise_id: str | None = None,
+    *,
+    users: Sequence[str] = (),
+    bot: bool = True,
+) -> int:
+    """Slack revoked tokens of ``team_id``: ``app_uninstalled`` (everything, the default) or
+    ``tokens_revoked`` (these ``users``' tokens, and the bot's when ``bot``). Revoked tokens
+    leave the store (``store`` is None with one bot token); without its bot token the
+    workspace is marked uninstalled (:func:`bot.workspaces.mark_uninstalled`): its schedules
+    stop and its pending deliveries are skipped. Returns how many deliveries were skipped."""
+    if store is not None:
+        for user_id in users:
+            await store.async_delete_installation(
+                enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+            )
+        if bot:
+            await store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+    if not bot:
+        return 0
+    skipped = await workspaces.mark_uninstalled(runtime.db, team_id, runtime.clock)
+    log.info("workspace %s: bot token revoked; %d pending deliveries skipped", team_id, skipped)
+    return skipped
+
+
+def workspace_clients(runtime: Runtime, bolt: AsyncApp) -> WorkspaceClients:
+    """Each workspace's client for ``bolt``'s background work: the installation's bot token
+    in OAuth mode, ``SLACK_BOT_TOKEN`` otherwise."""
+    store = bolt.installation_store
+    lookup = store.bot_token if isinstance(store, InstallationStore) else None
+    return WorkspaceClients(runtime, lookup)

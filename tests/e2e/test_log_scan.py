@@ -1,0 +1,181 @@
+"""A full run of ``trustbot serve --log-level debug`` as a real process, its logs scanned: JSON
+lines with request and delivery ids, and not one token, secret or word a rep wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from bot.emulator import SlackEmulator
+from bot.emulator.delivery import sign
+from tests.e2e.test_answering import note_values
+
+pytestmark = pytest.mark.slow
+
+T = TypeVar("T")
+BOT_TOKEN = "xoxb-logscan-7b1f0c2d9e"
+APP_TOKEN = "xapp-1-A0LOGSCAN-4c5d6e7f"
+SECRETS = {
+    "SLACK_BOT_TOKEN": BOT_TOKEN,
+    "SLACK_APP_TOKEN": APP_TOKEN,
+    "SLACK_SIGNING_SECRET": "logscan-signing-secret-0a9b8c7d",
+    "TRUSTBOT_PSEUDONYM_KEY": "logscan-pseudonym-key-5e4f3a2b1c",
+    "TRUSTBOT_WEBHOOK_SECRET": "logscan-webhook-secret-6d7e8f9a",
+}
+NOTE = "Confession: I padded the Quillfeather renewal forecast by 40% to calm my manager."
+NOTE_WORD = "Quillfeather"  # would show even if the sentence were cut or escaped
+REPS = ("U0REP1", "U0REP2", "U0REP3")
+ADMIN = "U0ADMIN"
+
+
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = 15.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def emu() -> Iterator[SlackEmulator]:
+    with SlackEmulator(
+        signing_secret=SECRETS["SLACK_SIGNING_SECRET"], bot_token=BOT_TOKEN, app_token=APP_TOKEN
+    ) as e:
+        e.add_user(ADMIN, name="alex", tz="UTC", is_admin=True)
+        for n, rep in enumerate(REPS):
+            e.add_user(rep, name=f"rep{n}", tz="UTC")
+        e.add_user("U0MGR", name="mia", tz="UTC")
+        e.add_channel("C0SALES", name="sales-managers")
+        yield e
+
+
+def lines(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def start(emu: SlackEmulator, url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``trustbot serve --log-level debug`` with every setting; its base URL from its log."""
+    env = {**os.environ, **SECRETS, "SLACK_API_URL": emu.api_url, "TRUSTBOT_DATABASE_URL": url}
+    env["TRUSTBOT_ADMINS"] = ADMIN
+    log = workdir / "trustbot.log"
+    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*command, "--log-level", "debug"], cwd=workdir, env=env, stdout=out, stderr=out
+        )
+
+    def listening() -> str | None:
+        assert process.poll() is None, log.read_text()
+        for line in lines(log):
+            found = re.search(r"listening on (http://\S+)", line["message"])
+            if found:
+                return found.group(1)
+        return None
+
+    return process, wait_for(listening, "the server to listen", timeout=30)
+
+
+def trust(emu: SlackEmulator, text: str, user: str = ADMIN) -> str:
+    """``/trust <text>``; the text of the private answer."""
+    reply = emu.send_command("/trust", text, user_id=user, channel_id="C0SALES")
+    assert reply.status == 200, reply
+    if isinstance(reply.body, dict) and reply.body.get("blocks"):
+        return str(reply.body)
+    post = wait_for(lambda: emu.response_url_posts(reply.response_url), f"/trust {text}")
+    return str(post[0].body)
+
+
+def answer_everything(emu: SlackEmulator, rep: str) -> None:
+    """Click one answer to every question of the rep's check-in DM."""
+    (dm,) = wait_for(lambda: emu.dm_messages(rep), f"{rep}'s check-in")
+    for block in dm["blocks"]:
+        if block["type"] != "actions" or not block.get("block_id", "").startswith("a|"):
+            continue
+        element = block["elements"][0]
+        value = element["options"][0]["value"] if "options" in element else None
+        assert emu.send_click(rep, element["action_id"], value=value).ok
+
+
+def deal_webhook(base: str) -> httpx.Response:
+    body = json.dumps(
+        {
+            "event_id": "crm-logscan-1",
+            "deal_id": "D-7",
+            "deal_name": "Acme renewal",
+            "rep": {"slack_user_id": REPS[0]},
+            "change": "close_date_changed",
+            "from": "2026-11-30",
+            "to": "2027-01-15",
+            "occurred_at": "2026-11-22T10:00:00Z",
+        }
+    )
+    ts = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Trustbot-Request-Timestamp": ts,
+        "X-Trustbot-Signature": sign(SECRETS["TRUSTBOT_WEBHOOK_SECRET"], ts, body),
+    }
+    return httpx.post(f"{base}/webhooks/deals", content=body, headers=headers)
+
+
+def test_a_full_run_logs_ids_and_no_secret_or_free_text(
+    emu: SlackEmulator, database_url: str, tmp_path: Path
+) -> None:
+    process, base = start(emu, database_url, tmp_path)
+    try:
+        emu.connect_http(f"{base}/slack/events")
+        assert "created" in trust(emu, "team create sales <#C0SALES|sales-managers>")
+        assert "Added" in trust(emu, "team add sales " + " ".join(f"<@{r}>" for r in REPS))
+        trust(emu, "team manager sales <@U0MGR>")
+        trust(emu, "anonymity sales 3")
+        trust(emu, "checkin sales now")
+        for rep in REPS:  # delivered by the outbox worker of this process
+            answer_everything(emu, rep)
+
+        rep = REPS[0]
+        assert emu.send_click(rep, "checkin.note").ok
+        (view,) = wait_for(lambda: emu.views_opened(rep), "the note modal")
+        saved = emu.send_view_submission(rep, view, note_values(NOTE, shared=True))
+        assert saved.ok and not saved.body
+        wait_for(lambda: "Edit note" in str(emu.dm_messages(rep)[0]["blocks"]), "the note saved")
+        assert emu.send_click(rep, "checkin.note").ok  # reopened: the note goes back to Slack
+        reopened = wait_for(lambda: emu.views_opened(rep)[1:], "the note modal again")
+        assert NOTE in str(reopened)
+        trust(emu, "export", user=rep)  # the rep's CSV, note included, goes to Slack too
+        wait_for(lambda: any(NOTE_WORD in str(f.get("content")) for f in emu.files), "export")
+
+        accepted = deal_webhook(base)
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.headers["x-request-id"]
+        assert "posted" in trust(emu, "digest sales now")
+        wait_for(lambda: emu.messages("C0SALES"), "the digest")
+        trust(emu, "status")
+        assert httpx.get(f"{base}/healthz", headers={"X-Request-Id": "lb-check-1"}).is_success
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0
+
+    log = tmp_path / "trustbot.log"
+    text = log.read_text()
+    entries = lines(log)  # every line is one JSON object
+    assert {e["level"] for e in entries} >= {"debug", "info"}  # the detailed level was on
+    assert any(e.get("request_id") == "lb-check-1" for e in entries)  # the access log line
+    assert any("delivery_id" in e for e in entries)
+    leaks = {name: value for name, value in SECRETS.items() if value in text}
+    assert leaks == {}, f"secrets in the log: {sorted(leaks)}"
+    assert "xoxb-" not in text and "xapp-" not in text
+    assert NOTE_WORD not in text and NOTE not in text, "a rep's note reached the log"

@@ -7,7 +7,8 @@
 
 A benchmark is a module of this package with ``main(argv) -> dict``; each record
 ``{name, value, unit, baseline, ratio, target, met, details}`` is merged into the results
-file under the module's name. Exits 1 when a target was missed.
+file under the module's name, and a table of all of them is printed at the end. Exits 1
+when a target was missed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.table import Table
 
 import bench
 
@@ -50,6 +54,31 @@ def save(path: Path, results: dict[str, dict[str, Any]]) -> None:
     path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
 
 
+def _figure(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return "" if value is None else str(value)
+
+
+def table(results: dict[str, dict[str, Any]]) -> Table:
+    """One row per benchmark: name, figure, baseline, ratio, target, met."""
+    grid = Table(title="Benchmarks")
+    for column in ("benchmark", "value", "baseline", "ratio", "target", "met"):
+        grid.add_column(column, justify="left" if column == "benchmark" else "right")
+    for key, r in results.items():
+        unit = r.get("unit") or ""
+        met = r.get("met")
+        grid.add_row(
+            f"{key}: {r.get('name', key)}",
+            f"{_figure(r.get('value'))} {unit}".strip(),
+            f"{_figure(r.get('baseline'))} {unit}".strip(),
+            _figure(r.get("ratio")),
+            _figure(r.get("target")),
+            "[green]yes[/]" if met else "[red]no[/]",
+        )
+    return grid
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     path: Path | None = RESULTS
@@ -78,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = known[name](options)
     if path is not None:
         save(path, results)
+    Console().print(table(results))
+    if path is not None:
+        print(f"results merged into {path}")
     return 0 if all(r.get("met") for r in results.values()) else 1
 
 

@@ -195,7 +195,18 @@ class Response(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("context", "pseudonym", "prompt_id"),
-        Index("ix_response_team_period", "team_id", "period_start", "dimension"),
+        # a week's digest reads only the index (migration 0005)
+        Index(
+            "ix_response_team_period",
+            "team_id",
+            "period_start",
+            "moment",
+            "dimension",
+            "pseudonym",
+            "prompt_id",
+            "score",
+        ),
+        Index("ix_response_pseudonym", "pseudonym"),  # one person's answers: Home, export
     )
 
     id: int | None = Field(default=None, primary_key=True)

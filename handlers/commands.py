@@ -36,11 +36,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         admin = cmd.admin_only and await is_admin(runtime, client, team_id, user_id)
         caller = Caller(workspace_id=team_id, user_id=user_id, is_admin=admin)
         reply = await execute(runtime, caller, cmd)
+        if reply.ok and cmd.name == "team add":  # known before the admin reads "Added"
+            await timezones.learn(runtime, client, team_id, cmd.args["users"])
         answer = await followups.answer(runtime, client, command, cmd, reply)
         if answer is None:  # a modal opened instead
             return
         await respond(response_type="ephemeral", replace_original=False, **answer)
-        if reply.ok and cmd.name == "team add":
-            await timezones.learn(runtime, client, team_id, cmd.args["users"])
         if reply.ok and cmd.name in REFRESHES_HOME:
             await publish_home(runtime, client, team_id, user_id)

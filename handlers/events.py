@@ -9,16 +9,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import deals
 from bot.runtime import Runtime
+from bot.slack import installations
 from bot.slack.home_publish import publish_home
+from bot.slack.middleware import once_per_event
 from bot.webhooks import email_resolver
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     emails = deals.EmailCache(runtime.clock)
+    once = once_per_event(runtime)
 
     @app.event("app_home_opened")
+    @once
     async def home_opened(
-        event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+        event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient, body: dict[str, Any]
     ) -> None:
         if event.get("tab", "home") != "home":
             return
@@ -26,11 +30,36 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await publish_home(runtime, client, team_id, event["user"])
 
     @app.event("message_metadata_posted")
+    @once
     async def deal_metadata(
-        event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+        event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient, body: dict[str, Any]
     ) -> None:
         """``deal_updated`` message metadata: the deal webhook's update, posted in Slack."""
         team_id = context.get("team_id") or event.get("team_id")
         if team_id:
             resolve = email_resolver(client, emails)
             await deals.receive_metadata(runtime, team_id, event.get("metadata"), resolve)
+
+    @app.event("app_uninstalled")
+    @once
+    async def uninstalled(context: dict[str, Any], body: dict[str, Any]) -> None:
+        """Forget the workspace's tokens; stop its schedules and pending DMs."""
+        if context.get("team_id"):
+            await installations.revoke(
+                runtime, app.installation_store, context["team_id"], context.get("enterprise_id")
+            )
+
+    @app.event("tokens_revoked")
+    @once
+    async def revoked(event: dict[str, Any], context: dict[str, Any], body: dict[str, Any]) -> None:
+        """Forget the revoked tokens; a workspace without its bot token counts as uninstalled."""
+        tokens = event.get("tokens") or {}
+        if context.get("team_id"):
+            await installations.revoke(
+                runtime,
+                app.installation_store,
+                context["team_id"],
+                context.get("enterprise_id"),
+                users=list(tokens.get("oauth") or []),
+                bot=bool(tokens.get("bot")),
+            )

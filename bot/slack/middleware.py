@@ -1,14 +1,20 @@
-"""Global Bolt middleware: the workspace row and event de-duplication."""
+"""Global Bolt middleware (request ids, the workspace row) and event de-duplication.
+
+De-duplication is not a middleware: Bolt runs middleware before its ack, and an Events API
+request must be answered before any database work (a retry is Slack's answer to a slow ack).
+:func:`once_per_event` wraps each event listener instead, which Bolt runs after the ack.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.response import BoltResponse
 
 from bot import logs
 from bot.events import first_sighting
@@ -37,15 +43,28 @@ def install(app: AsyncApp, runtime: Runtime) -> None:
             known.add(team_id)
         await next_()
 
-    @app.middleware
-    async def once_per_event(
-        body: dict[str, Any], next_: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not await first_sighting(
-            runtime.db, event_id, runtime.clock
-        ):
-            log.info("event %s already handled; acknowledging the retry", event_id)
-            return BoltResponse(status=200, body="")
-        await next_()
-        return None
+
+Listener = Callable[..., Awaitable[None]]
+
+
+def once_per_event(runtime: Runtime) -> Callable[[Listener], Listener]:
+    """Decorate an event listener (which takes ``body``) so that a retried delivery of an
+    event already handled, even before a restart, does nothing. Bolt acks first."""
+
+    def wrap(listener: Listener) -> Listener:
+        if "body" not in inspect.signature(listener).parameters:
+            raise TypeError(f"{listener.__name__} must take `body` to be de-duplicated")
+
+        @functools.wraps(listener)
+        async def run(*args: Any, **kwargs: Any) -> None:
+            event_id = kwargs["body"].get("event_id")
+            if isinstance(event_id, str) and not await first_sighting(
+                runtime.db, event_id, runtime.clock
+            ):
+                log.info("event %s already handled; ignoring the retry", event_id)
+                return
+            await listener(*args, **kwargs)
+
+        return run
+
+    return wrap

@@ -10,8 +10,14 @@ both alike. Prints the figure, the baseline and their ratio (target at least 0.5
 ``{name, value, unit, baseline, ratio, target, met, details}``.
 
     python -m bench.webhook [--seconds 6] [--rounds 3] [--concurrency 32] [--database-url URL]
+                            [--nudges 40]
 
-Not measured here: webhook-to-DM latency, which needs the outbox worker sending the nudges.
+Then the webhook-to-DM latency: the whole app (``TrustbotServer``, web + worker + scheduler,
+as ``trustbot serve`` runs it) in a child process against the project's Slack emulator in
+this one, on a clock shifted to a Wednesday noon so every rep is in working hours whatever
+day the bench runs. ``--nudges`` new deals for as many reps arrive one every 0.2 s; each
+latency is from sending the webhook to the nudge DM's ``ts`` in the emulator (both this
+process's wall clock). Target: p95 at most 2 s.
 """
 
 from __future__ import annotations
@@ -29,8 +35,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench._common import free_port
+
 NAME = "deal webhook: accepted events/s (with de-duplication)"
 TARGET = 0.5  # at least half the throughput of a bare 202 endpoint
+DM_P95_TARGET = 2.0  # seconds from the webhook to the nudge DM (p95), in working hours
+NUDGE_EVERY = 0.2  # seconds between the latency phase's webhooks
+BOT_TOKEN = "xoxb-bench-webhook"
+SIGNING_SECRET = "bench-signing-secret"
 SECRET = "bench-webhook-secret-0123"
 KEY = "bench-pseudonym-key-0123456789"
 WORKSPACE = "T0BENCH"
@@ -299,6 +311,143 @@ def _p95(values: list[float]) -> float:
     return ordered[int(0.95 * (len(ordered) - 1))] if ordered else 0.0
 
 
+# --------------------------------------------------------------------------- webhook to DM
+
+
+class ShiftedClock:
+    """The wall clock moved by a fixed offset (the app's clock in the latency phase)."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    def now(self) -> Any:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(self.time(), UTC)
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+def _working_offset() -> float:
+    """Seconds from now to the last Wednesday 12:00 UTC: the reps' (UTC) working hours."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    wednesday = noon - timedelta(days=(noon.weekday() - 2) % 7)
+    return (wednesday - now).total_seconds()
+
+
+def _serve_trustbot(database_url: str, api_url: str, port: int, offset: float) -> None:
+    """Child process: the whole app as ``trustbot serve`` runs it, on a shifted clock."""
+    import logging
+
+    from bot.runtime import Runtime
+    from bot.server import TrustbotServer
+    from bot.settings import load_settings
+    from bot.storage import Database
+
+    logging.disable(logging.WARNING)
+    settings = load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=api_url,
+        TRUSTBOT_DATABASE_URL=database_url,
+        TRUSTBOT_WEBHOOK_SECRET=SECRET,
+        TRUSTBOT_PSEUDONYM_KEY=KEY,
+    )
+    server = TrustbotServer(
+        lambda: Runtime(settings=settings, db=Database(database_url), clock=ShiftedClock(offset)),
+        port=port,
+        log_level="warning",
+    )
+    asyncio.run(server.serve())
+
+
+def _nudge_body(n: int) -> bytes:
+    return json.dumps(
+        {
+            "event_id": f"latency-{os.getpid()}-{n}",
+            "deal_id": f"L-{n}",
+            "deal_name": f"Latency deal {n}",
+            "rep": {"slack_user_id": REPS[n % len(REPS)]},
+            "change": "created",
+            "occurred_at": "2026-11-22T10:00:00Z",
+        }
+    ).encode()
+
+
+def _dm_latencies(nudges: int) -> tuple[list[float], int]:
+    """Seconds from each new-deal webhook to its nudge DM; and how many never arrived."""
+    from bot.emulator import SlackEmulator
+
+    nudges = min(nudges, len(REPS))  # one each: the per-rep daily cap never interferes
+    offset = _working_offset()
+    with tempfile.TemporaryDirectory(prefix="trustbot-bench-") as tmp:
+        database_url = f"sqlite:///{os.path.join(tmp, 'latency.db')}"
+        _prepare_database(database_url)
+        with SlackEmulator(
+            signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=WORKSPACE
+        ) as emulator:
+            for rep in REPS:
+                emulator.add_user(rep, tz="UTC")
+            port = free_port()
+            context = multiprocessing.get_context("spawn")
+            child = context.Process(
+                target=_serve_trustbot,
+                args=(database_url, emulator.api_url, port, offset),
+                daemon=True,
+            )
+            child.start()
+            try:
+                url = f"http://127.0.0.1:{port}/webhooks/deals"
+                sent = asyncio.run(_send_nudges(url, nudges, offset))
+                deadline = time.time() + 30
+                arrived: dict[str, float] = {}
+                while len(arrived) < nudges and time.time() < deadline:
+                    for rep in REPS[:nudges]:
+                        dms = emulator.dm_messages(rep)
+                        if dms and rep not in arrived:
+                            arrived[rep] = float(dms[0]["ts"])
+                    time.sleep(0.05)
+            finally:
+                child.terminate()
+                child.join(timeout=15)
+                if child.is_alive():
+                    child.kill()
+    latencies = [arrived[rep] - sent[rep] for rep in arrived]
+    return latencies, nudges - len(arrived)
+
+
+async def _send_nudges(url: str, nudges: int, offset: float) -> dict[str, float]:
+    """POST one new deal per rep, one every :data:`NUDGE_EVERY` s; when each was sent."""
+    import aiohttp
+    from slack_sdk.signature import SignatureVerifier
+
+    await _wait_ready(url)
+    sent: dict[str, float] = {}
+    async with aiohttp.ClientSession() as session:
+        for n in range(nudges):
+            body = _nudge_body(n)
+            timestamp = str(int(time.time() + offset))  # the app's (shifted) clock
+            headers = {
+                "Content-Type": "application/json",
+                "X-Trustbot-Request-Timestamp": timestamp,
+                "X-Trustbot-Signature": SignatureVerifier(SECRET).generate_signature(
+                    timestamp=timestamp, body=body
+                )
+                or "",
+            }
+            sent[REPS[n]] = time.time()
+            async with session.post(url, data=body, headers=headers) as reply:
+                await reply.read()
+                if reply.status != 202:
+                    raise RuntimeError(f"webhook answered {reply.status}: {await reply.text()}")
+            await asyncio.sleep(NUDGE_EVERY)
+    return sent
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -312,6 +461,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--database-url",
         default=None,
         help="an empty, migrated-or-new database for the run (default: SQLite, temporary)",
+    )
+    parser.add_argument(
+        "--nudges", type=int, default=40, help="new deals in the webhook-to-DM phase (max 50)"
     )
     args = parser.parse_args(argv)
     per_round = args.seconds / args.rounds
@@ -332,6 +484,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 deal_runs.append(_measure(deals_server.url, per_round, args.concurrency, 0.0))
                 drained.append(_wait_processed(database_url))
         by_status = _count_stored(database_url)
+    dm_latencies, dm_missing = _dm_latencies(args.nudges)
+    dm_p95 = _p95(dm_latencies)
 
     base, real = _merge(bare_runs), _merge(deal_runs)
     value = real.rate(202)
@@ -346,7 +500,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "baseline": round(baseline, 1),
         "ratio": round(ratio, 3),
         "target": TARGET,
-        "met": ratio >= TARGET and not errors,
+        "met": ratio >= TARGET and not errors and dm_p95 <= DM_P95_TARGET and not dm_missing,
         "details": {
             "duplicates_per_s": round(real.rate(200), 1),
             "p95_ms": round(_p95(real.latencies) * 1000, 1),
@@ -359,6 +513,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "by_status": dict(sorted(by_status.items())),
             "backlog_drained_s": round(max(drained), 2),
             "unexpected_answers": errors,
+            "dm_p50_ms": round(sorted(dm_latencies)[len(dm_latencies) // 2] * 1000, 1)
+            if dm_latencies
+            else None,
+            "dm_p95_ms": round(dm_p95 * 1000, 1),
+            "dm_p95_target_ms": DM_P95_TARGET * 1000,
+            "dm_nudges": len(dm_latencies),
+            "dm_missing": dm_missing,
         },
     }
     details = result["details"]
@@ -381,6 +542,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"  stored deal events: {stored}, by status: "
         + ", ".join(f"{k} {v}" for k, v in details["by_status"].items())
         + f"; background step caught up within {details['backlog_drained_s']:.1f} s"
+    )
+    print(
+        f"  webhook to DM: p50 {details['dm_p50_ms']} ms, p95 {details['dm_p95_ms']} ms over "
+        f"{len(dm_latencies)} new-deal nudges (target p95 <= {DM_P95_TARGET:g} s)"
+        + (f"; {dm_missing} never arrived" if dm_missing else "")
     )
     if errors:
         print(f"  unexpected answers: {errors}")

@@ -12,7 +12,7 @@ Life of an update:
 
 1. :func:`store` (or :class:`Recorder`, which lets concurrent requests share a commit)
    records it as a :class:`~bot.storage.models.DealEvent` with status ``accepted`` before
-   anyone is answered. ``(source, event_id)`` is unique in the database, so a repeat is
+   anyone is answered. ``(workspace, source, event_id)`` is unique in the database, so a repeat is
    recognised (and acknowledged, not stored) even across restarts.
 2. :func:`process_events` runs afterwards (in the background: :class:`Pipeline`): it
    resolves the rep (Slack user ID as given, or e-mail via the ``resolve_email`` callable,
@@ -435,7 +435,7 @@ class Receipt:
 
 @functools.cache
 def _insert(dialect: str) -> Any:
-    """``INSERT ... ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id``,
+    """``INSERT ... ON CONFLICT (workspace_id, source, event_id) DO NOTHING RETURNING ...``,
     built once; executed with many rows, SQLAlchemy sends them as multi-row VALUES."""
     table = _DEAL_EVENTS
     stmt: Any
@@ -445,8 +445,8 @@ def _insert(dialect: str) -> Any:
         stmt = sqlite.insert(table)
     else:  # pragma: no cover - Database refuses other backends
         raise RuntimeError(f"no insert for {dialect!r}")
-    return stmt.on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(
-        table.c.id, table.c.source, table.c.event_id
+    return stmt.on_conflict_do_nothing(index_elements=list(KEY_COLUMNS)).returning(
+        table.c.id, *(table.c[name] for name in KEY_COLUMNS)
     )
 
 
@@ -471,10 +471,11 @@ def _values(workspace_id: str, source: str, update: DealUpdate, now: datetime) -
 Batch = tuple[str, str, Sequence[DealUpdate]]
 """``(workspace_id, source, updates)``: what one request stores."""
 
-MAX_KEYS = 500  # (source, event_id) pairs per SELECT
+MAX_KEYS = 500  # keys per SELECT
 
-
-Key = tuple[str, str]  # (source, event_id)
+KEY_COLUMNS = ("workspace_id", "source", "event_id")
+"""A deal event's identity: an ``event_id`` is its source's, within one workspace."""
+Key = tuple[str, str, str]  # (workspace_id, source, event_id)
 
 
 def _write_rows(
@@ -485,17 +486,18 @@ def _write_rows(
     new: dict[Key, int] = {}
     old: dict[Key, int] = {}
     result = connection.execute(_insert(connection.dialect.name), rows)
-    for row_id, source, event_id in result.all():
-        new.setdefault((source, event_id), int(row_id))
+    for row_id, *key in result.all():
+        new.setdefault((key[0], key[1], key[2]), int(row_id))
     missing = sorted(set(keys) - new.keys())
+    columns = [table.c[name] for name in KEY_COLUMNS]
     for start in range(0, len(missing), MAX_KEYS):
         found = connection.execute(
-            sa_select(table.c.id, table.c.source, table.c.event_id).where(
-                tuple_(table.c.source, table.c.event_id).in_(missing[start : start + MAX_KEYS])
+            sa_select(table.c.id, *columns).where(
+                tuple_(*columns).in_(missing[start : start + MAX_KEYS])
             )
         )
-        for row_id, source, event_id in found.all():
-            old[(source, event_id)] = int(row_id)
+        for row_id, *key in found.all():
+            old[(key[0], key[1], key[2])] = int(row_id)
     return new, old
 
 
@@ -544,10 +546,9 @@ async def _sqlite_write(runtime: Runtime, work: Callable[..., T], *args: Any) ->
 
 async def _store_batches(runtime: Runtime, batches: Sequence[Batch]) -> list[list[Receipt]]:
     """Store several requests' updates in one transaction: one INSERT of many rows that
-    skips the ``(source, event_id)`` pairs already stored, one SELECT for their ids, one
-    commit."""
+    skips the events already stored, one SELECT for their ids, one commit."""
     now = runtime.clock.now()
-    keys = [(source, u.event_id) for _, source, updates in batches for u in updates]
+    keys = [(ws, source, u.event_id) for ws, source, updates in batches for u in updates]
     rows = [
         _values(workspace_id, source, u, now)
         for workspace_id, source, updates in batches
@@ -560,10 +561,10 @@ async def _store_batches(runtime: Runtime, batches: Sequence[Batch]) -> list[lis
             new, old = await connection.run_sync(_write_rows, rows, keys)
     ids = {**old, **new}
     results: list[list[Receipt]] = []
-    for _, source, updates in batches:
+    for workspace_id, source, updates in batches:
         receipts = []
         for u in updates:
-            key = (source, u.event_id)
+            key = (workspace_id, source, u.event_id)
             created = new.pop(key, None) is not None  # only its first occurrence is new
             receipts.append(Receipt(ids[key], u.event_id, created=created))
         results.append(receipts)

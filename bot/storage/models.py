@@ -258,9 +258,11 @@ class ManagerEstimate(SQLModel, table=True):
 
 
 class DealEvent(SQLModel, table=True):
-    """A normalised deal update from any source; unique per (source, event_id)."""
+    """A normalised deal update from any source; unique per (workspace, source, event_id)."""
 
-    __table_args__ = (UniqueConstraint("source", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "event_id", name="uq_dealevent_event"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)

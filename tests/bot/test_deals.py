@@ -376,6 +376,22 @@ async def test_a_batch_with_a_repeat_inside_stores_it_once(runtime: Runtime) -> 
     assert receipts[0].id == receipts[1].id
 
 
+async def test_the_same_event_id_in_two_workspaces_is_two_events(runtime: Runtime) -> None:
+    """An event_id is its source's within one workspace: another workspace's CRM may use the
+    same one, and that is not a repeat (the batch path and the one-by-one path alike)."""
+    await ensure_workspace(runtime.db, "T0OTHER", runtime.clock)
+    [ours] = await deals.store(runtime, WS, deals.SLACK, [update("same-id")])
+    [theirs] = await deals.store(runtime, "T0OTHER", deals.SLACK, [update("same-id")])
+    assert ours.created and theirs.created and ours.id != theirs.id
+    recorder = deals.Recorder(runtime)
+    again = await asyncio.gather(
+        recorder.store(WS, deals.SLACK, [update("same-id")]),
+        recorder.store("T0OTHER", deals.SLACK, [update("same-id")]),
+    )
+    assert [(r.id, r.created) for [r] in again] == [(ours.id, False), (theirs.id, False)]
+    assert sorted(e.workspace_id for e in await stored_events(runtime)) == sorted([WS, "T0OTHER"])
+
+
 async def test_an_accepted_event_is_stored_with_everything(runtime: Runtime) -> None:
     await accept(runtime, update("crm-9", rep_user_id=None, rep_email="ana@example.com"))
     [event] = await stored_events(runtime)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -29,6 +30,8 @@ from bot.teams import REP
 MAX_PROMPTS = 12  # keeps the DM well inside Slack's 50-block limit
 PLAN_AHEAD = timedelta(hours=27)  # rep-local slots span UTC-12 .. UTC+14 around the team's
 MISSED_GRACE = timedelta(hours=6)  # a slot missed while the app was down is sent this late
+MISSED = "missed slot"
+"""How the reason (``Delivery.last_error``) of a check-in skipped by :func:`missed` begins."""
 WORKDAYS = range(5)  # Monday .. Friday
 
 
@@ -211,6 +214,37 @@ def missed(delivery: Delivery, now: datetime) -> bool:
     """A check-in whose slot passed more than :data:`MISSED_GRACE` ago (the app was down)."""
     planned = delivery.planned_at or delivery.next_attempt_at
     return delivery.kind == "checkin" and delivery.attempts == 0 and now > planned + MISSED_GRACE
+
+
+@dataclass(frozen=True)
+class MissedRound:
+    """A team's weekly round whose check-ins were skipped because the app was down."""
+
+    team: str
+    period_start: date
+    skipped: int
+
+
+async def missed_rounds(runtime: Runtime, workspace_id: str, limit: int = 5) -> list[MissedRound]:
+    """The workspace's rounds with check-ins skipped by :func:`missed`, latest week first."""
+    query = (
+        select(col(Team.name), col(CheckinRound.period_start), func.count())
+        .select_from(Delivery)
+        .join(CheckinRound, col(CheckinRound.id) == col(Delivery.round_id))
+        .join(Team, col(Team.id) == col(CheckinRound.team_id))
+        .where(
+            Delivery.workspace_id == workspace_id,
+            Delivery.kind == "checkin",
+            Delivery.status == "skipped",
+            col(Delivery.last_error).startswith(MISSED),
+        )
+        .group_by(col(Team.name), col(CheckinRound.period_start))
+        .order_by(col(CheckinRound.period_start).desc(), col(Team.name))
+        .limit(limit)
+    )
+    async with runtime.db.session() as session:
+        found = (await session.exec(query)).all()
+    return [MissedRound(team, period, int(n)) for team, period, n in found]
 
 
 async def claim_reminders(runtime: Runtime, limit: int = 500) -> list[Delivery]:

@@ -46,5 +46,5 @@ async def decide(runtime: Runtime, delivery: Delivery) -> Go | Hold:
             return Hold(f"team {team.name} is paused")
         if checkins.missed(delivery, now):
             planned = delivery.planned_at or delivery.next_attempt_at
-            return Hold(f"missed slot {planned:%Y-%m-%d %H:%M} UTC (Trustbot was down)")
+            return Hold(f"{checkins.MISSED} {planned:%Y-%m-%d %H:%M} UTC (Trustbot was down)")
     return Go(rnd)

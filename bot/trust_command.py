@@ -240,6 +240,13 @@ async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     lines.append(f"*Deliveries*: {shown}")
     for failed in await outbox.recent_failures(rt.db, c.workspace_id):
         lines.append(f"• failed: DM to <@{failed.user_id}> ({failed.kind}): {failed.last_error}")
+    hours = int(checkins.MISSED_GRACE.total_seconds() // 3600)
+    lines += [
+        f"• missed: {m.skipped} check-in{'s' if m.skipped != 1 else ''} of `{m.team}` "
+        f"(week of {m.period_start:%d %b}) skipped: the slot passed while Trustbot was down, "
+        f"more than {hours} h before it was back"
+        for m in await checkins.missed_rounds(rt, c.workspace_id)
+    ]
     unknown = await deals.unknown_reps(rt, c.workspace_id)
     if unknown.total:
         lines.append(f"*Deal updates with an unknown rep*: {unknown.total}")

@@ -3,10 +3,12 @@ the work :mod:`bot.trust_command`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.commands import CommandError, parse
 from bot.runtime import Runtime
@@ -15,7 +17,13 @@ from bot.slack.home_publish import publish_home
 from bot.slack.users import is_admin
 from bot.trust_command import Caller, execute
 
+log = logging.getLogger(__name__)
+
 REFRESHES_HOME = {"snooze", "optout", "optin"}
+DATABASE_BUSY = (
+    ":warning: Trustbot's database is busy or unreachable, so this command could not be "
+    "completed. Please try again in a minute."
+)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -33,12 +41,16 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         await ack()
         team_id, user_id = command["team_id"], command["user_id"]
-        admin = cmd.admin_only and await is_admin(runtime, client, team_id, user_id)
-        caller = Caller(workspace_id=team_id, user_id=user_id, is_admin=admin)
-        reply = await execute(runtime, caller, cmd)
-        if reply.ok and cmd.name == "team add":  # known before the admin reads "Added"
-            await timezones.learn(runtime, client, team_id, cmd.args["users"])
-        answer = await followups.answer(runtime, client, command, cmd, reply)
+        try:
+            admin = cmd.admin_only and await is_admin(runtime, client, team_id, user_id)
+            caller = Caller(workspace_id=team_id, user_id=user_id, is_admin=admin)
+            reply = await execute(runtime, caller, cmd)
+            if reply.ok and cmd.name == "team add":  # known before the admin reads "Added"
+                await timezones.learn(runtime, client, team_id, cmd.args["users"])
+            answer = await followups.answer(runtime, client, command, cmd, reply)
+        except (OperationalError, InterfaceError):  # acked already: say so, never go silent
+            log.exception("/trust %s: database unavailable", cmd.name)
+            answer = blocks.notice(DATABASE_BUSY)
         if answer is None:  # a modal opened instead
             return
         await respond(response_type="ephemeral", replace_original=False, **answer)

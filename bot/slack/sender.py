@@ -504,6 +504,7 @@ class OutboxWorker:
             reason = composed.reason if isinstance(composed, Skip) else "skipped"
             if await outbox.mark_skipped(db, row.id, reason, worker_id=self.worker_id):
                 self.stats.skipped += 1
+                log.info("delivery %s skipped: %s", row.id, reason)
             return
         granted = await self.throttle.acquire(self._stop)
         if granted is None:  # shutting down: hand the row back untouched

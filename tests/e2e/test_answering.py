@@ -13,12 +13,14 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
+from bot.clock import SystemClock
 from bot.emulator import SlackEmulator
 from bot.prompts import default_bank
 from bot.pseudonym import pseudonym
 from bot.slack.checkin_blocks import CLOSED_TEXT, checkin_message, checkin_tip
 from bot.storage import Database
-from bot.storage.models import CheckinRound, Delivery, Note, Response, Team, Workspace
+from bot.storage.models import CheckinRound, Delivery, Note, Response, Team
+from bot.workspaces import ensure_workspace
 from tests.e2e.conftest import BOT_TOKEN, Stack, start_app
 
 pytestmark = pytest.mark.slow
@@ -81,10 +83,14 @@ def send_checkin(stack: Stack, prompt_ids: list[str] | None = None) -> Sent:
     now = datetime.now(UTC)
     ids = prompt_ids or [GOAL, SCALE, "candor.forecast_honest", "internal_trust.weekly_note"]
 
+    async def workspace_row() -> None:  # the app may be creating it too, as it starts
+        db = Database(stack.database_url)
+        try:
+            await ensure_workspace(db, emu.state.team_id, SystemClock())
+        finally:
+            await db.dispose()
+
     async def plan(session: Any) -> CheckinRound:
-        if await session.get(Workspace, emu.state.team_id) is None:
-            session.add(Workspace(id=emu.state.team_id, installed_at=now))
-            await session.flush()
         team = Team(
             workspace_id=emu.state.team_id, name="sales", channel_id="C0SALES", created_at=now
         )
@@ -115,6 +121,7 @@ def send_checkin(stack: Stack, prompt_ids: list[str] | None = None) -> Sent:
         )
         return rnd
 
+    asyncio.run(workspace_row())
     rnd = db_run(stack.database_url, plan)
     message = checkin_message(bank, rnd, {}, None, tip=checkin_tip(bank, rnd))
     posted = WebClient(token=BOT_TOKEN, base_url=emu.api_url).chat_postMessage(

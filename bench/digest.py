@@ -38,7 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,16 @@ def _batched(rows: Iterator[tuple[Any, ...]], size: int = BATCH) -> Iterator[lis
         yield batch
 
 
+def rep_user(team: int, rep: int) -> str:
+    """The Slack user ID of a seeded rep: ``rep`` (0..9) of the team whose row id is ``team``."""
+    return f"U{team:04d}{rep:03d}"
+
+
+def hashed(team: int, rep: int) -> str:
+    """The pseudonym a seeded rep's answers are stored under (unkeyed: no app reads them)."""
+    return hashlib.sha256(f"{team}:{rep}".encode()).hexdigest()
+
+
 def _plan(answers: int, teams: int) -> tuple[list[str], int]:
     """The check-in prompts every rep answers and the number of weeks that make ``answers``."""
     bank = default_bank()
@@ -101,11 +111,19 @@ def _plan(answers: int, teams: int) -> tuple[list[str], int]:
     return prompts, max(8, -(-answers // per_week))
 
 
-def _seed(path: Path, team_ids: Sequence[int], answers: int) -> dict[str, int]:
-    """Bulk-load the history with plain sqlite3 ``executemany`` (the schema is Alembic's)."""
+def _seed(
+    path: Path,
+    team_ids: Sequence[int],
+    answers: int,
+    *,
+    latest: date = LATEST,
+    who: Callable[[int, int], str] = hashed,
+) -> dict[str, int]:
+    """Bulk-load the history with plain sqlite3 ``executemany`` (the schema is Alembic's):
+    weeks up to ``latest``, each rep's answers under ``who(team, rep)``."""
     bank = default_bank()
     prompts, weeks = _plan(answers, len(team_ids))
-    periods = [LATEST - WEEK * i for i in range(weeks)][::-1]
+    periods = [latest - WEEK * i for i in range(weeks)][::-1]
     rng = random.Random(20261116)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous=OFF")
@@ -132,7 +150,7 @@ def _seed(path: Path, team_ids: Sequence[int], answers: int) -> dict[str, int]:
             at = _stamp(date.fromisoformat(period) + timedelta(days=4))
             for rep in range(REPS):
                 status = "skipped" if rng.random() < 0.05 else "sent"
-                yield (WORKSPACE, "checkin", rid, f"U{team:04d}{rep:03d}", status, 1, at, at)
+                yield (WORKSPACE, "checkin", rid, rep_user(team, rep), status, 1, at, at)
 
     for batch in _batched(deliveries()):
         conn.executemany(
@@ -154,7 +172,7 @@ def _seed(path: Path, team_ids: Sequence[int], answers: int) -> dict[str, int]:
                 rid = round_ids[(team, day)]
                 mood = rng.uniform(-1.2, 1.2)
                 for rep in range(REPS):
-                    who = hashlib.sha256(f"{team}:{rep}".encode()).hexdigest()
+                    person = who(team, rep)
                     for prompt_id in prompts:
                         if produced >= answers:
                             return
@@ -166,14 +184,14 @@ def _seed(path: Path, team_ids: Sequence[int], answers: int) -> dict[str, int]:
                         else:
                             score = max(1, min(5, round(rng.gauss(3.6 + mood, 0.9))))
                             value = str(score)
-                        yield (WORKSPACE, team, day, f"round:{rid}", None, who, prompt_id,
+                        yield (WORKSPACE, team, day, f"round:{rid}", None, person, prompt_id,
                                dimension[prompt_id], value, score, at)  # fmt: skip
                         produced += 1
                     if produced >= answers:
                         return
                     change, prompt_id = MOMENTS[rng.randrange(len(MOMENTS))]
                     yes = rng.random() < 0.8
-                    yield (WORKSPACE, team, day, f"nudge:{team}:{day}:{rep}", change, who,
+                    yield (WORKSPACE, team, day, f"nudge:{team}:{day}:{rep}", change, person,
                            prompt_id, dimension[prompt_id], "yes" if yes else "no",
                            5 if yes else 1, at)  # fmt: skip
                     produced += 1
@@ -192,9 +210,9 @@ def _seed(path: Path, team_ids: Sequence[int], answers: int) -> dict[str, int]:
     for (team, period), rid in round_ids.items():
         at = _stamp(date.fromisoformat(period) + timedelta(days=4))
         for rep in range(2):
-            who = hashlib.sha256(f"{team}:{rep}".encode()).hexdigest()
+            person = who(team, rep)
             text = f"Week {period}: a thought worth sharing from the team ({rng.random():.3f})"
-            notes.append((WORKSPACE, team, period, f"round:{rid}", who, text, rep == 0, at))
+            notes.append((WORKSPACE, team, period, f"round:{rid}", person, text, rep == 0, at))
         manager = hashlib.sha256(f"manager:{team}".encode()).hexdigest()
         estimates.append(
             (WORKSPACE, team, period, manager, "internal_trust.bad_news", rng.randrange(40, 95), at)

@@ -4,7 +4,8 @@ Drawn from a digest's stored ``trend`` figures only (already checked by the k ru
 matplotlib's Agg backend (its canvas set explicitly, whatever ``matplotlib.use`` says) and an
 explicit :class:`~matplotlib.figure.Figure` (no pyplot global
 state), so several charts can render at once in worker threads. :func:`trend_chart` runs
-the drawing off the event loop with :func:`asyncio.to_thread`.
+the drawing off the event loop with :func:`asyncio.to_thread`. matplotlib (with numpy and
+PIL, about 45 MB) is imported on the first chart, not when the app starts.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ import io
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 __all__ = ["has_points", "render_trend_png", "trend_chart"]
 
@@ -52,6 +50,9 @@ def render_trend_png(
     periods: Sequence[str] = trend.get("periods") or ()
     index: Mapping[str, Sequence[float | None]] = trend.get("index") or {}
     names = labels or {}
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 4.2), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import people, teams
 from bot.pseudonym import pseudonym
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Delivery, Digest, Response
+from bot.storage.models import CheckinRound, Delivery, Digest, Response, Team
 
 TREND_PERIODS = 8
 
@@ -52,9 +53,11 @@ async def home_for(
     data.opted_out, data.snoozed_until = await people.state(
         runtime.db, key, workspace_id, user_id, runtime.clock
     )
-    summaries = await teams.summaries(runtime.db, workspace_id)
-    data.rep_of = [s.team.name for s in summaries if user_id in s.reps]
-    data.manager_of = [s.team.name for s in summaries if user_id in s.managers]
+    member_of = await teams.memberships(runtime.db, workspace_id, user_id)
+    data.rep_of = [t.name for t in member_of[teams.REP]]
+    data.manager_of = [t.name for t in member_of[teams.MANAGER]]
+    # an admin sees every team (the whole list is read only for them)
+    summaries = await teams.summaries(runtime.db, workspace_id) if is_admin else []
     me = pseudonym(key, workspace_id, user_id)
     async with runtime.db.session() as session:
         latest = (
@@ -103,18 +106,8 @@ async def home_for(
         for dimension, period, mean in sorted(rows, key=lambda r: r[1]):
             trend[dimension].append((period, round(float(mean), 2)))
         data.trend = {d: points[-TREND_PERIODS:] for d, points in sorted(trend.items())}
-        mine = [s for s in summaries if user_id in s.managers or is_admin]
-        for s in mine:
-            digest = (
-                await session.exec(
-                    select(Digest)
-                    .where(Digest.team_id == s.team.id)
-                    .order_by(col(Digest.period_start).desc())
-                    .limit(1)
-                )
-            ).first()
-            if digest is not None:
-                data.digests.append((s.team.name, digest))
+        mine = [s.team for s in summaries] if is_admin else member_of[teams.MANAGER]
+        data.digests = await _latest_digests(session, mine)
         if is_admin:
             data.team_lines = summaries
             counts = (
@@ -126,6 +119,30 @@ async def home_for(
             ).all()
             data.outbox = {status: int(n) for status, n in counts}
     return data
+
+
+async def _latest_digests(session: AsyncSession, shown: list[Team]) -> list[tuple[str, Digest]]:
+    """Each team's latest digest, in the teams' order, in one query."""
+    ids = [t.id for t in shown if t.id is not None]
+    if not ids:
+        return []
+    newest = (
+        select(col(Digest.team_id), func.max(Digest.period_start).label("period_start"))
+        .where(col(Digest.team_id).in_(ids))
+        .group_by(col(Digest.team_id))
+        .subquery()
+    )
+    found = (
+        await session.exec(
+            select(Digest).join(
+                newest,
+                (col(Digest.team_id) == newest.c.team_id)
+                & (col(Digest.period_start) == newest.c.period_start),
+            )
+        )
+    ).all()
+    by_team = {d.team_id: d for d in found}
+    return [(t.name, by_team[t.id]) for t in shown if t.id in by_team]
 
 
 SPARKS = "▁▂▃▄▅▆▇█"

@@ -138,6 +138,8 @@ async def remove_people(
 
 
 async def summaries(db: Database, workspace_id: str) -> list[TeamSummary]:
+    """Every team of the workspace with its reps and managers (by name), in one pass over
+    the members' IDs: no member objects, no per-team scan."""
     async with db.session() as session:
         teams = (
             await session.exec(
@@ -146,17 +148,40 @@ async def summaries(db: Database, workspace_id: str) -> list[TeamSummary]:
         ).all()
         members = (
             await session.exec(
-                select(Member).where(Member.workspace_id == workspace_id).order_by(col(Member.id))
+                select(col(Member.team_id), col(Member.role), col(Member.user_id))
+                .where(Member.workspace_id == workspace_id)
+                .order_by(col(Member.id))
             )
         ).all()
+    by_role: dict[str, dict[int, list[str]]] = {REP: {}, MANAGER: {}}
+    for team_id, role, user_id in members:
+        if role in by_role:
+            by_role[role].setdefault(team_id, []).append(user_id)
     return [
         TeamSummary(
             team,
-            [m.user_id for m in members if m.team_id == team.id and m.role == REP],
-            [m.user_id for m in members if m.team_id == team.id and m.role == MANAGER],
+            by_role[REP].get(team.id or 0, []),
+            by_role[MANAGER].get(team.id or 0, []),
         )
         for team in teams
     ]
+
+
+async def memberships(db: Database, workspace_id: str, user_id: str) -> dict[str, list[Team]]:
+    """The teams ``user_id`` belongs to, by role (``rep``, ``manager``), by name."""
+    async with db.session() as session:
+        rows = (
+            await session.exec(
+                select(col(Member.role), Team)
+                .join(Team, col(Team.id) == col(Member.team_id))
+                .where(Member.workspace_id == workspace_id, Member.user_id == user_id)
+                .order_by(col(Team.name))
+            )
+        ).all()
+    found: dict[str, list[Team]] = {REP: [], MANAGER: []}
+    for role, team in rows:
+        found.setdefault(role, []).append(team)
+    return found
 
 
 async def update(

@@ -1,0 +1,66 @@
+"""What App Home shows each role, read from storage (no Slack)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from bot import teams
+from bot.home import home_for
+from bot.storage import Database
+from bot.storage.models import Digest
+from tests.bot.test_digests import WS, make_runtime, make_team
+
+W1, W2 = date(2026, 11, 9), date(2026, 11, 16)
+
+
+async def publish(db: Database, team_id: int, period: date) -> None:
+    published = datetime.combine(period + timedelta(days=7), time(9), UTC)
+    async with db.session() as session:
+        session.add(
+            Digest(
+                workspace_id=WS,
+                team_id=team_id,
+                period_start=period,
+                period_end=period + timedelta(days=6),
+                figures={"period": period.isoformat()},
+                published_at=published,
+            )
+        )
+
+
+async def test_each_role_sees_its_own_teams_and_their_latest_digests(db: Database) -> None:
+    rt = make_runtime(db)
+    east, east_reps = await make_team(rt, "east", 2, managers=["UBOSS"])
+    west, _ = await make_team(rt, "west", 2, managers=["UBOSS", "UOTHER"])
+    north, _ = await make_team(rt, "north", 1, managers=["UOTHER"])
+    assert east.id and west.id and north.id
+    for team_id in (east.id, west.id, north.id):
+        await publish(db, team_id, W1)
+    await publish(db, west.id, W2)
+
+    boss = await home_for(rt, WS, "UBOSS", is_admin=False)
+    assert (boss.manager_of, boss.rep_of) == (["east", "west"], [])
+    assert [(name, d.period_start) for name, d in boss.digests] == [("east", W1), ("west", W2)]
+    assert boss.team_lines == []  # the team list is an admin's
+
+    rep = await home_for(rt, WS, east_reps[0], is_admin=False)
+    assert (rep.rep_of, rep.manager_of, rep.digests) == (["east"], [], [])
+
+    admin = await home_for(rt, WS, "UADMIN", is_admin=True)
+    assert [name for name, _ in admin.digests] == ["east", "north", "west"]
+    assert [(s.team.name, len(s.reps), s.managers) for s in admin.team_lines] == [
+        ("east", 2, ["UBOSS"]),
+        ("north", 1, ["UOTHER"]),
+        ("west", 2, ["UBOSS", "UOTHER"]),
+    ]
+
+
+async def test_summaries_group_every_member_under_its_own_team(db: Database) -> None:
+    rt = make_runtime(db)
+    for n in range(5):
+        await make_team(rt, f"t{n}", n + 1, managers=[f"UM{n}"])
+    found = {s.team.name: s for s in await teams.summaries(db, WS)}
+    assert [len(found[f"t{n}"].reps) for n in range(5)] == [1, 2, 3, 4, 5]
+    assert all(found[f"t{n}"].managers == [f"UM{n}"] for n in range(5))
+    member_of = await teams.memberships(db, WS, "UM3")
+    assert [t.name for t in member_of[teams.MANAGER]] == ["t3"] and member_of[teams.REP] == []

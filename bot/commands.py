@@ -120,8 +120,9 @@ def _arity(name: str, rest: list[str], count: int) -> None:
     if len(rest) < count:
         raise CommandError("Something is missing.", USAGE[name])
     if len(rest) > count:
-        extra = " ".join(_shown(t) for t in rest[count:])
-        raise CommandError(f"I didn't expect `{extra}`.", USAGE[name])
+        extra = " ".join(_shown(t) for t in rest[count : count + 5])
+        more = " …" if len(rest) > count + 5 else ""  # a huge paste is not echoed back whole
+        raise CommandError(f"I didn't expect `{extra}`{more}.", USAGE[name])
 
 
 def team_name(token: str, name: str) -> str:
@@ -212,7 +213,7 @@ def _schedule(word: str, rest: list[str]) -> Command:
 
 def _anonymity(word: str, rest: list[str]) -> Command:
     _arity(word, rest, 2)
-    if not rest[1].isdigit() or len(rest[1]) > 4:
+    if not rest[1].isdecimal() or len(rest[1]) > 4:  # isdigit() takes "²", which int() refuses
         raise CommandError(f"`{_shown(rest[1])}` is not a whole number.", USAGE[word])
     k = int(rest[1])
     if k < K_FLOOR:
@@ -258,7 +259,7 @@ def _prompts(word: str, rest: list[str]) -> Command:
 def _snooze(word: str, rest: list[str]) -> Command:
     _arity(word, rest, 1)
     raw = rest[0].lower().removesuffix("d").removesuffix("days").removesuffix("day")
-    if not raw.isdigit() or not 1 <= int(raw) <= 90:
+    if not raw.isdecimal() or len(raw) > 4 or not 1 <= int(raw) <= 90:
         raise CommandError(
             f"`{_shown(rest[0])}` is not a number of days from 1 to 90.", USAGE[word]
         )

@@ -349,7 +349,7 @@ class HubSpotEvent(BaseModel):
 
     def normalised(self, change: DealChange) -> DealUpdate:
         value = self.propertyValue or None
-        if change is DealChange.CLOSE_DATE_CHANGED and value and value.isdigit():
+        if change is DealChange.CLOSE_DATE_CHANGED and value and value.isdecimal():
             value = _ms(int(value)).date().isoformat() if int(value) <= MAX_MS else value
         return DealUpdate(
             event_id=self.key(),

@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     @field_validator("TRUSTBOT_ADMINS", mode="before")
     @classmethod
     def _admins(cls, v: object) -> tuple[str, ...]:
-        items: Iterable[object] = v.split(",") if isinstance(v, str) else v  # type: ignore[assignment]
+        if not isinstance(v, str | list | tuple):  # pydantic reports ValueError, not TypeError
+            raise ValueError("expected comma-separated Slack user IDs like U0123ABCD")
+        items: Iterable[object] = v.split(",") if isinstance(v, str) else v
         admins = tuple(str(i).strip() for i in items if str(i).strip())
         bad = [a for a in admins if not USER_ID.match(a)]
         if bad:
@@ -114,6 +116,8 @@ def load_settings(**overrides: object) -> Settings:
     """Read settings, turning pydantic's report into one line naming the setting."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError as exc:  # only the .env file is read as bytes
+        raise SettingsError(f".env is malformed: not UTF-8 text ({exc.reason})") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         name = ".".join(str(p) for p in err["loc"]) or "settings"

@@ -10,7 +10,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    AsyncSlackRequestHandler,
+    to_async_bolt_request,
+    to_starlette_response,
+)
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -52,7 +56,13 @@ def create_web_app(
     slack = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
-        return await slack.handle(request)
+        if request.method != "POST":
+            return await slack.handle(request)  # the OAuth pages
+        try:  # Bolt parses the body before checking the signature, and raises on garbage
+            bolt_request = to_async_bolt_request(request, await request.body())
+        except Exception:  # not UTF-8, not JSON, not an object: nothing Slack sends
+            return JSONResponse({"error": "the body is not a Slack request"}, status_code=400)
+        return to_starlette_response(await bolt.async_dispatch(bolt_request))
 
     async def healthz(_: Request) -> Response:
         if await runtime.db.ping():

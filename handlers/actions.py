@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import answers, nudges, people, teams
@@ -113,9 +114,14 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         summaries = await teams.summaries(runtime.db, str(context.team_id))
         match = next((s for s in summaries if s.team.name == chosen), None)
         view = body.get("view") or {}
-        await client.views_update(
-            view_id=view.get("id"), hash=view.get("hash"), view=setup_view(summaries, match)
-        )
+        if not isinstance(view.get("id"), str):  # not picked in a modal: nothing to redraw
+            return
+        try:
+            await client.views_update(
+                view_id=view.get("id"), hash=view.get("hash"), view=setup_view(summaries, match)
+            )
+        except SlackApiError as error:  # hash_conflict: a newer pick already redrew it
+            log.warning("could not redraw the setup modal: %s", error.response.get("error"))
 
     @app.action(SNOOZE_ACTION)
     async def snooze(
@@ -124,7 +130,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await ack()
         raw = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
         user_id, team_id = body["user"]["id"], str(context.team_id)
-        if str(raw).isdigit() and 1 <= int(raw) <= 90:
+        if str(raw).isdecimal() and len(str(raw)) <= 2 and 1 <= int(raw) <= 90:
             await people.snooze(runtime.db, team_id, user_id, int(raw), runtime.clock)
         await publish_home(runtime, client, team_id, user_id)
 

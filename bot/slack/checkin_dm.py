@@ -23,7 +23,12 @@ def message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    return channel, ts
+    return _text(channel), _text(ts)
+
+
+def _text(value: object) -> str | None:
+    """Only a string is passed on to Slack as an id (a forged payload may hold anything)."""
+    return value if isinstance(value, str) and value else None
 
 
 async def tell(client: AsyncWebClient, channel: str | None, user_id: str, text: str) -> None:

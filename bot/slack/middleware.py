@@ -1,4 +1,5 @@
-"""Global Bolt middleware (request ids, the workspace row) and event de-duplication.
+"""Global Bolt middleware (payload shapes, request ids, the workspace row) and event
+de-duplication.
 
 De-duplication is not a middleware: Bolt runs middleware before its ack, and an Events API
 request must be answered before any database work (a retry is Slack's answer to a slow ack).
@@ -15,6 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot import logs
 from bot.events import first_sighting
@@ -27,6 +31,7 @@ log = logging.getLogger(__name__)
 def install(app: AsyncApp, runtime: Runtime) -> None:
     """Add the middleware to ``app``, in order."""
     known: set[str] = set()
+    app.use(PayloadShape())  # first: Bolt's own kwargs and matchers assume Slack's shapes
 
     @app.middleware
     async def request_ids(body: dict[str, Any], next_: Callable[[], Awaitable[None]]) -> None:
@@ -42,6 +47,95 @@ def install(app: AsyncApp, runtime: Runtime) -> None:
             await ensure_workspace(runtime.db, team_id, runtime.clock)
             known.add(team_id)
         await next_()
+
+
+INTERACTIONS = ("block_actions", "view_submission", "view_closed")
+ID_MAX = 32
+COMMAND_FIELDS = ("team_id", "user_id", "trigger_id", "response_url")
+"""The form fields of a slash command that Slack always sends and our listener reads."""
+SELECTIONS = {"selected_option": dict, "selected_options": list, "selected_users": list}
+"""What an element's chosen value must be, where it has one."""
+
+
+def _id(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _slack_id(value: object) -> bool:
+    """A Slack id fits our id columns (32 characters); Slack's own are about 11."""
+    return isinstance(value, str) and len(value) <= ID_MAX
+
+
+def _element(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        value.get(key) is None or isinstance(value[key], kind) for key, kind in SELECTIONS.items()
+    )
+
+
+def malformed(body: dict[str, Any]) -> str | None:
+    """The first part of a slash command or an interaction payload that is not shaped as
+    Slack sends it (Bolt's matchers and our listeners index into these), or ``None`` when
+    all is well or the request is neither."""
+    url = body.get("response_url")  # where the listener's respond() posts
+    if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
+        return "response_url"
+    if "command" in body:  # a slash command's form
+        return next((f for f in COMMAND_FIELDS if not _id(body.get(f))), None)
+    kind = body.get("type")
+    if kind not in INTERACTIONS:
+        return None
+    user = body.get("user")
+    if not isinstance(user, dict) or not _id(user.get("id")):
+        return "user.id"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "actions"
+        for n, action in enumerate(actions):
+            if not _element(action) or not _id(action.get("action_id")):
+                return f"actions[{n}]"
+        for key in ("container", "channel", "message", "view"):
+            if body.get(key) is not None and not isinstance(body[key], dict):
+                return key
+        return None
+    view = body.get("view")
+    if not isinstance(view, dict):
+        return "view"
+    for key in ("type", "callback_id"):
+        if not isinstance(view.get(key), str):
+            return f"view.{key}"
+    state = view.get("state")
+    if state is None:
+        return None
+    values = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(values, dict) or not all(
+        isinstance(block, dict) and all(_element(v) for v in block.values())
+        for block in values.values()
+    ):
+        return "view.state.values"
+    return None
+
+
+class PayloadShape(AsyncMiddleware):
+    """Answer ``400`` to a signed payload whose ids are not strings, or a slash command or an
+    interaction not shaped as Slack sends it, before Bolt's matchers or any listener index
+    into it (a ``500`` and a traceback else)."""
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        context = req.context  # the ids Bolt read out of the payload, wherever they were
+        ids = (context.team_id, context.enterprise_id, context.user_id, context.channel_id)
+        wrong = None if all(_slack_id(i) for i in ids if i is not None) else "ids"
+        wrong = wrong or malformed(req.body)
+        if wrong is not None:
+            log.warning("refused a payload not shaped as Slack sends it: malformed %s", wrong)
+            return BoltResponse(status=400, body={"error": f"malformed {wrong}"})
+        return await next()
 
 
 Listener = Callable[..., Awaitable[None]]

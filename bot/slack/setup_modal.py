@@ -126,7 +126,7 @@ def parse_setup(view: JsonDict) -> TeamSetup | dict[str, str]:
     if not isinstance(time, str) or not HHMM.match(time):
         errors["time"] = "Pick a time."
     raw_k = str(field("k").get("value") or "")
-    if not raw_k.isdigit() or not K_FLOOR <= int(raw_k) <= 1000:
+    if not raw_k.isdecimal() or len(raw_k) > 4 or not K_FLOOR <= int(raw_k) <= 1000:
         errors["k"] = f"A whole number from {K_FLOOR} to 1000."
     paused = any(
         isinstance(o, dict) and o.get("value") == "paused"

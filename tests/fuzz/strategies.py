@@ -1,0 +1,85 @@
+"""Hostile inputs shared by the fuzz tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+TRICKY_CHARACTERS = [
+    "\x00",
+    "\x1b",
+    "\r",
+    "\t",
+    "\u200b",  # zero-width space
+    "\u202e",  # right-to-left override
+    "\ufeff",
+    "\u00a0",
+    "\u201c",  # curly quotes, which the /trust tokenizer straightens
+    "\u2019",
+    "²",  # isdigit() but not a decimal digit: int("²") fails
+    "٣",  # Arabic-Indic three: a decimal digit
+    "𝟘",  # mathematical zero
+    "Ⅻ",  # roman numeral twelve (numeric, not a digit)
+    "`",
+    "'",
+    '"',
+    "\\",
+    "|",
+    "<",
+    ">",
+    "@",
+    "#",
+    ":",
+    "&amp;",
+    "<!channel>",
+    "<@U0REP1>",
+    "<#C0SALES|sales>",
+    "%s",
+    "{0}",
+    "😀",
+    "é",
+]
+
+tricky_text = st.lists(st.sampled_from(TRICKY_CHARACTERS) | st.text(max_size=6), max_size=12).map(
+    "".join
+)
+"""Short text rich in the characters parsers trip over."""
+
+any_text = st.text(max_size=200) | tricky_text
+"""Arbitrary unicode (control characters included), or tricky text."""
+
+huge_text = st.builds(
+    lambda chunk, times: chunk * times,
+    st.sampled_from(["x", "9", "é", "😀", "a b ", "<@U0REP1> ", '"', "²"]),
+    st.integers(4_400, 20_000),
+)
+"""Strings well past every limit (Slack's, ours, Python's 4300-digit int conversion)."""
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | any_text
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
+    max_leaves=10,
+)
+"""Any JSON value."""
+
+
+def fuzz(max_examples: int) -> Any:
+    """Hypothesis settings for a fuzz test: no deadline (the app is real), fixtures allowed."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )

@@ -41,7 +41,7 @@ class HomeData:
     trend: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
     digests: list[tuple[str, Digest]] = field(default_factory=list)  # (team name, latest)
     is_admin: bool = False
-    team_lines: list[teams.TeamSummary] = field(default_factory=list)
+    team_lines: list[teams.TeamCount] = field(default_factory=list)
     outbox: dict[str, int] = field(default_factory=dict)
 
 
@@ -57,7 +57,7 @@ async def home_for(
     data.rep_of = [t.name for t in member_of[teams.REP]]
     data.manager_of = [t.name for t in member_of[teams.MANAGER]]
     # an admin sees every team (the whole list is read only for them)
-    summaries = await teams.summaries(runtime.db, workspace_id) if is_admin else []
+    summaries = await teams.overview(runtime.db, workspace_id) if is_admin else []
     me = pseudonym(key, workspace_id, user_id)
     async with runtime.db.session() as session:
         latest = (

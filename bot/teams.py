@@ -21,15 +21,34 @@ class TeamError(ValueError):
     """A request that cannot be carried out; the message says why."""
 
 
+def schedule_of(team: Team) -> str:
+    return f"{WEEKDAYS[team.checkin_weekday]} {team.checkin_time} rep-local"
+
+
 @dataclass(frozen=True)
 class TeamSummary:
+    """A team with its reps and managers by user ID."""
+
     team: Team
     reps: list[str]
     managers: list[str]
 
     @property
     def schedule(self) -> str:
-        return f"{WEEKDAYS[self.team.checkin_weekday]} {self.team.checkin_time} rep-local"
+        return schedule_of(self.team)
+
+
+@dataclass(frozen=True)
+class TeamCount:
+    """A team with how many reps and managers it has (no IDs: cheap for many teams)."""
+
+    team: Team
+    reps: int
+    managers: int
+
+    @property
+    def schedule(self) -> str:
+        return schedule_of(self.team)
 
 
 async def find(session: AsyncSession, workspace_id: str, name: str) -> Team:
@@ -163,6 +182,28 @@ async def summaries(db: Database, workspace_id: str) -> list[TeamSummary]:
             by_role[REP].get(team.id or 0, []),
             by_role[MANAGER].get(team.id or 0, []),
         )
+        for team in teams
+    ]
+
+
+async def overview(db: Database, workspace_id: str) -> list[TeamCount]:
+    """Every team of the workspace with its head counts, counted by the database."""
+    async with db.session() as session:
+        teams = (
+            await session.exec(
+                select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
+            )
+        ).all()
+        counted = (
+            await session.exec(
+                select(col(Member.team_id), col(Member.role), func.count())
+                .where(Member.workspace_id == workspace_id)
+                .group_by(col(Member.team_id), col(Member.role))
+            )
+        ).all()
+    counts: dict[tuple[int | None, str], int] = {(t, role): int(n) for t, role, n in counted}
+    return [
+        TeamCount(team, counts.get((team.id, REP), 0), counts.get((team.id, MANAGER), 0))
         for team in teams
     ]
 

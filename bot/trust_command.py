@@ -219,15 +219,15 @@ async def _prompts(rt: Runtime, c: Caller, cmd: Command) -> Reply:
 
 
 async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
-    found = await teams.summaries(rt.db, c.workspace_id)
+    found = await teams.overview(rt.db, c.workspace_id)
     extra = await admins.listed(rt.db, c.workspace_id)
     async with rt.db.session() as session:
         log = await audit.recent(session, c.workspace_id)
     now = rt.clock.now()
     lines = [f"*Teams*: {len(found)}"]
     lines += [
-        f"• {s.team.name}{' (paused)' if s.team.paused else ''}: {len(s.reps)} reps, "
-        f"{len(s.managers)} managers, check-in {s.schedule}"
+        f"• {s.team.name}{' (paused)' if s.team.paused else ''}: {s.reps} reps, "
+        f"{s.managers} managers, check-in {s.schedule}"
         + (
             ""
             if s.team.paused

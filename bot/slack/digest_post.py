@@ -261,10 +261,15 @@ async def recover_claims(runtime: Runtime, clients: ClientSource) -> int:
     return settled
 
 
+PREPARE_BATCH = 100
+"""Teams whose figures are computed together before they are posted: a few queries per
+batch, and memory bounded by a batch's answers, not the whole workspace's."""
+
+
 async def post_due_digests(runtime: Runtime, clients: ClientSource) -> list[PostResult]:
     """Post every digest that is due now (the weekly job's tick), each with its workspace's
-    client: figures for all due teams are computed in one batch, then each is posted once.
-    A failure is logged and retried at the next tick; it does not stop the other teams.
+    client: figures are computed for up to :data:`PREPARE_BATCH` teams at a time, then each
+    is posted once. A failure is logged and retried at the next tick; it does not stop the other teams.
     Claims left by a crashed poster are settled first (:func:`recover_claims`). Teams of a
     workspace that uninstalled the app are skipped."""
     try:
@@ -276,17 +281,17 @@ async def post_due_digests(runtime: Runtime, clients: ClientSource) -> list[Post
         client = await client_for(clients, candidate.team.workspace_id)
         if client is not None:
             due.append((candidate, client))
-    if not due:
-        return []
-    await digests.prepare(runtime, [(d.team, d.period_start) for d, _ in due])
     results = []
-    for item, client in due:
-        try:
-            results.append(await post_digest(runtime, client, item.team, item.period_start))
-        except Exception:
-            log.exception(
-                "digest for team %s, week of %s not posted; retried at the next tick",
-                item.team.id,
-                item.period_start,
-            )
+    for start in range(0, len(due), PREPARE_BATCH):
+        batch = due[start : start + PREPARE_BATCH]
+        await digests.prepare(runtime, [(d.team, d.period_start) for d, _ in batch])
+        for item, client in batch:
+            try:
+                results.append(await post_digest(runtime, client, item.team, item.period_start))
+            except Exception:
+                log.exception(
+                    "digest for team %s, week of %s not posted; retried at the next tick",
+                    item.team.id,
+                    item.period_start,
+                )
     return results

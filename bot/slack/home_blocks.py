@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import WEEKDAYS
 from bot.home import HomeData, sparkline
 from bot.slack.blocks import Block, context, header, mrkdwn
 
@@ -125,9 +124,8 @@ def _admin(data: HomeData) -> list[Block]:
         paused = " (paused)" if s.team.paused else ""
         blocks.append(
             mrkdwn(
-                f"*{s.team.name}*{paused} → <#{s.team.channel_id}>: {len(s.reps)} reps, "
-                f"{len(s.managers)} managers; check-in {WEEKDAYS[s.team.checkin_weekday]} "
-                f"{s.team.checkin_time} rep-local; k={s.team.k}"
+                f"*{s.team.name}*{paused} → <#{s.team.channel_id}>: {s.reps} reps, "
+                f"{s.managers} managers; check-in {s.schedule}; k={s.team.k}"
             )
         )
     health = (

@@ -218,6 +218,10 @@ async def _prompts(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
 
 
+STATUS_TEAMS = 30
+"""Teams listed one by one in ``/trust status`` (a big org's list would bury the rest)."""
+
+
 async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     found = await teams.overview(rt.db, c.workspace_id)
     extra = await admins.listed(rt.db, c.workspace_id)
@@ -233,8 +237,10 @@ async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
             if s.team.paused
             else f"; next from {checkins.next_checkin(s.team, now):%a %d %b %H:%M} UTC"
         )
-        for s in found
+        for s in found[:STATUS_TEAMS]
     ]
+    if len(found) > STATUS_TEAMS:
+        lines.append(f"• … and {len(found) - STATUS_TEAMS} more: `/trust team list`")
     counts = await outbox.counts(rt.db, c.workspace_id)
     shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "none yet"
     lines.append(f"*Deliveries*: {shown}")

@@ -269,9 +269,9 @@ batch, and memory bounded by a batch's answers, not the whole workspace's."""
 async def post_due_digests(runtime: Runtime, clients: ClientSource) -> list[PostResult]:
     """Post every digest that is due now (the weekly job's tick), each with its workspace's
     client: figures are computed for up to :data:`PREPARE_BATCH` teams at a time, then each
-    is posted once. A failure is logged and retried at the next tick; it does not stop the other teams.
-    Claims left by a crashed poster are settled first (:func:`recover_claims`). Teams of a
-    workspace that uninstalled the app are skipped."""
+    is posted once. A failure is logged and retried at the next tick; it does not stop the
+    other teams. Claims left by a crashed poster are settled first (:func:`recover_claims`).
+    Teams of a workspace that uninstalled the app are skipped."""
     try:
         await recover_claims(runtime, clients)
     except Exception:

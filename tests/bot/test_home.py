@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot import teams
+from bot.commands import parse
 from bot.home import home_for
 from bot.storage import Database
 from bot.storage.models import Digest
+from bot.trust_command import Caller, execute
 from tests.bot.test_digests import WS, make_runtime, make_team
 
 W1, W2 = date(2026, 11, 9), date(2026, 11, 16)
@@ -67,3 +69,14 @@ async def test_summaries_and_counts_put_every_member_under_its_own_team(db: Data
     ]
     member_of = await teams.memberships(db, WS, "UM3")
     assert [t.name for t in member_of[teams.MANAGER]] == ["t3"] and member_of[teams.REP] == []
+
+
+async def test_status_counts_every_team_and_lists_the_first_thirty(db: Database) -> None:
+    rt = make_runtime(db)
+    for n in range(32):
+        await make_team(rt, f"team{n:02d}", 1 + n % 3, managers=[f"UM{n}"])
+    caller = Caller(workspace_id=WS, user_id="UADMIN", is_admin=True)
+    reply = await execute(rt, caller, parse("status"))
+    assert reply.ok and "*Teams*: 32" in reply.text
+    assert "• team00: 1 reps, 1 managers" in reply.text and "• team29: 3 reps" in reply.text
+    assert "team30" not in reply.text and "… and 2 more: `/trust team list`" in reply.text

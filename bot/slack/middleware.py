@@ -8,6 +8,7 @@ request must be answered before any database work (a retry is Slack's answer to 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -162,3 +163,51 @@ def once_per_event(runtime: Runtime) -> Callable[[Listener], Listener]:
         return run
 
     return wrap
+
+
+AFTER_ACK = 10
+"""Listeners working at once after their ack, per process: about the database pool's size."""
+
+
+class AfterAck:
+    """Bounds how many listeners do their work at once, counting from their ack.
+
+    A burst of 200 requests would otherwise run 200 listeners' work side by side: the acks of
+    the requests still arriving wait behind all of it on the event loop, every listener holds
+    its rows in memory at the same time, and the database pool runs dry. A listener passes
+    its ack first (its own ``ack()``, or Bolt's for events) and then waits its turn.
+    """
+
+    def __init__(self, limit: int = AFTER_ACK) -> None:
+        self._turns = asyncio.Semaphore(limit)
+
+    def __call__(self, listener: Listener) -> Listener:
+        turns = self._turns
+
+        @functools.wraps(listener)
+        async def run(*args: Any, **kwargs: Any) -> None:
+            held = False
+
+            async def take_turn() -> None:
+                nonlocal held
+                if not held:
+                    await turns.acquire()
+                    held = True
+
+            acked = kwargs.get("ack")
+            if acked is None:  # an event: Bolt acknowledged it before the listener ran
+                await take_turn()
+            else:
+
+                async def ack_then_wait(*a: Any, **kw: Any) -> None:
+                    await acked(*a, **kw)
+                    await take_turn()
+
+                kwargs["ack"] = ack_then_wait
+            try:
+                await listener(*args, **kwargs)
+            finally:
+                if held:
+                    turns.release()
+
+        return run

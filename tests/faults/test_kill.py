@@ -107,11 +107,14 @@ async def test_kill_9_at_random_points_of_a_fan_out(
     """Kills at random moments of a 120-DM fan-out. A quarter of the posts are slowed
     down by 0.3 s, so a kill often lands while a post is in flight: the emulator still
     completes it, and only the restarted worker's look into the DM history can tell."""
-    users = [f"U{i:05d}" for i in range(120)]
-    for user in users:
-        emu.add_user(user)
     emu.set_rate_limits(enabled=True, workspace_cap_per_s=120)
     for round_no in range(ROUNDS):
+        # new reps each round: each round's database numbers its deliveries from 1 again, and
+        # a DM history holding an earlier round's message with the same delivery id would
+        # rightly count as that row's post
+        users = [f"U{round_no}{i:04d}" for i in range(120)]
+        for user in users:
+            emu.add_user(user)
         url = f"sqlite:///{tmp_path / f'fanout-{round_no}.db'}"
         upgrade(url)
         db = Database(url)

@@ -11,7 +11,24 @@ from bot.runtime import Runtime
 from bot.slack.middleware import AfterAck, Listener
 from handlers import actions, commands, events, views
 
-SURFACES = ("command", "action", "view", "event", "options", "shortcut")
+SURFACES = frozenset(
+    {
+        "command",
+        "action",
+        "block_action",
+        "view",
+        "view_submission",
+        "view_closed",
+        "event",
+        "message",
+        "options",
+        "block_suggestion",
+        "shortcut",
+        "global_shortcut",
+        "message_shortcut",
+    }
+)
+"""The app's methods that register a listener (each wraps it in :class:`AfterAck`)."""
 
 
 class _Bounded:

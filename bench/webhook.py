@@ -230,10 +230,11 @@ def _body(n: int) -> bytes:
     ).encode()
 
 
-def _headers(body: bytes) -> dict[str, str]:
+def _headers(body: bytes, offset: float = 0.0) -> dict[str, str]:
+    """Signed headers, timestamped by the server's clock (``offset`` s from ours)."""
     from slack_sdk.signature import SignatureVerifier
 
-    timestamp = str(int(time.time()))
+    timestamp = str(int(time.time() + offset))
     signature = SignatureVerifier(SECRET).generate_signature(timestamp=timestamp, body=body)
     return {
         "Content-Type": "application/json",
@@ -423,22 +424,13 @@ def _dm_latencies(nudges: int) -> tuple[list[float], int]:
 async def _send_nudges(url: str, nudges: int, offset: float) -> dict[str, float]:
     """POST one new deal per rep, one every :data:`NUDGE_EVERY` s; when each was sent."""
     import aiohttp
-    from slack_sdk.signature import SignatureVerifier
 
     await _wait_ready(url)
     sent: dict[str, float] = {}
     async with aiohttp.ClientSession() as session:
         for n in range(nudges):
             body = _nudge_body(n)
-            timestamp = str(int(time.time() + offset))  # the app's (shifted) clock
-            headers = {
-                "Content-Type": "application/json",
-                "X-Trustbot-Request-Timestamp": timestamp,
-                "X-Trustbot-Signature": SignatureVerifier(SECRET).generate_signature(
-                    timestamp=timestamp, body=body
-                )
-                or "",
-            }
+            headers = _headers(body, offset)  # the app's clock is shifted
             sent[REPS[n]] = time.time()
             async with session.post(url, data=body, headers=headers) as reply:
                 await reply.read()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func
@@ -156,15 +157,20 @@ async def remove_people(
     return [u for u in users if u in present]
 
 
+async def _teams_of(session: AsyncSession, workspace_id: str) -> Sequence[Team]:
+    """The workspace's teams, by name."""
+    return (
+        await session.exec(
+            select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
+        )
+    ).all()
+
+
 async def summaries(db: Database, workspace_id: str) -> list[TeamSummary]:
     """Every team of the workspace with its reps and managers (by name), in one pass over
     the members' IDs: no member objects, no per-team scan."""
     async with db.session() as session:
-        teams = (
-            await session.exec(
-                select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
-            )
-        ).all()
+        teams = await _teams_of(session, workspace_id)
         members = (
             await session.exec(
                 select(col(Member.team_id), col(Member.role), col(Member.user_id))
@@ -189,11 +195,7 @@ async def summaries(db: Database, workspace_id: str) -> list[TeamSummary]:
 async def overview(db: Database, workspace_id: str) -> list[TeamCount]:
     """Every team of the workspace with its head counts, counted by the database."""
     async with db.session() as session:
-        teams = (
-            await session.exec(
-                select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
-            )
-        ).all()
+        teams = await _teams_of(session, workspace_id)
         counted = (
             await session.exec(
                 select(col(Member.team_id), col(Member.role), func.count())

@@ -36,6 +36,7 @@ from bot.slack.digest_blocks import (
     chart_title,
     digest_message,
 )
+from bot.slack.history import find_by_metadata
 from bot.storage.models import Team
 
 log = logging.getLogger(__name__)
@@ -192,26 +193,16 @@ async def _find_posted(client: AsyncWebClient, digest: digests.StoredDigest) -> 
     """The ts of the message that posted ``digest`` in its channel, if there is one."""
     assert digest.channel_id is not None
     week_over = datetime.combine(digest.period_start + timedelta(days=6), time(), tzinfo=UTC)
-    cursor: str | None = None
-    for _ in range(HISTORY_MAX_PAGES):
-        response = await client.conversations_history(
-            channel=digest.channel_id,
-            oldest=f"{week_over.timestamp():.6f}",  # no digest is posted before its week ends
-            include_all_metadata=True,
-            limit=HISTORY_PAGE,
-            cursor=cursor,
-        )
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == EVENT_TYPE and str(payload.get("digest_id")) == str(
-                digest.id
-            ):
-                return str(message["ts"])
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not response.get("has_more") or not cursor:
-            return None
-    raise LookupError(f"channel {digest.channel_id}: history too long to look through")
+    return await find_by_metadata(
+        client,
+        digest.channel_id,
+        since=week_over,  # no digest is posted before its week ends
+        event_type=EVENT_TYPE,
+        key="digest_id",
+        value=digest.id,
+        page=HISTORY_PAGE,
+        max_pages=HISTORY_MAX_PAGES,
+    )
 
 
 async def recover_claims(runtime: Runtime, clients: ClientSource) -> int:

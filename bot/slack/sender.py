@@ -46,6 +46,7 @@ from bot import logs, outbox
 from bot.outbox import RetryPolicy, Skip
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.slack.history import HistoryTooLong, find_by_metadata
 from bot.storage.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -623,28 +624,21 @@ class OutboxWorker:
     ) -> tuple[str, str] | None:
         """(channel, ts) of the message this row posted at or after ``since``, if any."""
         channel = await self.dm_channel(row, token)
-        auth: dict[str, Any] = {"token": token} if token else {}
-        cursor: str | None = None
-        for _ in range(HISTORY_MAX_PAGES):
-            response = await self.client.conversations_history(
-                channel=channel,
-                oldest=f"{since.timestamp():.6f}",
-                include_all_metadata=True,
-                limit=HISTORY_PAGE,
-                cursor=cursor,
-                **auth,
+        try:
+            ts = await find_by_metadata(
+                self.client,
+                channel,
+                since=since,
+                event_type=EVENT_TYPE,
+                key="delivery_id",
+                value=row.id,
+                page=HISTORY_PAGE,
+                max_pages=HISTORY_MAX_PAGES,
+                token=token,
             )
-            for message in response.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == EVENT_TYPE and str(
-                    payload.get("delivery_id")
-                ) == str(row.id):
-                    return channel, str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not response.get("has_more") or not cursor:
-                return None
-        raise _Unverifiable(row.id)
+        except HistoryTooLong:
+            raise _Unverifiable(row.id) from None
+        return None if ts is None else (channel, ts)
 
     # -- recovery ---------------------------------------------------------------
 

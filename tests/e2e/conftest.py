@@ -11,7 +11,7 @@ from bot.clock import Clock, SystemClock
 from bot.emulator import SlackEmulator
 from bot.runtime import Runtime
 from bot.server import ServerThread, TrustbotServer
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.storage import Database
 
 SIGNING_SECRET = "e2e-signing-secret"
@@ -45,6 +45,13 @@ def start_app(
         TRUSTBOT_PSEUDONYM_KEY=PSEUDONYM_KEY,
         TRUSTBOT_WEBHOOK_SECRET="e2e-webhook-secret",
     )
+    return serve(emulator, settings, mode, clock)
+
+
+def serve(
+    emulator: SlackEmulator, settings: Settings, mode: str, clock: Clock | None = None
+) -> ServerThread:
+    """The app on a free loopback port, connected to the emulator over ``mode``."""
     server = TrustbotServer(
         lambda: Runtime(
             settings=settings,

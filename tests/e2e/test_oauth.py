@@ -22,13 +22,13 @@ from bot.clock import ManualClock
 from bot.emulator import SlackEmulator
 from bot.prompts import default_bank
 from bot.runtime import Runtime
-from bot.server import ServerThread, TrustbotServer
+from bot.server import ServerThread
 from bot.settings import load_settings
 from bot.slack.sender import NOT_INSTALLED
 from bot.storage import Database, sync_url
 from bot.storage.models import Delivery, Team, Workspace
 from bot.storage.slack_tables import slack_bots, slack_oauth_states
-from tests.e2e.conftest import APP_TOKEN, PSEUDONYM_KEY, SIGNING_SECRET
+from tests.e2e.conftest import APP_TOKEN, PSEUDONYM_KEY, SIGNING_SECRET, serve
 
 CLIENT_ID = "1234.5678"
 CLIENT_SECRET = "oauth-client-secret"
@@ -64,18 +64,7 @@ def oauth_settings(emulator: SlackEmulator, database_url: str, **extra: str) -> 
 
 def start_oauth_app(emulator: SlackEmulator, database_url: str, mode: str) -> ServerThread:
     settings = load_settings(**oauth_settings(emulator, database_url, SLACK_APP_TOKEN=APP_TOKEN))
-    server = TrustbotServer(
-        lambda: Runtime(settings=settings, db=Database(settings.TRUSTBOT_DATABASE_URL)),
-        host="127.0.0.1",
-        port=0,
-        socket_mode=mode == "socket",
-        log_level="warning",
-    )
-    thread = ServerThread(server).start()
-    if mode == "socket":
-        emulator.wait_for_socket(timeout=10)
-    else:
-        emulator.connect_http(f"{thread.url}/slack/events")
+    thread = serve(emulator, settings, mode)
     emulator.configure_oauth(
         CLIENT_ID, CLIENT_SECRET, [f"{thread.url}/slack/oauth_redirect"], installer="U0ADMIN"
     )

@@ -58,8 +58,7 @@ from sqlalchemy import Connection, Engine, bindparam, create_engine, func, inser
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, col, select
 
 from bot import guardrails
 from bot.checkins import add_working_time
@@ -688,9 +687,7 @@ class _Event(NamedTuple):
     rep_email: str | None
 
 
-async def _events(
-    session: AsyncSession, ids: Sequence[int], *, accepted_only: bool, lock: bool
-) -> list[_Event]:
+def _events_query(ids: Sequence[int], *, accepted_only: bool, lock: bool) -> Any:
     """The events among ``ids`` (Core, without the ORM's cost), in id order."""
     table = _DEAL_EVENTS
     query = sa_select(
@@ -705,9 +702,7 @@ async def _events(
         query = query.where(table.c.status == ACCEPTED)
     if lock:
         query = query.with_for_update()
-    connection = await session.connection()
-    result = await connection.execute(query.order_by(table.c.id))
-    return [_Event(*row) for row in result.all()]
+    return query.order_by(table.c.id)
 
 
 _SET_STATUS = (
@@ -790,21 +785,42 @@ async def process_events(
     e-mail lookup raised stays ``accepted``; its error is in :attr:`Processed.errors`.
     """
     ids = sorted(set(deal_event_ids))
-    async with runtime.db.session() as session:
-        found = await _events(session, ids, accepted_only=True, lock=False)
+    async with runtime.db.engine.connect() as connection:
+        query = _events_query(ids, accepted_only=True, lock=False)
+        found = [_Event(*row) for row in (await connection.execute(query)).all()]
     users, errors = await _resolve_reps(found, resolve_email)
-    async with _planning_lock(runtime), runtime.db.session() as session:
-        now = runtime.clock.now()
-        rows = await _events(session, ids, accepted_only=False, lock=True)
-        statuses = {r.id: r.status for r in rows}
-        todo = [r for r in rows if r.status == ACCEPTED and r.id in users]
-        nudges: list[dict[str, Any]] = []
-        changes: list[dict[str, Any]] = []
+    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY or None
+    async with _planning_lock(runtime):
+        if runtime.db.dialect == "sqlite":  # reads and writes in the writer thread
+            statuses = await _sqlite_write(runtime, _plan_events, runtime.clock, key, ids, users)
+        else:  # the rows read FOR UPDATE stay locked until the plan is written
+            async with runtime.db.engine.begin() as connection:
+                statuses = await connection.run_sync(_plan_events, runtime.clock, key, ids, users)
+    return Processed(statuses, errors)
+
+
+def _plan_events(
+    connection: Connection,
+    clock: Clock,
+    pseudonym_key: str | None,
+    ids: Sequence[int],
+    users: Mapping[int, str | None],
+) -> dict[int, str]:
+    """Plan the events among ``ids`` still ``accepted`` whose rep is known (``users``) and
+    write the plan, in the caller's transaction; every event's status."""
+    now = clock.now()
+    query = _events_query(ids, accepted_only=False, lock=True)
+    rows = [_Event(*row) for row in connection.execute(query).all()]
+    statuses = {r.id: r.status for r in rows}
+    todo = [r for r in rows if r.status == ACCEPTED and r.id in users]
+    nudges: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    with Session(bind=connection) as session:
         for workspace_id in sorted({r.workspace_id for r in todo}):
             mine = [r for r in todo if r.workspace_id == workspace_id]
             reps = {u for r in mine if (u := users[r.id])}
-            states = await guardrails.rep_states(
-                session, runtime, workspace_id, reps, now, lock=True
+            states = guardrails.rep_states(
+                session, pseudonym_key, workspace_id, reps, now, lock=True
             )
             for event in mine:
                 user_id = users[event.id]
@@ -814,13 +830,8 @@ async def process_events(
                 changes.append({"b_id": event.id, "new_status": status, "new_user": user_id})
                 if nudge is not None:
                     nudges.append(nudge)
-        if runtime.db.dialect == "sqlite":  # nothing is locked: write through the writer
-            await session.rollback()
-            await _sqlite_write(runtime, _apply_plan, nudges, changes)
-        else:  # in the transaction that holds the row locks
-            await session.run_sync(lambda s: _apply_plan(s.connection(), nudges, changes))
-            await session.commit()
-    return Processed(statuses, errors)
+    _apply_plan(connection, nudges, changes)
+    return statuses
 
 
 def _apply_plan(
@@ -894,7 +905,8 @@ class Pipeline:
     """Processes accepted events in the background, after the sender has its answer.
 
     ``submit`` never blocks; ``workers`` tasks (started on first use) drain the queue, each
-    taking what has queued up (at most :data:`BATCH`) as one batch. What is queued when the
+    taking what has queued up within ``linger`` seconds of its first event (at most
+    :data:`BATCH`) as one batch. What is queued when the
     process stops is still ``accepted`` in the database, for :func:`process_pending`.
     """
 
@@ -920,8 +932,10 @@ class Pipeline:
     async def _work(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            if self.linger and self._queue.empty():
-                await asyncio.sleep(self.linger)  # a burst is planned as one batch
+            if self.linger and self._queue.qsize() < BATCH:
+                # gather for a moment even under load: a batch costs mostly per batch (the
+                # reps' states), so a burst is planned in a few large batches, not many small
+                await asyncio.sleep(self.linger)
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:

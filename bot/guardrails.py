@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.checkins import WORKDAYS, zone
@@ -232,6 +232,7 @@ class RepState:
     by_deal: dict[str, list[datetime]] = field(default_factory=dict)
     _days: Counter[date] | None = field(default=None, init=False, repr=False)
     _full_at: datetime | None = field(default=None, init=False, repr=False)
+    _limits: Limits | None = field(default=None, init=False, repr=False)
 
     def _per_day(self, tz: ZoneInfo) -> Counter[date]:
         if self._days is None:
@@ -243,7 +244,9 @@ class RepState:
         team, person = self.team, self.person
         if team is None:
             return Decision(None, None, skip=Skip.NOT_A_REP)
-        limits = Limits.for_rep(team, person.tz if person else None)
+        limits = self._limits
+        if limits is None:  # the same for every deal of the batch
+            limits = self._limits = Limits.for_rep(team, person.tz if person else None)
         if team.paused:
             return Decision(team, limits, skip=Skip.TEAM_PAUSED)
         if limits.per_day < 1:
@@ -277,9 +280,9 @@ class RepState:
         return decision
 
 
-async def rep_states(
-    session: AsyncSession,
-    runtime: Runtime,
+def rep_states(
+    session: Session,
+    pseudonym_key: str | None,
     workspace_id: str,
     user_ids: Iterable[str],
     now: datetime,
@@ -288,7 +291,9 @@ async def rep_states(
 ) -> dict[str, RepState]:
     """:class:`RepState` of each user, in four queries whatever their number.
 
-    With ``lock=True`` the reps' teams are locked (PostgreSQL ``FOR UPDATE``) until the
+    Synchronous, so that a planner runs it in the same transaction (and thread) as the
+    writes it decides (``AsyncSession.run_sync`` or SQLite's writer thread). With
+    ``lock=True`` the reps' teams are locked (PostgreSQL ``FOR UPDATE``) until the
     transaction ends, so two planners never count the same rep's nudges at once.
     """
     users = sorted(set(user_ids))
@@ -307,30 +312,29 @@ async def rep_states(
     if lock:
         query = query.with_for_update(of=Team)
     teams: dict[str, Team] = {}
-    for user_id, team in (await session.exec(query)).all():
+    for user_id, team in session.exec(query).all():
         teams.setdefault(user_id, team)  # the first team (lowest id) wins
     persons = {
         p.user_id: p
-        for p in (
-            await session.exec(
-                select(Person).where(
-                    Person.workspace_id == workspace_id, col(Person.user_id).in_(users)
-                )
+        for p in session.exec(
+            select(Person).where(
+                Person.workspace_id == workspace_id, col(Person.user_id).in_(users)
             )
         ).all()
     }
-    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY
-    hashes = {pseudonym(key, workspace_id, u, purpose="optout"): u for u in users} if key else {}
+    hashes = (
+        {pseudonym(pseudonym_key, workspace_id, u, purpose="optout"): u for u in users}
+        if pseudonym_key
+        else {}
+    )
     remembered = set()
     if hashes:
         remembered = {
             hashes[h]
-            for h in (
-                await session.exec(
-                    select(OptOut.user_hash).where(
-                        OptOut.workspace_id == workspace_id,
-                        col(OptOut.user_hash).in_(list(hashes)),
-                    )
+            for h in session.exec(
+                select(OptOut.user_hash).where(
+                    OptOut.workspace_id == workspace_id,
+                    col(OptOut.user_hash).in_(list(hashes)),
                 )
             ).all()
         }
@@ -346,17 +350,15 @@ async def rep_states(
     gaps = [timedelta(hours=max(t.nudge_gap_hours, 0)) for t in teams.values()]
     since = now - max([*gaps, timedelta(days=2)])
     slot = func.coalesce(col(Delivery.planned_at), col(Delivery.next_attempt_at))
-    rows = (
-        await session.exec(
-            select(Delivery.user_id, slot, DealEvent.deal_id)
-            .join(DealEvent, col(DealEvent.id) == col(Delivery.deal_event_id))
-            .where(
-                Delivery.workspace_id == workspace_id,
-                col(Delivery.user_id).in_(users),
-                Delivery.kind == NUDGE,
-                col(Delivery.status).not_in(NOT_COUNTED),
-                slot >= since,
-            )
+    rows = session.exec(
+        select(Delivery.user_id, slot, DealEvent.deal_id)
+        .join(DealEvent, col(DealEvent.id) == col(Delivery.deal_event_id))
+        .where(
+            Delivery.workspace_id == workspace_id,
+            col(Delivery.user_id).in_(users),
+            Delivery.kind == NUDGE,
+            col(Delivery.status).not_in(NOT_COUNTED),
+            slot >= since,
         )
     ).all()
     for user_id, at, deal_id in rows:
@@ -364,25 +366,6 @@ async def rep_states(
         state.planned.append(_aware(at))
         state.by_deal.setdefault(deal_id, []).append(_aware(at))
     return states
-
-
-async def decide(
-    session: AsyncSession,
-    runtime: Runtime,
-    workspace_id: str,
-    user_id: str,
-    deal_id: str,
-    now: datetime,
-    *,
-    lock: bool = False,
-) -> Decision:
-    """Whether and when to nudge ``user_id`` about ``deal_id``, given what is planned already.
-
-    Run it in the transaction that inserts the nudge, with ``lock=True``, so that two
-    deal events for the same team are planned one after the other.
-    """
-    states = await rep_states(session, runtime, workspace_id, [user_id], now, lock=lock)
-    return states[user_id].decide(deal_id, now)
 
 
 async def may_send(runtime: Runtime, delivery: Delivery) -> Skip | None:

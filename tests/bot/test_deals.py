@@ -546,6 +546,31 @@ async def test_the_pipeline_processes_in_the_background(runtime: Runtime) -> Non
     assert statuses == [deals.DEFERRED] * 2 + [deals.NUDGED] * 3  # 3 a day, the rest tomorrow
 
 
+async def test_the_pipeline_gathers_a_burst_even_when_events_are_waiting(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load a worker wakes to a non-empty queue; it still lets the burst gather, so
+    events arriving one by one are planned in one batch, not in one batch each."""
+    batches: list[list[int]] = []
+
+    async def record(rt: Runtime, ids: list[int], resolve: object) -> deals.Processed:
+        batches.append(list(ids))
+        return deals.Processed({}, {})
+
+    monkeypatch.setattr(deals, "process_events", record)
+    pipeline = deals.Pipeline(runtime, no_lookup, workers=1, linger=0.3)
+    try:
+        pipeline.submit(1)
+        pipeline.submit(2)  # waiting when the worker takes the first
+        for n in range(3, 8):
+            await asyncio.sleep(0.02)
+            pipeline.submit(n)
+        await pipeline.drain()
+    finally:
+        await pipeline.aclose()
+    assert batches == [[1, 2, 3, 4, 5, 6, 7]]
+
+
 async def test_metadata_is_stored_once_and_processed(runtime: Runtime) -> None:
     metadata = {"event_type": "deal_updated", "event_payload": VALID}
     first = await deals.receive_metadata(runtime, WS, metadata, no_lookup)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
@@ -48,3 +49,28 @@ async def test_drawing_runs_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) 
     png = await charts.trend_chart(TREND, title="t")
     assert png.startswith(b"\x89PNG")
     assert threads and threads[0] != threading.get_ident()
+
+
+def _pixel(png: bytes, xy: tuple[float, float]) -> tuple[int, int, int]:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return image.getpixel((round(xy[0]), round(xy[1])))  # type: ignore[return-value]
+
+
+def test_a_week_without_a_figure_is_a_gap_not_a_zero() -> None:
+    periods = TREND["periods"][:3]
+    gap = charts.render_trend_png(
+        {"periods": periods, "index": {"care": [3.0, None, 3.0]}}, title="t"
+    )
+    full = charts.render_trend_png(
+        {"periods": periods, "index": {"care": [3.0, 3.0, 3.0]}}, title="t"
+    )
+    middle = charts.point(1, 3.0, weeks=3)
+    green = (0x1B, 0x9E, 0x77)
+    assert _pixel(full, middle) == green  # the line through the middle week
+    red, green_, blue = _pixel(gap, middle)
+    assert red == green_ == blue  # no line there: only the background or a grid line
+    assert _pixel(gap, charts.point(0, 3.0, weeks=3)) == green  # the figures that exist
+    assert _pixel(gap, charts.point(2, 3.0, weeks=3)) == green
+    assert _pixel(gap, charts.point(1, 1.0, weeks=3)) != green  # and no point at the bottom

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -68,7 +67,7 @@ class Child:
         assert line.strip() == "ready", (line, self.log.read_text())
 
     def kill(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.kill()  # SIGKILL; nothing if it has already exited (and been reaped)
         self.proc.wait(timeout=10)
         self._stderr.close()
 

@@ -35,6 +35,7 @@ import functools
 import json
 import logging
 import re
+import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -54,9 +55,20 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import Connection, Engine, bindparam, create_engine, func, insert, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    func,
+    insert,
+    tuple_,
+    update,
+)
+from sqlalchemy import event as sa_event
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
@@ -500,33 +512,64 @@ def _write_rows(
     return new, old
 
 
-_sqlite_writers: weakref.WeakKeyDictionary[object, tuple[ThreadPoolExecutor, Engine]] = (
-    weakref.WeakKeyDictionary()
-)
+@dataclass(frozen=True)
+class _SqliteWriter:
+    """SQLite only: this process's writer of deal events, with two engines on the file.
+
+    ``engine`` belongs to one thread (``executor``), so that a transaction is one hand-over
+    to a thread instead of several per statement through aiosqlite; it waits for a busy
+    database (the busy timeout). ``inline`` runs on the event loop itself, for short
+    transactions: it never waits (no busy timeout; a busy database sends the transaction to
+    the thread) and never checkpoints the WAL (the other connections do), so it blocks the
+    loop only for the statements themselves, which cost less than the hand-over to a thread
+    when one core serves everything.
+    """
+
+    executor: ThreadPoolExecutor
+    engine: Engine
+    inline: Engine
 
 
-def _sqlite_writer(runtime: Runtime) -> tuple[ThreadPoolExecutor, Engine]:
-    """SQLite only: one thread with its own synchronous engine on the same file, so storing a
-    batch is one hand-over to a thread instead of several per statement through aiosqlite
-    (each waits for a turn of the busy event loop). The write lock keeps it the only writer
-    of this process while it writes."""
+_sqlite_writers: weakref.WeakKeyDictionary[object, _SqliteWriter] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_engine(url: Any, timeout: float) -> Engine:
+    engine = create_engine(
+        sync_url(url),
+        connect_args={"timeout": timeout, "check_same_thread": False},
+        poolclass=StaticPool,
+    )
+    configure_sqlite(engine)
+    return engine
+
+
+def _never_wait(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+def _sqlite_writer(runtime: Runtime) -> _SqliteWriter:
+    """The writer of ``runtime.db`` (made on first use). The write lock keeps it the only
+    writer of this process while it writes."""
     writer = _sqlite_writers.get(runtime.db)
     if writer is None:
-        engine = create_engine(
-            sync_url(runtime.db.url),
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-            poolclass=StaticPool,
+        inline = _sqlite_engine(runtime.db.url, 0)
+        sa_event.listen(inline, "connect", _never_wait)  # after configure_sqlite's pragmas
+        writer = _sqlite_writers[runtime.db] = _SqliteWriter(
+            executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="deal-events"),
+            engine=_sqlite_engine(runtime.db.url, SQLITE_BUSY_TIMEOUT_MS / 1000),
+            inline=inline,
         )
-        configure_sqlite(engine)
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deal-events")
-        writer = _sqlite_writers[runtime.db] = (executor, engine)
-        weakref.finalize(runtime.db, _close_writer, executor, engine).atexit = False
+        weakref.finalize(runtime.db, _close_writer, writer).atexit = False
     return writer
 
 
-def _close_writer(executor: ThreadPoolExecutor, engine: Engine) -> None:
-    executor.submit(engine.dispose)
-    executor.shutdown(wait=False)
+def _close_writer(writer: _SqliteWriter) -> None:
+    writer.inline.dispose()
+    writer.executor.submit(writer.engine.dispose)
+    writer.executor.shutdown(wait=False)
 
 
 def _in_transaction(engine: Engine, work: Callable[..., T], *args: Any) -> T:
@@ -534,13 +577,29 @@ def _in_transaction(engine: Engine, work: Callable[..., T], *args: Any) -> T:
         return work(connection, *args)
 
 
-async def _sqlite_write(runtime: Runtime, work: Callable[..., T], *args: Any) -> T:
-    """``work(connection, *args)`` in one transaction of the SQLite writer thread, as the
-    process's only writer (the write lock)."""
-    executor, engine = _sqlite_writer(runtime)
+def _busy(error: OperationalError) -> bool:
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+async def _sqlite_write(
+    runtime: Runtime, work: Callable[..., T], *args: Any, inline: bool = False
+) -> T:
+    """``work(connection, *args)`` in one transaction, as the process's only writer (the
+    write lock): in the writer thread, or with ``inline=True`` (short work) on the event
+    loop, falling back to the thread when the database is busy."""
+    writer = _sqlite_writer(runtime)
     async with _write_lock(runtime):
+        if inline:
+            try:
+                return _in_transaction(writer.inline, work, *args)
+            except OperationalError as error:  # rolled back: nothing of it was written
+                if not _busy(error):
+                    raise
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, _in_transaction, engine, work, *args)
+        return await loop.run_in_executor(
+            writer.executor, _in_transaction, writer.engine, work, *args
+        )
 
 
 async def _store_batches(runtime: Runtime, batches: Sequence[Batch]) -> list[list[Receipt]]:
@@ -554,7 +613,7 @@ async def _store_batches(runtime: Runtime, batches: Sequence[Batch]) -> list[lis
         for u in updates
     ]
     if runtime.db.dialect == "sqlite":
-        new, old = await _sqlite_write(runtime, _write_rows, rows, keys)
+        new, old = await _sqlite_write(runtime, _write_rows, rows, keys, inline=True)
     else:
         async with runtime.db.engine.begin() as connection:
             new, old = await connection.run_sync(_write_rows, rows, keys)
@@ -687,8 +746,11 @@ class _Event(NamedTuple):
     rep_email: str | None
 
 
-def _events_query(ids: Sequence[int], *, accepted_only: bool, lock: bool) -> Any:
-    """The events among ``ids`` (Core, without the ORM's cost), in id order."""
+def _events_query(
+    ids: Sequence[int], *, accepted_only: bool, lock: bool, by_email: bool = False
+) -> Any:
+    """The events among ``ids`` (Core, without the ORM's cost), in id order; ``by_email``:
+    only those whose rep is given by e-mail alone."""
     table = _DEAL_EVENTS
     query = sa_select(
         table.c.id,
@@ -700,6 +762,8 @@ def _events_query(ids: Sequence[int], *, accepted_only: bool, lock: bool) -> Any
     ).where(table.c.id.in_(ids))
     if accepted_only:
         query = query.where(table.c.status == ACCEPTED)
+    if by_email:
+        query = query.where(table.c.rep_user_id.is_(None), table.c.rep_email.is_not(None))
     if lock:
         query = query.with_for_update()
     return query.order_by(table.c.id)
@@ -715,8 +779,8 @@ _SET_STATUS = (
 async def _resolve_reps(
     events: Sequence[_Event], resolve_email: ResolveEmail
 ) -> tuple[dict[int, str | None], dict[int, Exception]]:
-    """Each event's rep as a Slack user ID (``None``: unknown); distinct e-mails are looked
-    up once, a few at a time."""
+    """The Slack user ID (``None``: unknown) of each event's rep given by e-mail only, and the
+    lookups that raised; distinct e-mails are looked up once, a few at a time."""
     emails = {(e.workspace_id, e.rep_email) for e in events if not e.rep_user_id and e.rep_email}
     found: dict[tuple[str, str], str | Exception | None] = {}
     gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
@@ -733,7 +797,6 @@ async def _resolve_reps(
     errors: dict[int, Exception] = {}
     for e in events:
         if e.rep_user_id or not e.rep_email:
-            users[e.id] = e.rep_user_id
             continue
         result = found[(e.workspace_id, e.rep_email)]
         if isinstance(result, Exception):
@@ -775,7 +838,11 @@ def _plan(
 
 
 async def process_events(
-    runtime: Runtime, deal_event_ids: Sequence[int], resolve_email: ResolveEmail
+    runtime: Runtime,
+    deal_event_ids: Sequence[int],
+    resolve_email: ResolveEmail,
+    *,
+    lookups: bool = True,
 ) -> Processed:
     """Resolve the reps, apply the guardrails and plan the nudges of accepted events, in
     one transaction (in id order, so earlier events get the earlier slots).
@@ -783,36 +850,63 @@ async def process_events(
     Events no longer ``accepted`` are left alone, so running this twice (the background
     step and :func:`process_pending` racing) plans one nudge per event. An event whose
     e-mail lookup raised stays ``accepted``; its error is in :attr:`Processed.errors`.
+    ``lookups=False`` says no event names its rep by e-mail only (one query fewer); one that
+    does stays ``accepted``, for :func:`process_pending`.
     """
     ids = sorted(set(deal_event_ids))
-    async with runtime.db.engine.connect() as connection:
-        query = _events_query(ids, accepted_only=True, lock=False)
-        found = [_Event(*row) for row in (await connection.execute(query)).all()]
-    users, errors = await _resolve_reps(found, resolve_email)
-    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY or None
+    resolved: dict[int, str | None] = {}
+    errors: dict[int, Exception] = {}
+    if lookups:
+        async with runtime.db.engine.connect() as connection:
+            query = _events_query(ids, accepted_only=True, lock=False, by_email=True)
+            found = [_Event(*row) for row in (await connection.execute(query)).all()]
+        resolved, errors = await _resolve_reps(found, resolve_email)
+    plan = functools.partial(
+        _plan_events,
+        clock=runtime.clock,
+        pseudonym_key=runtime.settings.TRUSTBOT_PSEUDONYM_KEY or None,
+        ids=ids,
+        resolved=resolved,
+    )
     async with _planning_lock(runtime):
         if runtime.db.dialect == "sqlite":  # reads and writes in the writer thread
-            statuses = await _sqlite_write(runtime, _plan_events, runtime.clock, key, ids, users)
+            statuses = await _sqlite_write(runtime, plan)
         else:  # the rows read FOR UPDATE stay locked until the plan is written
             async with runtime.db.engine.begin() as connection:
-                statuses = await connection.run_sync(_plan_events, runtime.clock, key, ids, users)
+                statuses = await connection.run_sync(plan)
     return Processed(statuses, errors)
+
+
+def _rep_of(event: _Event, resolved: Mapping[int, str | None]) -> tuple[bool, str | None]:
+    """Whether ``event`` can be planned now, and its rep's Slack user ID (``None``: unknown)."""
+    if event.rep_user_id or not event.rep_email:
+        return True, event.rep_user_id  # by Slack ID, or no rep given at all
+    if event.id in resolved:
+        return True, resolved[event.id]
+    return False, None  # by e-mail, not looked up (or the lookup failed): later
 
 
 def _plan_events(
     connection: Connection,
+    *,
     clock: Clock,
     pseudonym_key: str | None,
     ids: Sequence[int],
-    users: Mapping[int, str | None],
+    resolved: Mapping[int, str | None],
 ) -> dict[int, str]:
-    """Plan the events among ``ids`` still ``accepted`` whose rep is known (``users``) and
-    write the plan, in the caller's transaction; every event's status."""
+    """Plan the events among ``ids`` still ``accepted`` whose rep is known (by Slack ID, or
+    by e-mail in ``resolved``) and write the plan, in the caller's transaction; every
+    event's status."""
     now = clock.now()
     query = _events_query(ids, accepted_only=False, lock=True)
     rows = [_Event(*row) for row in connection.execute(query).all()]
     statuses = {r.id: r.status for r in rows}
-    todo = [r for r in rows if r.status == ACCEPTED and r.id in users]
+    users: dict[int, str | None] = {}
+    for row in rows:
+        ready, user_id = _rep_of(row, resolved)
+        if row.status == ACCEPTED and ready:
+            users[row.id] = user_id
+    todo = [r for r in rows if r.id in users]
     nudges: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     with Session(bind=connection) as session:
@@ -921,13 +1015,15 @@ class Pipeline:
         self.resolve_email = resolve_email
         self.workers = workers
         self.linger = linger
-        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, bool]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
-    def submit(self, deal_event_id: int) -> None:
+    def submit(self, deal_event_id: int, *, lookup: bool = True) -> None:
+        """Plan the event soon; ``lookup=False``: its rep is not given by e-mail alone (see
+        :func:`process_events`)."""
         if not self._tasks:
             self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
-        self._queue.put_nowait(deal_event_id)
+        self._queue.put_nowait((deal_event_id, lookup))
 
     async def _work(self) -> None:
         while True:
@@ -938,14 +1034,20 @@ class Pipeline:
                 await asyncio.sleep(self.linger)
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            ids = [event_id for event_id, _ in batch]
             try:
-                done = await process_events(self.runtime, batch, self.resolve_email)
+                done = await process_events(
+                    self.runtime,
+                    ids,
+                    self.resolve_email,
+                    lookups=any(lookup for _, lookup in batch),
+                )
                 for event_id, error in done.errors.items():
                     log.warning(
                         "deal event %s: rep lookup failed (%s); will retry", event_id, error
                     )
             except Exception:
-                log.exception("deal events %s could not be processed; will retry", batch)
+                log.exception("deal events %s could not be processed; will retry", ids)
             finally:
                 for _ in batch:
                     self._queue.task_done()

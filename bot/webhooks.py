@@ -232,8 +232,9 @@ class DealWebhooks:
             return _json(503, error="database unavailable, try again later")
         new = [r for r in receipts if r.created]
         if self.pipeline is not None:
-            for receipt in new:
-                self.pipeline.submit(receipt.id)
+            for receipt, update in zip(receipts, updates, strict=True):
+                if receipt.created:
+                    self.pipeline.submit(receipt.id, lookup=update.rep_user_id is None)
         if source == deals.WEBHOOK:
             [receipt] = receipts
             if receipt.created:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import threading
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -406,6 +408,49 @@ async def test_an_accepted_event_is_stored_with_everything(runtime: Runtime) -> 
     assert event.received_at == runtime.clock.now()
 
 
+async def test_sqlite_writes_run_on_the_loop_unless_the_database_is_busy(
+    sqlite_url: str, clock: ManualClock
+) -> None:
+    """A short write runs on the event loop (no hand-over to a thread); when another
+    connection holds the write lock it goes to the writer thread, which waits for the lock
+    while the loop keeps running, and then stores it."""
+    db = Database(sqlite_url)
+    try:
+        rt = await make_runtime(db, clock)
+        threads: list[int] = []
+
+        def work(connection: Any, event_id: str) -> int:
+            threads.append(threading.get_ident())
+            row = deals._values(WS, deals.WEBHOOK, update(event_id), clock.now())
+            new, _ = deals._write_rows(connection, [row], [(WS, deals.WEBHOOK, event_id)])
+            return len(new)
+
+        assert await deals._sqlite_write(rt, work, "free", inline=True) == 1
+        assert threads == [threading.get_ident()]
+
+        holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+        holder.execute("BEGIN IMMEDIATE")  # another process's writer, say
+        asyncio.get_running_loop().call_later(0.3, holder.rollback)
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.02)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        threads.clear()
+        assert await deals._sqlite_write(rt, work, "busy", inline=True) == 1
+        ticker.cancel()
+        holder.close()
+        assert threads[0] == threading.get_ident() and threads[-1] != threading.get_ident()
+        assert ticks >= 5  # the loop ran while the thread waited for the lock
+        assert len(await stored_events(rt)) == 2
+    finally:
+        await db.dispose()
+
+
 # --------------------------------------------------------------------------- processing
 
 
@@ -513,6 +558,23 @@ async def test_a_failed_lookup_leaves_the_event_accepted_for_later(runtime: Runt
     assert outcome == {deals.NUDGED: 1}
 
 
+async def test_without_lookups_an_email_only_rep_waits_for_a_later_pass(runtime: Runtime) -> None:
+    """``lookups=False`` (the webhook said no rep is given by e-mail alone) plans the events
+    named by Slack ID and leaves an e-mail-only one accepted, without asking Slack."""
+    ids = await accept(
+        runtime,
+        update("by-id"),
+        update("by-email", rep_user_id=None, rep_email="ana@example.com", deal_id="D-2"),
+        update("nobody", rep_user_id=None, rep_email=None, deal_id="D-3"),
+    )
+    directory = Directory({"ana@example.com": LONDON})
+    done = await deals.process_events(runtime, ids, directory, lookups=False)
+    assert [done.statuses[i] for i in ids] == [deals.NUDGED, deals.ACCEPTED, deals.UNKNOWN_REP]
+    assert directory.calls == []
+    assert await deals.process_pending(runtime, directory) == {deals.NUDGED: 1}
+    assert directory.calls == ["ana@example.com"]
+
+
 async def test_after_a_restart_pending_events_are_processed(
     database_url: str, clock: ManualClock
 ) -> None:
@@ -553,7 +615,7 @@ async def test_the_pipeline_gathers_a_burst_even_when_events_are_waiting(
     events arriving one by one are planned in one batch, not in one batch each."""
     batches: list[list[int]] = []
 
-    async def record(rt: Runtime, ids: list[int], resolve: object) -> deals.Processed:
+    async def record(rt: Runtime, ids: list[int], resolve: object, **_: object) -> deals.Processed:
         batches.append(list(ids))
         return deals.Processed({}, {})
 

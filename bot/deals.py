@@ -722,8 +722,8 @@ FAILED: Final = "failed"
 """Not a status: an event left ``accepted`` because resolving its rep failed."""
 
 LOOKUPS_AT_ONCE = 8
-BATCH = 500  # deal events planned in one transaction
-LINGER_SECONDS = 0.2  # how long the background step lets a burst gather before planning it
+BATCH = 1000  # deal events planned in one transaction
+LINGER_SECONDS = 0.3  # how long the background step lets a burst gather before planning it
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ class RepState:
     planned: list[datetime] = field(default_factory=list)
     by_deal: dict[str, list[datetime]] = field(default_factory=dict)
     _days: Counter[date] | None = field(default=None, init=False, repr=False)
-    _full_at: datetime | None = field(default=None, init=False, repr=False)
+    _free: tuple[datetime, datetime | None] | None = field(default=None, init=False, repr=False)
     _limits: Limits | None = field(default=None, init=False, repr=False)
 
     def _per_day(self, tz: ZoneInfo) -> Counter[date]:
@@ -255,19 +255,22 @@ class RepState:
             return Decision(team, limits, skip=Skip.OPTED_OUT)
         if person is not None and person.snoozed_until is not None and person.snoozed_until > now:
             return Decision(team, limits, skip=Skip.SNOOZED)
-        if self._full_at == now:  # no slot for any deal: none for this one either
-            return Decision(team, limits, skip=Skip.BACKLOG)
-        slot = choose_slot(
-            now,
-            limits,
-            same_deal=self.by_deal.get(deal_id, ()),
-            per_day=self._per_day(limits.tz),
-        )
+        slot = self._first_free(now, limits)
+        if slot is not None and deal_id in self.by_deal:  # the gap may push it later
+            slot = choose_slot(
+                now, limits, same_deal=self.by_deal[deal_id], per_day=self._per_day(limits.tz)
+            )
         if slot is None:
-            if deal_id not in self.by_deal:
-                self._full_at = now
             return Decision(team, limits, skip=Skip.BACKLOG)
         return Decision(team, limits, send_at=slot)
+
+    def _first_free(self, now: datetime, limits: Limits) -> datetime | None:
+        """The first slot under the daily cap, whatever the deal: with none, no deal gets one
+        (a deal's gap only adds a constraint). Remembered until :meth:`plan` takes a slot, so
+        a rep whose week is full costs one search per batch, not one per event."""
+        if self._free is None or self._free[0] != now:
+            self._free = (now, choose_slot(now, limits, per_day=self._per_day(limits.tz)))
+        return self._free[1]
 
     def plan(self, deal_id: str, now: datetime) -> Decision:
         """:meth:`decide`, and count the slot it picks for the decisions that follow."""
@@ -277,6 +280,7 @@ class RepState:
             self.planned.append(slot)
             self.by_deal.setdefault(deal_id, []).append(slot)
             self._per_day(decision.limits.tz)[slot.astimezone(decision.limits.tz).date()] += 1
+            self._free = None
         return decision
 
 

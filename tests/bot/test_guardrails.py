@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.guardrails import Limits, Skip
 from bot.runtime import Runtime
 from bot.storage import Database
-from bot.storage.models import Person
+from bot.storage.models import Person, Team
 from tests.bot.test_deals import (
     KEY,
     LONDON,
@@ -132,6 +132,48 @@ def test_no_slot_within_a_week_means_none() -> None:
     assert guardrails.choose_slot(at(23, 9), limits(), planned=full[:-1]) == at(30, 9)
     eight_days = guardrails.choose_slot(at(23, 9), limits(), planned=full, horizon=timedelta(8))
     assert eight_days == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def rep_state(planned: list[datetime], by_deal: dict[str, list[datetime]]) -> guardrails.RepState:
+    team = Team(workspace_id=WS, name="sales", channel_id="C1", timezone="Europe/London")
+    return guardrails.RepState(
+        user_id=LONDON, team=team, person=None, opted_out=False, planned=planned, by_deal=by_deal
+    )
+
+
+def counting_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    searches: list[int] = []
+    search = guardrails.choose_slot
+
+    def counted(*args: Any, **kwargs: Any) -> datetime | None:
+        searches.append(1)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(guardrails, "choose_slot", counted)
+    return searches
+
+
+def test_a_rep_with_a_full_week_costs_one_search_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the daily cap leaves no slot, every further deal of the batch, with earlier
+    nudges of its own or not, is skipped without searching the week again."""
+    searches = counting_searches(monkeypatch)
+    full = [at(day, 9) for day in (23, 24, 25, 26, 27, 30) for _ in range(3)]
+    state = rep_state(list(full), {"D-1": full[:1], "D-2": full[1:2]})
+    decisions = [state.plan(f"D-{n % 2 + 1}", at(23, 9)) for n in range(40)]
+    assert {d.skip for d in decisions} == {Skip.BACKLOG}
+    assert len(searches) == 1
+
+
+def test_a_slot_taken_in_the_batch_counts_for_the_next_decision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    searches = counting_searches(monkeypatch)
+    full = [at(day, 9) for day in (23, 24, 25, 26, 27, 30) for _ in range(3)]
+    state = rep_state(full[:-1], {})  # one slot left: Monday the 30th
+    first, second = state.plan("D-A", at(23, 9)), state.plan("D-B", at(23, 9))
+    assert first.send_at == at(30, 9)
+    assert second.skip is Skip.BACKLOG  # the cap counts the slot just taken
+    assert len(searches) == 2
 
 
 def test_no_nudges_when_the_team_allows_none() -> None:

@@ -479,6 +479,23 @@ def _values(workspace_id: str, source: str, update: DealUpdate, now: datetime) -
     }
 
 
+_ROW_COLUMNS = (
+    "workspace_id",
+    "source",
+    "event_id",
+    "deal_id",
+    "deal_name",
+    "change",
+    "from_value",
+    "to_value",
+    "rep_user_id",
+    "rep_email",
+    "status",
+    "occurred_at",
+    "received_at",
+)
+"""The columns :func:`_values` gives."""
+
 Batch = tuple[str, str, Sequence[DealUpdate]]
 """``(workspace_id, source, updates)``: what one request stores."""
 
@@ -489,6 +506,49 @@ KEY_COLUMNS = ("workspace_id", "source", "event_id")
 Key = tuple[str, str, str]  # (workspace_id, source, event_id)
 
 
+SQLITE_ROWS = 500  # rows per INSERT on SQLite: 13 parameters each, under its limit of 32,766
+
+
+@functools.cache
+def _sqlite_insert(rows: int) -> str:
+    """:func:`_insert` for SQLite as the driver's SQL for ``rows`` rows."""
+    table, names = _DEAL_EVENTS, ", ".join(_ROW_COLUMNS)
+    one = "(" + ", ".join("?" * len(_ROW_COLUMNS)) + ")"
+    key = ", ".join(KEY_COLUMNS)
+    # names from the table's definition; the values go as parameters
+    values = ", ".join([one] * rows)
+    return (
+        f"INSERT INTO {table.name} ({names}) VALUES {values}"  # noqa: S608
+        f" ON CONFLICT ({key}) DO NOTHING RETURNING id, {key}"
+    )
+
+
+@functools.cache
+def _bind_processors(dialect: Any) -> tuple[Callable[[Any], Any] | None, ...]:
+    """Each column's conversion to the driver's value (the UTC instants), by SQLAlchemy."""
+    columns = (_DEAL_EVENTS.c[name] for name in _ROW_COLUMNS)
+    return tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+
+
+def _inserted(connection: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+    """Run :func:`_insert` for ``rows``: the ``(id, *key)`` of those inserted. On SQLite the
+    SQL goes to the driver as it is (a tenth of the cost per row of SQLAlchemy's batching),
+    with SQLAlchemy's own conversions of the values."""
+    if connection.dialect.name != "sqlite":
+        return list(connection.execute(_insert(connection.dialect.name), rows).all())
+    processors = _bind_processors(connection.dialect)
+    found: list[Any] = []
+    for start in range(0, len(rows), SQLITE_ROWS):
+        chunk = rows[start : start + SQLITE_ROWS]
+        params = [
+            value if convert is None else convert(value)
+            for row in chunk
+            for value, convert in zip((row[name] for name in _ROW_COLUMNS), processors, strict=True)
+        ]
+        found += connection.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(params)).all()
+    return found
+
+
 def _write_rows(
     connection: Connection, rows: list[dict[str, Any]], keys: list[Key]
 ) -> tuple[dict[Key, int], dict[Key, int]]:
@@ -496,8 +556,7 @@ def _write_rows(
     table = _DEAL_EVENTS
     new: dict[Key, int] = {}
     old: dict[Key, int] = {}
-    result = connection.execute(_insert(connection.dialect.name), rows)
-    for row_id, *key in result.all():
+    for row_id, *key in _inserted(connection, rows):
         new.setdefault((key[0], key[1], key[2]), int(row_id))
     missing = sorted(set(keys) - new.keys())
     columns = [table.c[name] for name in KEY_COLUMNS]

@@ -408,6 +408,36 @@ async def test_an_accepted_event_is_stored_with_everything(runtime: Runtime) -> 
     assert event.received_at == runtime.clock.now()
 
 
+async def test_the_sqlite_driver_path_stores_what_sqlalchemy_would(
+    sqlite_url: str, clock: ManualClock
+) -> None:
+    """On SQLite the INSERT goes to the driver as SQL text; every column, the instants
+    above all, must be stored exactly as SQLAlchemy's own INSERT stores it (the queries
+    compare instants as text), also past one statement's row limit."""
+    db = Database(sqlite_url)
+    try:
+        rt = await make_runtime(db, clock)
+        at = datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=ZoneInfo("Europe/Paris"))
+        ours = [update(f"d{n}", occurred_at=at, rep_email="ana@example.com") for n in range(3)]
+        ours += [update(f"bulk{n}") for n in range(deals.SQLITE_ROWS + 5)]
+        receipts = await deals.store(rt, WS, deals.WEBHOOK, ours)
+        assert len({r.id for r in receipts}) == len(ours) and all(r.created for r in receipts)
+        reference = deals._values(WS, deals.WEBHOOK, update("ref", occurred_at=at), clock.now())
+        reference["rep_email"] = "ana@example.com"
+        async with db.engine.begin() as connection:
+            await connection.execute(deals._DEAL_EVENTS.insert(), [reference])
+        raw = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+        columns = "deal_id, deal_name, change, from_value, to_value, rep_user_id, rep_email, "
+        columns += "status, occurred_at, received_at"
+        sql = f"SELECT {columns} FROM dealevent WHERE event_id IN ('d0', 'ref')"
+        stored = raw.execute(sql).fetchall()
+        raw.close()
+        assert len(stored) == 2 and stored[0] == stored[1]
+        assert stored[0][-2] == "2026-11-22 09:00:00.123456"  # UTC, as SQLAlchemy writes it
+    finally:
+        await db.dispose()
+
+
 async def test_sqlite_writes_run_on_the_loop_unless_the_database_is_busy(
     sqlite_url: str, clock: ManualClock
 ) -> None:

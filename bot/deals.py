@@ -586,7 +586,7 @@ class _SqliteWriter:
 
     executor: ThreadPoolExecutor
     engine: Engine
-    inline: Engine
+    inline: Connection  # kept open: a transaction costs no pool checkout and reset
 
 
 _sqlite_writers: weakref.WeakKeyDictionary[object, _SqliteWriter] = weakref.WeakKeyDictionary()
@@ -619,14 +619,15 @@ def _sqlite_writer(runtime: Runtime) -> _SqliteWriter:
         writer = _sqlite_writers[runtime.db] = _SqliteWriter(
             executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="deal-events"),
             engine=_sqlite_engine(runtime.db.url, SQLITE_BUSY_TIMEOUT_MS / 1000),
-            inline=inline,
+            inline=inline.connect(),
         )
         weakref.finalize(runtime.db, _close_writer, writer).atexit = False
     return writer
 
 
 def _close_writer(writer: _SqliteWriter) -> None:
-    writer.inline.dispose()
+    writer.inline.close()
+    writer.inline.engine.dispose()
     writer.executor.submit(writer.engine.dispose)
     writer.executor.shutdown(wait=False)
 
@@ -651,7 +652,8 @@ async def _sqlite_write(
     async with _write_lock(runtime):
         if inline:
             try:
-                return _in_transaction(writer.inline, work, *args)
+                with writer.inline.begin():
+                    return work(writer.inline, *args)
             except OperationalError as error:  # rolled back: nothing of it was written
                 if not _busy(error):
                     raise
@@ -992,8 +994,22 @@ def _apply_plan(
 ) -> None:
     if nudges:
         connection.execute(insert(Delivery.__table__), nudges)  # type: ignore[attr-defined]
-    if changes:
+    if not changes:
+        return
+    if connection.dialect.name == "sqlite":  # the driver's executemany: one C loop
+        sql, names, fixed = _sqlite_set_status()
+        rows = [tuple(change.get(name, fixed.get(name)) for name in names) for change in changes]
+        connection.exec_driver_sql(sql, rows)
+    else:
         connection.execute(_SET_STATUS, changes)
+
+
+@functools.cache
+def _sqlite_set_status() -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """:data:`_SET_STATUS` as SQLAlchemy compiles it for SQLite: the SQL text, the names of
+    its positional parameters and the values bound in the statement itself."""
+    compiled = _SET_STATUS.compile(dialect=sqlite.dialect())
+    return str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params)
 
 
 async def process_event(runtime: Runtime, deal_event_id: int, resolve_email: ResolveEmail) -> str:

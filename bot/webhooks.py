@@ -34,7 +34,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import Clock as SignatureClock
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import InterfaceError, OperationalError
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -122,7 +122,10 @@ def hubspot_signature(secret: str, method: str, uri: str, body: bytes, timestamp
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The body, or :class:`Refused` 413 as soon as it is known to exceed ``limit`` bytes."""
+    """The body, or :class:`Refused` 413 as soon as it is known to exceed ``limit`` bytes.
+
+    Read from the ASGI messages directly (Starlette's ``stream()`` is an async generator per
+    request, which costs more than the read on a busy webhook)."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not _DIGITS.match(declared.strip()):
@@ -131,15 +134,17 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
             raise Refused(413, f"body over {limit} bytes")
     chunks: list[bytes] = []  # read as it comes: a chunked body has no length to check first
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise Refused(413, f"body over {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise Refused(400, "the body was not sent completely", "body") from None
-    return b"".join(chunks)
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise Refused(400, "the body was not sent completely", "body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, f"body over {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _json(status: int, **body: Any) -> JSONResponse:

@@ -34,6 +34,7 @@ import asyncio
 import functools
 import json
 import logging
+import operator
 import re
 import sqlite3
 import weakref
@@ -832,7 +833,7 @@ def _events_query(
 
 _SET_STATUS = (
     update(_DEAL_EVENTS)
-    .where(_DEAL_EVENTS.c.id == bindparam("b_id"), _DEAL_EVENTS.c.status == ACCEPTED)
+    .where(_DEAL_EVENTS.c.id == bindparam("b_id"), _DEAL_EVENTS.c.status == bindparam("was"))
     .values(status=bindparam("new_status"), rep_user_id=bindparam("new_user"))
 )
 
@@ -982,7 +983,9 @@ def _plan_events(
                 state = states.get(user_id) if user_id else None
                 status, nudge = _plan(event, user_id, state, now)
                 statuses[event.id] = status
-                changes.append({"b_id": event.id, "new_status": status, "new_user": user_id})
+                changes.append(
+                    {"b_id": event.id, "was": ACCEPTED, "new_status": status, "new_user": user_id}
+                )
                 if nudge is not None:
                     nudges.append(nudge)
     _apply_plan(connection, nudges, changes)
@@ -997,19 +1000,18 @@ def _apply_plan(
     if not changes:
         return
     if connection.dialect.name == "sqlite":  # the driver's executemany: one C loop
-        sql, names, fixed = _sqlite_set_status()
-        rows = [tuple(change.get(name, fixed.get(name)) for name in names) for change in changes]
-        connection.exec_driver_sql(sql, rows)
+        sql, parameters = _sqlite_set_status()
+        connection.exec_driver_sql(sql, [parameters(change) for change in changes])
     else:
         connection.execute(_SET_STATUS, changes)
 
 
 @functools.cache
-def _sqlite_set_status() -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """:data:`_SET_STATUS` as SQLAlchemy compiles it for SQLite: the SQL text, the names of
-    its positional parameters and the values bound in the statement itself."""
+def _sqlite_set_status() -> tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]]]:
+    """:data:`_SET_STATUS` as SQLAlchemy compiles it for SQLite: the SQL text, and what
+    turns one change into its positional parameters."""
     compiled = _SET_STATUS.compile(dialect=sqlite.dialect())
-    return str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params)
+    return str(compiled), operator.itemgetter(*(compiled.positiontup or ()))
 
 
 async def process_event(runtime: Runtime, deal_event_id: int, resolve_email: ResolveEmail) -> str:

@@ -724,6 +724,10 @@ class Recorder:
         return await future
 
     async def _write(self) -> None:
+        # one turn of the loop first: the requests it has already read join this batch
+        # (SQLite writes on the loop, so none would join while it writes): ~5% less CPU
+        # per request in bench/webhook
+        await asyncio.sleep(0)
         while self._waiting:
             taken, self._waiting = (
                 self._waiting[: self.max_batch],

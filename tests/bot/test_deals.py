@@ -408,6 +408,28 @@ async def test_an_accepted_event_is_stored_with_everything(runtime: Runtime) -> 
     assert event.received_at == runtime.clock.now()
 
 
+async def test_requests_read_in_the_writers_turn_share_its_commit(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request whose handler runs just after the writer was started still joins its
+    transaction (the writer lets the loop turn once before it takes the queue)."""
+    batches: list[int] = []
+    store_batches = deals._store_batches
+
+    async def spy(rt: Runtime, batch: Any) -> Any:
+        batches.append(len(batch))
+        return await store_batches(rt, batch)
+
+    monkeypatch.setattr(deals, "_store_batches", spy)
+    recorder = deals.Recorder(runtime)
+    first = asyncio.ensure_future(recorder.store(WS, deals.WEBHOOK, [update("a")]))
+    await asyncio.sleep(0)  # the first has queued itself and started the writer
+    second = asyncio.ensure_future(recorder.store(WS, deals.WEBHOOK, [update("b")]))
+    [a], [b] = await asyncio.gather(first, second)
+    assert a.created and b.created and a.id != b.id
+    assert batches == [2]
+
+
 async def test_the_sqlite_driver_path_stores_what_sqlalchemy_would(
     sqlite_url: str, clock: ManualClock
 ) -> None:

@@ -38,8 +38,8 @@ from bot.storage.models import (
     Note,
     Response,
     Team,
-    Workspace,
 )
+from bot.workspaces import ensure_workspace
 
 KEY = "digest-test-pseudonym-key"
 WS = "T1"
@@ -78,9 +78,7 @@ async def make_team(
 ) -> tuple[Team, list[str]]:
     """A team with ``reps`` reps (user IDs ``U<NAME>NN``) and its managers."""
     now = rt.clock.now()
-    async with rt.db.session() as s:
-        if await s.get(Workspace, WS) is None:
-            s.add(Workspace(id=WS, name="Acme", installed_at=now))
+    await ensure_workspace(rt.db, WS, rt.clock, "Acme")  # race-safe: a running app may add it
     users = [f"U{name.upper()}{i:02d}" for i in range(reps)]
     async with rt.db.session() as s:
         team = Team(

@@ -510,7 +510,7 @@ Key = tuple[str, str, str]  # (workspace_id, source, event_id)
 SQLITE_ROWS = 500  # rows per INSERT on SQLite: 13 parameters each, under its limit of 32,766
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # the common batch sizes; a statement is up to ~20 KB
 def _sqlite_insert(rows: int) -> str:
     """:func:`_insert` for SQLite as the driver's SQL for ``rows`` rows."""
     table, names = _DEAL_EVENTS, ", ".join(_ROW_COLUMNS)
@@ -1088,8 +1088,8 @@ class Pipeline:
 
     ``submit`` never blocks; ``workers`` tasks (started on first use) drain the queue, each
     taking what has queued up within ``linger`` seconds of its first event (at most
-    :data:`BATCH`) as one batch. What is queued when the
-    process stops is still ``accepted`` in the database, for :func:`process_pending`.
+    :data:`BATCH`) as one batch. What is queued when the process stops is still
+    ``accepted`` in the database, for :func:`process_pending`.
     """
 
     def __init__(

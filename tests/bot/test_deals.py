@@ -13,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func as sa_func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from bot import deals, teams
@@ -430,34 +432,43 @@ async def test_requests_read_in_the_writers_turn_share_its_commit(
     assert batches == [2]
 
 
-async def test_the_sqlite_driver_path_stores_what_sqlalchemy_would(
-    sqlite_url: str, clock: ManualClock
+async def test_the_batch_insert_stores_what_sqlalchemy_would(
+    database_url: str, clock: ManualClock
 ) -> None:
-    """On SQLite the INSERT goes to the driver as SQL text; every column, the instants
-    above all, must be stored exactly as SQLAlchemy's own INSERT stores it (the queries
-    compare instants as text), also past one statement's row limit."""
-    db = Database(sqlite_url)
+    """The INSERT of a batch is SQL text for SQLite's driver and one array per column on
+    PostgreSQL; every column, the instants above all, must be stored exactly as SQLAlchemy's
+    own INSERT stores it (SQLite's queries compare instants as text), also past one SQLite
+    statement's row limit."""
+    db = Database(database_url)
     try:
         rt = await make_runtime(db, clock)
         at = datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=ZoneInfo("Europe/Paris"))
         ours = [update(f"d{n}", occurred_at=at, rep_email="ana@example.com") for n in range(3)]
-        ours += [update(f"bulk{n}") for n in range(deals.SQLITE_ROWS + 5)]
+        ours += [update(f"bulk{n}", from_value=None) for n in range(deals.SQLITE_ROWS + 5)]
         receipts = await deals.store(rt, WS, deals.WEBHOOK, ours)
         assert len({r.id for r in receipts}) == len(ours) and all(r.created for r in receipts)
         reference = deals._values(WS, deals.WEBHOOK, update("ref", occurred_at=at), clock.now())
         reference["rep_email"] = "ana@example.com"
+        table = deals._DEAL_EVENTS
         async with db.engine.begin() as connection:
-            await connection.execute(deals._DEAL_EVENTS.insert(), [reference])
-        raw = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
-        columns = "deal_id, deal_name, change, from_value, to_value, rep_user_id, rep_email, "
-        columns += "status, occurred_at, received_at"
-        sql = f"SELECT {columns} FROM dealevent WHERE event_id IN ('d0', 'ref')"
-        stored = raw.execute(sql).fetchall()
-        raw.close()
+            await connection.execute(table.insert(), [reference])
+            columns = [c for c in table.c if c.name not in ("id", "event_id")]
+            query = sa_select(*columns).where(table.c.event_id.in_(["d0", "ref"]))
+            stored = (await connection.execute(query)).all()
+            nulls = await connection.scalar(
+                sa_select(sa_func.count()).where(table.c.from_value.is_(None))
+            )
         assert len(stored) == 2 and stored[0] == stored[1]
-        assert stored[0][-2] == "2026-11-22 09:00:00.123456"  # UTC, as SQLAlchemy writes it
+        assert nulls == deals.SQLITE_ROWS + 5
     finally:
         await db.dispose()
+    if database_url.startswith("sqlite"):
+        raw = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        sql = "SELECT occurred_at, received_at FROM dealevent WHERE event_id IN ('d0', 'ref')"
+        texts = raw.execute(sql).fetchall()
+        raw.close()
+        assert texts[0] == texts[1]
+        assert texts[0][0] == "2026-11-22 09:00:00.123456"  # UTC, as SQLAlchemy writes it
 
 
 async def test_sqlite_writes_run_on_the_loop_unless_the_database_is_busy(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -33,25 +34,37 @@ class Stack:
         self.server = start_app(self.emulator, self.database_url, self.mode)
 
 
+def app_settings(emulator: SlackEmulator, database_url: str, **overrides: str) -> Settings:
+    """The settings of an app under test: the emulator's tokens and URL, the database."""
+    return load_settings(
+        **{
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": emulator.api_url,
+            "TRUSTBOT_DATABASE_URL": database_url,
+            "TRUSTBOT_PSEUDONYM_KEY": PSEUDONYM_KEY,
+            "TRUSTBOT_WEBHOOK_SECRET": "e2e-webhook-secret",
+            **overrides,
+        }
+    )
+
+
 def start_app(
     emulator: SlackEmulator, database_url: str, mode: str, clock: Clock | None = None
 ) -> ServerThread:
-    settings = load_settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_API_URL=emulator.api_url,
-        TRUSTBOT_DATABASE_URL=database_url,
-        TRUSTBOT_PSEUDONYM_KEY=PSEUDONYM_KEY,
-        TRUSTBOT_WEBHOOK_SECRET="e2e-webhook-secret",
-    )
+    settings = app_settings(emulator, database_url, SLACK_APP_TOKEN=APP_TOKEN)
     return serve(emulator, settings, mode, clock)
 
 
 def serve(
-    emulator: SlackEmulator, settings: Settings, mode: str, clock: Clock | None = None
+    emulator: SlackEmulator,
+    settings: Settings,
+    mode: str,
+    clock: Clock | None = None,
+    **options: Any,
 ) -> ServerThread:
-    """The app on a free loopback port, connected to the emulator over ``mode``."""
+    """The app on a free loopback port, connected to the emulator over ``mode``;
+    ``options`` go to :class:`TrustbotServer` (``schedule=False``, say)."""
     server = TrustbotServer(
         lambda: Runtime(
             settings=settings,
@@ -62,6 +75,7 @@ def serve(
         port=0,
         socket_mode=mode == "socket",
         log_level="warning",
+        **options,
     )
     thread = ServerThread(server).start()
     if mode == "socket":

@@ -12,20 +12,12 @@ from bot import server as server_module
 from bot.emulator import SlackEmulator
 from bot.runtime import Runtime
 from bot.server import ServerThread, TrustbotServer
-from bot.settings import load_settings
 from bot.storage import Database
-from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, SIGNING_SECRET
+from tests.e2e.conftest import app_settings
 
 
 def start(emulator: SlackEmulator, database_url: str, role: str) -> ServerThread:
-    settings = load_settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=emulator.api_url,
-        TRUSTBOT_DATABASE_URL=database_url,
-        TRUSTBOT_PSEUDONYM_KEY=PSEUDONYM_KEY,
-        TRUSTBOT_WEBHOOK_SECRET="w",
-    )
+    settings = app_settings(emulator, database_url)
     return ServerThread(
         TrustbotServer(
             lambda: Runtime(settings=settings, db=Database(database_url)),

@@ -19,10 +19,8 @@ from bot import logs
 from bot.clock import ManualClock
 from bot.emulator import SlackEmulator
 from bot.emulator.models import Delivery
-from bot.runtime import Runtime
-from bot.server import ServerThread, TrustbotServer
-from bot.settings import load_settings
-from bot.storage import Database, sync_url
+from bot.server import ServerThread
+from bot.storage import sync_url
 from bot.storage.migrate import upgrade
 from bot.storage.models import (
     Admin,
@@ -44,9 +42,10 @@ from bot.storage.models import Delivery as DeliveryRow
 from tests.e2e.conftest import (
     APP_TOKEN,
     BOT_TOKEN,
-    PSEUDONYM_KEY,
     SIGNING_SECRET,
     Stack,
+    app_settings,
+    serve,
     trust,
 )
 
@@ -189,24 +188,8 @@ def wait_for(check: Callable[[], T | None], timeout: float = 10.0) -> T:
 def start_app(emulator: SlackEmulator, database_url: str, clock: ManualClock) -> ServerThread:
     """The app over HTTP as ``tests/e2e`` starts it, without the scheduler's periodic jobs
     (they would write rows while a test counts them); the outbox worker runs."""
-    settings = load_settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=emulator.api_url,
-        TRUSTBOT_DATABASE_URL=database_url,
-        TRUSTBOT_PSEUDONYM_KEY=PSEUDONYM_KEY,
-        TRUSTBOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
-    )
-    server = TrustbotServer(
-        lambda: Runtime(settings=settings, db=Database(database_url), clock=clock),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        schedule=False,
-    )
-    thread = ServerThread(server).start()
-    emulator.connect_http(f"{thread.url}/slack/events")
-    return thread
+    settings = app_settings(emulator, database_url, TRUSTBOT_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    return serve(emulator, settings, "http", clock, schedule=False)
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ COPY pyproject.toml README.md ./
 COPY bot/ bot/
 COPY handlers/ handlers/
 COPY prompts/ prompts/
+COPY slack_emulator/ slack_emulator/
 RUN pip install . \
-    && rm -rf /app/bot /app/handlers /app/prompts \
+    && rm -rf /app/bot /app/handlers /app/prompts /app/slack_emulator \
     && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin trustbot \
     && mkdir -p /data \
     && chown trustbot:trustbot /data

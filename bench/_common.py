@@ -132,9 +132,9 @@ def python(*args: str) -> list[str]:
 
 
 def trustbot(*args: str) -> list[str]:
-    """The ``trustbot`` console script next to this interpreter (``-m bot.cli`` without one)."""
+    """The ``trustbot`` console script next to this interpreter (``-m bot.app.cli`` without one)."""
     script = Path(sys.executable).with_name("trustbot")
-    return [str(script), *args] if script.exists() else python("-m", "bot.cli", *args)
+    return [str(script), *args] if script.exists() else python("-m", "bot.app.cli", *args)
 
 
 # --------------------------------------------------------------------------- figures

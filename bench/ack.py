@@ -163,8 +163,8 @@ class Requests:
 
     def bodies(self, kind: str, n: int) -> list[tuple[str, str]]:
         """``n`` (content type, body) pairs of ``kind``."""
-        from bot.emulator import payloads
-        from bot.emulator.delivery import form_body, interactive_body
+        from slack_emulator import payloads
+        from slack_emulator.delivery import form_body, interactive_body
 
         emu, state = self.emu, self.emu.state
         out: list[tuple[str, str]] = []
@@ -221,7 +221,7 @@ class Requests:
 
 async def _burst(url: str, bodies: list[tuple[str, str]]) -> tuple[list[float], dict[int, int]]:
     """All requests at once; each one's seconds to its answer, and the answers by status."""
-    from bot.emulator.delivery import sign
+    from slack_emulator.delivery import sign
 
     statuses: dict[int, int] = defaultdict(int)
     connector = aiohttp.TCPConnector(limit=0)
@@ -287,8 +287,8 @@ def _summary(latencies: list[float]) -> dict[str, float]:
 
 
 def run(burst: int = BURST, rounds: int = ROUNDS) -> dict[str, Any]:
-    from bot.emulator import SlackEmulator
     from bot.storage.migrate import upgrade
+    from slack_emulator import SlackEmulator
 
     reps = [f"U0REP{i:04d}" for i in range(burst)]
     times: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SERVERS}

@@ -48,11 +48,11 @@ from sqlmodel import col
 from sqlmodel import select as select_rows
 
 from bench._common import cache_dir, seeded_copy
-from bot import digests
-from bot.clock import ManualClock
-from bot.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
+from bot.core import digests
+from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import Digest, Response, Team, Workspace

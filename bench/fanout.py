@@ -24,15 +24,15 @@ from typing import Any
 import aiohttp
 from sqlalchemy import insert
 
-from bot import outbox
-from bot.clock import SystemClock
-from bot.emulator import SlackEmulator
+from bot.core import outbox
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import SystemClock
+from bot.runtime.settings import load_settings
 from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import CheckinRound, Delivery, Team, Workspace
+from slack_emulator import SlackEmulator
 
 REPS = 10_000
 CAP = 50.0  # chat.postMessage per second, workspace-wide

@@ -104,7 +104,7 @@ def manager_user(team: int) -> str:
 
 def _make(path: Path, teams: int, answers: int, latest: date) -> dict[str, int]:
     """A migrated database with ``teams`` teams of :data:`PER_TEAM` reps and their history."""
-    from bot.pseudonym import pseudonym
+    from bot.core.pseudonym import pseudonym
     from bot.storage import Database
     from bot.storage.migrate import upgrade
 
@@ -147,7 +147,7 @@ def _make(path: Path, teams: int, answers: int, latest: date) -> dict[str, int]:
 
 def _latest_week() -> date:
     """The last complete week (a Monday), as ``/trust digest <team> preview`` shows it."""
-    from bot.checkins import week_start
+    from bot.core.checkins import week_start
 
     return week_start(datetime.now(UTC).date()) - digest.WEEK
 
@@ -338,7 +338,7 @@ def _requests(work: Work, teams: dict[int, str], requests: ack.Requests) -> None
 def _due_week(now: datetime) -> date:
     """The week whose digests the scheduler posts at ``now`` (the seeded teams' defaults:
     UTC, Monday 09:00), as :func:`bot.digests.due_digests` finds it."""
-    from bot import digests
+    from bot.core import digests
     from bot.storage.models import Team
 
     team = Team(workspace_id=WORKSPACE, name="any", channel_id="C0", created_at=now)
@@ -371,7 +371,7 @@ def _quiet_schedule(path: Path) -> int:
 
 def run(reps: int = REPS, answers: int = ANSWERS, burst: int = BURST) -> dict[str, Any]:
     """Run the benchmark and print one figure per line; returns the result record."""
-    from bot.emulator import SlackEmulator
+    from slack_emulator import SlackEmulator
 
     teams = max(CHECKIN_TEAMS, HOME_REPS, PREVIEW_TEAMS, POST_TEAMS, -(-reps // PER_TEAM))
     latest = _latest_week()

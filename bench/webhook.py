@@ -85,11 +85,11 @@ def _deals_app(database_url: str) -> Any:
 
     from starlette.applications import Starlette
 
-    from bot import deals
+    from bot.app.webhooks import DealWebhooks
+    from bot.core import deals
     from bot.runtime import Runtime
-    from bot.settings import load_settings
+    from bot.runtime.settings import load_settings
     from bot.storage import Database
-    from bot.webhooks import DealWebhooks
 
     settings = load_settings(
         TRUSTBOT_DATABASE_URL=database_url,
@@ -117,11 +117,11 @@ def _deals_app(database_url: str) -> Any:
 
 
 def _prepare_database(database_url: str) -> None:
-    from bot import teams
-    from bot.clock import SystemClock
+    from bot.core import teams
+    from bot.core.workspaces import ensure_workspace
+    from bot.runtime.clock import SystemClock
     from bot.storage import Database
     from bot.storage.migrate import upgrade
-    from bot.workspaces import ensure_workspace
 
     upgrade(database_url)
 
@@ -344,9 +344,9 @@ def _serve_trustbot(database_url: str, api_url: str, port: int, offset: float) -
     """Child process: the whole app as ``trustbot serve`` runs it, on a shifted clock."""
     import logging
 
+    from bot.app.server import TrustbotServer
     from bot.runtime import Runtime
-    from bot.server import TrustbotServer
-    from bot.settings import load_settings
+    from bot.runtime.settings import load_settings
     from bot.storage import Database
 
     logging.disable(logging.WARNING)
@@ -381,7 +381,7 @@ def _nudge_body(n: int) -> bytes:
 
 def _dm_latencies(nudges: int) -> tuple[list[float], int]:
     """Seconds from each new-deal webhook to its nudge DM; and how many never arrived."""
-    from bot.emulator import SlackEmulator
+    from slack_emulator import SlackEmulator
 
     nudges = min(nudges, len(REPS))  # one each: the per-rep daily cap never interferes
     offset = _working_offset()

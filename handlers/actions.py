@@ -15,18 +15,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import answers, nudges, people, teams
-from bot.prompts import default_bank
+from bot.core import answers, nudges, people, teams
+from bot.core.prompts import default_bank
 from bot.runtime import Runtime
-from bot.slack import blocks, followups
-from bot.slack.checkin_blocks import NOTE_ACTION, note_modal_for, parse_answer, parse_round_id
+from bot.slack import followups
 from bot.slack.checkin_dm import message_of, refresh_checkin, tell
 from bot.slack.followups import FORGET_ACTION
-from bot.slack.home_blocks import OPTIN_ACTION, OPTOUT_ACTION, SNOOZE_ACTION
 from bot.slack.home_publish import publish_home
-from bot.slack.nudge_blocks import ANSWER_ACTION as NUDGE_ACTION
+from bot.slack.kit import base as blocks
+from bot.slack.kit.checkin import NOTE_ACTION, note_modal_for, parse_answer, parse_round_id
+from bot.slack.kit.home import OPTIN_ACTION, OPTOUT_ACTION, SNOOZE_ACTION
+from bot.slack.kit.nudge import ANSWER_ACTION as NUDGE_ACTION
+from bot.slack.kit.setup import PICK_ACTION, setup_view
 from bot.slack.nudge_dm import refresh_nudge
-from bot.slack.setup_modal import PICK_ACTION, setup_view
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bot.commands import CommandError, parse
+from bot.core.trust.execute import Caller, execute
+from bot.core.trust.grammar import CommandError, parse
 from bot.runtime import Runtime
-from bot.slack import blocks, followups, timezones
+from bot.slack import followups, timezones
 from bot.slack.home_publish import publish_home
+from bot.slack.kit import base as blocks
 from bot.slack.users import is_admin
-from bot.trust_command import Caller, execute
 
 log = logging.getLogger(__name__)
 

@@ -7,18 +7,19 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import answers, teams
+from bot.core import answers, teams
 from bot.runtime import Runtime
-from bot.slack import blocks, timezones
-from bot.slack.checkin_blocks import (
+from bot.slack import timezones
+from bot.slack.checkin_dm import refresh_checkin
+from bot.slack.kit import base as blocks
+from bot.slack.kit.checkin import (
     EMPTY_NOTE_ERROR,
     NOTE_BLOCK,
     NOTE_CALLBACK,
     note_submission,
 )
-from bot.slack.checkin_dm import refresh_checkin
-from bot.slack.setup_modal import CALLBACK_ID as SETUP_CALLBACK
-from bot.slack.setup_modal import parse_setup
+from bot.slack.kit.setup import CALLBACK_ID as SETUP_CALLBACK
+from bot.slack.kit.setup import parse_setup
 from bot.slack.users import is_admin
 
 UNKNOWN_ROUND = "This note cannot be saved: its check-in is unknown. Close this window."

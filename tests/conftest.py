@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.clock import ManualClock
+from bot.runtime.clock import ManualClock
 from bot.storage import Database, sync_url
 from bot.storage.migrate import upgrade
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.prompts import default_bank
 from bot.demo import main
 from bot.demo.crm import signature
 from bot.demo.personas import PEOPLE, Behaviour, team
 from bot.demo.render import Directory, mrkdwn
-from bot.prompts import default_bank
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.cli import build_parser
-from bot.settings import Settings, load_settings, requirements
+from bot.app.cli import build_parser
+from bot.runtime.settings import Settings, load_settings, requirements
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = {"web": "web", "worker": "worker", "scheduler": "scheduler"}
@@ -129,7 +129,7 @@ def test_the_dockerfile_runs_the_console_script_as_a_user() -> None:
     assert found["FROM"] == ["python:3.11-slim"]
     assert json.loads(found["ENTRYPOINT"][-1]) == ["trustbot"]
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert pyproject["project"]["scripts"]["trustbot"] == "bot.cli:main"
+    assert pyproject["project"]["scripts"]["trustbot"] == "bot.app.cli:main"
     args = build_parser().parse_args(json.loads(found["CMD"][-1]))
     assert args.command == "serve"
     assert any("pip install ." in run for run in found["RUN"])

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.clock import Clock
 from bot.demo.personas import Rep
+from bot.runtime.clock import Clock
 
 TIMESTAMP_HEADER = "X-Trustbot-Request-Timestamp"
 SIGNATURE_HEADER = "X-Trustbot-Signature"

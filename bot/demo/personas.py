@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.prompts import Prompt, ScaleAnswer, YesNoAnswer
+from bot.core.prompts import Prompt, ScaleAnswer, YesNoAnswer
 
 Timing = Literal["prompt", "late", "skip"]
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.demo import render
-from bot.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 
 if TYPE_CHECKING:
     from bot.demo.runner import Outcome

@@ -41,19 +41,19 @@ from rich.progress import (
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
-from bot import checkins
-from bot import server as app_server
-from bot.clock import ManualClock, utc
+from bot.app import server as app_server
+from bot.core import checkins
+from bot.core.prompts import PromptBank, default_bank
 from bot.demo import render
 from bot.demo.crm import Crm, WebhookSender
 from bot.demo.personas import Behaviour, Rep, team
 from bot.demo.report import report
-from bot.emulator import SlackEmulator
-from bot.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
-from bot.settings import Settings, load_settings
+from bot.runtime.clock import ManualClock, utc
+from bot.runtime.settings import Settings, load_settings
 from bot.slack import digest_post, timezones
-from bot.slack.checkin_blocks import (
+from bot.slack.client import make_client
+from bot.slack.kit.checkin import (
     ANSWER_ACTION,
     NOTE_ACTION,
     NOTE_BLOCK,
@@ -61,11 +61,11 @@ from bot.slack.checkin_blocks import (
     SHARE_BLOCK,
     SHARE_INPUT,
 )
-from bot.slack.client import make_client
 from bot.slack.sweep import sweep
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import CheckinRound, DealEvent, Delivery, Note, Response
+from slack_emulator import SlackEmulator
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 """Monday 5 January 2026, 08:00 UTC. The default six weeks cross no daylight-saving change in

@@ -9,11 +9,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import answers
-from bot.prompts import default_bank
+from bot.core import answers
+from bot.core.prompts import default_bank
 from bot.runtime import Runtime
-from bot.slack import blocks
-from bot.slack.checkin_blocks import checkin_message, checkin_tip
+from bot.slack.kit import base as blocks
+from bot.slack.kit.checkin import checkin_message, checkin_tip
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import workspaces
+from bot.core import workspaces
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -27,16 +27,16 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import charts, digests, lease
+from bot.core import charts, digests, lease
 from bot.runtime import Runtime
 from bot.slack.client import ClientSource, client_for
-from bot.slack.digest_blocks import (
+from bot.slack.history import find_by_metadata
+from bot.slack.kit.digest import (
     chart_alt_text,
     chart_filename,
     chart_title,
     digest_message,
 )
-from bot.slack.history import find_by_metadata
 from bot.storage.models import Team
 
 log = logging.getLogger(__name__)

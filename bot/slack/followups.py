@@ -8,14 +8,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import digests, privacy, teams
-from bot.commands import USAGE, Command, CommandError
+from bot.core import digests, privacy, teams
+from bot.core.trust.execute import Reply
+from bot.core.trust.grammar import USAGE, Command, CommandError
 from bot.runtime import Runtime
 from bot.slack import digest_post
-from bot.slack.blocks import error_message, message, mrkdwn, notice
-from bot.slack.blocks import reply as reply_blocks
-from bot.slack.setup_modal import setup_view
-from bot.trust_command import Reply
+from bot.slack.kit.base import error_message, message, mrkdwn, notice
+from bot.slack.kit.base import reply as reply_blocks
+from bot.slack.kit.setup import setup_view
 
 FORGET_ACTION = "privacy.forget"
 

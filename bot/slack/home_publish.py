@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.home import home_for
+from bot.core.home import home_for
 from bot.runtime import Runtime
-from bot.slack.home_blocks import home_view
+from bot.slack.kit.home import home_view
 from bot.slack.users import is_admin
 
 

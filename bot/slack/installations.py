@@ -30,7 +30,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import desc, select
 
-from bot import workspaces
+from bot.core import workspaces
 from bot.runtime import Runtime
 from bot.slack.client import WorkspaceClients
 from bot.storage import slack_tables  # noqa: F401  (the tables these stores use)

@@ -21,10 +21,9 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import logs
-from bot.events import first_sighting
-from bot.runtime import Runtime
-from bot.workspaces import ensure_workspace
+from bot.core.seen_events import first_sighting
+from bot.core.workspaces import ensure_workspace
+from bot.runtime import Runtime, logs
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import answers, nudges
-from bot.prompts import default_bank
+from bot.core import answers, nudges
+from bot.core.prompts import default_bank
 from bot.runtime import Runtime
-from bot.slack.nudge_blocks import nudge_message
+from bot.slack.kit.nudge import nudge_message
 
 log = logging.getLogger(__name__)
 

@@ -42,10 +42,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import logs, outbox
-from bot.outbox import RetryPolicy, Skip
-from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.core import outbox
+from bot.core.outbox import RetryPolicy, Skip
+from bot.runtime import Runtime, logs
+from bot.runtime.settings import Settings
 from bot.slack.history import HistoryTooLong, find_by_metadata
 from bot.storage.models import Delivery
 

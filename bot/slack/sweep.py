@@ -6,11 +6,11 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot import checkins
+from bot.core import checkins
 from bot.runtime import Runtime
-from bot.slack.checkin_blocks import reminder_message
 from bot.slack.checkin_dm import refresh_checkin
 from bot.slack.client import ClientSource, client_for
+from bot.slack.kit.checkin import reminder_message
 from bot.storage.models import CheckinRound
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import people
+from bot.core import people
 from bot.runtime import Runtime
 from bot.slack.client import ClientSource, client_for
 from bot.slack.users import directory

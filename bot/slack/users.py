@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import admins
+from bot.core import admins
 from bot.runtime import Runtime
 
 TTL_SECONDS = 300.0

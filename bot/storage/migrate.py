@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 
 from bot.storage.db import configure_sqlite, sync_url
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(database_url: str | URL) -> Config:

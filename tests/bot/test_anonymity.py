@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.anonymity import (
+from bot.core.anonymity import (
     K_FLOOR,
     NOT_ENOUGH,
     Breakdown,

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot import answers
-from bot.answers import AnswerError, CheckinClosed
-from bot.clock import ManualClock
-from bot.prompts import default_bank
-from bot.pseudonym import pseudonym
+from bot.core import answers
+from bot.core.answers import AnswerError, CheckinClosed
+from bot.core.prompts import default_bank
+from bot.core.pseudonym import pseudonym
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery, Note, Response, Team, Workspace
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bot import charts
+from bot.core import charts
 
 TREND = {
     "periods": [f"2026-{m:02d}-{d:02d}" for m, d in ((10, 5), (10, 12), (10, 19), (10, 26))]

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot import checkins, teams
-from bot.clock import ManualClock
-from bot.prompts import default_bank
+from bot.core import checkins, teams
+from bot.core.prompts import default_bank
+from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery, Person, Team
-from bot.workspaces import ensure_workspace
 
 ZONES = {"UNY": "America/New_York", "UBER": "Europe/Berlin", "UTOK": "Asia/Tokyo"}
 

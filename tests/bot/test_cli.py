@@ -12,13 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.emulator import SlackEmulator
+from bot.app.web import create_web_app
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.settings import load_settings
 from bot.storage import Database
-from bot.web import create_web_app
+from slack_emulator import SlackEmulator
 
-TRUSTBOT = [sys.executable, "-m", "bot.cli"]
+TRUSTBOT = [sys.executable, "-m", "bot.app.cli"]
 
 
 def env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -128,7 +128,7 @@ def test_serve_refuses_an_out_of_date_schema(tmp_path: Path) -> None:
 async def test_healthz_is_503_when_the_database_is_gone() -> None:
     settings = load_settings(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
     runtime = Runtime(settings=settings, db=Database("postgresql://nobody@127.0.0.1:1/gone"))
-    from bot.app import create_app
+    from bot.app.bolt import create_app
 
     web = create_web_app(runtime, create_app(runtime))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://t") as c:
@@ -161,12 +161,13 @@ def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> 
 def test_a_bad_prompt_file_stops_start_up_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot import cli, prompts
+    from bot.app import cli
+    from bot.core import prompts
 
     bad = tmp_path / "prompts"
     bad.mkdir()
     for name in ("questions.yaml", "moments.yaml", "tips.yaml"):
-        src = Path(prompts.__file__).parent.parent / "prompts" / name
+        src = Path(prompts.__file__).parents[2] / "prompts" / name
         (bad / name).write_text(src.read_text())
     text = (bad / "questions.yaml").read_text()
     (bad / "questions.yaml").write_text(text.replace("dimension: candor", "dimension: bravado", 1))

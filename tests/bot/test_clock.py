@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.clock import ManualClock, SystemClock, utc
+from bot.runtime.clock import ManualClock, SystemClock, utc
 
 
 def test_manual_clock_moves_only_when_told() -> None:

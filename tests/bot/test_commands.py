@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.commands import GRAMMAR, USAGE, Command, CommandError, parse
+from bot.core.trust.grammar import GRAMMAR, USAGE, Command, CommandError, parse
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot import checkins, people, teams
-from bot.clock import ManualClock
-from bot.compose import Go, Hold, decide
-from bot.prompts import default_bank
+from bot.core import checkins, people, teams
+from bot.core.prompts import default_bank
+from bot.core.recipients import Go, Hold, decide
+from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import Delivery, Team
-from bot.workspaces import ensure_workspace
 
 KEY = "compose-test-key-0123456789"
 

@@ -17,15 +17,15 @@ from sqlalchemy import func as sa_func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from bot import deals, teams
-from bot.clock import ManualClock
-from bot.deals import DealUpdate, PayloadError
-from bot.prompts import DealChange, default_bank
+from bot.core import deals, teams
+from bot.core.deals import DealUpdate, PayloadError
+from bot.core.prompts import DealChange, default_bank
+from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery, Person, Workspace
-from bot.workspaces import ensure_workspace
 
 KEY = "unit-test-pseudonym-key-0123"
 SECRET = "unit-test-webhook-secret"

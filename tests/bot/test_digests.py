@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, event
 from sqlmodel import col, select
 
-from bot import digests
-from bot.anonymity import NOT_ENOUGH, Breakdown, threshold
-from bot.clock import ManualClock
-from bot.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
-from bot.pseudonym import pseudonym
+from bot.core import digests
+from bot.core.anonymity import NOT_ENOUGH, Breakdown, threshold
+from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
+from bot.core.pseudonym import pseudonym
+from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database, sync_url
 from bot.storage.models import (
     CheckinRound,
@@ -39,7 +40,6 @@ from bot.storage.models import (
     Response,
     Team,
 )
-from bot.workspaces import ensure_workspace
 
 KEY = "digest-test-pseudonym-key"
 WS = "T1"
@@ -507,7 +507,7 @@ async def test_the_digest_slot_is_the_team_s_weekday_and_time(db: Database) -> N
 
 def test_the_domain_modules_import_nothing_from_slack() -> None:
     code = (
-        "import sys, bot.digests, bot.anonymity, bot.charts; "
+        "import sys, bot.core.digests, bot.core.anonymity, bot.core.charts; "
         "print([m for m in sys.modules if m.split('.')[0] in ('slack_sdk', 'slack_bolt')])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import deals, guardrails, people, teams
-from bot.clock import ManualClock
-from bot.guardrails import Limits, Skip
+from bot.core import deals, guardrails, people, teams
+from bot.core.guardrails import Limits, Skip
 from bot.runtime import Runtime
+from bot.runtime.clock import ManualClock
 from bot.storage import Database
 from bot.storage.models import Person, Team
 from tests.bot.test_deals import (

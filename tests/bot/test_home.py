@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot import teams
-from bot.commands import parse
-from bot.home import home_for
+from bot.core import teams
+from bot.core.home import home_for
+from bot.core.trust.execute import Caller, execute
+from bot.core.trust.grammar import parse
 from bot.storage import Database
 from bot.storage.models import Digest
-from bot.trust_command import Caller, execute
 from tests.bot.test_digests import WS, make_runtime, make_team
 
 W1, W2 = date(2026, 11, 9), date(2026, 11, 16)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot import lease
-from bot.clock import ManualClock
+from bot.core import lease
+from bot.runtime.clock import ManualClock
 from bot.storage import Database
 
 TTL = timedelta(seconds=30)

@@ -8,7 +8,7 @@ import logging
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.logs import REDACTED, JsonFormatter, Redactor, delivery_id, request_id
+from bot.runtime.logs import REDACTED, JsonFormatter, Redactor, delivery_id, request_id
 
 
 def record(message: str, *args: object) -> logging.LogRecord:
@@ -51,7 +51,7 @@ def test_any_bot_token_is_redacted(tail: str) -> None:
 
 def test_payload_loggers_stay_quiet_at_debug() -> None:
     """--log-level debug must not turn on the libraries that dump message and note texts."""
-    import bot.logs as logs
+    import bot.runtime.logs as logs
 
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
@@ -79,7 +79,7 @@ async def test_every_http_request_gets_an_id_echoed_in_the_answer() -> None:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from bot.logs import RequestIds
+    from bot.runtime.logs import RequestIds
 
     async def which(_: Request) -> PlainTextResponse:
         return PlainTextResponse(request_id.get() or "")

@@ -16,11 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from bot import outbox
-from bot.clock import Clock, ManualClock
-from bot.outbox import RetryPolicy
+from bot.core import outbox
+from bot.core.outbox import RetryPolicy
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import Clock, ManualClock
+from bot.runtime.settings import load_settings
 from bot.slack.client import make_client
 from bot.slack.sender import OutboxWorker, Throttle, classify, make_outbox_client, retry_after
 from bot.storage import Database

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
-from bot import admins, people, privacy, teams
-from bot.clock import ManualClock
-from bot.pseudonym import pseudonym
+from bot.core import admins, people, privacy, teams
+from bot.core.pseudonym import pseudonym
+from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import (
     AuditLog,
@@ -26,7 +27,6 @@ from bot.storage.models import (
     Person,
     Response,
 )
-from bot.workspaces import ensure_workspace
 
 KEY = "privacy-test-key-0123456789"
 ME, OTHER = "U0FORGETME", "U0STAYS"

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.prompts import (
+from bot.core.prompts import (
     CHECKIN,
     GOAL_PROMPT_ID,
     SEEDS,

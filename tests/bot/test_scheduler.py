@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import create_engine, text
 
-from bot import scheduler
+from bot.app import scheduler
 
 
 def stored_jobs(url: str) -> list[str]:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.settings import SettingsError, load_settings, requirements
+from bot.runtime.settings import SettingsError, load_settings, requirements
 
 ALL = [
     "SLACK_BOT_TOKEN",

@@ -15,14 +15,14 @@ from sqlalchemy import func
 from sqlmodel import select
 from starlette.applications import Starlette
 
-from bot import deals
-from bot.clock import ManualClock
-from bot.emulator.delivery import sign  # an independent implementation of Slack's scheme
+from bot.app.webhooks import MAX_BODY, DealWebhooks, hubspot_signature, hubspot_uri
+from bot.core import deals
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import DealEvent
-from bot.webhooks import MAX_BODY, DealWebhooks, hubspot_signature, hubspot_uri
+from slack_emulator.delivery import sign  # an independent implementation of Slack's scheme
 from tests.bot.test_deals import (
     KEY,
     LONDON,
@@ -635,6 +635,6 @@ async def test_hubspot_body_over_1mb_is_413(
 
 
 def test_our_sign_matches_slacks_scheme() -> None:
-    from bot.webhooks import sign as our_sign
+    from bot.app.webhooks import sign as our_sign
 
     assert our_sign(SECRET, "1700000000", b'{"a": 1}') == sign(SECRET, "1700000000", b'{"a": 1}')

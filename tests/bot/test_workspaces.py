@@ -9,10 +9,10 @@ import yaml
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlmodel import col, select
 
-from bot import workspaces
-from bot.clock import ManualClock
+from bot.core import workspaces
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.slack import installations
 from bot.slack.client import WorkspaceClients, client_for, make_client
 from bot.storage import Database

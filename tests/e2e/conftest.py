@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.clock import Clock, SystemClock
-from bot.emulator import SlackEmulator
+from bot.app.server import ServerThread, TrustbotServer
 from bot.runtime import Runtime
-from bot.server import ServerThread, TrustbotServer
-from bot.settings import Settings, load_settings
+from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.settings import Settings, load_settings
 from bot.storage import Database
+from slack_emulator import SlackEmulator
 
 SIGNING_SECRET = "e2e-signing-secret"
 BOT_TOKEN = "xoxb-e2e"

@@ -13,14 +13,14 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot.clock import SystemClock
-from bot.emulator import SlackEmulator
-from bot.prompts import default_bank
-from bot.pseudonym import pseudonym
-from bot.slack.checkin_blocks import CLOSED_TEXT, checkin_message, checkin_tip
+from bot.core.prompts import default_bank
+from bot.core.pseudonym import pseudonym
+from bot.core.workspaces import ensure_workspace
+from bot.runtime.clock import SystemClock
+from bot.slack.kit.checkin import CLOSED_TEXT, checkin_message, checkin_tip
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery, Note, Response, Team
-from bot.workspaces import ensure_workspace
+from slack_emulator import SlackEmulator
 from tests.e2e.conftest import BOT_TOKEN, Stack, start_app
 
 pytestmark = pytest.mark.slow

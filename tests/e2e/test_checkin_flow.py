@@ -9,19 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot import checkins, teams
-from bot.clock import ManualClock
-from bot.emulator import SlackEmulator
-from bot.prompts import default_bank
+from bot.core import checkins, teams
+from bot.core.prompts import default_bank
+from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.slack.client import make_client
-from bot.slack.compose import compose
+from bot.slack.outbox_messages import compose
 from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.slack.sweep import sweep
 from bot.storage import Database
 from bot.storage.models import Delivery, Person
-from bot.workspaces import ensure_workspace
+from slack_emulator import SlackEmulator
 from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
 
 TEAM = "T0001"  # the emulator's default workspace
@@ -116,7 +116,7 @@ async def test_one_reminder_then_the_check_in_closes(world) -> None:  # type: ig
     # Tokyo answers everything
     async with rt.db.session() as s:
         tok = (await s.exec(select(Delivery).where(Delivery.user_id == "U0TOK"))).one()
-    from bot.answers import record_answer
+    from bot.core.answers import record_answer
 
     round_id = tok.round_id
     assert round_id is not None
@@ -187,7 +187,7 @@ async def test_a_database_dump_cannot_tell_who_answered_what(world) -> None:  # 
     from sqlalchemy import text as sql
     from sqlmodel import SQLModel
 
-    from bot.answers import record_answer, record_note
+    from bot.core.answers import record_answer, record_note
 
     rt, _emu, worker = world
     await checkins.plan_due(rt, default_bank())

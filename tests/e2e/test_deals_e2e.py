@@ -15,15 +15,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
-from bot import deals, teams
-from bot.emulator import SlackEmulator
-from bot.emulator.delivery import sign
+from bot.app.webhooks import DealWebhooks, email_resolver
+from bot.core import deals, teams
+from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery
-from bot.webhooks import DealWebhooks, email_resolver
-from bot.workspaces import ensure_workspace
+from slack_emulator import SlackEmulator
+from slack_emulator.delivery import sign
 from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
 
 pytestmark = pytest.mark.slow

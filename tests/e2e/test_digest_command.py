@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.clock import ManualClock, SystemClock
-from bot.emulator import SlackEmulator
-from bot.prompts import TRUST_AND_VALUE
+from bot.core.prompts import TRUST_AND_VALUE
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock, SystemClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
+from slack_emulator import SlackEmulator
 from tests.bot.test_digests import KEY, W3, WS, checkin_week, make_team, same
 from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack, start_app, trust
 

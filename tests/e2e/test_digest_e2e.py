@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.anonymity import NOT_ENOUGH
-from bot.clock import ManualClock
-from bot.digests import DigestError
-from bot.emulator import SlackEmulator
-from bot.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE
+from bot.core.anonymity import NOT_ENOUGH
+from bot.core.digests import DigestError
+from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.slack.client import make_client
-from bot.slack.digest_blocks import DOWN, UP
 from bot.slack.digest_post import post_digest, post_due_digests, preview_digest
+from bot.slack.kit.digest import DOWN, UP
 from bot.storage import Database
+from slack_emulator import SlackEmulator
 from tests.bot.test_digests import (
     BAD_NEWS,
     CARE,

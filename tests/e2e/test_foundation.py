@@ -103,7 +103,7 @@ def test_deal_webhook_is_served_by_the_app(http_stack: Stack) -> None:
     """POST /webhooks/deals on the running app: accepted once, then a duplicate; unsigned 401."""
     import json
 
-    from bot.webhooks import sign
+    from bot.app.webhooks import sign
 
     body = json.dumps(
         {

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from bot.emulator import SlackEmulator
-from bot.emulator.delivery import sign
+from slack_emulator import SlackEmulator
+from slack_emulator.delivery import sign
 from tests.e2e.test_answering import note_values
 
 pytestmark = pytest.mark.slow
@@ -71,7 +71,7 @@ def start(emu: SlackEmulator, url: str, workdir: Path) -> tuple[subprocess.Popen
     env = {**os.environ, **SECRETS, "SLACK_API_URL": emu.api_url, "TRUSTBOT_DATABASE_URL": url}
     env["TRUSTBOT_ADMINS"] = ADMIN
     log = workdir / "trustbot.log"
-    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    command = [sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [*command, "--log-level", "debug"], cwd=workdir, env=env, stdout=out, stderr=out

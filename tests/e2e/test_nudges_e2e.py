@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 import pytest
 from sqlmodel import select
 
-from bot import deals
-from bot.clock import ManualClock
-from bot.emulator import SlackEmulator
-from bot.prompts import default_bank
-from bot.pseudonym import pseudonym
-from bot.slack.nudge_blocks import CLOSED_TEXT
+from bot.core import deals
+from bot.core.prompts import default_bank
+from bot.core.pseudonym import pseudonym
+from bot.runtime.clock import ManualClock
+from bot.slack.kit.nudge import CLOSED_TEXT
 from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery, Response
+from slack_emulator import SlackEmulator
 from tests.e2e.conftest import PSEUDONYM_KEY, Stack, start_app, trust
 from tests.e2e.test_deals_e2e import deal, metadata_event
 

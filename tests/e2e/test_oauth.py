@@ -16,18 +16,18 @@ import pytest
 from sqlalchemy import create_engine, select, update
 from sqlmodel import col
 
-from bot import checkins, workspaces
-from bot.cli import main
-from bot.clock import ManualClock
-from bot.emulator import SlackEmulator
-from bot.prompts import default_bank
+from bot.app.cli import main
+from bot.app.server import ServerThread
+from bot.core import checkins, workspaces
+from bot.core.prompts import default_bank
 from bot.runtime import Runtime
-from bot.server import ServerThread
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.slack.sender import NOT_INSTALLED
 from bot.storage import Database, sync_url
 from bot.storage.models import Delivery, Team, Workspace
 from bot.storage.slack_tables import slack_bots, slack_oauth_states
+from slack_emulator import SlackEmulator
 from tests.e2e.conftest import APP_TOKEN, PSEUDONYM_KEY, SIGNING_SECRET, serve
 
 CLIENT_ID = "1234.5678"

@@ -22,15 +22,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot import outbox
-from bot.clock import ManualClock, SystemClock
-from bot.emulator import SlackEmulator
-from bot.outbox import RetryPolicy, Skip
+from bot.core import outbox
+from bot.core.outbox import RetryPolicy, Skip
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock, SystemClock
+from bot.runtime.settings import load_settings
 from bot.slack.sender import EVENT_TYPE, OutboxWorker, Throttle, make_outbox_client
 from bot.storage import Database
 from bot.storage.models import Delivery
+from slack_emulator import SlackEmulator
 from tests.bot.test_outbox import WS, all_rows, seed
 
 pytestmark = pytest.mark.slow

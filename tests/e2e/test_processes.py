@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot import outbox
-from bot.clock import SystemClock
-from bot.emulator import SlackEmulator
+from bot.core import outbox
+from bot.runtime.clock import SystemClock
 from bot.slack.sender import OutboxWorker
 from bot.storage import Database
 from bot.storage.models import Delivery
+from slack_emulator import SlackEmulator
 from tests.bot.test_outbox import WS, all_rows, seed
 from tests.e2e.test_outbox_e2e import add_users, assert_exactly_once, posts
 
@@ -54,7 +54,7 @@ def worker(emu: SlackEmulator, url: str, workdir: Path, name: str) -> subprocess
         "TRUSTBOT_WEBHOOK_SECRET": "processes-webhook-secret",
     }
     env.pop("SLACK_APP_TOKEN", None)
-    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    command = [sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
     command += ["--log-level", "warning", "--role", "worker"]
     with open(workdir / f"{name}.log", "wb") as log:
         return subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=log)

@@ -8,11 +8,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from bot import server as server_module
-from bot.emulator import SlackEmulator
+from bot.app import server as server_module
+from bot.app.server import ServerThread, TrustbotServer
 from bot.runtime import Runtime
-from bot.server import ServerThread, TrustbotServer
 from bot.storage import Database
+from slack_emulator import SlackEmulator
 from tests.e2e.conftest import app_settings
 
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 
 SECRET = "s3cret"
 BOT_TOKEN = "xoxb-test"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import validate_blocks, validate_view
+from slack_emulator import validate_blocks, validate_view
 
 
 def section(text: str = "hi") -> dict[str, Any]:

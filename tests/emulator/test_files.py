@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.emulator.conftest import BOT_TOKEN
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))

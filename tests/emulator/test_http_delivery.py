@@ -11,7 +11,7 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.emulator.conftest import BOT_TOKEN, Receiver
 from tests.emulator.test_blockkit import modal
 

@@ -11,7 +11,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.emulator.conftest import SECRET
 
 

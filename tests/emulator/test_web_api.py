@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.emulator.conftest import APP_TOKEN, BOT_TOKEN
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "Hello"}}

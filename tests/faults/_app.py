@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 from sqlmodel import select
 
-from bot import outbox
-from bot.emulator import SlackEmulator
-from bot.emulator.models import Delivery as SlackRequest
+from bot.core import outbox
 from bot.storage import Database
+from slack_emulator import SlackEmulator
+from slack_emulator.models import Delivery as SlackRequest
 from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack
 
 T = TypeVar("T")

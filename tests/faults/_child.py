@@ -16,9 +16,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from bot.clock import ManualClock, SystemClock
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock, SystemClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import Delivery
 
@@ -45,8 +45,8 @@ def runtime_from_env() -> Runtime:
 
 async def run_outbox(runtime: Runtime, workspace: str) -> dict[str, Any]:
     """One outbox worker until no row is pending or sending."""
-    from bot import outbox
-    from bot.outbox import RetryPolicy
+    from bot.core import outbox
+    from bot.core.outbox import RetryPolicy
     from bot.slack.sender import OutboxWorker, make_outbox_client
 
     worker = OutboxWorker(

@@ -31,12 +31,12 @@ import httpx
 import pytest
 from sqlmodel import col
 
-from bot.clock import SystemClock
-from bot.emulator.delivery import sign
+from bot.runtime.clock import SystemClock
 from bot.slack.sender import EVENT_TYPE
 from bot.storage import Database, db
 from bot.storage.migrate import upgrade
 from bot.storage.models import DealEvent, Delivery, Team
+from slack_emulator.delivery import sign
 from tests.bot.test_outbox import seed
 from tests.e2e.conftest import Stack, start_app, trust
 from tests.e2e.test_deals_e2e import WEBHOOK_SECRET, deal

@@ -23,14 +23,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import checkins
-from bot.clock import ManualClock
-from bot.emulator import SlackEmulator
-from bot.prompts import default_bank
+from bot.core import checkins
+from bot.core.prompts import default_bank
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import Delivery
+from slack_emulator import SlackEmulator
 from tests.e2e.conftest import PSEUDONYM_KEY, Stack, start_app, trust
 from tests.faults._app import REPS, in_db, rows, slack, wait_for
 

@@ -22,16 +22,16 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot import outbox
-from bot.clock import ManualClock, SystemClock
-from bot.emulator import SlackEmulator
+from bot.core import outbox
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock, SystemClock
+from bot.runtime.settings import load_settings
 from bot.slack import digest_post
 from bot.slack.sender import EVENT_TYPE
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import Digest
+from slack_emulator import SlackEmulator
 from tests.bot.test_digests import KEY, W3, WS, checkin_week, make_team, same
 from tests.bot.test_outbox import WS as OUTBOX_WS
 from tests.bot.test_outbox import all_rows, seed

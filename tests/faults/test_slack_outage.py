@@ -23,15 +23,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import outbox
-from bot.clock import ManualClock, SystemClock
-from bot.emulator import SlackEmulator
-from bot.emulator.limits import Failure
+from bot.core import outbox
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.runtime.clock import ManualClock, SystemClock
+from bot.runtime.settings import load_settings
 from bot.slack.sender import EVENT_TYPE, OutboxWorker, make_outbox_client
 from bot.storage import Database
 from bot.storage.models import Delivery
+from slack_emulator import SlackEmulator
+from slack_emulator.limits import Failure
 from tests.bot.test_outbox import WS, all_rows, seed
 from tests.faults.conftest import Chaos
 

@@ -15,11 +15,9 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from bot import logs
-from bot.clock import ManualClock
-from bot.emulator import SlackEmulator
-from bot.emulator.models import Delivery
-from bot.server import ServerThread
+from bot.app.server import ServerThread
+from bot.runtime import logs
+from bot.runtime.clock import ManualClock
 from bot.storage import sync_url
 from bot.storage.migrate import upgrade
 from bot.storage.models import (
@@ -39,6 +37,8 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.storage.models import Delivery as DeliveryRow
+from slack_emulator import SlackEmulator
+from slack_emulator.models import Delivery
 from tests.e2e.conftest import (
     APP_TOKEN,
     BOT_TOKEN,

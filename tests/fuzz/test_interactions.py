@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 from sqlalchemy import text as text_sql
 from sqlmodel import Session, select
 
-from bot.emulator import payloads
-from bot.emulator.delivery import sign
-from bot.prompts import default_bank
-from bot.slack.checkin_blocks import NOTE_BLOCK, SHARE_BLOCK
+from bot.core.prompts import default_bank
+from bot.slack.kit.checkin import NOTE_BLOCK, SHARE_BLOCK
 from bot.storage.models import Person
+from slack_emulator import payloads
+from slack_emulator.delivery import sign
 from tests.e2e.conftest import SIGNING_SECRET, trust
 from tests.fuzz.conftest import ADMIN, CHANNEL, OTHER, REP, WEBHOOK_SECRET, FuzzApp, wait_for
 from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values, tricky_text

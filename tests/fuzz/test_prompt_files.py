@@ -18,7 +18,7 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.prompts import PromptBank, PromptBankError, load_bank
+from bot.core.prompts import PromptBank, PromptBankError, load_bank
 from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values, tricky_text
 
 PACKAGED = Path(str(resources.files("prompts")))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.settings import USER_ID, Settings, SettingsError, load_settings
+from bot.runtime.settings import USER_ID, Settings, SettingsError, load_settings
 from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values
 
 NAMES = list(Settings.model_fields)

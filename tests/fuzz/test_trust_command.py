@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.core.trust.grammar import (
     GRAMMAR,
     HHMM,
     PROMPT_ID,
@@ -24,7 +24,7 @@ from bot.commands import (
     parse,
     tokenize,
 )
-from bot.slack.blocks import error_message, help_message
+from bot.slack.kit.base import error_message, help_message
 from tests.fuzz.conftest import ADMIN, CHANNEL, REP, FuzzApp, wait_for
 from tests.fuzz.strategies import any_text, fuzz, huge_text, tricky_text
 

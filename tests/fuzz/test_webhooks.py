@@ -14,8 +14,8 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from bot.emulator.delivery import sign  # an independent implementation of the scheme
-from bot.webhooks import MAX_BODY, hubspot_signature
+from bot.app.webhooks import MAX_BODY, hubspot_signature
+from slack_emulator.delivery import sign  # an independent implementation of the scheme
 from tests.fuzz.conftest import REP, WEBHOOK_SECRET, FuzzApp
 from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values, tricky_text
 

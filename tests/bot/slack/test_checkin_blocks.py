@@ -9,10 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.emulator import validate_blocks, validate_view
-from bot.emulator.payloads import click_action
-from bot.prompts import Prompt, PromptBank, default_bank
-from bot.slack.checkin_blocks import (
+from bot.core.prompts import Prompt, PromptBank, default_bank
+from bot.slack.kit.checkin import (
     CLOSED_TEXT,
     MAX_PROMPTS,
     NOTE_ACTION,
@@ -26,6 +24,8 @@ from bot.slack.checkin_blocks import (
     reminder_message,
 )
 from bot.storage.models import CheckinRound, Note
+from slack_emulator import validate_blocks, validate_view
+from slack_emulator.payloads import click_action
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 BANK = default_bank()

@@ -8,11 +8,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.anonymity import NOT_ENOUGH
-from bot.digests import DimensionData, PeriodData, build_figures
-from bot.emulator import validate_blocks
-from bot.prompts import TRUST_AND_VALUE, default_bank
-from bot.slack.digest_blocks import (
+from bot.core.anonymity import NOT_ENOUGH
+from bot.core.digests import DimensionData, PeriodData, build_figures
+from bot.core.prompts import TRUST_AND_VALUE, default_bank
+from bot.slack.kit.digest import (
     DOWN,
     FLAT,
     MAX_BLOCKS,
@@ -23,6 +22,7 @@ from bot.slack.digest_blocks import (
     digest_message,
     escape,
 )
+from slack_emulator import validate_blocks
 
 WEEK = date(2026, 11, 16)
 BANK = default_bank()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.emulator import validate_view
-from bot.home import CheckinStatus, HomeData
-from bot.slack.home_blocks import home_view
+from bot.core.home import CheckinStatus, HomeData
+from bot.slack.kit.home import home_view
 from bot.storage.models import Digest
+from slack_emulator import validate_view
 
 FIGURES = {
     "participation": {"asked": 8, "answered": 6},

@@ -12,13 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
 import bot.storage.slack_tables  # noqa: F401  (their tables are ours to migrate too)
-from bot.clock import ManualClock
-from bot.events import first_sighting, forget_old_events
-from bot.scheduler import JOBSTORE_TABLE
+from bot.app.scheduler import JOBSTORE_TABLE
+from bot.core.seen_events import first_sighting, forget_old_events
+from bot.core.workspaces import ensure_workspace
+from bot.runtime.clock import ManualClock
 from bot.storage import Database, sync_url
 from bot.storage.migrate import pending, upgrade
 from bot.storage.models import DealEvent, Response, Team, Workspace
-from bot.workspaces import ensure_workspace
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

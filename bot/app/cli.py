@@ -1,0 +1,145 @@
+"""The ``trustbot`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.runtime import logs
+from bot.runtime.settings import Settings, SettingsError, load_settings, requirements
+
+log = logging.getLogger("bot.app.cli")  # not "__main__" under python -m bot.app.cli
+
+DESCRIPTION = "Trustbot: trust-building check-ins, deal nudges and anonymised digests for Slack."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trustbot", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="HTTP mode: Slack events, commands and clicks at POST /slack/events; GET /healthz",
+        description="Serve Slack's Events API, slash commands and interactivity over HTTP "
+        "(all at POST /slack/events, signed with SLACK_SIGNING_SECRET) and GET /healthz.",
+    )
+    run = sub.add_parser(
+        "run",
+        help="Socket Mode (needs SLACK_APP_TOKEN), plus the HTTP endpoints on --port",
+        description="Connect to Slack over Socket Mode with SLACK_APP_TOKEN (no public URL "
+        "needed) and also serve the HTTP endpoints (health, webhooks) on --port.",
+    )
+    for p in (serve, run):
+        p.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+        p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
+        p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+        p.add_argument(
+            "--role",
+            default="all",
+            choices=["all", "web", "worker", "scheduler"],
+            help="web: Slack and webhook requests; worker: delivers the outbox; scheduler: the "
+            "periodic jobs (one process at a time, by a database lease); all: everything",
+        )
+    demo = sub.add_parser(
+        "demo",
+        help="the whole product offline: a local Slack emulator, a simulated team, digests",
+        description="Run Trustbot end to end with no Slack account and no network: the local "
+        "Slack emulator, the real app on loopback, SQLite in --out, a simulated team answering "
+        "weeks of check-ins and deal updates; prints the DMs and digests, writes the charts.",
+    )
+    from bot.demo import add_arguments
+
+    add_arguments(demo)
+    sub.add_parser(
+        "migrate",
+        help="bring the database schema up to date (TRUSTBOT_DATABASE_URL)",
+        description="Apply every pending migration to TRUSTBOT_DATABASE_URL.",
+    )
+    return parser
+
+
+def fail(message: str) -> int:
+    print(f"trustbot: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":  # embedded defaults: needs no settings
+        from bot import demo
+
+        return demo.main(args)
+    try:
+        settings = load_settings()
+        settings.require(*requirements(args.command, settings))
+    except SettingsError as error:
+        return fail(str(error))
+    if args.command == "migrate":
+        return migrate(settings)
+    return serve(settings, args)
+
+
+def migrate(settings: Settings) -> int:
+    from bot.storage.migrate import pending, upgrade
+
+    try:
+        before, head = pending(settings.TRUSTBOT_DATABASE_URL)
+        upgrade(settings.TRUSTBOT_DATABASE_URL)
+    except Exception as error:  # the database refused: say so in one line
+        return fail(f"TRUSTBOT_DATABASE_URL: cannot migrate: {str(error).splitlines()[0]}")
+    print(f"database at revision {head}" + ("" if before == head else f" (was {before})"))
+    return 0
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app.server import TrustbotServer
+    from bot.core.prompts import PromptBankError, default_bank
+    from bot.runtime import Runtime
+    from bot.storage import Database
+    from bot.storage.migrate import pending
+
+    try:
+        default_bank()  # a bad prompt file stops start-up here, naming the file and prompt
+    except PromptBankError as error:
+        return fail(str(error))
+    logs.configure(
+        args.log_level,
+        secrets=(
+            settings.SLACK_BOT_TOKEN,
+            settings.SLACK_SIGNING_SECRET,
+            settings.SLACK_APP_TOKEN,
+            settings.SLACK_CLIENT_SECRET,
+            settings.TRUSTBOT_PSEUDONYM_KEY,
+            settings.TRUSTBOT_WEBHOOK_SECRET,
+        ),
+    )
+    try:
+        current, head = pending(settings.TRUSTBOT_DATABASE_URL)
+    except Exception as error:
+        return fail(f"TRUSTBOT_DATABASE_URL: cannot connect: {str(error).splitlines()[0]}")
+    if current != head:
+        return fail(
+            f"the database schema is at {current}, this version needs {head}: "
+            "run `trustbot migrate`"
+        )
+    try:
+        server = TrustbotServer(
+            lambda: Runtime(settings=settings, db=Database(settings.TRUSTBOT_DATABASE_URL)),
+            host=args.host,
+            port=args.port,
+            socket_mode=args.command == "run",
+            log_level=args.log_level,
+            role=args.role,
+        )
+    except OSError as error:
+        return fail(f"--port {args.port}: cannot listen on {args.host}: {error.strerror}")
+    log.info("trustbot %s, role %s, listening on %s", args.command, args.role, server.url)
+    asyncio.run(server.serve())  # until SIGTERM or SIGINT: work in flight finishes first
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

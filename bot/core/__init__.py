@@ -1,0 +1,1 @@
+"""The domain: plain Python over storage; imports nothing from Slack or HTTP."""

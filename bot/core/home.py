@@ -1,0 +1,153 @@
+"""What App Home shows a person: their own check-ins and trend, their teams' latest digest,
+and for admins the teams and delivery health. Only ever the person's own answers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import people, teams
+from bot.core.pseudonym import pseudonym
+from bot.runtime import Runtime
+from bot.storage.models import CheckinRound, Delivery, Digest, Response, Team
+
+TREND_PERIODS = 8
+
+
+@dataclass(frozen=True)
+class CheckinStatus:
+    period_start: date
+    status: str  # pending | sent | failed | skipped | expired ...
+    answered: int
+    asked: int
+    closes_at: datetime | None
+
+
+@dataclass
+class HomeData:
+    user_id: str
+    opted_out: bool = False
+    snoozed_until: datetime | None = None
+    rep_of: list[str] = field(default_factory=list)
+    manager_of: list[str] = field(default_factory=list)
+    this_week: CheckinStatus | None = None
+    # dimension -> [(period_start, mean score)] of the person's own answers, oldest first
+    trend: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
+    digests: list[tuple[str, Digest]] = field(default_factory=list)  # (team name, latest)
+    is_admin: bool = False
+    team_lines: list[teams.TeamCount] = field(default_factory=list)
+    outbox: dict[str, int] = field(default_factory=dict)
+
+
+async def home_for(
+    runtime: Runtime, workspace_id: str, user_id: str, *, is_admin: bool
+) -> HomeData:
+    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY or ""
+    data = HomeData(user_id=user_id, is_admin=is_admin)
+    data.opted_out, data.snoozed_until = await people.state(
+        runtime.db, key, workspace_id, user_id, runtime.clock
+    )
+    member_of = await teams.memberships(runtime.db, workspace_id, user_id)
+    data.rep_of = [t.name for t in member_of[teams.REP]]
+    data.manager_of = [t.name for t in member_of[teams.MANAGER]]
+    # an admin sees every team (the whole list is read only for them)
+    summaries = await teams.overview(runtime.db, workspace_id) if is_admin else []
+    me = pseudonym(key, workspace_id, user_id)
+    async with runtime.db.session() as session:
+        latest = (
+            await session.exec(
+                select(Delivery, CheckinRound)
+                .join(CheckinRound, col(CheckinRound.id) == col(Delivery.round_id))
+                .where(
+                    Delivery.workspace_id == workspace_id,
+                    Delivery.user_id == user_id,
+                    Delivery.kind == "checkin",
+                )
+                .order_by(col(CheckinRound.period_start).desc())
+                .limit(1)
+            )
+        ).first()
+        if latest is not None:
+            delivery, rnd = latest
+            answered = (
+                await session.exec(
+                    select(func.count())
+                    .select_from(Response)
+                    .where(Response.context == f"round:{rnd.id}", Response.pseudonym == me)
+                )
+            ).one()
+            data.this_week = CheckinStatus(
+                rnd.period_start,
+                delivery.status,
+                int(answered),
+                len(rnd.prompt_ids),
+                delivery.expires_at,
+            )
+        rows = (
+            await session.exec(
+                select(
+                    col(Response.dimension), col(Response.period_start), func.avg(Response.score)
+                )
+                .where(
+                    Response.workspace_id == workspace_id,
+                    Response.pseudonym == me,
+                    col(Response.score).is_not(None),
+                )
+                .group_by(col(Response.dimension), col(Response.period_start))
+            )
+        ).all()
+        trend: dict[str, list[tuple[date, float]]] = defaultdict(list)
+        for dimension, period, mean in sorted(rows, key=lambda r: r[1]):
+            trend[dimension].append((period, round(float(mean), 2)))
+        data.trend = {d: points[-TREND_PERIODS:] for d, points in sorted(trend.items())}
+        mine = [s.team for s in summaries] if is_admin else member_of[teams.MANAGER]
+        data.digests = await _latest_digests(session, mine)
+        if is_admin:
+            data.team_lines = summaries
+            counts = (
+                await session.exec(
+                    select(Delivery.status, func.count())
+                    .where(Delivery.workspace_id == workspace_id)
+                    .group_by(col(Delivery.status))
+                )
+            ).all()
+            data.outbox = {status: int(n) for status, n in counts}
+    return data
+
+
+async def _latest_digests(session: AsyncSession, shown: list[Team]) -> list[tuple[str, Digest]]:
+    """Each team's latest digest, in the teams' order, in one query."""
+    ids = [t.id for t in shown if t.id is not None]
+    if not ids:
+        return []
+    newest = (
+        select(col(Digest.team_id), func.max(Digest.period_start).label("period_start"))
+        .where(col(Digest.team_id).in_(ids))
+        .group_by(col(Digest.team_id))
+        .subquery()
+    )
+    found = (
+        await session.exec(
+            select(Digest).join(
+                newest,
+                (col(Digest.team_id) == newest.c.team_id)
+                & (col(Digest.period_start) == newest.c.period_start),
+            )
+        )
+    ).all()
+    by_team = {d.team_id: d for d in found}
+    return [(t.name, by_team[t.id]) for t in shown if t.id in by_team]
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(points: list[tuple[Any, float]]) -> str:
+    """A 1-5 series as a little text chart: ▁ is 1, █ is 5."""
+    return "".join(SPARKS[min(7, max(0, round((v - 1) / 4 * 7)))] for _, v in points)

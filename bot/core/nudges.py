@@ -1,0 +1,177 @@
+"""Answers to a deal nudge: a click per question, stored like a check-in's answers.
+
+Plain Python over storage (no Slack). A nudge is a ``nudge`` :class:`Delivery` planned by
+:mod:`bot.deals`; its answers are :class:`Response` rows under the rep's keyed pseudonym,
+with the nudge's opaque ``answer_context`` (so the database alone cannot tie them to the
+deal event, which names the rep), the deal ``moment`` and the week they were given in.
+The digest shows them only in aggregate (:mod:`bot.digests`, deal-moment reflections).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import answers, deals, guardrails
+from bot.core.checkins import week_start, zone
+from bot.core.prompts import PromptBank, Verdict, YesNoAnswer, default_bank
+from bot.runtime import Runtime
+from bot.storage.models import Delivery, Response, Team
+
+__all__ = ["NudgeState", "nudge_state", "record_nudge_answer", "verdict"]
+
+GONE = "This nudge no longer exists."
+NOT_YOURS = "This nudge was not sent to you, so it cannot take your answers."
+CLOSED = "This nudge has closed: answers can no longer change."
+NO_TEAM = "You are not in a Trustbot team any more, so this answer cannot be counted."
+
+
+class NudgeClosed(answers.AnswerError):
+    """The nudge expired: its message should now show the closed state."""
+
+    def __init__(self) -> None:
+        super().__init__(CLOSED)
+
+
+@dataclass(frozen=True)
+class NudgeState:
+    """What the rep's nudge DM shows: the deal moment, their answers, open or closed."""
+
+    content: deals.NudgeContent
+    answers: dict[str, str]
+    closed: bool
+    channel_id: str | None
+    message_ts: str | None
+
+
+async def _delivery(
+    session: AsyncSession, workspace_id: str, user_id: str, delivery_id: int
+) -> Delivery:
+    delivery = await session.get(Delivery, delivery_id)
+    if (
+        delivery is None
+        or delivery.workspace_id != workspace_id
+        or delivery.kind != guardrails.NUDGE
+    ):
+        raise answers.AnswerError(GONE)
+    if delivery.user_id != user_id:
+        raise answers.AnswerError(NOT_YOURS)
+    return delivery
+
+
+async def _content(runtime: Runtime, delivery: Delivery, bank: PromptBank) -> deals.NudgeContent:
+    try:
+        return await deals.nudge_context(runtime, delivery, bank)
+    except LookupError:
+        raise answers.AnswerError(GONE) from None
+
+
+async def _period(session: AsyncSession, team: Team, context: str, who: str, now: datetime) -> date:
+    """The digest week the nudge's answers count in: the week of its first answer (team-local),
+    so a nudge answered across midnight on Sunday stays one reflection in one digest."""
+    first = (
+        await session.exec(
+            select(col(Response.period_start)).where(
+                Response.context == context, Response.pseudonym == who
+            )
+        )
+    ).first()
+    return first if first is not None else week_start(now.astimezone(zone(team.timezone)).date())
+
+
+async def nudge_state(
+    runtime: Runtime,
+    workspace_id: str,
+    user_id: str,
+    delivery_id: int,
+    bank: PromptBank | None = None,
+) -> NudgeState:
+    """Everything the user's nudge DM shows, and where it was posted.
+
+    Raises :class:`~bot.answers.AnswerError` if the nudge is unknown or was not sent to them.
+    """
+    bank = bank or default_bank()
+    async with runtime.db.session() as session:
+        delivery = await _delivery(session, workspace_id, user_id, delivery_id)
+    content = await _content(runtime, delivery, bank)
+    who = answers.pseudonym_of(runtime, workspace_id, user_id)
+    async with runtime.db.session() as session:
+        given = await answers.given_answers(session, content.answer_context, who)
+    return NudgeState(
+        content=content,
+        answers=given,
+        closed=answers.is_closed(delivery, runtime.clock.now()),
+        channel_id=delivery.channel_id,
+        message_ts=delivery.message_ts,
+    )
+
+
+async def record_nudge_answer(
+    runtime: Runtime,
+    workspace_id: str,
+    user_id: str,
+    delivery_id: int,
+    prompt_id: str,
+    raw_value: str,
+) -> dict[str, str]:
+    """Record (or change) the user's answer to one of the nudge's questions; their answers
+    to the nudge after. Raises :class:`~bot.answers.AnswerError` (:class:`NudgeClosed` once
+    the nudge expired) for anything wrong; nothing is written then."""
+    bank = default_bank()
+    state = await nudge_state(runtime, workspace_id, user_id, delivery_id, bank)
+    content = state.content
+    if state.closed:
+        raise NudgeClosed()
+    if prompt_id not in content.prompt_ids or not bank.has_prompt(prompt_id):
+        raise answers.AnswerError("That question is not part of this nudge.")
+    prompt = bank.prompt(prompt_id)
+    value = raw_value.strip() if isinstance(raw_value, str) else ""
+    if value not in {option.value for option in prompt.answer.choices()}:
+        raise answers.AnswerError("That is not one of the answers to this question.")
+    if content.team_id is None:
+        raise answers.AnswerError(NO_TEAM)
+    who = answers.pseudonym_of(runtime, workspace_id, user_id)
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        team = await session.get(Team, content.team_id)
+        if team is None:
+            raise answers.AnswerError(NO_TEAM)
+        values = {
+            "workspace_id": workspace_id,
+            "team_id": team.id,
+            "period_start": await _period(session, team, content.answer_context, who, now),
+            "context": content.answer_context,
+            "moment": content.moment.value,
+            "pseudonym": who,
+            "prompt_id": prompt.id,
+            "dimension": prompt.dimension.value,
+            "value": value,
+            "score": bank.scale_value(prompt, value),
+            "answered_at": now,
+        }
+        keys = ("context", "pseudonym", "prompt_id")
+        await session.exec(answers.upsert(runtime.db.dialect, Response, values, keys))
+        return await answers.given_answers(session, content.answer_context, who)
+
+
+def verdict(
+    content: deals.NudgeContent, given: Mapping[str, str], bank: PromptBank | None = None
+) -> tuple[str, Verdict] | None:
+    """Seed 000's verdict (``go`` / ``stop`` / ``think`` and what it says) once every
+    question of the moment's rule is answered; ``None`` before that or without a rule."""
+    rule = content.rule
+    if rule is None:
+        return None
+    bank = bank or default_bank()
+    yes: dict[str, bool] = {}
+    for prompt_id in rule.prompts:
+        value = given.get(prompt_id)
+        if value is None or not isinstance(bank.prompt(prompt_id).answer, YesNoAnswer):
+            return None
+        yes[prompt_id] = value == "yes"
+    outcome = rule.verdict(yes)
+    return outcome, getattr(rule, outcome)

@@ -1,0 +1,1 @@
+"""The ``/trust`` command: its grammar and what each command does."""

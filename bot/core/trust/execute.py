@@ -1,0 +1,338 @@
+"""Carry out a parsed ``/trust`` command for a caller. Plain Python: the Slack listener only
+gathers who is asking and renders the :class:`Reply`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from bot.core import admins, audit, checkins, deals, home, outbox, people, teams
+from bot.core.prompts import default_bank
+from bot.core.trust.grammar import USAGE, WEEKDAYS, Command
+from bot.runtime import Runtime
+from bot.storage.models import PromptSetting
+
+
+@dataclass(frozen=True)
+class Caller:
+    workspace_id: str
+    user_id: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    ok: bool = True
+    usage: str | None = None
+    follow_up: str | None = None  # a Slack interaction the listener carries out (a modal, a file)
+
+
+Handler = Callable[[Runtime, Caller, Command], Awaitable[Reply]]
+ON, OFF = ":white_check_mark:", ":no_entry_sign:"
+FOLLOW_UPS = {"setup", "digest", "export", "forget-me"}  # a modal, a post, a file, a confirm
+
+
+async def execute(runtime: Runtime, caller: Caller, command: Command) -> Reply:
+    """Run ``command``; bad requests come back as a ``Reply`` with ``ok=False``."""
+    if command.admin_only and not caller.is_admin:
+        return Reply(
+            f"`/trust {command.name}` is for Trustbot admins, and you are not one. "
+            "Ask an admin, or a workspace admin, to run it.",
+            ok=False,
+        )
+    if command.name in FOLLOW_UPS:
+        return Reply("", follow_up=command.name)
+    try:
+        return await HANDLERS[command.name](runtime, caller, command)
+    except (teams.TeamError, admins.AdminError) as error:
+        return Reply(str(error), ok=False, usage=USAGE.get(command.name))
+
+
+def mentions(users: list[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users) or "nobody"
+
+
+async def _team_create(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    team = await teams.create(
+        rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["channel"], rt.clock
+    )
+    return Reply(
+        f"Team `{team.name}` created; its digest goes to <#{team.channel_id}>. "
+        f"Next: `/trust team add {team.name} @rep ...` and "
+        f"`/trust team manager {team.name} @manager`."
+    )
+
+
+async def _team_people(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    role = teams.MANAGER if cmd.name == "team manager" else teams.REP
+    added = await teams.add_people(
+        rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["users"], role, rt.clock
+    )
+    already = [u for u in cmd.args["users"] if u not in added]
+    text = f"Added to `{cmd.args['team']}` as {role}s: {mentions(added)}."
+    if already:
+        text += f" Already there: {mentions(already)}."
+    return Reply(text)
+
+
+async def _team_remove(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    removed = await teams.remove_people(
+        rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["users"], rt.clock
+    )
+    missing = [u for u in cmd.args["users"] if u not in removed]
+    text = f"Removed from `{cmd.args['team']}`: {mentions(removed)}."
+    if missing:
+        text += f" Not in the team: {mentions(missing)}."
+    return Reply(text)
+
+
+async def _team_list(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    found = await teams.summaries(rt.db, c.workspace_id)
+    if not found:
+        return Reply("No teams yet. Create one with `/trust team create <team> <#channel>`.")
+    lines = []
+    for s in found:
+        state = " (paused)" if s.team.paused else ""
+        lines.append(
+            f"*{s.team.name}*{state} → <#{s.team.channel_id}> · check-in {s.schedule}"
+            f" · k={s.team.k}\n"
+            f"  reps ({len(s.reps)}): {mentions(s.reps)}\n  managers: {mentions(s.managers)}"
+        )
+    return Reply("\n".join(lines))
+
+
+async def _schedule(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    team = await teams.update(
+        rt.db,
+        c.workspace_id,
+        c.user_id,
+        cmd.args["team"],
+        rt.clock,
+        checkin_weekday=cmd.args["weekday"],
+        checkin_time=cmd.args["time"],
+    )
+    return Reply(
+        f"`{team.name}` checks in every {WEEKDAYS[team.checkin_weekday]} at {team.checkin_time}, "
+        "each rep in their own time zone."
+    )
+
+
+async def _anonymity(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    team = await teams.update(
+        rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, k=cmd.args["k"]
+    )
+    return Reply(
+        f"`{team.name}` digests now show a figure only when at least {team.k} people answered."
+    )
+
+
+async def _pause(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    paused = cmd.name == "pause"
+    team = await teams.update(
+        rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, paused=paused
+    )
+    return Reply(
+        f"`{team.name}` is {'paused: no check-ins or nudges' if paused else 'running again'}."
+    )
+
+
+async def _checkin_now(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    async with rt.db.session() as session:
+        team = await teams.find(session, c.workspace_id, cmd.args["team"])
+    if team.paused:
+        return Reply(f"`{team.name}` is paused: `/trust resume {team.name}` first.", ok=False)
+    now = rt.clock.now()
+    period = checkins.week_start(now.astimezone(checkins.zone(team.timezone)).date())
+    plan = await checkins.plan_round(rt, default_bank(), team, period, now=True)
+    if not plan.created:
+        return Reply(
+            f"This week's check-in for `{team.name}` was already planned or sent; "
+            "each rep gets one a week.",
+            ok=False,
+        )
+    if plan.deliveries == 0:
+        return Reply(f"`{team.name}` has no reps yet: `/trust team add {team.name} @rep ...`.")
+    return Reply(
+        f"Sending this week's check-in to the {plan.deliveries} reps of `{team.name}` now."
+    )
+
+
+async def _admin(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    user = cmd.args["user"]
+    if cmd.args["action"] == "add":
+        added = await admins.add(rt.db, c.workspace_id, c.user_id, user, rt.clock)
+        return Reply(f"<@{user}> is {'now' if added else 'already'} a Trustbot admin.")
+    await admins.remove(
+        rt.db, c.workspace_id, c.user_id, user, rt.clock, rt.settings.TRUSTBOT_ADMINS
+    )
+    return Reply(f"<@{user}> is no longer a Trustbot admin.")
+
+
+async def _prompts(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    bank = default_bank()
+    async with rt.db.session() as session:
+        settings = {
+            s.prompt_id: s
+            for s in (
+                await session.exec(
+                    select(PromptSetting).where(PromptSetting.workspace_id == c.workspace_id)
+                )
+            ).all()
+        }
+        if cmd.args["action"] == "list":
+            defaults = set(bank.default_checkin_ids())
+            lines = []
+            for p in bank.checkin_prompts():
+                on = settings[p.id].enabled if p.id in settings else p.id in defaults
+                lines.append(f"{ON if on else OFF} `{p.id}` ({p.dimension}) {p.text}")
+            return Reply("*Weekly check-in prompts*\n" + "\n".join(lines))
+        prompt_id = cmd.args["prompt"]
+        if not bank.has_prompt(prompt_id) or prompt_id not in {
+            p.id for p in bank.checkin_prompts()
+        }:
+            return Reply(
+                f"There is no check-in prompt `{prompt_id}`. See `/trust prompts list`.", ok=False
+            )
+        enabled = cmd.args["action"] == "enable"
+        row = settings.get(prompt_id) or PromptSetting(
+            workspace_id=c.workspace_id,
+            prompt_id=prompt_id,
+            changed_by=c.user_id,
+            changed_at=rt.clock.now(),
+        )
+        row.enabled, row.changed_by, row.changed_at = enabled, c.user_id, rt.clock.now()
+        session.add(row)
+        audit.record(
+            session,
+            c.workspace_id,
+            c.user_id,
+            f"prompt.{cmd.args['action']}",
+            rt.clock,
+            prompt=prompt_id,
+        )
+    return Reply(
+        f"`{prompt_id}` is {'enabled' if enabled else 'disabled'} from the next check-in on."
+    )
+
+
+STATUS_TEAMS = 30
+"""Teams listed one by one in ``/trust status`` (a big org's list would bury the rest)."""
+
+
+async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    found = await teams.overview(rt.db, c.workspace_id)
+    extra = await admins.listed(rt.db, c.workspace_id)
+    async with rt.db.session() as session:
+        log = await audit.recent(session, c.workspace_id)
+    now = rt.clock.now()
+    lines = [f"*Teams*: {len(found)}"]
+    lines += [
+        f"• {s.team.name}{' (paused)' if s.team.paused else ''}: {s.reps} reps, "
+        f"{s.managers} managers, check-in {s.schedule}"
+        + (
+            ""
+            if s.team.paused
+            else f"; next from {checkins.next_checkin(s.team, now):%a %d %b %H:%M} UTC"
+        )
+        for s in found[:STATUS_TEAMS]
+    ]
+    if len(found) > STATUS_TEAMS:
+        lines.append(f"• … and {len(found) - STATUS_TEAMS} more: `/trust team list`")
+    counts = await outbox.counts(rt.db, c.workspace_id)
+    shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "none yet"
+    lines.append(f"*Deliveries*: {shown}")
+    for failed in await outbox.recent_failures(rt.db, c.workspace_id):
+        lines.append(f"• failed: DM to <@{failed.user_id}> ({failed.kind}): {failed.last_error}")
+    hours = int(checkins.MISSED_GRACE.total_seconds() // 3600)
+    lines += [
+        f"• missed: {m.skipped} check-in{'s' if m.skipped != 1 else ''} of `{m.team}` "
+        f"(week of {m.period_start:%d %b}) skipped: the slot passed while Trustbot was down, "
+        f"more than {hours} h before it was back"
+        for m in await checkins.missed_rounds(rt, c.workspace_id)
+    ]
+    unknown = await deals.unknown_reps(rt, c.workspace_id)
+    if unknown.total:
+        lines.append(f"*Deal updates with an unknown rep*: {unknown.total}")
+        lines += [f"• {u.received_at:%Y-%m-%d %H:%M} UTC {u.label}" for u in unknown.recent]
+    lines.append(
+        "*Admins* (besides workspace admins): "
+        + mentions(sorted({*rt.settings.TRUSTBOT_ADMINS, *extra}))
+    )
+    lines.append("*Recent admin changes*")
+    lines += [
+        f"• {e.at:%Y-%m-%d %H:%M} UTC {_who(e.actor)} {e.action} {_detail(e.detail)}" for e in log
+    ] or ["• none yet"]
+    return Reply("\n".join(lines))
+
+
+def _who(user_id: str) -> str:
+    return f"<@{user_id}>" if user_id[:1] in ("U", "W") else user_id
+
+
+def _detail(detail: dict[str, object]) -> str:
+    return " ".join(f"{k}={v}" for k, v in detail.items() if k not in ("before",))
+
+
+async def _me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    data = await home.home_for(rt, c.workspace_id, c.user_id, is_admin=False)
+    lines = [f"Teams: {', '.join(data.rep_of) or 'none yet'}"]
+    if data.opted_out:
+        lines.append("You have opted out: no check-ins or nudges. `/trust optin` to come back.")
+    elif data.snoozed_until:
+        lines.append(f"Snoozed until {data.snoozed_until:%a %d %b %H:%M} UTC.")
+    else:
+        lines.append("You receive check-ins and deal nudges. `/trust snooze <days>` for a break.")
+    if data.this_week:
+        week = data.this_week
+        lines.append(
+            f"Latest check-in (week of {week.period_start:%d %b}): {week.status}, "
+            f"{week.answered} of {week.asked} answered."
+        )
+    if data.trend:
+        lines.append("*Your trend* (only your own answers, 1 to 5):")
+        lines += [
+            f"`{home.sparkline(points)}` {dimension.replace('_', ' ')} {points[-1][1]:.1f}"
+            for dimension, points in data.trend.items()
+        ]
+    return Reply("\n".join(lines))
+
+
+async def _snooze(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    until = await people.snooze(rt.db, c.workspace_id, c.user_id, cmd.args["days"], rt.clock)
+    return Reply(f"Snoozed: no check-ins or nudges until {until:%a %d %b} (UTC).")
+
+
+async def _opt(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    out = cmd.name == "optout"
+    await people.set_opted_out(
+        rt.db, rt.settings.TRUSTBOT_PSEUDONYM_KEY or "", c.workspace_id, c.user_id, out
+    )
+    if out:
+        return Reply(
+            "You have opted out: no more check-ins or nudges. `/trust optin` brings them back."
+        )
+    return Reply("Welcome back: you will get the next check-in.")
+
+
+HANDLERS: dict[str, Handler] = {
+    "team create": _team_create,
+    "team add": _team_people,
+    "team manager": _team_people,
+    "team remove": _team_remove,
+    "team list": _team_list,
+    "schedule": _schedule,
+    "anonymity": _anonymity,
+    "pause": _pause,
+    "resume": _pause,
+    "checkin": _checkin_now,
+    "admin": _admin,
+    "prompts": _prompts,
+    "status": _status,
+    "me": _me,
+    "snooze": _snooze,
+    "optout": _opt,
+    "optin": _opt,
+}

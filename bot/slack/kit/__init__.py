@@ -1,0 +1,1 @@
+"""Block Kit: every message, modal and Home view Trustbot builds, as plain dicts."""

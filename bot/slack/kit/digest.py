@@ -1,0 +1,284 @@
+"""Block Kit for the weekly digest, rendered from its stored figures only.
+
+Everything shown comes from ``Digest.figures`` (already checked by :mod:`bot.anonymity` and
+frozen), so a re-run renders the same message. Text from people (shared notes) and from the
+bank is escaped for mrkdwn, so a note cannot mention anyone or inject formatting.
+Within Slack's limits: at most 50 blocks, section text at most 3000 characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from bot.core.anonymity import NOT_ENOUGH, Breakdown
+from bot.core.prompts import SEEDS
+
+Block = dict[str, Any]
+
+__all__ = [
+    "DOWN",
+    "FLAT",
+    "MAX_BLOCKS",
+    "UP",
+    "arrow",
+    "chart_alt_text",
+    "chart_filename",
+    "chart_title",
+    "digest_message",
+    "escape",
+]
+
+MAX_BLOCKS = 50
+SECTION_MAX = 3000
+NOTE_EXCERPT = 700
+MAX_NOTES = 20
+UP, DOWN, FLAT = "▲", "▼", "▶"
+STEADY = 0.05  # a change smaller than this is shown as steady
+
+
+def escape(text: str) -> str:
+    """mrkdwn-safe text: ``&``, ``<`` and ``>`` escaped (no mentions, links or commands)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def arrow(change: float | None) -> str:
+    """``▲ +0.31`` / ``▼ −0.20`` / ``▶ steady``; empty when there is nothing to compare."""
+    if change is None:
+        return ""
+    if change >= STEADY:
+        return f"{UP} +{change:.2f}"
+    if change <= -STEADY:
+        return f"{DOWN} −{abs(change):.2f}"
+    return f"{FLAT} steady"
+
+
+def _day(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%-d %b %Y")
+
+
+def _section(text: str) -> Block:
+    if len(text) > SECTION_MAX:
+        text = text[: SECTION_MAX - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_MAX]}]}
+
+
+def _people(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
+
+
+def _cells(breakdown: Breakdown, labels: Mapping[str, str], unit: str = "") -> str:
+    """``Yes 6 · No 0`` / ``Yes 6 · other 5``; a withheld split says why."""
+    if breakdown.total is None:
+        return f"_{breakdown.reason or NOT_ENOUGH}_"
+    parts = []
+    names = dict(labels)
+    names.update({key: key for key, _ in breakdown.shown if key not in names})
+    for key, label in names.items():
+        count = breakdown.count(key)
+        if count is not None and (count or breakdown.other is None):
+            parts.append(f"{escape(label)} *{count}*")
+    if breakdown.other:
+        parts.append(f"other *{breakdown.other}*")
+    text = " · ".join(parts)
+    if not breakdown.shown:
+        return f"{breakdown.total}{unit} in all; split not shown: _{NOT_ENOUGH}_"
+    if breakdown.reason:
+        text += f" (smaller groups not shown: _{breakdown.reason}_)"
+    return text
+
+
+def _dimension_line(item: Mapping[str, Any]) -> str:
+    label = escape(str(item.get("label") or item.get("dimension")))
+    if item.get("index") is None:
+        return f"• *{label}*: _{item.get('reason') or NOT_ENOUGH}_"
+    line = f"• *{label}* `{item['index']:.2f}`"
+    change = arrow(item.get("change"))
+    if change:
+        line += f" {change}"
+    line += f" · {_people(int(item.get('people') or 0))}"
+    distribution = item.get("distribution")
+    if distribution:
+        breakdown = Breakdown.from_dict(distribution)
+        stars = {str(score): f"{score}★" for score in range(5, 0, -1)}
+        line += f"\n      {_cells(breakdown, stars)}"
+    return line
+
+
+def _trust_index(dimensions: Sequence[Mapping[str, Any]]) -> Block:
+    if not dimensions:
+        return _section("*Trust index* (1–5)\nNo check-in answers this week.")
+    lines = [_dimension_line(item) for item in dimensions]
+    return _section(
+        "*Trust index* (1–5, mean of the check-in scales; change since last week)\n"
+        + "\n".join(lines)
+    )
+
+
+def _goal(goal_mix: Mapping[str, Any] | None) -> Block | None:
+    if not goal_mix:
+        return None
+    breakdown = Breakdown.from_dict(goal_mix.get("breakdown") or {})
+    labels = goal_mix.get("labels") or {}
+    if breakdown.total == 0:
+        return None
+    return _section(
+        "*Goal*: trust and value, or something else?\n" + _cells(breakdown, labels, " answered")
+    )
+
+
+def _moments(moments: Mapping[str, Any] | None) -> list[Block]:
+    """A summary section, then one section per moment shown (each stays under 3000)."""
+    if not moments:
+        return [_section("*Deal moments*\nNo deal-moment reflections this week.")]
+    breakdown = Breakdown.from_dict(moments.get("breakdown") or {})
+    labels: Mapping[str, str] = moments.get("labels") or {}
+    if breakdown.total is None:
+        return [_section(f"*Deal moments*\n_{breakdown.reason or NOT_ENOUGH}_")]
+    blocks = [
+        _section(f"*Deal moments*: {breakdown.total} reflections\n{_cells(breakdown, labels)}")
+    ]
+    for detail in moments.get("details") or ():
+        title = escape(str(labels.get(detail.get("moment"), detail.get("moment"))))
+        lines = [f"_{title}_"]
+        for prompt in detail.get("prompts") or ():
+            said = Breakdown.from_dict(prompt.get("breakdown") or {})
+            text = escape(str(prompt.get("text") or prompt.get("prompt_id")))
+            lines.append(f"• {text} {_cells(said, prompt.get('labels') or {}, ' answers')}")
+        blocks.append(_section("\n".join(lines)))
+    return blocks
+
+
+def _gap(items: Sequence[Mapping[str, Any]]) -> Block | None:
+    if not items:
+        return None
+    lines = ["*Perception gap*: what managers think, and what the team says"]
+    for item in items:
+        managers = int(item.get("managers_count") or 0)
+        who = "manager thinks" if managers == 1 else f"{managers} managers think"
+        line = f"• “{escape(str(item.get('text')))}”\n      {who} *{item.get('managers')}%*"
+        if item.get("team") is None:
+            line += f"; the team: _{item.get('reason') or NOT_ENOUGH}_"
+        else:
+            line += f"; the team says *{item['team']}%* (share answering 4 or 5)"
+        lines.append(line)
+    return _section("\n".join(lines))
+
+
+def _focus(focus: Mapping[str, Any] | None) -> list[Block]:
+    if not focus:
+        return [_section("*Coaching focus*\nA focus is chosen once enough people answer.")]
+    label = escape(str(focus.get("label") or focus.get("dimension")))
+    tip = escape(str(focus.get("tip") or ""))
+    blocks = [
+        _section(
+            f"*Coaching focus for next week: {label}* (lowest index, `{focus['index']:.2f}`)\n"
+            f"> {tip}"
+        )
+    ]
+    seeds = [f"{s}: {SEEDS[s]}" for s in focus.get("seed") or () if s in SEEDS]
+    if seeds:
+        blocks.append(_context("From " + "; ".join(escape(s) for s in seeds)))
+    return blocks
+
+
+def _quote(text: str) -> str:
+    if len(text) > NOTE_EXCERPT:
+        text = text[: NOTE_EXCERPT - 1].rstrip() + "…"
+    return "\n".join(f"> {escape(line)}" for line in text.splitlines() or [""])
+
+
+def _notes(notes: Mapping[str, Any] | None, room: int) -> list[Block]:
+    notes = notes or {}
+    texts = [str(t) for t in notes.get("texts") or ()]
+    if notes.get("reason"):
+        return [_section(f"*Shared notes*\n_{notes['reason']}_")]
+    if not texts:
+        return []
+    fit = max(0, min(MAX_NOTES, room - 1, len(texts)))
+    blocks = [_section(f"*Shared notes* ({len(texts)}, shared anonymously by reps)")]
+    blocks += [_section(_quote(text)) for text in texts[:fit]]
+    if fit < len(texts):
+        blocks[-1] = _section(
+            blocks[-1]["text"]["text"] + f"\n_{len(texts) - fit} more not shown here._"
+        )
+    return blocks
+
+
+def digest_message(
+    figures: Mapping[str, Any],
+    *,
+    team_name: str,
+    preview: bool = False,
+    chart: bool = False,
+    reposted: bool = False,
+) -> dict[str, Any]:
+    """``{"text", "blocks"}`` for ``chat.postMessage`` (or an ephemeral preview)."""
+    start, end = str(figures["period_start"]), str(figures["period_end"])
+    week = f"{_day(start)} – {_day(end)}"
+    participation = figures.get("participation") or {}
+    answered, asked = int(participation.get("answered", 0)), int(participation.get("asked", 0))
+    name = escape(team_name)
+    intro = (
+        f"Week of {week}. Team figures only: each needs at least {figures.get('k')} people "
+        f"(shared notes: {figures.get('notes_k')}); smaller groups say “{NOT_ENOUGH}”."
+    )
+    if preview:
+        intro = "*Preview*, only you can see this. " + intro
+    if reposted:
+        intro += " Posted again: the figures are those first published."
+    blocks: list[Block] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"Trust digest: {team_name}"[:150]},
+        },
+        _context(intro),
+        _section(f"*Participation*: *{answered}* answered · *{asked}* asked"),
+        {"type": "divider"},
+        _trust_index(figures.get("dimensions") or ()),
+    ]
+    goal = _goal(figures.get("goal_mix"))
+    if goal is not None:
+        blocks.append(goal)
+    blocks += _moments(figures.get("moments"))
+    gap = _gap(figures.get("perception_gap") or ())
+    if gap is not None:
+        blocks.append(gap)
+    blocks.append({"type": "divider"})
+    blocks += _focus(figures.get("focus"))
+    footer = "Figures are fixed when first shown; a re-run shows them unchanged."
+    if chart:
+        footer = "The trust index of the last 8 weeks is in the chart below. " + footer
+    room = MAX_BLOCKS - len(blocks) - 1
+    blocks += _notes(figures.get("notes"), room)
+    blocks.append(_context(footer))
+    text = f"Trust digest for {name}, week of {week}: {answered} answered, {asked} asked."
+    return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
+
+
+def chart_filename(team_name: str, period_start: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in team_name)[:40] or "team"
+    return f"trust-index-{safe}-{period_start}.png"
+
+
+def chart_title(team_name: str, period_start: str) -> str:
+    return f"Trust index, last 8 weeks: {team_name} (week of {_day(period_start)})"
+
+
+def chart_alt_text(figures: Mapping[str, Any]) -> str:
+    """What the chart shows, for screen readers (from the same figures)."""
+    trend = figures.get("trend") or {}
+    index: Mapping[str, Sequence[float | None]] = trend.get("index") or {}
+    labels = {d.get("dimension"): d.get("label") for d in figures.get("dimensions") or ()}
+    parts = []
+    for dimension, values in index.items():
+        last = next((v for v in reversed(values) if v is not None), None)
+        if last is not None:
+            parts.append(f"{labels.get(dimension) or dimension} {last:.2f}")
+    text = "Line chart of the trust index (1 to 5) per dimension over the last 8 weeks"
+    return (text + (": latest " + ", ".join(parts) if parts else "") + ".")[:1000]

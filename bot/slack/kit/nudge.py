@@ -1,0 +1,92 @@
+"""Block Kit for a deal nudge DM: the deal and what changed, the moment's questions as
+buttons, and, for a new deal, seed 000's verdict once its three questions are answered."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.core.deals import NudgeContent
+from bot.core.nudges import NudgeState, verdict
+from bot.core.prompts import DealChange, PromptBank
+from bot.slack.kit.base import Block, context, header, mrkdwn
+from bot.slack.kit.checkin import MAX_BLOCKS, answer_label, escape, question_blocks
+
+ANSWER_ACTION = "nudge.answer"
+"""Action ids ``nudge.answer:<prompt id>[:<value>]``; values ``"<delivery id>|<value>"``."""
+
+CLOSED_TEXT = "This nudge has closed."
+VERDICT_ICONS = {"go": ":large_green_circle:", "stop": ":red_circle:", "think": ":thinking_face:"}
+
+
+def _deal(content: NudgeContent) -> str:
+    return f"*{escape(content.deal_name or content.deal_id)}*"
+
+
+def _value(text: str | None) -> str:
+    return f"`{escape(text)}`" if text else "_unknown_"
+
+
+def what_changed(content: NudgeContent) -> str:
+    """One line saying what happened to the deal, as the CRM told us."""
+    deal, before, after = _deal(content), _value(content.from_value), _value(content.to_value)
+    lines = {
+        DealChange.CREATED: f"New deal {deal}.",
+        DealChange.STAGE_CHANGED: f"{deal} moved from stage {before} to {after}.",
+        DealChange.CLOSE_DATE_CHANGED: f"The close date of {deal} moved from {before} to {after}.",
+        DealChange.AMOUNT_CHANGED: f"The amount of {deal} changed from {before} to {after}.",
+        DealChange.DISCOUNT_REQUESTED: f"A discount was requested on {deal}"
+        + (f" ({after})." if content.to_value else "."),
+        DealChange.WON: f"{deal} was won.",
+        DealChange.LOST: f"{deal} was lost.",
+    }
+    return lines[content.change]
+
+
+def _verdict_block(content: NudgeContent, given: Mapping[str, str], bank: PromptBank) -> Block:
+    found = verdict(content, given, bank)
+    if found is None:
+        return context(
+            "Answer all three and the rule of thumb says what to do: yes to all three, go; "
+            "no to all three, stop; anything else, think hard."
+        )
+    outcome, said = found
+    return mrkdwn(f"{VERDICT_ICONS[outcome]} *{escape(said.label)}*: {escape(said.message)}")
+
+
+def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
+    """``chat.postMessage`` / ``chat.update`` kwargs for a rep's deal nudge.
+
+    Open: one row of buttons (or a select) per question, the chosen answer highlighted and
+    its guidance shown; closed: what was answered, no buttons.
+    """
+    content, given = state.content, state.answers
+    prompts = [bank.prompt(p) for p in content.prompt_ids]
+    blocks: list[Block] = [header(content.title), mrkdwn(what_changed(content))]
+    if state.closed:
+        for number, prompt in enumerate(prompts, start=1):
+            chosen = given.get(prompt.id)
+            label = answer_label(prompt, chosen) if chosen is not None else None
+            shown = f"*{label}*" if label else "_No answer_"
+            blocks.append(mrkdwn(f"{number}. {prompt.text}\n{shown}"))
+        blocks.append(context(CLOSED_TEXT + " Thank you for taking the time."))
+        fallback = f"Your reflection on {content.deal_name or content.deal_id} has closed."
+    else:
+        blocks.append(
+            context(
+                f"{escape(content.intro)} Tap an answer: it is saved at once and you can change "
+                "it until the nudge closes. Your manager only ever sees team figures."
+            )
+        )
+        for number, prompt in enumerate(prompts, start=1):
+            blocks.extend(
+                question_blocks(
+                    prompt, number, content.delivery_id, given.get(prompt.id), ANSWER_ACTION
+                )
+            )
+        fallback = f"{content.title} ({content.deal_name or content.deal_id})"
+    if content.rule is not None:
+        blocks.append(_verdict_block(content, given, bank))
+    if len(blocks) > MAX_BLOCKS:  # pragma: no cover - a moment asks a handful of questions
+        raise ValueError(f"the nudge message needs {len(blocks)} blocks; Slack allows 50")
+    return {"text": fallback[:3000], "blocks": blocks}

@@ -1,0 +1,42 @@
+"""What the outbox posts for a row: the check-in or deal nudge DM (or nothing, with the reason)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core import answers, guardrails, nudges
+from bot.core.outbox import Skip
+from bot.core.prompts import default_bank
+from bot.core.recipients import Hold, decide
+from bot.runtime import Runtime
+from bot.slack.kit.checkin import checkin_message, checkin_tip
+from bot.slack.kit.nudge import nudge_message
+from bot.storage.models import Delivery
+
+DELIVERED_KINDS = ("checkin", guardrails.NUDGE)
+"""The kinds of outbox row the worker posts."""
+
+
+async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip:
+    decision = await decide(runtime, delivery)
+    if isinstance(decision, Hold):
+        return Skip(decision.reason)
+    bank = default_bank()
+    if delivery.kind == guardrails.NUDGE:
+        # the guardrails planned it; re-check what may have changed since (pause, leave)
+        refused = await guardrails.may_send(runtime, delivery)
+        if refused is not None:
+            return Skip(str(refused).replace("_", " "))
+        assert delivery.id is not None
+        try:
+            state = await nudges.nudge_state(
+                runtime, delivery.workspace_id, delivery.user_id, delivery.id, bank
+            )
+        except answers.AnswerError as error:
+            return Skip(error.message)
+        return nudge_message(bank, state)
+    if decision.round is None:
+        return Skip(f"nothing to send for a {delivery.kind}")
+    return checkin_message(
+        bank, decision.round, {}, None, state="open", tip=checkin_tip(bank, decision.round)
+    )

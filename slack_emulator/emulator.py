@@ -1,0 +1,502 @@
+"""``SlackEmulator``: a local Slack for tests and the offline demo."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from slack_emulator.api_methods import WebApi
+from slack_emulator.delivery import SocketHub
+from slack_emulator.limits import Failure, FailureInjector, FailureKind, RateLimiter
+from slack_emulator.models import ApiCall, Delivery, JsonDict, ResponseUrlPost, ValidationFailure
+from slack_emulator.recorder import Recorder
+from slack_emulator.sending import Sender
+from slack_emulator.server import Core, ThreadLoop
+from slack_emulator.state import WorkspaceState
+
+
+class SlackEmulator(Sender):
+    """A Slack workspace on loopback: Web API, Socket Mode, signed HTTP delivery.
+
+    Runs its own event loop in a background thread, so sync and async tests can
+    share it. ``send_*`` block; ``asend_*`` await without blocking the caller's loop.
+    """
+
+    def __init__(
+        self,
+        signing_secret: str = "s3cret",  # noqa: S107 - a local emulator's default
+        bot_token: str = "xoxb-test",  # noqa: S107
+        app_token: str = "xapp-test",  # noqa: S107
+        team_id: str = "T0001",
+        team_name: str = "Acme",
+        transcript_path: str | Path | None = None,
+        *,
+        team_domain: str | None = None,
+        app_id: str = "A0EMULATOR",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        bot_name: str = "trustbot",
+        verification_token: str = "verification-token",  # noqa: S107
+        trigger_ttl: float = 3.0,
+        ack_timeout: float = 3.0,
+        deleted_user_dm_error: str | None = "user_disabled",
+    ) -> None:
+        self.signing_secret = signing_secret
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.verification_token = verification_token
+        self.ack_timeout = ack_timeout
+        self.state = WorkspaceState(
+            team_id=team_id,
+            team_name=team_name,
+            team_domain=team_domain or team_name.lower().replace(" ", "-"),
+            app_id=app_id,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            bot_name=bot_name,
+        )
+        self.recorder = Recorder(transcript_path)
+        self.limiter = RateLimiter()
+        self.failures = FailureInjector()
+        self.hub = SocketHub(app_id)
+        self.api = WebApi(
+            self.state,
+            bot_token=bot_token,
+            app_token=app_token,
+            base_url=lambda: self.base_url,
+            socket_url=self._socket_url,
+            on_refused=self.recorder.failure,
+            trigger_ttl=trigger_ttl,
+            deleted_user_dm_error=deleted_user_dm_error,
+        )
+        self.core = Core(
+            state=self.state,
+            api=self.api,
+            recorder=self.recorder,
+            limiter=self.limiter,
+            failures=self.failures,
+            hub=self.hub,
+            signing_secret=signing_secret,
+        )
+        self._thread: ThreadLoop | None = None
+        self._workspaces: dict[str, WorkspaceEmulator] = {}
+        self._deleted_user_dm_error = deleted_user_dm_error
+        self._trigger_ttl = trigger_ttl
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def start(self) -> SlackEmulator:
+        """Bind a free loopback port and serve in a background thread."""
+        if self._thread is None:
+            self._thread = ThreadLoop(self.core)
+            self._thread.start()
+            self.core.base_url = self.base_url
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
+
+    def __enter__(self) -> SlackEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._loop.port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """``http://127.0.0.1:<port>/api/``: the ``base_url`` for slack_sdk clients."""
+        return f"{self.base_url}/api/"
+
+    def _socket_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/socket-mode/{self.hub.new_ticket()}"
+
+    # -- workspace ------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        real_name: str | None = None,
+        tz: str = "UTC",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        email: str | None = None,
+        deleted: bool = False,
+        is_bot: bool = False,
+    ) -> JsonDict:
+        """Add (or replace) a workspace member; returns the user as users.info shows it."""
+        return self.state.add_user(
+            user_id,
+            name=name,
+            real_name=real_name,
+            tz=tz,
+            is_admin=is_admin,
+            is_owner=is_owner,
+            email=email,
+            deleted=deleted,
+            is_bot=is_bot,
+        )
+
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str,
+        is_private: bool = False,
+        is_archived: bool = False,
+        is_member: bool = True,
+        members: list[str] | None = None,
+    ) -> JsonDict:
+        """Add a channel (the app is a member unless ``is_member=False``)."""
+        return self.state.add_channel(
+            channel_id,
+            name=name,
+            is_private=is_private,
+            is_archived=is_archived,
+            is_member=is_member,
+            members=members,
+        )
+
+    def user(self, user_id: str) -> JsonDict | None:
+        return self.state.user_object(user_id)
+
+    def set_user(self, user_id: str, **changes: Any) -> None:
+        """Change a stored user (e.g. ``deleted=True`` or ``tz="Europe/Paris"``)."""
+        with self.state.lock:
+            self.state.users[user_id].update(changes)
+
+    def issue_trigger(self, user_id: str) -> str:
+        """A fresh trigger_id, as a delivery would carry (single use, expires)."""
+        return self.state.issue_trigger(user_id)
+
+    # -- more workspaces and OAuth ----------------------------------------------
+
+    def add_workspace(
+        self,
+        team_id: str,
+        team_name: str,
+        *,
+        bot_token: str | None = None,
+        team_domain: str | None = None,
+        bot_user_id: str | None = None,
+        bot_id: str | None = None,
+    ) -> WorkspaceEmulator:
+        """Another workspace the same app is installed in, served by this emulator.
+
+        The returned object has this class's API (``add_user``, ``send_command``,
+        ``dm_messages`` ...) for that workspace; Web API calls reach it by its bot tokens
+        (``bot_token``, and those :meth:`configure_oauth` installs hand out). Recorded
+        calls, failures, rate limits, Socket Mode and the app's request URL are shared.
+        """
+        if self.core.api_for_team(team_id) is not None:
+            raise ValueError(f"workspace {team_id} exists already")
+        n = len(self._workspaces) + 2
+        state = WorkspaceState(
+            team_id=team_id,
+            team_name=team_name,
+            team_domain=team_domain or team_name.lower().replace(" ", "-"),
+            app_id=self.state.app_id,
+            bot_user_id=bot_user_id or f"U0BOT{n}",
+            bot_id=bot_id or f"B0BOT{n}",
+            bot_name=self.state.bot_name,
+            _ids=itertools.count(n << 24),  # object IDs unique across workspaces
+        )
+        api = WebApi(
+            state,
+            bot_token=bot_token or f"xoxb-{team_id.lower()}-static",
+            app_token=self.app_token,
+            base_url=lambda: self.base_url,
+            socket_url=self._socket_url,
+            on_refused=self.recorder.failure,
+            trigger_ttl=self._trigger_ttl,
+            deleted_user_dm_error=self._deleted_user_dm_error,
+        )
+        self.core.extra.append(api)
+        view = WorkspaceEmulator(self, state, api)
+        self._workspaces[team_id] = view
+        return view
+
+    def workspace(self, team_id: str) -> SlackEmulator:
+        """This emulator's view of workspace ``team_id`` (itself for the first one)."""
+        if team_id == self.state.team_id:
+            return self
+        return self._workspaces[team_id]
+
+    def configure_oauth(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_urls: list[str],
+        *,
+        installer: str | None = None,
+        deny: bool = False,
+    ) -> None:
+        """Accept OAuth installs for the app with these credentials.
+
+        ``GET /oauth/v2/authorize`` (:attr:`authorize_url`) redirects the browser to the
+        redirect URL with a code, for the workspace named by its ``team`` parameter (the
+        first workspace by default), installed by ``installer``; ``deny=True`` answers
+        ``error=access_denied`` instead. ``oauth.v2.access`` exchanges the code for a new bot
+        token of that workspace.
+        """
+        self.core.oauth.configure(client_id, client_secret, redirect_urls, installer=installer)
+        self.core.oauth.deny = deny
+
+    @property
+    def authorize_url(self) -> str:
+        """``http://127.0.0.1:<port>/oauth/v2/authorize``: Slack's install page."""
+        return f"{self.base_url}/oauth/v2/authorize"
+
+    @property
+    def bot_tokens(self) -> list[str]:
+        """This workspace's bot tokens that work now (the static one and OAuth installs)."""
+        api = self.api
+        return [t for t in [api.bot_token, *sorted(api.tokens)] if t not in api.revoked]
+
+    def revoke_tokens(self, token: str | None = None) -> list[str]:
+        """Revoke a bot token of this workspace (None: all of them), as an uninstall does;
+        calls with it are answered ``token_revoked``. Returns the tokens revoked."""
+        return self.api.revoke(token)
+
+    def uninstall(self, **options: Any) -> Delivery:
+        """Uninstall the app from this workspace: revoke its tokens, then send
+        ``app_uninstalled`` (``options`` as for :meth:`send_event`)."""
+        self.revoke_tokens()
+        return self.send_event({"type": "app_uninstalled"}, **options)
+
+    def dm_channel_id(self, user_id: str) -> str:
+        """The app's DM channel with a user (opened if needed)."""
+        return self.state.open_dm(user_id)[0]
+
+    # -- recorded traffic ---------------------------------------------------------
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        return self.recorder.snapshot_calls()
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return self.recorder.snapshot_deliveries()
+
+    @property
+    def validation_failures(self) -> list[ValidationFailure]:
+        """Every Block Kit payload refused (API calls, response_url posts, acks)."""
+        return self.recorder.snapshot_failures()
+
+    def reset_calls(self) -> None:
+        """Forget recorded calls, deliveries and refusals (the workspace stays)."""
+        self.recorder.reset_calls()
+
+    def messages(self, channel: str | None = None) -> list[JsonDict]:
+        """Messages as Slack stores them now (after updates/deletes), oldest first."""
+        return self.state.list_messages(channel)
+
+    def dm_messages(self, user_id: str) -> list[JsonDict]:
+        channel = self.state.dm_by_user.get(user_id)
+        return self.state.list_messages(channel) if channel else []
+
+    def message(self, channel: str, ts: str) -> JsonDict | None:
+        with self.state.lock:  # the app may be updating the same message right now
+            found = self.state.get_message(channel, ts)
+            return copy.deepcopy(found) if found else None
+
+    def ephemerals(self, user: str | None = None) -> list[JsonDict]:
+        """Ephemeral messages (chat.postEphemeral, command acks, response_url posts)."""
+        with self.state.lock:
+            found = [e for e in self.state.ephemerals if user is None or e["user"] == user]
+            return copy.deepcopy(found)
+
+    def view_events(self, kind: str | None = None) -> list[JsonDict]:
+        """``{"kind", "user", "view", "time"}`` for open/push/update/publish/ack_* in order."""
+        with self.state.lock:
+            found = [e for e in self.state.view_events if kind is None or e["kind"] == kind]
+            return copy.deepcopy(found)
+
+    def views_published(self, user: str | None = None) -> list[JsonDict]:
+        """Every Home tab view published (oldest first), optionally for one user."""
+        return [e["view"] for e in self.view_events("publish") if user is None or e["user"] == user]
+
+    def home_view(self, user: str) -> JsonDict | None:
+        """The Home tab a user sees now."""
+        with self.state.lock:
+            view = self.state.home_views.get(user)
+            return copy.deepcopy(view) if view else None
+
+    def views_opened(self, user: str | None = None) -> list[JsonDict]:
+        """Modals opened or pushed (by API or ack), oldest first."""
+        kinds = ("open", "push", "ack_push")
+        return [
+            e["view"]
+            for e in self.view_events()
+            if e["kind"] in kinds and (user is None or e["user"] == user)
+        ]
+
+    def view(self, view_id: str) -> JsonDict | None:
+        """A view's current state."""
+        with self.state.lock:
+            view = self.state.views.get(view_id)
+            return copy.deepcopy(view) if view else None
+
+    @property
+    def files(self) -> list[JsonDict]:
+        """Uploaded files, with ``content`` bytes and where they were shared."""
+        with self.state.lock:
+            return copy.deepcopy(list(self.state.files.values()))
+
+    def response_url_posts(self, url: str | None = None) -> list[ResponseUrlPost]:
+        with self.state.lock:
+            return [p for p in self.state.response_url_posts if url is None or p.url == url]
+
+    # -- rate limits and failures -------------------------------------------------
+
+    def set_rate_limits(
+        self,
+        enabled: bool = True,
+        per_channel_per_s: float = 1.0,
+        workspace_cap_per_s: float = 50.0,
+        tier_per_min: dict[str, int] | None = None,
+    ) -> None:
+        """Enforce Slack's limits: 429 + ``Retry-After`` once a bucket is empty."""
+        self.limiter.configure(
+            enabled=enabled,
+            per_channel_per_s=per_channel_per_s,
+            workspace_cap_per_s=workspace_cap_per_s,
+            tier_per_min=tier_per_min,
+        )
+
+    def inject_failure(
+        self,
+        method: str | None = None,
+        kind: FailureKind = "status",
+        status: int = 503,
+        times: int | None = None,
+        duration: float | None = None,
+        rate: float = 1.0,
+        delay: float = 0.0,
+    ) -> Failure:
+        """Fail calls to ``method`` (None: every Web API method).
+
+        ``kind``: "status" answers ``status``; "drop" closes the connection unanswered;
+        "delay" waits ``delay`` seconds then answers normally. Limited by ``times``
+        and/or ``duration`` seconds; ``rate`` is the fraction of calls affected.
+        ``method="upload"`` and ``"response_url"`` target those endpoints.
+        """
+        return self.failures.add(
+            method=method,
+            kind=kind,
+            status=status,
+            delay=delay,
+            times=times,
+            duration=duration,
+            rate=rate,
+        )
+
+    def clear_failures(self) -> None:
+        self.failures.clear()
+
+    # -- app connection -------------------------------------------------------
+
+    def connect_http(self, url: str) -> None:
+        """Deliver to the app's Request URL (used when no socket is connected)."""
+        self.core.http_url = url
+
+    def disconnect_http(self) -> None:
+        self.core.http_url = None
+
+    @property
+    def socket_connected(self) -> bool:
+        return self.hub.count > 0
+
+    def wait_for_socket(self, timeout: float = 5.0) -> bool:
+        """Block until the app has a Socket Mode connection."""
+        return self.hub.connected.wait(timeout)
+
+    async def await_socket(self, timeout: float = 5.0) -> bool:  # noqa: ASYNC109
+        """Await a Socket Mode connection without blocking the caller's loop."""
+        deadline = time.monotonic() + timeout
+        while not self.hub.connected.is_set():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+    def disconnect_socket(self, reason: str = "refresh_requested") -> None:
+        """Send Slack's ``disconnect`` message to every socket (the client reconnects)."""
+        self._loop.run(self.hub.disconnect(reason), 10)
+
+    async def adisconnect_socket(self, reason: str = "refresh_requested") -> None:
+        await self._loop.arun(self.hub.disconnect(reason))
+
+    def drop_sockets(self) -> None:
+        """Close every socket without warning, as a network failure would."""
+        self._loop.run(self.hub.close_all(), 10)
+
+    async def adrop_sockets(self) -> None:
+        await self._loop.arun(self.hub.close_all())
+
+
+class WorkspaceEmulator(SlackEmulator):
+    """A second (third ...) workspace of a :class:`SlackEmulator`: its own users, channels,
+    messages and tokens, on the parent's server. Made by :meth:`SlackEmulator.add_workspace`."""
+
+    def __init__(self, parent: SlackEmulator, state: WorkspaceState, api: WebApi) -> None:
+        # not SlackEmulator.__init__: everything but the workspace is the parent's
+        self._parent = parent
+        self.signing_secret = parent.signing_secret
+        self.bot_token = api.bot_token
+        self.app_token = parent.app_token
+        self.verification_token = parent.verification_token
+        self.ack_timeout = parent.ack_timeout
+        self.state = state
+        self.api = api
+        self.recorder = parent.recorder
+        self.limiter = parent.limiter
+        self.failures = parent.failures
+        self.hub = parent.hub
+        self.core = parent.core
+        self._workspaces = parent._workspaces
+        self._deleted_user_dm_error = parent._deleted_user_dm_error
+        self._trigger_ttl = parent._trigger_ttl
+
+    @property
+    def _thread(self) -> ThreadLoop | None:
+        return self._parent._thread
+
+    @_thread.setter
+    def _thread(self, value: ThreadLoop | None) -> None:
+        self._parent._thread = value
+
+    def start(self) -> WorkspaceEmulator:
+        self._parent.start()
+        return self
+
+    def stop(self) -> None:
+        """The server is the parent's: stop that one."""
+
+    def workspace(self, team_id: str) -> SlackEmulator:
+        return self._parent.workspace(team_id)

@@ -18,6 +18,7 @@ lint: $(BIN)/trustbot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 demo: $(BIN)/trustbot
 	$(BIN)/trustbot demo

@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app.webhooks import email_resolver
 from bot.core import deals
 from bot.runtime import Runtime
 from bot.slack import installations
 from bot.slack.home_publish import publish_home
 from bot.slack.middleware import once_per_event
+from bot.slack.users import email_resolver
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

@@ -19,7 +19,6 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import scheduler
 from bot.app.bolt import create_app
 from bot.app.web import create_web_app
-from bot.app.webhooks import email_resolver
 from bot.core import checkins, deals, lease
 from bot.core.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
@@ -28,6 +27,7 @@ from bot.slack.installations import workspace_clients
 from bot.slack.outbox_messages import DELIVERED_KINDS, compose
 from bot.slack.sender import OutboxWorker, default_worker_id, make_outbox_client
 from bot.slack.sweep import sweep
+from bot.slack.users import email_resolver
 
 PLAN_EVERY_SECONDS = 60.0
 SWEEP_EVERY_SECONDS = 60.0

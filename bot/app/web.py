@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app.webhooks import DealWebhooks, email_resolver
+from bot.app.webhooks import DealWebhooks
 from bot.core import deals, workspaces
 from bot.runtime import Runtime, logs
 from bot.slack.installations import INSTALL_PATH, REDIRECT_PATH, workspace_clients
+from bot.slack.users import email_resolver
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import Clock as SignatureClock
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -41,7 +40,6 @@ from starlette.routing import Route
 from bot.core import deals
 from bot.runtime import Runtime
 from bot.runtime.clock import Clock
-from bot.slack.client import ClientSource, client_for
 
 log = logging.getLogger(__name__)
 
@@ -301,35 +299,3 @@ class DealWebhooks:
         except deals.PayloadError as error:
             raise Refused(400, error.message, error.field) from None
         return deals.HUBSPOT, batch.updates, batch.ignored
-
-
-# --------------------------------------------------------------------------- Slack side
-
-
-def lookup_by_email(clients: ClientSource) -> deals.ResolveEmail:
-    """``users.lookupByEmail`` as a :data:`bot.deals.ResolveEmail` (uncached; see
-    :func:`email_resolver`), with the workspace's client. Unknown, deleted and bot users,
-    and everyone in a workspace that uninstalled the app, resolve to ``None``."""
-
-    async def lookup(workspace_id: str, email: str) -> str | None:
-        client = await client_for(clients, workspace_id)
-        if client is None:
-            return None
-        try:
-            response = await client.users_lookupByEmail(email=email)
-        except SlackApiError as error:
-            if error.response.get("error") in ("users_not_found", "user_not_found"):
-                return None
-            raise
-        user = response.get("user") or {}
-        if user.get("deleted") or user.get("is_bot") or not user.get("id"):
-            return None
-        return str(user["id"])
-
-    return lookup
-
-
-def email_resolver(clients: ClientSource, cache: deals.EmailCache) -> deals.ResolveEmail:
-    """``users.lookupByEmail`` with ``clients`` (one client, or each workspace's), behind
-    ``cache``."""
-    return cache.resolver(lookup_by_email(clients))

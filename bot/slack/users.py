@@ -1,4 +1,5 @@
-"""What we ask Slack about a user (``users.info``), cached briefly per process."""
+"""What we ask Slack about a user: ``users.info`` (cached briefly per process) and
+``users.lookupByEmail`` for deal updates that name the rep by e-mail."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import admins
+from bot.core import admins, deals
 from bot.runtime import Runtime
+from bot.slack.client import ClientSource, client_for
 
 TTL_SECONDS = 300.0
 
@@ -66,3 +68,32 @@ async def is_admin(runtime: Runtime, client: AsyncWebClient, team_id: str, user_
         configured=runtime.settings.TRUSTBOT_ADMINS,
         workspace_admin=bool(user and user.workspace_admin),
     )
+
+
+def lookup_by_email(clients: ClientSource) -> deals.ResolveEmail:
+    """``users.lookupByEmail`` as a :data:`bot.deals.ResolveEmail` (uncached; see
+    :func:`email_resolver`), with the workspace's client. Unknown, deleted and bot users,
+    and everyone in a workspace that uninstalled the app, resolve to ``None``."""
+
+    async def lookup(workspace_id: str, email: str) -> str | None:
+        client = await client_for(clients, workspace_id)
+        if client is None:
+            return None
+        try:
+            response = await client.users_lookupByEmail(email=email)
+        except SlackApiError as error:
+            if error.response.get("error") in ("users_not_found", "user_not_found"):
+                return None
+            raise
+        user = response.get("user") or {}
+        if user.get("deleted") or user.get("is_bot") or not user.get("id"):
+            return None
+        return str(user["id"])
+
+    return lookup
+
+
+def email_resolver(clients: ClientSource, cache: deals.EmailCache) -> deals.ResolveEmail:
+    """``users.lookupByEmail`` with ``clients`` (one client, or each workspace's), behind
+    ``cache``."""
+    return cache.resolver(lookup_by_email(clients))

@@ -19,12 +19,14 @@ from sqlmodel import col, select
 
 from bot.core import deals, teams
 from bot.core.deals import DealUpdate, PayloadError
+from bot.core.deals import planning as deal_planning
+from bot.core.deals import storing as deal_store
 from bot.core.prompts import DealChange, default_bank
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.runtime.settings import load_settings
-from bot.storage import Database
+from bot.storage import Database, deal_writer
 from bot.storage.models import DealEvent, Delivery, Person, Workspace
 
 KEY = "unit-test-pseudonym-key-0123"
@@ -416,13 +418,13 @@ async def test_requests_read_in_the_writers_turn_share_its_commit(
     """A request whose handler runs just after the writer was started still joins its
     transaction (the writer lets the loop turn once before it takes the queue)."""
     batches: list[int] = []
-    store_batches = deals._store_batches
+    store_batches = deal_store.store_batches
 
     async def spy(rt: Runtime, batch: Any) -> Any:
         batches.append(len(batch))
         return await store_batches(rt, batch)
 
-    monkeypatch.setattr(deals, "_store_batches", spy)
+    monkeypatch.setattr(deal_store, "store_batches", spy)
     recorder = deals.Recorder(runtime)
     first = asyncio.ensure_future(recorder.store(WS, deals.WEBHOOK, [update("a")]))
     await asyncio.sleep(0)  # the first has queued itself and started the writer
@@ -444,12 +446,12 @@ async def test_the_batch_insert_stores_what_sqlalchemy_would(
         rt = await make_runtime(db, clock)
         at = datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=ZoneInfo("Europe/Paris"))
         ours = [update(f"d{n}", occurred_at=at, rep_email="ana@example.com") for n in range(3)]
-        ours += [update(f"bulk{n}", from_value=None) for n in range(deals.SQLITE_ROWS + 5)]
+        ours += [update(f"bulk{n}", from_value=None) for n in range(deal_writer.SQLITE_ROWS + 5)]
         receipts = await deals.store(rt, WS, deals.WEBHOOK, ours)
         assert len({r.id for r in receipts}) == len(ours) and all(r.created for r in receipts)
-        reference = deals._values(WS, deals.WEBHOOK, update("ref", occurred_at=at), clock.now())
+        reference = deal_store.row(WS, deals.WEBHOOK, update("ref", occurred_at=at), clock.now())
         reference["rep_email"] = "ana@example.com"
-        table = deals._DEAL_EVENTS
+        table = deal_writer.DEAL_EVENTS
         async with db.engine.begin() as connection:
             await connection.execute(table.insert(), [reference])
             columns = [c for c in table.c if c.name not in ("id", "event_id")]
@@ -459,7 +461,7 @@ async def test_the_batch_insert_stores_what_sqlalchemy_would(
                 sa_select(sa_func.count()).where(table.c.from_value.is_(None))
             )
         assert len(stored) == 2 and stored[0] == stored[1]
-        assert nulls == deals.SQLITE_ROWS + 5
+        assert nulls == deal_writer.SQLITE_ROWS + 5
     finally:
         await db.dispose()
     if database_url.startswith("sqlite"):
@@ -484,11 +486,11 @@ async def test_sqlite_writes_run_on_the_loop_unless_the_database_is_busy(
 
         def work(connection: Any, event_id: str) -> int:
             threads.append(threading.get_ident())
-            row = deals._values(WS, deals.WEBHOOK, update(event_id), clock.now())
-            new, _ = deals._write_rows(connection, [row], [(WS, deals.WEBHOOK, event_id)])
+            row = deal_store.row(WS, deals.WEBHOOK, update(event_id), clock.now())
+            new, _ = deal_writer.insert_new(connection, [row], [(WS, deals.WEBHOOK, event_id)])
             return len(new)
 
-        assert await deals._sqlite_write(rt, work, "free", inline=True) == 1
+        assert await deal_writer.sqlite_write(rt.db, work, "free", inline=True) == 1
         assert threads == [threading.get_ident()]
 
         holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
@@ -504,7 +506,7 @@ async def test_sqlite_writes_run_on_the_loop_unless_the_database_is_busy(
 
         ticker = asyncio.create_task(tick())
         threads.clear()
-        assert await deals._sqlite_write(rt, work, "busy", inline=True) == 1
+        assert await deal_writer.sqlite_write(rt.db, work, "busy", inline=True) == 1
         ticker.cancel()
         holder.close()
         assert threads[0] == threading.get_ident() and threads[-1] != threading.get_ident()
@@ -682,7 +684,7 @@ async def test_the_pipeline_gathers_a_burst_even_when_events_are_waiting(
         batches.append(list(ids))
         return deals.Processed({}, {})
 
-    monkeypatch.setattr(deals, "process_events", record)
+    monkeypatch.setattr(deal_planning, "process_events", record)
     pipeline = deals.Pipeline(runtime, no_lookup, workers=1, linger=0.3)
     try:
         pipeline.submit(1)

@@ -15,11 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
-from bot.app.webhooks import DealWebhooks, email_resolver
+from bot.app.webhooks import DealWebhooks
 from bot.core import deals, teams
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.settings import load_settings
+from bot.slack.users import email_resolver
 from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery
 from slack_emulator import SlackEmulator

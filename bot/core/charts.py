@@ -14,11 +14,12 @@ import asyncio
 import io
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["has_points", "point", "render_trend_png", "trend_chart"]
+from bot.core.digests.figures import Trend
+
+__all__ = ["point", "render_trend_png", "trend_chart"]
 
 _COLOURS = (
     "#1b9e77",
@@ -35,12 +36,6 @@ _SCALE = 2  # drawn this many times larger, then scaled down (antialiasing)
 _Y_MIN, _Y_MAX = 0.8, 5.2  # the index runs 1..5
 _INK, _GRID, _MUTED = "#222222", "#dddddd", "#555555"
 _MARGIN = {"left": 70, "right": 160, "top": 42, "bottom": 62}
-
-
-def has_points(trend: Mapping[str, Any] | None) -> bool:
-    """Whether the trend has at least one value to draw."""
-    index = (trend or {}).get("index") or {}
-    return any(v is not None for values in index.values() for v in values or ())
 
 
 def point(i: int, value: float, weeks: int) -> tuple[float, float]:
@@ -68,18 +63,18 @@ def _segments(points: Sequence[tuple[float, float] | None]) -> list[list[tuple[f
 
 
 def render_trend_png(
-    trend: Mapping[str, Any],
+    trend: Trend,
     *,
     title: str,
     labels: Mapping[str, str] | None = None,
 ) -> bytes:
-    """A PNG line chart of ``trend`` (``{"periods": [iso...], "index": {dim: [v or None]}}``).
+    """A PNG line chart of ``trend`` (a digest's 8 weeks of each dimension's index).
 
     Weeks without a shown figure are gaps in the line, never zeros. Blocking: call it from a
     thread (:func:`trend_chart`).
     """
-    periods: Sequence[str] = trend.get("periods") or ()
-    index: Mapping[str, Sequence[float | None]] = trend.get("index") or {}
+    periods: Sequence[str] = trend.periods
+    index: Mapping[str, Sequence[float | None]] = trend.index
     names = labels or {}
     s = _SCALE
     image = Image.new("RGB", (WIDTH * s, HEIGHT * s), "white")
@@ -144,7 +139,7 @@ def render_trend_png(
 
 
 async def trend_chart(
-    trend: Mapping[str, Any], *, title: str, labels: Mapping[str, str] | None = None
+    trend: Trend, *, title: str, labels: Mapping[str, str] | None = None
 ) -> bytes:
     """:func:`render_trend_png` in a worker thread, so the event loop keeps serving Slack."""
     return await asyncio.to_thread(render_trend_png, trend, title=title, labels=labels)

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import people, teams
+from bot.core.digests.figures import Figures
 from bot.core.pseudonym import pseudonym
 from bot.runtime import Runtime
 from bot.storage.models import CheckinRound, Delivery, Digest, Response, Team
@@ -29,6 +30,15 @@ class CheckinStatus:
     closes_at: datetime | None
 
 
+@dataclass(frozen=True)
+class TeamDigest:
+    """A team's latest digest as its managers see it on Home: the figures it showed."""
+
+    team: str
+    figures: Figures
+    channel_id: str | None
+
+
 @dataclass
 class HomeData:
     user_id: str
@@ -39,7 +49,7 @@ class HomeData:
     this_week: CheckinStatus | None = None
     # dimension -> [(period_start, mean score)] of the person's own answers, oldest first
     trend: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
-    digests: list[tuple[str, Digest]] = field(default_factory=list)  # (team name, latest)
+    digests: list[TeamDigest] = field(default_factory=list)  # each team's latest
     is_admin: bool = False
     team_lines: list[teams.TeamCount] = field(default_factory=list)
     outbox: dict[str, int] = field(default_factory=dict)
@@ -121,7 +131,7 @@ async def home_for(
     return data
 
 
-async def _latest_digests(session: AsyncSession, shown: list[Team]) -> list[tuple[str, Digest]]:
+async def _latest_digests(session: AsyncSession, shown: list[Team]) -> list[TeamDigest]:
     """Each team's latest digest, in the teams' order, in one query."""
     ids = [t.id for t in shown if t.id is not None]
     if not ids:
@@ -142,7 +152,11 @@ async def _latest_digests(session: AsyncSession, shown: list[Team]) -> list[tupl
         )
     ).all()
     by_team = {d.team_id: d for d in found}
-    return [(t.name, by_team[t.id]) for t in shown if t.id in by_team]
+    return [
+        TeamDigest(t.name, Figures.from_stored(by_team[t.id].figures), by_team[t.id].channel_id)
+        for t in shown
+        if t.id in by_team
+    ]
 
 
 SPARKS = "▁▂▃▄▅▆▇█"

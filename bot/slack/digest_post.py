@@ -63,20 +63,13 @@ class PostResult:
     detail: str = ""
 
 
-def _labels(figures: dict[str, Any]) -> dict[str, str]:
-    shown = {
-        str(d.get("dimension")): str(d.get("label") or d.get("dimension"))
-        for d in figures.get("dimensions") or ()
-    }
-    return {**digests.DIMENSION_LABELS, **shown}
-
-
 async def _upload_chart(
-    client: AsyncWebClient, team: Team, channel: str, figures: dict[str, Any]
+    client: AsyncWebClient, team: Team, channel: str, figures: digests.Figures
 ) -> str | None:
-    period = str(figures["period_start"])
+    period = figures.period_start.isoformat()
+    labels = {**digests.DIMENSION_LABELS, **figures.labels()}
     png = await charts.trend_chart(
-        figures.get("trend") or {}, title=chart_title(team.name, period), labels=_labels(figures)
+        figures.trend, title=chart_title(team.name, period), labels=labels
     )
     try:
         upload = await client.files_upload_v2(
@@ -151,7 +144,7 @@ async def _post(
             detail="already posted" if digest.message_ts else "being posted",
         )
     figures = result.figures
-    chart = charts.has_points(figures.get("trend"))
+    chart = figures.trend.has_points()
     message = digest_message(figures, team_name=team.name, chart=chart, reposted=not result.claimed)
     try:
         response = await client.chat_postMessage(

@@ -8,15 +8,18 @@ import threading
 import pytest
 
 from bot.core import charts
+from bot.core.digests import Trend
 
-TREND = {
-    "periods": [f"2026-{m:02d}-{d:02d}" for m, d in ((10, 5), (10, 12), (10, 19), (10, 26))]
-    + ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"],
-    "index": {
-        "care": [None, None, 3.0, 3.5, None, 4.0, 4.2, 3.9],
-        "candor": [2.0, 2.5, 2.5, None, None, 3.0, 3.1, 3.3],
-    },
-}
+TREND = Trend.model_validate(
+    {
+        "periods": [f"2026-{m:02d}-{d:02d}" for m, d in ((10, 5), (10, 12), (10, 19), (10, 26))]
+        + ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"],
+        "index": {
+            "care": [None, None, 3.0, 3.5, None, 4.0, 4.2, 3.9],
+            "candor": [2.0, 2.5, 2.5, None, None, 3.0, 3.1, 3.3],
+        },
+    }
+)
 
 
 def test_the_chart_is_a_png() -> None:
@@ -30,11 +33,10 @@ def test_the_same_figures_draw_the_same_chart() -> None:
 
 
 def test_an_empty_trend_still_draws() -> None:
-    empty = {"periods": TREND["periods"], "index": {}}
-    assert not charts.has_points(empty)
+    empty = Trend(periods=TREND.periods, index={})
+    assert not empty.has_points()
     assert charts.render_trend_png(empty, title="t").startswith(b"\x89PNG")
-    assert charts.has_points(TREND)
-    assert not charts.has_points(None)
+    assert TREND.has_points()
 
 
 async def test_drawing_runs_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,12 +61,12 @@ def _pixel(png: bytes, xy: tuple[float, float]) -> tuple[int, int, int]:
 
 
 def test_a_week_without_a_figure_is_a_gap_not_a_zero() -> None:
-    periods = TREND["periods"][:3]
+    periods = TREND.periods[:3]
     gap = charts.render_trend_png(
-        {"periods": periods, "index": {"care": [3.0, None, 3.0]}}, title="t"
+        Trend(periods=periods, index={"care": [3.0, None, 3.0]}), title="t"
     )
     full = charts.render_trend_png(
-        {"periods": periods, "index": {"care": [3.0, 3.0, 3.0]}}, title="t"
+        Trend(periods=periods, index={"care": [3.0, 3.0, 3.0]}), title="t"
     )
     middle = charts.point(1, 3.0, weeks=3)
     green = (0x1B, 0x9E, 0x77)

@@ -221,7 +221,7 @@ def dims(figures: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def figures_of(rt: Runtime, team: Team, period: date) -> dict[str, Any]:
-    return (await digests.digest_for(rt, team, period, publish=False)).figures
+    return (await digests.digest_for(rt, team, period, publish=False)).figures.stored()
 
 
 @pytest.fixture

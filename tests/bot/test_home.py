@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.core import teams
+from bot.core.digests import Figures
 from bot.core.home import home_for
 from bot.core.trust.execute import Caller, execute
 from bot.core.trust.grammar import parse
@@ -24,7 +25,9 @@ async def publish(db: Database, team_id: int, period: date) -> None:
                 team_id=team_id,
                 period_start=period,
                 period_end=period + timedelta(days=6),
-                figures={"period": period.isoformat()},
+                figures=Figures(
+                    period_start=period, period_end=period + timedelta(days=6), k=5, notes_k=5
+                ).stored(),
                 published_at=published,
             )
         )
@@ -42,14 +45,14 @@ async def test_each_role_sees_its_own_teams_and_their_latest_digests(db: Databas
 
     boss = await home_for(rt, WS, "UBOSS", is_admin=False)
     assert (boss.manager_of, boss.rep_of) == (["east", "west"], [])
-    assert [(name, d.period_start) for name, d in boss.digests] == [("east", W1), ("west", W2)]
+    assert [(d.team, d.figures.period_start) for d in boss.digests] == [("east", W1), ("west", W2)]
     assert boss.team_lines == []  # the team list is an admin's
 
     rep = await home_for(rt, WS, east_reps[0], is_admin=False)
     assert (rep.rep_of, rep.manager_of, rep.digests) == (["east"], [], [])
 
     admin = await home_for(rt, WS, "UADMIN", is_admin=True)
-    assert [name for name, _ in admin.digests] == ["east", "north", "west"]
+    assert [d.team for d in admin.digests] == ["east", "north", "west"]
     assert [(s.team.name, s.reps, s.managers) for s in admin.team_lines] == [
         ("east", 2, 1),
         ("north", 1, 1),

@@ -13,6 +13,8 @@ from datetime import date
 from typing import Any
 
 from bot.core.anonymity import NOT_ENOUGH, Breakdown
+from bot.core.digests import Figures
+from bot.core.digests.figures import DimensionFigure, Focus, GapFigure, GoalMix, Moments, Notes
 from bot.core.prompts import SEEDS
 
 Block = dict[str, Any]
@@ -54,8 +56,8 @@ def arrow(change: float | None) -> str:
     return f"{FLAT} steady"
 
 
-def _day(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%-d %b %Y")
+def _day(day: date) -> str:
+    return day.strftime("%-d %b %Y")
 
 
 def _section(text: str) -> Block:
@@ -93,24 +95,22 @@ def _cells(breakdown: Breakdown, labels: Mapping[str, str], unit: str = "") -> s
     return text
 
 
-def _dimension_line(item: Mapping[str, Any]) -> str:
-    label = escape(str(item.get("label") or item.get("dimension")))
-    if item.get("index") is None:
-        return f"• *{label}*: _{item.get('reason') or NOT_ENOUGH}_"
-    line = f"• *{label}* `{item['index']:.2f}`"
-    change = arrow(item.get("change"))
+def _dimension_line(item: DimensionFigure) -> str:
+    label = escape(item.label or item.dimension)
+    if item.index is None:
+        return f"• *{label}*: _{item.reason or NOT_ENOUGH}_"
+    line = f"• *{label}* `{item.index:.2f}`"
+    change = arrow(item.change)
     if change:
         line += f" {change}"
-    line += f" · {_people(int(item.get('people') or 0))}"
-    distribution = item.get("distribution")
-    if distribution:
-        breakdown = Breakdown.from_dict(distribution)
+    line += f" · {_people(item.people or 0)}"
+    if item.distribution is not None:
         stars = {str(score): f"{score}★" for score in range(5, 0, -1)}
-        line += f"\n      {_cells(breakdown, stars)}"
+        line += f"\n      {_cells(item.distribution.view(), stars)}"
     return line
 
 
-def _trust_index(dimensions: Sequence[Mapping[str, Any]]) -> Block:
+def _trust_index(dimensions: Sequence[DimensionFigure]) -> Block:
     if not dimensions:
         return _section("*Trust index* (1–5)\nNo check-in answers this week.")
     lines = [_dimension_line(item) for item in dimensions]
@@ -120,11 +120,11 @@ def _trust_index(dimensions: Sequence[Mapping[str, Any]]) -> Block:
     )
 
 
-def _goal(goal_mix: Mapping[str, Any] | None) -> Block | None:
-    if not goal_mix:
+def _goal(goal_mix: GoalMix | None) -> Block | None:
+    if goal_mix is None:
         return None
-    breakdown = Breakdown.from_dict(goal_mix.get("breakdown") or {})
-    labels = goal_mix.get("labels") or {}
+    breakdown = goal_mix.breakdown.view()
+    labels = goal_mix.labels
     if breakdown.total == 0:
         return None
     return _section(
@@ -132,56 +132,58 @@ def _goal(goal_mix: Mapping[str, Any] | None) -> Block | None:
     )
 
 
-def _moments(moments: Mapping[str, Any] | None) -> list[Block]:
+def _moments(moments: Moments | None) -> list[Block]:
     """A summary section, then one section per moment shown (each stays under 3000)."""
-    if not moments:
+    if moments is None:
         return [_section("*Deal moments*\nNo deal-moment reflections this week.")]
-    breakdown = Breakdown.from_dict(moments.get("breakdown") or {})
-    labels: Mapping[str, str] = moments.get("labels") or {}
+    breakdown = moments.breakdown.view()
+    labels = moments.labels
     if breakdown.total is None:
         return [_section(f"*Deal moments*\n_{breakdown.reason or NOT_ENOUGH}_")]
     blocks = [
         _section(f"*Deal moments*: {breakdown.total} reflections\n{_cells(breakdown, labels)}")
     ]
-    for detail in moments.get("details") or ():
-        title = escape(str(labels.get(detail.get("moment"), detail.get("moment"))))
+    for detail in moments.details:
+        title = escape(labels.get(detail.moment, detail.moment))
         lines = [f"_{title}_"]
-        for prompt in detail.get("prompts") or ():
-            said = Breakdown.from_dict(prompt.get("breakdown") or {})
-            text = escape(str(prompt.get("text") or prompt.get("prompt_id")))
-            lines.append(f"• {text} {_cells(said, prompt.get('labels') or {}, ' answers')}")
+        for prompt in detail.prompts:
+            said = prompt.breakdown.view()
+            text = escape(prompt.text or prompt.prompt_id)
+            lines.append(f"• {text} {_cells(said, prompt.labels, ' answers')}")
         blocks.append(_section("\n".join(lines)))
     return blocks
 
 
-def _gap(items: Sequence[Mapping[str, Any]]) -> Block | None:
+def _gap(items: Sequence[GapFigure]) -> Block | None:
     if not items:
         return None
     lines = ["*Perception gap*: what managers think, and what the team says"]
     for item in items:
-        managers = int(item.get("managers_count") or 0)
-        who = "manager thinks" if managers == 1 else f"{managers} managers think"
-        line = f"• “{escape(str(item.get('text')))}”\n      {who} *{item.get('managers')}%*"
-        if item.get("team") is None:
-            line += f"; the team: _{item.get('reason') or NOT_ENOUGH}_"
+        who = (
+            "manager thinks"
+            if item.managers_count == 1
+            else f"{item.managers_count} managers think"
+        )
+        line = f"• “{escape(item.text)}”\n      {who} *{item.managers}%*"
+        if item.team is None:
+            line += f"; the team: _{item.reason or NOT_ENOUGH}_"
         else:
-            line += f"; the team says *{item['team']}%* (share answering 4 or 5)"
+            line += f"; the team says *{item.team}%* (share answering 4 or 5)"
         lines.append(line)
     return _section("\n".join(lines))
 
 
-def _focus(focus: Mapping[str, Any] | None) -> list[Block]:
-    if not focus:
+def _focus(focus: Focus | None) -> list[Block]:
+    if focus is None:
         return [_section("*Coaching focus*\nA focus is chosen once enough people answer.")]
-    label = escape(str(focus.get("label") or focus.get("dimension")))
-    tip = escape(str(focus.get("tip") or ""))
+    label = escape(focus.label or focus.dimension)
+    tip = escape(focus.tip)
     blocks = [
         _section(
-            f"*Coaching focus for next week: {label}* (lowest index, `{focus['index']:.2f}`)\n"
-            f"> {tip}"
+            f"*Coaching focus for next week: {label}* (lowest index, `{focus.index:.2f}`)\n> {tip}"
         )
     ]
-    seeds = [f"{s}: {SEEDS[s]}" for s in focus.get("seed") or () if s in SEEDS]
+    seeds = [f"{s}: {SEEDS[s]}" for s in focus.seed if s in SEEDS]
     if seeds:
         blocks.append(_context("From " + "; ".join(escape(s) for s in seeds)))
     return blocks
@@ -193,11 +195,10 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {escape(line)}" for line in text.splitlines() or [""])
 
 
-def _notes(notes: Mapping[str, Any] | None, room: int) -> list[Block]:
-    notes = notes or {}
-    texts = [str(t) for t in notes.get("texts") or ()]
-    if notes.get("reason"):
-        return [_section(f"*Shared notes*\n_{notes['reason']}_")]
+def _notes(notes: Notes, room: int) -> list[Block]:
+    texts = notes.texts
+    if notes.reason:
+        return [_section(f"*Shared notes*\n_{notes.reason}_")]
     if not texts:
         return []
     fit = max(0, min(MAX_NOTES, room - 1, len(texts)))
@@ -211,7 +212,7 @@ def _notes(notes: Mapping[str, Any] | None, room: int) -> list[Block]:
 
 
 def digest_message(
-    figures: Mapping[str, Any],
+    figures: Figures,
     *,
     team_name: str,
     preview: bool = False,
@@ -219,14 +220,12 @@ def digest_message(
     reposted: bool = False,
 ) -> dict[str, Any]:
     """``{"text", "blocks"}`` for ``chat.postMessage`` (or an ephemeral preview)."""
-    start, end = str(figures["period_start"]), str(figures["period_end"])
-    week = f"{_day(start)} – {_day(end)}"
-    participation = figures.get("participation") or {}
-    answered, asked = int(participation.get("answered", 0)), int(participation.get("asked", 0))
+    week = f"{_day(figures.period_start)} – {_day(figures.period_end)}"
+    answered, asked = figures.participation.answered, figures.participation.asked
     name = escape(team_name)
     intro = (
-        f"Week of {week}. Team figures only: each needs at least {figures.get('k')} people "
-        f"(shared notes: {figures.get('notes_k')}); smaller groups say “{NOT_ENOUGH}”."
+        f"Week of {week}. Team figures only: each needs at least {figures.k} people "
+        f"(shared notes: {figures.notes_k}); smaller groups say “{NOT_ENOUGH}”."
     )
     if preview:
         intro = "*Preview*, only you can see this. " + intro
@@ -240,22 +239,22 @@ def digest_message(
         _context(intro),
         _section(f"*Participation*: *{answered}* answered · *{asked}* asked"),
         {"type": "divider"},
-        _trust_index(figures.get("dimensions") or ()),
+        _trust_index(figures.dimensions),
     ]
-    goal = _goal(figures.get("goal_mix"))
+    goal = _goal(figures.goal_mix)
     if goal is not None:
         blocks.append(goal)
-    blocks += _moments(figures.get("moments"))
-    gap = _gap(figures.get("perception_gap") or ())
+    blocks += _moments(figures.moments)
+    gap = _gap(figures.perception_gap)
     if gap is not None:
         blocks.append(gap)
     blocks.append({"type": "divider"})
-    blocks += _focus(figures.get("focus"))
+    blocks += _focus(figures.focus)
     footer = "Figures are fixed when first shown; a re-run shows them unchanged."
     if chart:
         footer = "The trust index of the last 8 weeks is in the chart below. " + footer
     room = MAX_BLOCKS - len(blocks) - 1
-    blocks += _notes(figures.get("notes"), room)
+    blocks += _notes(figures.notes, room)
     blocks.append(_context(footer))
     text = f"Trust digest for {name}, week of {week}: {answered} answered, {asked} asked."
     return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
@@ -267,16 +266,16 @@ def chart_filename(team_name: str, period_start: str) -> str:
 
 
 def chart_title(team_name: str, period_start: str) -> str:
-    return f"Trust index, last 8 weeks: {team_name} (week of {_day(period_start)})"
+    return (
+        f"Trust index, last 8 weeks: {team_name} (week of {_day(date.fromisoformat(period_start))})"
+    )
 
 
-def chart_alt_text(figures: Mapping[str, Any]) -> str:
+def chart_alt_text(figures: Figures) -> str:
     """What the chart shows, for screen readers (from the same figures)."""
-    trend = figures.get("trend") or {}
-    index: Mapping[str, Sequence[float | None]] = trend.get("index") or {}
-    labels = {d.get("dimension"): d.get("label") for d in figures.get("dimensions") or ()}
+    labels = figures.labels()
     parts = []
-    for dimension, values in index.items():
+    for dimension, values in figures.trend.index.items():
         last = next((v for v in reversed(values) if v is not None), None)
         if last is not None:
             parts.append(f"{labels.get(dimension) or dimension} {last:.2f}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.home import HomeData, sparkline
+from bot.core.home import HomeData, TeamDigest, sparkline
 from bot.slack.kit.base import Block, context, header, mrkdwn
 
 SNOOZE_ACTION = "home.snooze"
@@ -84,35 +84,24 @@ def _manager(data: HomeData) -> list[Block]:
     blocks: list[Block] = [{"type": "divider"}, header("Your teams' digests")]
     if not data.digests:
         blocks.append(mrkdwn("No digest yet: the first one arrives after the first full week."))
-    for team, digest in data.digests:
-        blocks.append(
-            mrkdwn(
-                _digest_summary(team, digest.period_start, digest.figures or {}, digest.channel_id)
-            )
-        )
+    for digest in data.digests:
+        blocks.append(mrkdwn(_digest_summary(digest)))
     return blocks
 
 
-def _digest_summary(
-    team: str, period_start: Any, figures: dict[str, Any], channel_id: str | None
-) -> str:
+def _digest_summary(digest: TeamDigest) -> str:
     """Participation, each dimension's index (or why it is hidden) and the coaching focus:
     only the figures the digest itself showed, already k-anonymous."""
-    lines = [f"*{team}*, week of {period_start:%d %b}"]
-    taking = figures.get("participation") or {}
-    if taking:
-        lines.append(f"{taking.get('answered', 0)} answered of {taking.get('asked', 0)} asked")
-    shown = [
-        f"{d.get('label', d.get('dimension'))} {d['index']:.2f}"
-        for d in figures.get("dimensions") or []
-        if isinstance(d, dict) and isinstance(d.get("index"), int | float)
-    ]
+    figures = digest.figures
+    lines = [f"*{digest.team}*, week of {figures.period_start:%d %b}"]
+    taking = figures.participation
+    lines.append(f"{taking.answered} answered of {taking.asked} asked")
+    shown = [f"{d.label} {d.index:.2f}" for d in figures.dimensions if d.index is not None]
     lines.append("Trust index: " + (", ".join(shown) if shown else "not enough responses"))
-    focus = figures.get("focus")
-    if isinstance(focus, dict) and focus.get("label"):
-        lines.append(f"Coaching focus: *{focus['label']}*. {focus.get('tip', '')}")
-    if channel_id:
-        lines.append(f"Full digest in <#{channel_id}>.")
+    if figures.focus is not None:
+        lines.append(f"Coaching focus: *{figures.focus.label}*. {figures.focus.tip}")
+    if digest.channel_id:
+        lines.append(f"Full digest in <#{digest.channel_id}>.")
     return "\n".join(lines)[:2900]
 
 

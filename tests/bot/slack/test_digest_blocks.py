@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.anonymity import NOT_ENOUGH
-from bot.core.digests import DimensionData, PeriodData, build_figures
+from bot.core.digests import DimensionData, PeriodData, Trend, build_figures
 from bot.core.prompts import TRUST_AND_VALUE, default_bank
 from bot.slack.kit.digest import (
     DOWN,
@@ -63,7 +63,7 @@ def text_of(message: dict[str, Any]) -> str:
 
 
 def test_a_full_digest_is_valid_block_kit() -> None:
-    previous = {"trend": {"periods": ["2026-11-02", "2026-11-09"], "index": {"care": [3.5, 4.0]}}}
+    previous = Trend(periods=["2026-11-02", "2026-11-09"], index={"care": [3.5, 4.0]})
     message = digest_message(figures(full_week(), previous=previous), team_name="Sales EMEA")
     assert validate_blocks(message["blocks"]) == []
     assert len(message["blocks"]) <= MAX_BLOCKS

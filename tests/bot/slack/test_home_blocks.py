@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
-from bot.core.home import CheckinStatus, HomeData
+from bot.core.digests import Figures
+from bot.core.home import CheckinStatus, HomeData, TeamDigest
 from bot.slack.kit.home import home_view
-from bot.storage.models import Digest
 from slack_emulator import validate_view
 
 FIGURES = {
+    "period_start": "2026-11-16",
+    "period_end": "2026-11-22",
+    "k": 5,
+    "notes_k": 5,
     "participation": {"asked": 8, "answered": 6},
     "dimensions": [
         {"dimension": "care", "label": "Care", "index": 4.0},
         {"dimension": "candor", "label": "Candor", "index": None},
     ],
-    "focus": {"dimension": "care", "label": "Care", "tip": "Put the client's interests first."},
+    "focus": {
+        "dimension": "care",
+        "label": "Care",
+        "index": 4.0,
+        "tip_id": "care.manager",
+        "tip": "Put the client's interests first.",
+    },
 }
 
 
 def test_rep_manager_and_admin_views_validate() -> None:
-    digest = Digest(
-        workspace_id="T1",
-        team_id=1,
-        period_start=date(2026, 11, 16),
-        period_end=date(2026, 11, 22),
-        figures=FIGURES,
-        channel_id="C1",
-        published_at=datetime(2026, 11, 23, tzinfo=UTC),
-    )
+    digest = TeamDigest("west", Figures.from_stored(FIGURES), "C1")
     data = HomeData(
         user_id="U1",
         rep_of=["west"],
@@ -36,7 +38,7 @@ def test_rep_manager_and_admin_views_validate() -> None:
         is_admin=True,
         this_week=CheckinStatus(date(2026, 11, 23), "sent", 3, 11, None),
         trend={"care": [(date(2026, 11, 16), 3.0), (date(2026, 11, 23), 4.5)]},
-        digests=[("west", digest)],
+        digests=[digest],
         outbox={"sent": 5, "failed": 1},
     )
     view = home_view(data)

@@ -1,0 +1,208 @@
+"""The week's aggregates for many teams at once: a few GROUP BY queries over the week's rows.
+
+Cost: every query reads only the period's rows through ``ix_response_team_period``
+(``team_id, period_start, moment, dimension, pseudonym, prompt_id, score``: the trust index
+and the respondents read the index alone, the per-person GROUP BY in its order, and the nudge
+answers are a range of it). Pseudonyms stay in memory here; they never reach the figures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
+
+from bot.core.prompts import GOAL_PROMPT_ID, Dimension, PromptBank
+from bot.storage.models import CheckinRound, Delivery, ManagerEstimate, Note, Response
+
+SCORES = (1, 2, 3, 4, 5)
+NOT_ASKED = ("skipped", "failed")  # deliveries that never reached the rep
+
+
+@dataclass
+class DimensionData:
+    """One dimension's check-in scale answers in a period.
+
+    ``bins`` counts people by their own mean score rounded half up (1..5): a partition of the
+    respondents, which is what the distribution shows.
+    """
+
+    bins: dict[int, int] = field(default_factory=dict)
+    score_sum: int = 0
+    answers: int = 0
+
+    @property
+    def people(self) -> int:
+        return sum(self.bins.values())
+
+
+@dataclass
+class PeriodData:
+    """What SQL returns for one team and week; pseudonyms stay in memory, never in figures."""
+
+    asked: int = 0
+    answered: int = 0
+    dimensions: dict[str, DimensionData] = field(default_factory=dict)
+    goal: dict[str, int] = field(default_factory=dict)  # option value -> people
+    gap: dict[str, dict[bool, int]] = field(default_factory=dict)  # prompt -> {mean >= 4: people}
+    estimates: dict[str, tuple[int, int]] = field(default_factory=dict)  # prompt -> (sum %, n)
+    reflections: dict[str, dict[str, int]] = field(default_factory=dict)  # moment -> who -> n
+    moment_answers: dict[tuple[str, str], dict[str, dict[str, int]]] = field(
+        default_factory=dict
+    )  # (moment, prompt) -> value -> who -> answers
+    notes: list[str] = field(default_factory=list)  # shared notes' texts
+
+
+def _scale_checkin_ids(bank: PromptBank) -> list[str]:
+    return [p.id for p in bank.checkin_prompts() if p.kind == "scale"]
+
+
+async def aggregate(
+    conn: AsyncConnection, team_ids: Sequence[int], period_start: date, bank: PromptBank
+) -> dict[int, PeriodData]:
+    """Every aggregate a digest needs, for many teams at once: GROUP BY queries over the
+    week's rows only (``team_id IN (...) AND period_start = :week``, the covering
+    ``ix_response_team_period`` index): the check-in scales per person, the goal and
+    estimated prompts per person, the respondents and the nudge answers; the others read
+    small tables."""
+    ids = sorted(set(team_ids))
+    out = {team_id: PeriodData() for team_id in ids}
+    if not ids:
+        return out
+    team, who = col(Response.team_id), col(Response.pseudonym)
+    dimension, prompt_id, moment = (
+        col(Response.dimension),
+        col(Response.prompt_id),
+        col(Response.moment),
+    )
+    score, value, context = col(Response.score), col(Response.value), col(Response.context)
+    in_period = (team.in_(ids), col(Response.period_start) == period_start)
+
+    # participation, asked: check-in deliveries of the week's round that reached the rep
+    asked = (
+        select(col(CheckinRound.team_id), func.count())
+        .select_from(Delivery)
+        .join(CheckinRound, col(Delivery.round_id) == col(CheckinRound.id))
+        .where(
+            col(CheckinRound.team_id).in_(ids),
+            col(CheckinRound.period_start) == period_start,
+            col(Delivery.kind) == "checkin",
+            col(Delivery.status).not_in(NOT_ASKED),
+        )
+        .group_by(col(CheckinRound.team_id))
+    )
+    for team_id, n in await conn.execute(asked):
+        out[team_id].asked = int(n)
+
+    # perception gap: the managers' estimates (which prompts the team's side is needed for)
+    estimates = (
+        select(
+            col(ManagerEstimate.team_id),
+            col(ManagerEstimate.prompt_id),
+            func.sum(col(ManagerEstimate.value)),
+            func.count(distinct(col(ManagerEstimate.pseudonym))),
+        )
+        .where(
+            col(ManagerEstimate.team_id).in_(ids),
+            col(ManagerEstimate.period_start) == period_start,
+        )
+        .group_by(col(ManagerEstimate.team_id), col(ManagerEstimate.prompt_id))
+    )
+    for team_id, estimated, total, managers in await conn.execute(estimates):
+        out[team_id].estimates[str(estimated)] = (int(total), int(managers))
+
+    # trust index: check-in scale answers, one row per person and dimension first; each
+    # person's mean, rounded half up, is their bin in the distribution (a partition of people)
+    per_person = (
+        select(
+            team.label("team_id"),
+            dimension.label("dimension"),
+            func.sum(score).label("s"),
+            func.count(score).label("n"),
+        )
+        .where(
+            *in_period,
+            moment.is_(None),
+            score.is_not(None),
+            prompt_id.in_(_scale_checkin_ids(bank)),
+        )
+        .group_by(team, dimension, who)
+        .subquery()
+    )
+    p = per_person.c
+    bin_ = (p.s * 2 + p.n) // (p.n * 2)
+    dims = select(
+        p.team_id,
+        p.dimension,
+        func.sum(p.s),
+        func.sum(p.n),
+        *(func.sum(case((bin_ == score, 1), else_=0)) for score in SCORES),
+    ).group_by(p.team_id, p.dimension)
+    for team_id, name, score_sum, answers, *bins in await conn.execute(dims):
+        out[team_id].dimensions[name] = DimensionData(
+            bins={score: int(n) for score, n in zip(SCORES, bins, strict=True) if n},
+            score_sum=int(score_sum),
+            answers=int(answers),
+        )
+
+    # goal mix and the team's side of the perception gap, over two dimensions' rows: each
+    # person's goal choice, and whether they average 4 or more on each estimated prompt
+    gaps = sorted({prompt for data in out.values() for prompt in data.estimates})
+    person = (
+        select(
+            team.label("team_id"),
+            prompt_id.label("prompt_id"),
+            func.min(value).label("v"),
+            (func.sum(score) >= func.count(score) * 4).label("agree"),
+        )
+        .where(
+            *in_period,
+            moment.is_(None),
+            dimension.in_([Dimension.GOAL.value, Dimension.INTERNAL_TRUST.value]),
+            prompt_id.in_([GOAL_PROMPT_ID, *gaps]),
+        )
+        .group_by(team, prompt_id, who)
+        .subquery()
+    )
+    q = person.c
+    choices = select(q.team_id, q.prompt_id, q.v, q.agree, func.count()).group_by(
+        q.team_id, q.prompt_id, q.v, q.agree
+    )
+    for team_id, asked_prompt, choice, agree, people in await conn.execute(choices):
+        data = out[team_id]
+        if asked_prompt == GOAL_PROMPT_ID:
+            data.goal[choice] = data.goal.get(choice, 0) + int(people)
+        elif agree is not None:
+            split = data.gap.setdefault(asked_prompt, {})
+            split[bool(agree)] = split.get(bool(agree), 0) + int(people)
+
+    # participation, answered: people with at least one answer in the week
+    answered = select(team, func.count(distinct(who))).where(*in_period).group_by(team)
+    for team_id, n in await conn.execute(answered):
+        out[team_id].answered = int(n)
+
+    # deal-moment reflections: each nudge's answers (a reflection is one nudge's context)
+    nudges = select(team, moment, who, context, prompt_id, value).where(
+        *in_period, moment.is_not(None)
+    )
+    contexts: dict[tuple[int, str, str], set[str]] = defaultdict(set)
+    for team_id, change, pseudo, nudge, asked_prompt, answer in await conn.execute(nudges):
+        contexts[(team_id, str(change), pseudo)].add(nudge)
+        cells = out[team_id].moment_answers.setdefault((str(change), asked_prompt), {})
+        mine = cells.setdefault(answer, {})
+        mine[pseudo] = mine.get(pseudo, 0) + 1
+    for (team_id, change, pseudo), seen in contexts.items():
+        out[team_id].reflections.setdefault(change, {})[pseudo] = len(seen)
+
+    # notes the reps chose to share
+    notes = select(col(Note.team_id), col(Note.text)).where(
+        col(Note.team_id).in_(ids), col(Note.period_start) == period_start, col(Note.shared)
+    )
+    for team_id, body in await conn.execute(notes):
+        out[team_id].notes.append(str(body))
+    return out

@@ -1,0 +1,269 @@
+"""Freezing: a week's figures are computed the first time anyone sees them (a preview, a
+post, or the trend of a later week) and stored in ``Digest.figures``; every later view shows
+them verbatim, so two views of a week can never be subtracted to isolate a late or deleted
+answer. Many teams are computed in one batch (:func:`prepare`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
+
+from bot.core.digests.aggregate import aggregate
+from bot.core.digests.figures import Figures, Trend, build_figures
+from bot.core.digests.periods import (
+    TREND_PERIODS,
+    WEEK,
+    DigestError,
+    check_period,
+    period_end_instant,
+    trend_periods,
+)
+from bot.core.prompts import PromptBank, default_bank
+from bot.runtime import Runtime
+from bot.storage.models import CheckinRound, Digest, Response, Team
+
+
+@dataclass(frozen=True)
+class StoredDigest:
+    """A week's frozen digest as stored in :class:`Digest` (figures fixed when first shown)."""
+
+    id: int
+    team_id: int
+    period_start: date
+    figures: Figures
+    channel_id: str | None = None
+    message_ts: str | None = None
+
+    @property
+    def posted(self) -> bool:
+        return self.message_ts is not None
+
+
+STORED_COLUMNS = (
+    col(Digest.id),
+    col(Digest.team_id),
+    col(Digest.period_start),
+    col(Digest.figures),
+    col(Digest.channel_id),
+    col(Digest.message_ts),
+)
+
+
+async def stored_digests(
+    conn: AsyncConnection, team_ids: Sequence[int], period_start: date
+) -> list[StoredDigest]:
+    rows = await conn.execute(
+        select(*STORED_COLUMNS).where(
+            col(Digest.team_id).in_(list(team_ids)), col(Digest.period_start) == period_start
+        )
+    )
+    return [stored_digest(row) for row in rows]
+
+
+def stored_digest(row: Any) -> StoredDigest:
+    """A :class:`StoredDigest` from a row of :data:`STORED_COLUMNS`."""
+    digest_id, team_id, period_start, figures, channel_id, message_ts = row
+    return StoredDigest(
+        int(digest_id),
+        int(team_id),
+        period_start,
+        Figures.from_stored(figures),
+        channel_id,
+        message_ts,
+    )
+
+
+def _insert_ignore(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (team_id, period_start) DO NOTHING RETURNING id, team_id``:
+    the first to freeze a week wins, and learns which rows it wrote."""
+    table: Any = Digest.__table__  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - Database refuses other backends
+        raise RuntimeError(f"no insert for {dialect!r}")
+    return stmt.on_conflict_do_nothing(index_elements=["team_id", "period_start"]).returning(
+        table.c.id, table.c.team_id
+    )
+
+
+async def _frozen(conn: AsyncConnection, team_ids: Sequence[int], periods: Iterable[date]) -> Any:
+    return await conn.execute(
+        select(col(Digest.team_id), col(Digest.period_start)).where(
+            col(Digest.team_id).in_(list(team_ids)), col(Digest.period_start).in_(list(periods))
+        )
+    )
+
+
+async def _previous_trend(
+    conn: AsyncConnection, team_ids: Sequence[int], period_start: date
+) -> dict[int, Trend]:
+    """The ``trend`` of each team's latest stored figures in the trend window before
+    ``period_start`` (it ends with that week's own index and carries the weeks before)."""
+    window = (
+        col(Digest.team_id).in_(list(team_ids)),
+        col(Digest.period_start) < period_start,
+        col(Digest.period_start) >= period_start - WEEK * (TREND_PERIODS - 1),
+    )
+    latest = (
+        select(col(Digest.team_id).label("team_id"), func.max(col(Digest.period_start)).label("p"))
+        .where(*window)
+        .group_by(col(Digest.team_id))
+        .subquery()
+    )
+    trend = col(Digest.figures)["trend"]
+    rows = await conn.execute(
+        select(col(Digest.team_id), trend).join(
+            latest,
+            (col(Digest.team_id) == latest.c.team_id) & (col(Digest.period_start) == latest.c.p),
+        )
+    )
+    return {int(team_id): Trend.model_validate(value or {}) for team_id, value in rows}
+
+
+async def _freeze(
+    runtime: Runtime, teams: Sequence[Team], period_start: date, bank: PromptBank
+) -> dict[int, StoredDigest]:
+    """Compute and store the week's figures for teams that have none yet; the first writer
+    wins. Returns the digests this call wrote (by team id)."""
+    ids = [t.id for t in teams if t.id is not None]
+    async with runtime.db.engine.connect() as conn:
+        data = await aggregate(conn, ids, period_start, bank)
+        previous = await _previous_trend(conn, ids, period_start)
+    now = runtime.clock.now()
+    rows: list[dict[str, Any]] = []
+    figures: dict[int, Figures] = {}
+    for team in teams:
+        assert team.id is not None
+        figures[team.id] = build_figures(
+            data[team.id],
+            period_start=period_start,
+            k=team.k,
+            notes_k=team.notes_k,
+            previous=previous.get(team.id),
+            bank=bank,
+            tip_key=f"{team.id}:{period_start.isoformat()}",
+        )
+        rows.append(
+            {
+                "workspace_id": team.workspace_id,
+                "team_id": team.id,
+                "period_start": period_start,
+                "period_end": period_start + timedelta(days=6),
+                "figures": figures[team.id].stored(),
+                "channel_id": None,
+                "message_ts": None,
+                "published_at": now,
+            }
+        )
+    if not rows:
+        return {}
+    async with runtime.db.engine.begin() as conn:
+        written = {
+            int(team_id): int(digest_id)
+            for digest_id, team_id in await conn.execute(_insert_ignore(runtime.db.dialect), rows)
+        }
+    return {
+        team_id: StoredDigest(written[team_id], team_id, period_start, figures[team_id])
+        for team_id in figures
+        if team_id in written
+    }
+
+
+async def with_data(
+    conn: AsyncConnection, team_ids: Sequence[int], periods: Sequence[date]
+) -> set[tuple[int, date]]:
+    """Which (team, week) pairs had a check-in round or any answer."""
+    found: set[tuple[int, date]] = set()
+    rounds = select(col(CheckinRound.team_id), col(CheckinRound.period_start)).where(
+        col(CheckinRound.team_id).in_(list(team_ids)),
+        col(CheckinRound.period_start).in_(list(periods)),
+    )
+    answers = (
+        select(col(Response.team_id), col(Response.period_start))
+        .where(
+            col(Response.team_id).in_(list(team_ids)),
+            col(Response.period_start).in_(list(periods)),
+        )
+        .group_by(col(Response.team_id), col(Response.period_start))
+    )
+    for stmt in (rounds, answers):
+        for team_id, period in await conn.execute(stmt):
+            found.add((int(team_id), period))
+    return found
+
+
+async def _backfill(
+    runtime: Runtime,
+    teams: Sequence[Team],
+    period_start: date,
+    bank: PromptBank,
+    frozen: set[tuple[int, date]],
+) -> None:
+    """Freeze earlier weeks of the trend window that had data but were never shown, oldest
+    first, so a trend only ever shows stored figures (nothing shown is recomputed).
+    ``frozen`` holds the (team, week) pairs already stored."""
+    earlier = trend_periods(period_start)[:-1]
+    ids = [t.id for t in teams if t.id is not None]
+    missing = [(t, p) for t in ids for p in earlier if (t, p) not in frozen]
+    if not missing:
+        return
+    async with runtime.db.engine.connect() as conn:
+        have_data = await with_data(conn, sorted({t for t, _ in missing}), earlier)
+    by_id = {t.id: t for t in teams}
+    for period in earlier:
+        todo = [by_id[t] for t, p in missing if p == period and (t, p) in have_data]
+        if todo:
+            await _freeze(runtime, todo, period, bank)
+
+
+async def prepare(
+    runtime: Runtime,
+    requests: Sequence[tuple[Team, date]],
+    *,
+    bank: PromptBank | None = None,
+) -> dict[tuple[int, date], StoredDigest]:
+    """The stored digest of each ``(team, week)``, computing and freezing the missing ones.
+
+    Teams are batched per week, so the weekly tick runs the same few queries for all of them.
+    Raises :class:`DigestError` for a week that is not a Monday or not over yet (team-local).
+    """
+    bank = bank or default_bank()
+    now = runtime.clock.now()
+    by_period: dict[date, dict[int, Team]] = defaultdict(dict)
+    for team, period in requests:
+        if team.id is None:
+            raise ValueError("team has no id")
+        check_period(period)
+        if now < period_end_instant(team, period):
+            raise DigestError(
+                f"The week of {period.isoformat()} is not over yet: its digest comes after."
+            )
+        by_period[period].setdefault(team.id, team)
+    result: dict[tuple[int, date], StoredDigest] = {}
+    for period in sorted(by_period):
+        teams = by_period[period]
+        async with runtime.db.engine.connect() as conn:
+            rows = await _frozen(conn, list(teams), trend_periods(period))
+            frozen = {(int(team_id), week) for team_id, week in rows}
+        todo = [team for team_id, team in teams.items() if (team_id, period) not in frozen]
+        written: dict[int, StoredDigest] = {}
+        if todo:
+            await _backfill(runtime, todo, period, bank, frozen)
+            written = await _freeze(runtime, todo, period, bank)
+        result.update({(team_id, period): digest for team_id, digest in written.items()})
+        stored = [team_id for team_id in teams if team_id not in written]
+        if stored:
+            async with runtime.db.engine.connect() as conn:
+                for digest in await stored_digests(conn, stored, period):
+                    result[(digest.team_id, period)] = digest
+    return result

@@ -1,0 +1,179 @@
+"""Publishing a week's digest: claim it for posting, record the post, give a failed claim
+back, and which teams are due."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
+from sqlmodel import select as select_rows
+
+from bot.core.digests.figures import Figures
+from bot.core.digests.freezing import (
+    STORED_COLUMNS,
+    StoredDigest,
+    prepare,
+    stored_digest,
+    stored_digests,
+    with_data,
+)
+from bot.core.digests.periods import WEEK, digest_slot, latest_period
+from bot.runtime import Runtime
+from bot.storage.models import CheckinRound, Delivery, Digest, Team
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    """A week's stored digest. ``claimed``: this caller may post it to the channel now."""
+
+    team: Team
+    digest: StoredDigest
+    claimed: bool
+
+    @property
+    def figures(self) -> Figures:
+        return self.digest.figures
+
+    @property
+    def posted(self) -> bool:
+        return self.digest.message_ts is not None
+
+
+async def digest_for(
+    runtime: Runtime, team: Team, period_start: date, *, publish: bool
+) -> DigestResult:
+    """The team's digest for the week starting ``period_start`` (a Monday).
+
+    The figures are computed and frozen the first time (preview or not); afterwards the
+    stored ones are returned verbatim. ``publish=True`` also claims the digest for posting
+    to ``team.channel_id`` (``claimed`` is false when it is posted or being posted already);
+    call :func:`mark_posted` after posting, or :func:`release` if posting failed.
+    Raises :class:`DigestError` for a week that is not over yet or not a Monday.
+    """
+    assert team.id is not None
+    digest = (await prepare(runtime, [(team, period_start)]))[(team.id, period_start)]
+    claimed = False
+    if publish:
+        async with runtime.db.engine.begin() as conn:
+            claim = await conn.execute(
+                update(Digest)
+                .where(col(Digest.id) == digest.id, col(Digest.channel_id).is_(None))
+                .values(channel_id=team.channel_id)
+            )
+            claimed = claim.rowcount == 1
+            (digest,) = await stored_digests(conn, [team.id], period_start)
+    return DigestResult(team=team, digest=digest, claimed=claimed)
+
+
+async def mark_posted(runtime: Runtime, digest_id: int, channel_id: str, message_ts: str) -> None:
+    """Record where the digest was posted: it is never posted by the schedule again."""
+    async with runtime.db.engine.begin() as conn:
+        await conn.execute(
+            update(Digest)
+            .where(col(Digest.id) == digest_id)
+            .values(channel_id=channel_id, message_ts=message_ts)
+        )
+
+
+async def release(runtime: Runtime, digest_id: int) -> None:
+    """Give back a claim whose post failed, so the next tick tries again."""
+    async with runtime.db.engine.begin() as conn:
+        await conn.execute(
+            update(Digest)
+            .where(col(Digest.id) == digest_id, col(Digest.message_ts).is_(None))
+            .values(channel_id=None)
+        )
+
+
+async def unsettled(runtime: Runtime) -> list[tuple[Team, StoredDigest]]:
+    """Digests claimed for posting but with no message recorded: being posted right now, or
+    left so by a process that died mid-post (:func:`bot.slack.digest_post.recover_claims`)."""
+    async with runtime.db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(*STORED_COLUMNS).where(
+                    col(Digest.channel_id).is_not(None), col(Digest.message_ts).is_(None)
+                )
+            )
+        ).all()
+    if not rows:
+        return []
+    found = [stored_digest(row) for row in rows]
+    async with runtime.db.session() as session:
+        teams = {
+            t.id: t
+            for t in (
+                await session.exec(
+                    select_rows(Team).where(col(Team.id).in_([d.team_id for d in found]))
+                )
+            ).all()
+        }
+    return [(teams[d.team_id], d) for d in found if d.team_id in teams]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A team whose digest for ``period_start`` should be posted now."""
+
+    team: Team
+    period_start: date
+
+
+async def _still_open(
+    conn: AsyncConnection, team_ids: list[int], period: date, now: datetime
+) -> set[int]:
+    """Teams whose check-in for ``period`` can still be answered: their digest waits for it,
+    so that no answer arrives after the week's figures are frozen."""
+    rows = await conn.execute(
+        select(col(CheckinRound.team_id))
+        .join(Delivery, col(Delivery.round_id) == col(CheckinRound.id))
+        .where(
+            col(CheckinRound.team_id).in_(team_ids),
+            col(CheckinRound.period_start) == period,
+            col(Delivery.status).in_(("pending", "sending", "sent")),
+            col(Delivery.expires_at) > now,
+        )
+        .distinct()
+    )
+    return {int(team_id) for (team_id,) in rows}
+
+
+async def due_digests(runtime: Runtime) -> list[Due]:
+    """Teams whose weekly digest is due now, team-local: from the digest slot (default Monday
+    09:00 after the week) until the next week's slot, once the week's check-ins have closed,
+    once per week, only for weeks with a check-in or answers, and never for a paused team.
+    Nothing is claimed or stored here."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        teams = (await session.exec(select_rows(Team).where(col(Team.paused).is_(False)))).all()
+    by_period: dict[date, list[Team]] = defaultdict(list)
+    for team in teams:
+        period = latest_period(team, now)
+        if now < digest_slot(team, period):
+            period -= WEEK
+        by_period[period].append(team)
+    due: list[Due] = []
+    for period in sorted(by_period):
+        group = by_period[period]
+        ids = [t.id for t in group if t.id is not None]
+        async with runtime.db.engine.connect() as conn:
+            claimed = {
+                int(team_id)
+                for (team_id,) in await conn.execute(
+                    select(col(Digest.team_id)).where(
+                        col(Digest.team_id).in_(ids),
+                        col(Digest.period_start) == period,
+                        col(Digest.channel_id).is_not(None),
+                    )
+                )
+            }
+            have_data = await with_data(conn, [i for i in ids if i not in claimed], [period])
+            still_open = await _still_open(conn, ids, period, now)
+        due.extend(
+            Due(t, period) for t in group if (t.id, period) in have_data and t.id not in still_open
+        )
+    return sorted(due, key=lambda d: (d.period_start, d.team.id or 0))

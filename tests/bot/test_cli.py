@@ -167,7 +167,7 @@ def test_a_bad_prompt_file_stops_start_up_naming_it(
     bad = tmp_path / "prompts"
     bad.mkdir()
     for name in ("questions.yaml", "moments.yaml", "tips.yaml"):
-        src = Path(prompts.__file__).parents[2] / "prompts" / name
+        src = Path(prompts.__file__).parents[3] / "prompts" / name
         (bad / name).write_text(src.read_text())
     text = (bad / "questions.yaml").read_text()
     (bad / "questions.yaml").write_text(text.replace("dimension: candor", "dimension: bravado", 1))

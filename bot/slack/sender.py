@@ -31,14 +31,12 @@ import os
 import secrets
 import socket
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -46,7 +44,9 @@ from bot.core import outbox
 from bot.core.outbox import RetryPolicy, Skip
 from bot.runtime import Runtime, logs
 from bot.runtime.settings import Settings
+from bot.slack.failures import Outcome, classify
 from bot.slack.history import HistoryTooLong, find_by_metadata
+from bot.slack.throttle import Throttle
 from bot.storage.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -54,30 +54,6 @@ log = logging.getLogger(__name__)
 EVENT_TYPE = "trustbot_delivery"
 HISTORY_PAGE = 100
 HISTORY_MAX_PAGES = 10
-
-PERMANENT_ERRORS = frozenset(
-    {
-        "user_not_found",
-        "user_disabled",
-        "account_inactive",
-        "cannot_dm_bot",
-        "channel_not_found",
-        "is_archived",
-        "not_in_channel",
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "msg_too_long",
-        "no_text",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "invalid_metadata_format",
-    }
-)
-"""Errors no retry can fix: the row fails with the code."""
-
-UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"})
-"""Server-side errors after which the message may have been posted anyway."""
 
 NOT_INSTALLED = "app_not_installed"
 """``last_error`` of a row skipped because its workspace has no installation (uninstalled)."""
@@ -114,198 +90,6 @@ def make_outbox_client(
         session=session,
         retry_handlers=[],
     )
-
-
-# -- what went wrong --------------------------------------------------------
-
-
-OutcomeKind = Literal["rate_limited", "permanent", "retry", "uncertain"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A failed Web API call, classified.
-
-    ``retry``: not posted, try again later; ``uncertain``: maybe posted, look before trying
-    again; ``rate_limited``: not posted, wait ``retry_after``; ``permanent``: give up.
-    """
-
-    kind: OutcomeKind
-    error: str
-    retry_after: float = 0.0
-
-
-def retry_after(headers: Mapping[str, Any] | None, default: float = 1.0) -> float:
-    """Seconds from a ``Retry-After`` header (any case), at least 0.1."""
-    for name, value in (headers or {}).items():
-        if str(name).lower() == "retry-after":
-            try:
-                return max(0.1, float(value))
-            except (TypeError, ValueError):
-                break
-    return default
-
-
-def classify(exc: BaseException) -> Outcome:
-    """What a failed call means for the message it carried."""
-    if isinstance(exc, SlackApiError):
-        response = exc.response
-        status = int(getattr(response, "status_code", 0) or 0)
-        data = getattr(response, "data", None)
-        error = str(data.get("error") or "") if isinstance(data, dict) else ""
-        error = error or f"http_{status}"
-        if status == 429 or error == "ratelimited":
-            return Outcome("rate_limited", "ratelimited", retry_after(response.headers))
-        if error in PERMANENT_ERRORS:
-            return Outcome("permanent", error)
-        if status == 503:  # service unavailable: refused before any work
-            return Outcome("retry", error)
-        if status >= 500 or error in UNCERTAIN_ERRORS:
-            return Outcome("uncertain", error)
-        return Outcome("retry", error)
-    if isinstance(exc, aiohttp.ClientConnectorError):  # never connected: nothing was sent
-        return Outcome("retry", "connect_error")
-    if isinstance(exc, TimeoutError):
-        return Outcome("uncertain", "timeout")
-    return Outcome("uncertain", type(exc).__name__)
-
-
-# -- pacing -----------------------------------------------------------------
-
-
-async def _stopped(stop: asyncio.Event | None, delay: float) -> bool:
-    """Sleep ``delay`` seconds; True (at once) if ``stop`` is set first."""
-    if stop is None:
-        await asyncio.sleep(delay)
-        return False
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=delay)
-    return stop.is_set()
-
-
-class Throttle:
-    """Paces one worker's posts: a shared pause after a 429, and an adaptive rate.
-
-    Posts go unpaced (bounded only by the worker's concurrency) until the first 429. Every
-    429 pauses all senders for its ``Retry-After``; at most once per ``min_gap`` seconds it
-    also cuts the rate to ``backoff`` times what Slack let through since the previous cut (and
-    never below half the old rate). While the pace is what holds sending back, the rate grows:
-    fast (``fast`` per second) after a cut made on thin evidence or back towards 90 % of the
-    rate before the last cut, slowly (``growth`` per second) past that, probing for more.
-    Timing uses the monotonic clock: it measures real request rates, not domain time.
-    """
-
-    def __init__(
-        self,
-        *,
-        rate: float | None = None,
-        min_rate: float = 1.0,
-        growth: float = 0.003,
-        fast: float = 0.5,
-        backoff: float = 0.95,
-        min_gap: float = 3.0,
-        window: float = 20.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = rate  # posts per second; None: unpaced
-        self.min_rate = min_rate
-        self.growth = growth
-        self.fast = fast
-        self.backoff = backoff
-        self.min_gap = min_gap
-        self.window = window
-        self.limited = 0  # distinct 429 events (echoes of one pause not counted)
-        self.cuts = 0
-        self.paused_until = 0.0
-        self._now = monotonic
-        self._next = 0.0
-        self._bound = False  # the last grant waited for the pace
-        self._probing = True
-        self._recover_to: float | None = None
-        self._first: float | None = None
-        self._last_event: float | None = None
-        self._last_cut: float | None = None
-        self._successes: deque[float] = deque()
-
-    def paused_for(self) -> float:
-        return max(0.0, self.paused_until - self._now())
-
-    async def wait_open(self, stop: asyncio.Event | None = None) -> bool:
-        """Return once no pause is in force (True), or once ``stop`` is set (False)."""
-        while (delay := self.paused_for()) > 0:
-            if await _stopped(stop, delay):
-                return False
-        return True
-
-    async def acquire(self, stop: asyncio.Event | None = None) -> float | None:
-        """Wait for this sender's turn; returns when it was granted (monotonic seconds), or
-        None if ``stop`` was set meanwhile."""
-        while True:
-            if not await self.wait_open(stop):
-                return None
-            now = self._now()
-            if self.rate is None:
-                return now
-            slot = max(now, self._next)
-            self._next = slot + 1.0 / self.rate
-            self._bound = slot > now
-            if slot > now:
-                if await _stopped(stop, slot - now):
-                    return None
-                if self.paused_for() > 0:  # a 429 arrived while this sender waited
-                    continue
-            return self._now()
-
-    def success(self) -> None:
-        """A post went through."""
-        now = self._now()
-        if self._first is None:
-            self._first = now
-        self._successes.append(now)
-        while self._successes and self._successes[0] < now - self.window:
-            self._successes.popleft()
-        if self.rate is None or not self._bound:
-            return  # the pace is not what holds sending back: no reason to raise it
-        recovering = self._recover_to is not None and self.rate < self._recover_to
-        if self._probing or recovering:
-            self.rate += self.fast  # per post, so ``fast`` * rate per second
-            return
-        measured = sum(1 for t in self._successes if t >= now - 5.0) / 5.0
-        if self.rate < 2.0 * measured + 1.0:  # and the rate is really being used
-            self.rate += self.growth
-
-    def rate_limited(self, seconds: float, granted_at: float | None = None) -> None:
-        """A 429 with ``Retry-After: seconds`` for a post granted at ``granted_at``."""
-        now = self._now()
-        self.paused_until = max(self.paused_until, now + seconds)
-        self._next = max(self._next, self.paused_until)
-        if self._last_event is not None and (granted_at or now) < self._last_event:
-            return  # sent before the previous 429 was known: the same event
-        self._last_event = now
-        self.limited += 1
-        if self._last_cut is not None and now - self._last_cut < self.min_gap:
-            return
-        anchor = self._last_cut if self._last_cut is not None else self._first
-        since = max(anchor if anchor is not None else now, now - self.window)
-        let_through = sum(1 for t in self._successes if t >= since)
-        if let_through < 5:
-            return  # nothing to measure: the pause is the answer
-        span = now - since
-        reliable = (
-            self.rate is not None
-            and self._last_cut is not None
-            and span >= self.min_gap
-            and let_through >= 20
-        )
-        estimate = let_through / span if reliable else let_through / (span + seconds)
-        before = self.rate
-        ceiling = estimate if before is None else min(before, estimate)
-        floor = 0.5 * before if before is not None else 0.0
-        self.rate = max(self.min_rate, self.backoff * ceiling, floor)
-        self._recover_to = 0.9 * before if before is not None else None
-        self._probing = not reliable
-        self._last_cut = now
-        self.cuts += 1
 
 
 # -- the worker ---------------------------------------------------------------

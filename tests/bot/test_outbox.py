@@ -22,7 +22,9 @@ from bot.runtime import Runtime
 from bot.runtime.clock import Clock, ManualClock
 from bot.runtime.settings import load_settings
 from bot.slack.client import make_client
-from bot.slack.sender import OutboxWorker, Throttle, classify, make_outbox_client, retry_after
+from bot.slack.failures import classify, retry_after
+from bot.slack.sender import OutboxWorker, make_outbox_client
+from bot.slack.throttle import Throttle
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery, Team, Workspace
 

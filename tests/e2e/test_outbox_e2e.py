@@ -27,7 +27,8 @@ from bot.core.outbox import RetryPolicy, Skip
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock, SystemClock
 from bot.runtime.settings import load_settings
-from bot.slack.sender import EVENT_TYPE, OutboxWorker, Throttle, make_outbox_client
+from bot.slack.sender import EVENT_TYPE, OutboxWorker, make_outbox_client
+from bot.slack.throttle import Throttle
 from bot.storage import Database
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator

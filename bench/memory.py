@@ -104,7 +104,7 @@ def manager_user(team: int) -> str:
 
 def _make(path: Path, teams: int, answers: int, latest: date) -> dict[str, int]:
     """A migrated database with ``teams`` teams of :data:`PER_TEAM` reps and their history."""
-    from bot.core.pseudonym import pseudonym
+    from bot.runtime.pseudonyms import pseudonym
     from bot.storage import Database
     from bot.storage.migrate import upgrade
 

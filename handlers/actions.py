@@ -143,8 +143,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await ack()
         out = (body.get("actions") or [{}])[0].get("action_id") == OPTOUT_ACTION
         user_id, team_id = body["user"]["id"], str(context.team_id)
-        key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY or ""
-        await people.set_opted_out(runtime.db, key, team_id, user_id, out)
+        await people.set_opted_out(runtime.db, runtime.pseudonyms, team_id, user_id, out)
         await publish_home(runtime, client, team_id, user_id)
 
     @app.action(FORGET_ACTION)

@@ -18,9 +18,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.prompts import default_bank
-from bot.core.pseudonym import pseudonym
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Delivery, Note, Response
+from bot.storage.models import CheckinRound, Delivery, DeliveryKind, DeliveryStatus, Note, Response
 
 __all__ = [
     "CLOSED",
@@ -39,7 +38,6 @@ __all__ = [
     "upsert",
 ]
 
-CHECKIN = "checkin"
 NOTE_MAX = 3000
 CLOSED = "This check-in has closed: answers can no longer change."
 
@@ -78,17 +76,14 @@ def context_for(round_id: int) -> str:
 
 def is_closed(delivery: Delivery, now: datetime) -> bool:
     """Whether answers to this delivery can no longer change."""
-    if delivery.status == "expired":
+    if delivery.status == DeliveryStatus.EXPIRED:
         return True
     return delivery.expires_at is not None and delivery.expires_at <= now
 
 
 def pseudonym_of(runtime: Runtime, workspace_id: str, user_id: str) -> str:
     """The keyed pseudonym the user's answers are stored under in this workspace."""
-    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY
-    if not key:
-        raise RuntimeError("TRUSTBOT_PSEUDONYM_KEY is not set: answers cannot be stored")
-    return pseudonym(key, workspace_id, user_id)
+    return runtime.pseudonyms.of(workspace_id, user_id)
 
 
 async def _round_and_delivery(
@@ -101,7 +96,7 @@ async def _round_and_delivery(
         await session.exec(
             select(Delivery).where(
                 Delivery.workspace_id == workspace_id,
-                Delivery.kind == CHECKIN,
+                Delivery.kind == DeliveryKind.CHECKIN,
                 Delivery.round_id == round_id,
                 Delivery.user_id == user_id,
             )

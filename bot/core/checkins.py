@@ -20,6 +20,8 @@ from bot.runtime import Runtime
 from bot.storage.models import (
     CheckinRound,
     Delivery,
+    DeliveryKind,
+    DeliveryStatus,
     Member,
     Person,
     PromptSetting,
@@ -166,10 +168,10 @@ async def plan_round(
                 session.add(
                     Delivery(
                         workspace_id=team.workspace_id,
-                        kind="checkin",
+                        kind=DeliveryKind.CHECKIN,
                         round_id=rnd.id,
                         user_id=user_id,
-                        status="pending",
+                        status=DeliveryStatus.PENDING,
                         planned_at=slot,
                         next_attempt_at=slot,
                         remind_at=add_working_time(
@@ -213,7 +215,11 @@ async def plan_due(runtime: Runtime, bank: PromptBank) -> list[Plan]:
 def missed(delivery: Delivery, now: datetime) -> bool:
     """A check-in whose slot passed more than :data:`MISSED_GRACE` ago (the app was down)."""
     planned = delivery.planned_at or delivery.next_attempt_at
-    return delivery.kind == "checkin" and delivery.attempts == 0 and now > planned + MISSED_GRACE
+    return (
+        delivery.kind == DeliveryKind.CHECKIN
+        and delivery.attempts == 0
+        and now > planned + MISSED_GRACE
+    )
 
 
 @dataclass(frozen=True)
@@ -234,8 +240,8 @@ async def missed_rounds(runtime: Runtime, workspace_id: str, limit: int = 5) -> 
         .join(Team, col(Team.id) == col(CheckinRound.team_id))
         .where(
             Delivery.workspace_id == workspace_id,
-            Delivery.kind == "checkin",
-            Delivery.status == "skipped",
+            Delivery.kind == DeliveryKind.CHECKIN,
+            Delivery.status == DeliveryStatus.SKIPPED,
             col(Delivery.last_error).startswith(MISSED),
         )
         .group_by(col(Team.name), col(CheckinRound.period_start))
@@ -258,8 +264,8 @@ async def claim_reminders(runtime: Runtime, limit: int = 500) -> list[Delivery]:
             await session.exec(
                 select(Delivery)
                 .where(
-                    Delivery.kind == "checkin",
-                    Delivery.status == "sent",
+                    Delivery.kind == DeliveryKind.CHECKIN,
+                    Delivery.status == DeliveryStatus.SENT,
                     col(Delivery.remind_at) <= now,
                     col(Delivery.reminded_at).is_(None),
                     col(Delivery.expires_at) > now,
@@ -293,14 +299,14 @@ async def claim_expiries(runtime: Runtime, limit: int = 500) -> list[Delivery]:
             await session.exec(
                 select(Delivery)
                 .where(
-                    Delivery.kind == "checkin",
-                    Delivery.status == "sent",
+                    Delivery.kind == DeliveryKind.CHECKIN,
+                    Delivery.status == DeliveryStatus.SENT,
                     col(Delivery.expires_at) <= now,
                 )
                 .limit(limit)
             )
         ).all()
         for row in rows:
-            row.status = "expired"
+            row.status = DeliveryStatus.EXPIRED
             session.add(row)
     return list(rows)

@@ -29,16 +29,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.checkins import WORKDAYS, zone
-from bot.core.pseudonym import pseudonym
+from bot.core.recipients import Availability, Refusal, remembered_opt_outs
 from bot.core.teams import REP
-from bot.runtime import Runtime
-from bot.storage.models import DealEvent, Delivery, Member, OptOut, Person, Team
-
-NUDGE = "nudge"
-"""``Delivery.kind`` of a deal nudge."""
+from bot.runtime.pseudonyms import Pseudonyms
+from bot.storage.models import (
+    DealEvent,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Member,
+    Person,
+    Team,
+)
 
 DEFAULT_WORK_START = time(9, 0)
 DEFAULT_WORK_END = time(18, 0)
@@ -46,7 +50,9 @@ HORIZON = timedelta(days=7)
 """A nudge that cannot go out within this long (the rep's allowance is full all week, say after
 a bulk CRM import) is skipped rather than queued for months."""
 MAX_STEPS = 500  # bound on the deferral search (each step moves the slot strictly forward)
-NOT_COUNTED = ("skipped",)  # outbox statuses that do not use up a rep's daily allowance
+NOT_COUNTED = (
+    DeliveryStatus.SKIPPED,
+)  # outbox statuses that do not use up a rep's daily allowance
 
 
 class Skip(enum.StrEnum):
@@ -182,37 +188,6 @@ class Decision:
         return self.send_at is not None
 
 
-async def first_team(session: AsyncSession, workspace_id: str, user_id: str) -> Team | None:
-    """The rep's first team (lowest id) in the workspace, whose settings apply to them."""
-    query = (
-        select(Team)
-        .join(Member, col(Member.team_id) == col(Team.id))
-        .where(
-            Member.workspace_id == workspace_id,
-            Member.user_id == user_id,
-            Member.role == REP,
-        )
-        .order_by(col(Team.id))
-        .limit(1)
-    )
-    return (await session.exec(query)).first()
-
-
-async def opted_out(
-    session: AsyncSession, runtime: Runtime, workspace_id: str, user_id: str, person: Person | None
-) -> bool:
-    """Opted out, by the person row or by the keyed memory that outlives forget-me."""
-    if person is not None and person.opted_out:
-        return True
-    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY
-    if not key:
-        return False
-    memory = await session.get(
-        OptOut, (workspace_id, pseudonym(key, workspace_id, user_id, purpose="optout"))
-    )
-    return memory is not None
-
-
 def _aware(at: datetime) -> datetime:
     # coalesce() loses the column type, so SQLite hands back a naive (UTC) value
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
@@ -227,7 +202,7 @@ class RepState:
     user_id: str
     team: Team | None
     person: Person | None
-    opted_out: bool
+    availability: Availability
     planned: list[datetime] = field(default_factory=list)
     by_deal: dict[str, list[datetime]] = field(default_factory=dict)
     _days: Counter[date] | None = field(default=None, init=False, repr=False)
@@ -251,9 +226,10 @@ class RepState:
             return Decision(team, limits, skip=Skip.TEAM_PAUSED)
         if limits.per_day < 1:
             return Decision(team, limits, skip=Skip.NUDGES_OFF)
-        if self.opted_out:
+        refusal = self.availability.refusal()
+        if refusal is Refusal.OPTED_OUT:
             return Decision(team, limits, skip=Skip.OPTED_OUT)
-        if person is not None and person.snoozed_until is not None and person.snoozed_until > now:
+        if refusal is Refusal.SNOOZED:
             return Decision(team, limits, skip=Skip.SNOOZED)
         slot = self._first_free(now, limits)
         if slot is not None and deal_id in self.by_deal:  # the gap may push it later
@@ -286,7 +262,7 @@ class RepState:
 
 def rep_states(
     session: Session,
-    pseudonym_key: str | None,
+    pseudonyms: Pseudonyms,
     workspace_id: str,
     user_ids: Iterable[str],
     now: datetime,
@@ -327,28 +303,13 @@ def rep_states(
         ).all()
     }
     connection = session.connection()
-    hashes = (
-        {pseudonym(pseudonym_key, workspace_id, u, purpose="optout"): u for u in users}
-        if pseudonym_key
-        else {}
-    )
-    remembered = set()
-    if hashes:
-        remembered = {
-            hashes[h]
-            for h in connection.execute(
-                select(OptOut.user_hash).where(
-                    OptOut.workspace_id == workspace_id,
-                    col(OptOut.user_hash).in_(list(hashes)),
-                )
-            ).scalars()
-        }
+    remembered = remembered_opt_outs(connection, pseudonyms, workspace_id, users)
     states = {
         u: RepState(
             user_id=u,
             team=teams.get(u),
             person=persons.get(u),
-            opted_out=u in remembered or bool(persons.get(u) and persons[u].opted_out),
+            availability=Availability.of(persons.get(u), u in remembered, now),
         )
         for u in users
     }
@@ -361,7 +322,7 @@ def rep_states(
         .where(
             Delivery.workspace_id == workspace_id,
             col(Delivery.user_id).in_(users),
-            Delivery.kind == NUDGE,
+            Delivery.kind == DeliveryKind.NUDGE,
             col(Delivery.status).not_in(NOT_COUNTED),
             slot >= since,
         )
@@ -371,24 +332,3 @@ def rep_states(
         state.planned.append(instant)
         state.by_deal.setdefault(deal_id, []).append(instant)
     return states
-
-
-async def may_send(runtime: Runtime, delivery: Delivery) -> Skip | None:
-    """Re-check a planned nudge just before it is posted (for the outbox worker).
-
-    ``None`` when it may go; otherwise why it must not (the rep opted out or snoozed, or the
-    team was paused, after the nudge was planned).
-    """
-    now = runtime.clock.now()
-    async with runtime.db.session() as session:
-        team = await first_team(session, delivery.workspace_id, delivery.user_id)
-        if team is None:
-            return Skip.NOT_A_REP
-        if team.paused:
-            return Skip.TEAM_PAUSED
-        person = await session.get(Person, (delivery.workspace_id, delivery.user_id))
-        if await opted_out(session, runtime, delivery.workspace_id, delivery.user_id, person):
-            return Skip.OPTED_OUT
-        if person is not None and person.snoozed_until is not None and person.snoozed_until > now:
-            return Skip.SNOOZED
-    return None

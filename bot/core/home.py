@@ -12,11 +12,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import people, teams
+from bot.core import recipients, teams
 from bot.core.digests.figures import Figures
-from bot.core.pseudonym import pseudonym
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Delivery, Digest, Response, Team
+from bot.storage.models import CheckinRound, Delivery, DeliveryKind, Digest, Response, Team
 
 TREND_PERIODS = 8
 
@@ -58,17 +57,15 @@ class HomeData:
 async def home_for(
     runtime: Runtime, workspace_id: str, user_id: str, *, is_admin: bool
 ) -> HomeData:
-    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY or ""
     data = HomeData(user_id=user_id, is_admin=is_admin)
-    data.opted_out, data.snoozed_until = await people.state(
-        runtime.db, key, workspace_id, user_id, runtime.clock
-    )
+    own = await recipients.availability(runtime, workspace_id, user_id)
+    data.opted_out, data.snoozed_until = own.opted_out, own.snoozed_until
     member_of = await teams.memberships(runtime.db, workspace_id, user_id)
     data.rep_of = [t.name for t in member_of[teams.REP]]
     data.manager_of = [t.name for t in member_of[teams.MANAGER]]
     # an admin sees every team (the whole list is read only for them)
     summaries = await teams.overview(runtime.db, workspace_id) if is_admin else []
-    me = pseudonym(key, workspace_id, user_id)
+    me = runtime.pseudonyms.of(workspace_id, user_id)
     async with runtime.db.session() as session:
         latest = (
             await session.exec(
@@ -77,7 +74,7 @@ async def home_for(
                 .where(
                     Delivery.workspace_id == workspace_id,
                     Delivery.user_id == user_id,
-                    Delivery.kind == "checkin",
+                    Delivery.kind == DeliveryKind.CHECKIN,
                 )
                 .order_by(col(CheckinRound.period_start).desc())
                 .limit(1)

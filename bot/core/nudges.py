@@ -16,11 +16,11 @@ from datetime import date, datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import answers, deals, guardrails
+from bot.core import answers, deals
 from bot.core.checkins import week_start, zone
 from bot.core.prompts import PromptBank, Verdict, YesNoAnswer, default_bank
 from bot.runtime import Runtime
-from bot.storage.models import Delivery, Response, Team
+from bot.storage.models import Delivery, DeliveryKind, Response, Team
 
 __all__ = ["NudgeState", "nudge_state", "record_nudge_answer", "verdict"]
 
@@ -55,7 +55,7 @@ async def _delivery(
     if (
         delivery is None
         or delivery.workspace_id != workspace_id
-        or delivery.kind != guardrails.NUDGE
+        or delivery.kind != DeliveryKind.NUDGE
     ):
         raise answers.AnswerError(GONE)
     if delivery.user_id != user_id:

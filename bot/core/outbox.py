@@ -30,14 +30,10 @@ from sqlmodel import col, select
 
 from bot.runtime.clock import Clock
 from bot.storage import Database
-from bot.storage.models import Delivery
+from bot.storage.models import Delivery, DeliveryStatus
 
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-EXPIRED = "expired"
-SKIPPED = "skipped"
+PENDING, SENDING, SENT = DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT
+FAILED, EXPIRED, SKIPPED = DeliveryStatus.FAILED, DeliveryStatus.EXPIRED, DeliveryStatus.SKIPPED
 STATUSES = (PENDING, SENDING, SENT, FAILED, EXPIRED, SKIPPED)
 
 UNCONFIRMED = "unconfirmed: "

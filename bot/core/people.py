@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.pseudonym import pseudonym
 from bot.runtime.clock import Clock
+from bot.runtime.pseudonyms import Pseudonyms, Purpose
 from bot.storage import Database
 from bot.storage.models import Member, OptOut, Person
 
@@ -46,9 +46,12 @@ async def snooze(
     return until
 
 
-async def set_opted_out(db: Database, key: str, workspace_id: str, user_id: str, out: bool) -> None:
-    """Opt out (or back in). The opt-out is also kept as a keyed hash that outlives forget-me."""
-    user_hash = pseudonym(key, workspace_id, user_id, purpose="optout")
+async def set_opted_out(
+    db: Database, pseudonyms: Pseudonyms, workspace_id: str, user_id: str, out: bool
+) -> None:
+    """Opt out (or back in). The opt-out is also kept as a keyed hash that outlives forget-me
+    (read by :mod:`bot.core.recipients`)."""
+    user_hash = pseudonyms.of(workspace_id, user_id, Purpose.OPTOUT)
     await _ensure(db, workspace_id, [user_id])
 
     async def write() -> None:
@@ -66,20 +69,6 @@ async def set_opted_out(db: Database, key: str, workspace_id: str, user_id: str,
         await write()
     except IntegrityError:  # a concurrent opt-out stored the hash first: now it is there
         await write()
-
-
-async def state(
-    db: Database, key: str, workspace_id: str, user_id: str, clock: Clock
-) -> tuple[bool, datetime | None]:
-    """(opted out, snoozed until) for the person; an expired snooze reads as None."""
-    async with db.session() as session:
-        person = await session.get(Person, (workspace_id, user_id))
-        memory = await session.get(
-            OptOut, (workspace_id, pseudonym(key, workspace_id, user_id, purpose="optout"))
-        )
-    opted_out = memory is not None or bool(person and person.opted_out)
-    until = person.snoozed_until if person else None
-    return opted_out, until if until and until > clock.now() else None
 
 
 TZ_MAX_AGE = timedelta(days=7)

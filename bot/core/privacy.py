@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
-from bot.core.pseudonym import pseudonym
 from bot.runtime import Runtime
 from bot.storage.models import (
     Admin,
@@ -41,16 +40,9 @@ CSV_COLUMNS = (
 )
 
 
-def _key(runtime: Runtime) -> str:
-    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY
-    if not key:
-        raise RuntimeError("TRUSTBOT_PSEUDONYM_KEY is not set")
-    return key
-
-
 async def export_csv(runtime: Runtime, workspace_id: str, user_id: str) -> tuple[str, int]:
     """The person's own answers and notes as CSV text, and how many rows it holds."""
-    me = pseudonym(_key(runtime), workspace_id, user_id)
+    me = runtime.pseudonyms.of(workspace_id, user_id)
     async with runtime.db.session() as session:
         names = {
             t.id: t.name
@@ -118,7 +110,7 @@ class Forgotten:
 async def forget(runtime: Runtime, workspace_id: str, user_id: str) -> Forgotten:
     """Delete every row about the person, in one transaction. An opt-out survives only as
     the keyed hash in ``OptOut`` (see :mod:`bot.people`), which names nobody."""
-    me = pseudonym(_key(runtime), workspace_id, user_id)
+    me = runtime.pseudonyms.of(workspace_id, user_id)
     counts: dict[str, int] = {}
 
     statements = {

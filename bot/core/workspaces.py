@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from bot.runtime.clock import Clock
 from bot.storage import Database
-from bot.storage.models import Delivery, Workspace
+from bot.storage.models import Delivery, DeliveryStatus, Workspace
 
 UNINSTALLED = "app_uninstalled"
 """``last_error`` of the deliveries skipped because their workspace uninstalled the app."""
@@ -64,8 +64,11 @@ async def mark_uninstalled(db: Database, team_id: str, clock: Clock) -> int:
             session.add(workspace)
         skipped = await session.exec(
             update(Delivery)
-            .where(col(Delivery.workspace_id) == team_id, col(Delivery.status) == "pending")
-            .values(status="skipped", last_error=UNINSTALLED)
+            .where(
+                col(Delivery.workspace_id) == team_id,
+                col(Delivery.status) == DeliveryStatus.PENDING,
+            )
+            .values(status=DeliveryStatus.SKIPPED, last_error=UNINSTALLED)
         )
         return int(skipped.rowcount or 0)
 

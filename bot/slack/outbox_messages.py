@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core import answers, guardrails, nudges
+from bot.core import answers, nudges
 from bot.core.outbox import Skip
 from bot.core.prompts import default_bank
 from bot.core.recipients import Hold, decide
 from bot.runtime import Runtime
 from bot.slack.kit.checkin import checkin_message, checkin_tip
 from bot.slack.kit.nudge import nudge_message
-from bot.storage.models import Delivery
+from bot.storage.models import Delivery, DeliveryKind
 
-DELIVERED_KINDS = ("checkin", guardrails.NUDGE)
+DELIVERED_KINDS = tuple(DeliveryKind)
 """The kinds of outbox row the worker posts."""
 
 
@@ -22,11 +22,7 @@ async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip
     if isinstance(decision, Hold):
         return Skip(decision.reason)
     bank = default_bank()
-    if delivery.kind == guardrails.NUDGE:
-        # the guardrails planned it; re-check what may have changed since (pause, leave)
-        refused = await guardrails.may_send(runtime, delivery)
-        if refused is not None:
-            return Skip(str(refused).replace("_", " "))
+    if delivery.kind == DeliveryKind.NUDGE:
         assert delivery.id is not None
         try:
             state = await nudges.nudge_state(

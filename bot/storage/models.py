@@ -6,6 +6,7 @@ pseudonym, never a Slack user ID, and no column of theirs points at a row that n
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -157,6 +158,24 @@ class CheckinRound(SQLModel, table=True):
     created_at: datetime = instant()
 
 
+class DeliveryKind(enum.StrEnum):
+    """What an outbox row posts."""
+
+    CHECKIN = "checkin"  # the weekly check-in DM of a round
+    NUDGE = "nudge"  # a deal nudge DM
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where an outbox row is in its life."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"
+    FAILED = "failed"  # a permanent error; last_error says which
+    EXPIRED = "expired"  # sent, and closed to answers
+    SKIPPED = "skipped"  # not sent, and never will be; last_error says why
+
+
 class Delivery(SQLModel, table=True):
     """The outbox: one planned DM, recorded before it is sent."""
 
@@ -168,13 +187,11 @@ class Delivery(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
-    kind: str = Field(max_length=16)  # checkin | nudge
+    kind: str = Field(max_length=16)  # a DeliveryKind
     round_id: int | None = Field(default=None, foreign_key="checkinround.id")
     deal_event_id: int | None = Field(default=None, foreign_key="dealevent.id")
     user_id: str = Field(index=True, max_length=32)
-    status: str = Field(
-        default="pending", max_length=16
-    )  # pending|sending|sent|failed|expired|skipped
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=16)  # a DeliveryStatus
     planned_at: datetime | None = instant(nullable=True)  # the slot it was planned for
     attempts: int = 0
     next_attempt_at: datetime = instant()

@@ -12,9 +12,9 @@ from sqlmodel import select
 from bot.core import answers
 from bot.core.answers import AnswerError, CheckinClosed
 from bot.core.prompts import default_bank
-from bot.core.pseudonym import pseudonym
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
+from bot.runtime.pseudonyms import pseudonym
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery, Note, Response, Team, Workspace

@@ -48,7 +48,7 @@ async def test_snoozed_and_opted_out_reps_get_nothing(runtime: Runtime) -> None:
     await people.snooze(runtime.db, "T1", "U1", 2, runtime.clock)
     decision = await decide(runtime, await the_delivery(runtime))
     assert isinstance(decision, Hold) and decision.reason.startswith("snoozed until")
-    await people.set_opted_out(runtime.db, KEY, "T1", "U1", True)
+    await people.set_opted_out(runtime.db, runtime.pseudonyms, "T1", "U1", True)
     assert await decide(runtime, await the_delivery(runtime)) == Hold("opted out")
 
 

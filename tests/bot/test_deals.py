@@ -25,6 +25,7 @@ from bot.core.prompts import DealChange, default_bank
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
+from bot.runtime.pseudonyms import Pseudonyms
 from bot.runtime.settings import load_settings
 from bot.storage import Database, deal_writer
 from bot.storage.models import DealEvent, Delivery, Person, Workspace
@@ -343,8 +344,10 @@ async def test_nudge_context_gives_the_moments_prompts(runtime: Runtime) -> None
         LONDON,
     )
     assert content.team_id is not None
-    assert content.answer_context == deals.answer_context(KEY, WS, event_id)
-    assert content.answer_context != deals.answer_context("another-key-0123456", WS, event_id)
+    assert content.answer_context == deals.answer_context(Pseudonyms(KEY), WS, event_id)
+    assert content.answer_context != deals.answer_context(
+        Pseudonyms("another-key-0123456"), WS, event_id
+    )
 
 
 @pytest.mark.parametrize("change", list(DealChange))

@@ -24,10 +24,10 @@ from sqlmodel import col, select
 from bot.core import digests
 from bot.core.anonymity import NOT_ENOUGH, Breakdown, threshold
 from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
-from bot.core.pseudonym import pseudonym
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
+from bot.runtime.pseudonyms import pseudonym
 from bot.runtime.settings import load_settings
 from bot.storage import Database, sync_url
 from bot.storage.models import (

@@ -8,14 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core import deals, guardrails, people, teams
+from bot.core import deals, guardrails, people, recipients, teams
 from bot.core.guardrails import Limits, Skip
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.storage import Database
 from bot.storage.models import Person, Team
 from tests.bot.test_deals import (
-    KEY,
     LONDON,
     NEW_YORK,
     WS,
@@ -137,7 +136,12 @@ def test_no_slot_within_a_week_means_none() -> None:
 def rep_state(planned: list[datetime], by_deal: dict[str, list[datetime]]) -> guardrails.RepState:
     team = Team(workspace_id=WS, name="sales", channel_id="C1", timezone="Europe/London")
     return guardrails.RepState(
-        user_id=LONDON, team=team, person=None, opted_out=False, planned=planned, by_deal=by_deal
+        user_id=LONDON,
+        team=team,
+        person=None,
+        availability=recipients.Availability(),
+        planned=planned,
+        by_deal=by_deal,
     )
 
 
@@ -293,14 +297,14 @@ async def test_none_to_a_snoozed_rep_until_the_snooze_ends(runtime: Runtime) -> 
 
 
 async def test_none_to_an_opted_out_rep(runtime: Runtime) -> None:
-    await people.set_opted_out(runtime.db, KEY, WS, LONDON, True)
+    await people.set_opted_out(runtime.db, runtime.pseudonyms, WS, LONDON, True)
     assert await deal_event(runtime, "a") == "skipped"
-    await people.set_opted_out(runtime.db, KEY, WS, LONDON, False)
+    await people.set_opted_out(runtime.db, runtime.pseudonyms, WS, LONDON, False)
     assert await deal_event(runtime, "b") == "nudged"
 
 
 async def test_the_opt_out_memory_alone_is_enough(runtime: Runtime) -> None:
-    await people.set_opted_out(runtime.db, KEY, WS, LONDON, True)
+    await people.set_opted_out(runtime.db, runtime.pseudonyms, WS, LONDON, True)
     async with runtime.db.session() as s:  # forget-me deleted the person row
         person = await s.get(Person, (WS, LONDON))
         assert person is not None
@@ -332,17 +336,20 @@ async def test_a_rep_in_several_teams_follows_the_first(runtime: Runtime) -> Non
     assert await deal_event(runtime, "c", deal_id="D-3") == "skipped"  # now enterprise
 
 
-async def test_may_send_rechecks_before_posting(runtime: Runtime) -> None:
+async def test_a_planned_nudge_is_checked_again_before_posting(runtime: Runtime) -> None:
+    """The rule that planned the nudge decides again when the outbox is about to post it."""
     await deal_event(runtime, "a")
     [delivery] = await nudges(runtime)
-    assert await guardrails.may_send(runtime, delivery) is None
+    assert await recipients.decide(runtime, delivery) == recipients.Go(None)
     await people.snooze(runtime.db, WS, LONDON, 1, runtime.clock)
-    assert await guardrails.may_send(runtime, delivery) is Skip.SNOOZED
+    held = await recipients.decide(runtime, delivery)
+    assert isinstance(held, recipients.Hold) and held.reason.startswith("snoozed until")
     moved(runtime).advance(timedelta(days=1, seconds=1))
     await teams.update(runtime.db, WS, "UADMIN", "sales", runtime.clock, paused=True)
-    assert await guardrails.may_send(runtime, delivery) is Skip.TEAM_PAUSED
+    assert await recipients.decide(runtime, delivery) == recipients.Hold("team sales is paused")
     await teams.update(runtime.db, WS, "UADMIN", "sales", runtime.clock, paused=False)
-    await people.set_opted_out(runtime.db, KEY, WS, LONDON, True)
-    assert await guardrails.may_send(runtime, delivery) is Skip.OPTED_OUT
+    await people.set_opted_out(runtime.db, runtime.pseudonyms, WS, LONDON, True)
+    assert await recipients.decide(runtime, delivery) == recipients.Hold("opted out")
+    await people.set_opted_out(runtime.db, runtime.pseudonyms, WS, LONDON, False)
     await teams.remove_people(runtime.db, WS, "UADMIN", "sales", [LONDON], runtime.clock)
-    assert await guardrails.may_send(runtime, delivery) is Skip.NOT_A_REP
+    assert await recipients.decide(runtime, delivery) == recipients.Hold("not a rep")

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
-from bot.core import admins, people, privacy, teams
-from bot.core.pseudonym import pseudonym
+from bot.core import admins, people, privacy, recipients, teams
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
+from bot.runtime.pseudonyms import pseudonym
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import (
@@ -42,7 +42,7 @@ async def runtime(db: Database, clock: ManualClock) -> Runtime:
     await admins.add(db, "T1", "UADMIN", ME, clock)
     await teams.update(db, "T1", ME, "sales", clock, k=4)  # an audit entry by ME
     await people.snooze(db, "T1", ME, 3, clock)
-    await people.set_opted_out(rt.db, KEY, "T1", ME, True)
+    await people.set_opted_out(rt.db, rt.pseudonyms, "T1", ME, True)
     period = date(2026, 11, 23)
     async with db.session() as s:
         rnd = CheckinRound(
@@ -153,8 +153,7 @@ async def test_forget_me_leaves_no_trace(runtime: Runtime) -> None:
     assert "note by ETME" not in after
     # others keep everything, and the opt-out is remembered without naming anyone
     assert OTHER in after and pseudonym(KEY, "T1", OTHER) in after
-    opted_out, _ = await people.state(runtime.db, KEY, "T1", ME, runtime.clock)
-    assert opted_out is True
+    assert (await recipients.availability(runtime, "T1", ME)).opted_out is True
     async with runtime.db.session() as s:
         assert (await s.get(Person, ("T1", ME))) is None
         entries = (await s.exec(select(AuditLog))).all()

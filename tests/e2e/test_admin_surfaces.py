@@ -192,7 +192,7 @@ def test_forget_me_asks_first_then_leaves_no_trace(http_stack: Stack) -> None:
 def test_export_sends_my_answers_as_a_csv_file(http_stack: Stack) -> None:
     from datetime import UTC, date, datetime
 
-    from bot.core.pseudonym import pseudonym
+    from bot.runtime.pseudonyms import pseudonym
     from bot.storage.models import Response
     from tests.e2e.conftest import PSEUDONYM_KEY
 

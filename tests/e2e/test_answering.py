@@ -14,9 +14,9 @@ from slack_sdk import WebClient
 from sqlmodel import select
 
 from bot.core.prompts import default_bank
-from bot.core.pseudonym import pseudonym
 from bot.core.workspaces import ensure_workspace
 from bot.runtime.clock import SystemClock
+from bot.runtime.pseudonyms import pseudonym
 from bot.slack.kit.checkin import CLOSED_TEXT, checkin_message, checkin_tip
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery, Note, Response, Team

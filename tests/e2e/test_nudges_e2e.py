@@ -17,8 +17,8 @@ from sqlmodel import select
 
 from bot.core import deals
 from bot.core.prompts import default_bank
-from bot.core.pseudonym import pseudonym
 from bot.runtime.clock import ManualClock
+from bot.runtime.pseudonyms import pseudonym
 from bot.slack.kit.nudge import CLOSED_TEXT
 from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery, Response

@@ -6,12 +6,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core import guardrails
+from bot.core import recipients
 from bot.core.deals.rules import moment_for
 from bot.core.prompts import DealChange, InvestmentRule, PromptBank, default_bank
-from bot.core.pseudonym import pseudonym
 from bot.runtime import Runtime
-from bot.storage.models import DealEvent, Delivery
+from bot.runtime.pseudonyms import Pseudonyms, Purpose
+from bot.storage.models import DealEvent, Delivery, DeliveryKind
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,9 @@ class NudgeContent:
     answer_context: str
 
 
-def answer_context(key: str, workspace_id: str, deal_event_id: int) -> str:
+def answer_context(pseudonyms: Pseudonyms, workspace_id: str, deal_event_id: int) -> str:
     """``nudge:<keyed hash>``: unique per deal event, not linkable without the key."""
-    return "nudge:" + pseudonym(key, workspace_id, str(deal_event_id), purpose="nudge")
+    return "nudge:" + pseudonyms.of(workspace_id, str(deal_event_id), Purpose.NUDGE)
 
 
 async def nudge_context(
@@ -54,16 +54,13 @@ async def nudge_context(
     """Everything the nudge renderer needs for a ``nudge`` delivery (``LookupError`` if its
     deal event is gone)."""
     bank = bank or default_bank()
-    if delivery.kind != guardrails.NUDGE or delivery.deal_event_id is None:
+    if delivery.kind != DeliveryKind.NUDGE or delivery.deal_event_id is None:
         raise LookupError(f"delivery {delivery.id} is not a deal nudge")
-    key = runtime.settings.TRUSTBOT_PSEUDONYM_KEY
-    if not key:
-        raise RuntimeError("TRUSTBOT_PSEUDONYM_KEY is not set: nudge answers cannot be keyed")
     async with runtime.db.session() as session:
         event = await session.get(DealEvent, delivery.deal_event_id)
         if event is None:
             raise LookupError(f"deal event {delivery.deal_event_id} is gone")
-        team = await guardrails.first_team(session, delivery.workspace_id, delivery.user_id)
+        team = await recipients.first_team(session, delivery.workspace_id, delivery.user_id)
     change = DealChange(event.change)
     moment_name = moment_for(change, event.to_value)
     moment = bank.moment(moment_name)
@@ -85,5 +82,5 @@ async def nudge_context(
         intro=moment.intro,
         prompt_ids=moment.prompts,
         rule=moment.rule,
-        answer_context=answer_context(key, event.workspace_id, event.id),
+        answer_context=answer_context(runtime.pseudonyms, event.workspace_id, event.id),
     )

@@ -39,9 +39,10 @@ from bot.core.deals.model import (
 from bot.core.deals.storing import Receipt, store
 from bot.runtime import Runtime
 from bot.runtime.clock import Clock
+from bot.runtime.pseudonyms import Pseudonyms
 from bot.storage import deal_writer
 from bot.storage.deal_writer import DEAL_EVENTS as _DEAL_EVENTS
-from bot.storage.models import DealEvent, Delivery
+from bot.storage.models import DealEvent, Delivery, DeliveryKind, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +163,11 @@ def _plan(
     )
     nudge = {
         "workspace_id": event.workspace_id,
-        "kind": guardrails.NUDGE,
+        "kind": DeliveryKind.NUDGE,
         "round_id": None,
         "deal_event_id": event.id,
         "user_id": user_id,
-        "status": "pending",
+        "status": DeliveryStatus.PENDING,
         "planned_at": slot,
         "attempts": 0,
         "next_attempt_at": slot,
@@ -203,7 +204,7 @@ async def process_events(
     plan = functools.partial(
         _plan_events,
         clock=runtime.clock,
-        pseudonym_key=runtime.settings.TRUSTBOT_PSEUDONYM_KEY or None,
+        pseudonyms=runtime.pseudonyms,
         ids=ids,
         resolved=resolved,
     )
@@ -229,7 +230,7 @@ def _plan_events(
     connection: Connection,
     *,
     clock: Clock,
-    pseudonym_key: str | None,
+    pseudonyms: Pseudonyms,
     ids: Sequence[int],
     resolved: Mapping[int, str | None],
 ) -> dict[int, str]:
@@ -252,9 +253,7 @@ def _plan_events(
         for workspace_id in sorted({r.workspace_id for r in todo}):
             mine = [r for r in todo if r.workspace_id == workspace_id]
             reps = {u for r in mine if (u := users[r.id])}
-            states = guardrails.rep_states(
-                session, pseudonym_key, workspace_id, reps, now, lock=True
-            )
+            states = guardrails.rep_states(session, pseudonyms, workspace_id, reps, now, lock=True)
             for event in mine:
                 user_id = users[event.id]
                 state = states.get(user_id) if user_id else None

@@ -18,10 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from bot.core.prompts import GOAL_PROMPT_ID, Dimension, PromptBank
-from bot.storage.models import CheckinRound, Delivery, ManagerEstimate, Note, Response
+from bot.storage.models import (
+    CheckinRound,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    ManagerEstimate,
+    Note,
+    Response,
+)
 
 SCORES = (1, 2, 3, 4, 5)
-NOT_ASKED = ("skipped", "failed")  # deliveries that never reached the rep
+NOT_ASKED = (DeliveryStatus.SKIPPED, DeliveryStatus.FAILED)  # never reached the rep
 
 
 @dataclass
@@ -91,7 +99,7 @@ async def aggregate(
         .where(
             col(CheckinRound.team_id).in_(ids),
             col(CheckinRound.period_start) == period_start,
-            col(Delivery.kind) == "checkin",
+            col(Delivery.kind) == DeliveryKind.CHECKIN,
             col(Delivery.status).not_in(NOT_ASKED),
         )
         .group_by(col(CheckinRound.team_id))

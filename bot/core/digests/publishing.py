@@ -23,7 +23,10 @@ from bot.core.digests.freezing import (
 )
 from bot.core.digests.periods import WEEK, digest_slot, latest_period
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Delivery, Digest, Team
+from bot.storage.models import CheckinRound, Delivery, DeliveryStatus, Digest, Team
+
+OPEN = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT)
+"""Deliveries whose check-in may still be answered (until ``expires_at``)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ async def _still_open(
         .where(
             col(CheckinRound.team_id).in_(team_ids),
             col(CheckinRound.period_start) == period,
-            col(Delivery.status).in_(("pending", "sending", "sent")),
+            col(Delivery.status).in_(OPEN),
             col(Delivery.expires_at) > now,
         )
         .distinct()

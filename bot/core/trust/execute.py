@@ -307,9 +307,7 @@ async def _snooze(rt: Runtime, c: Caller, cmd: Command) -> Reply:
 
 async def _opt(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     out = cmd.name == "optout"
-    await people.set_opted_out(
-        rt.db, rt.settings.TRUSTBOT_PSEUDONYM_KEY or "", c.workspace_id, c.user_id, out
-    )
+    await people.set_opted_out(rt.db, rt.pseudonyms, c.workspace_id, c.user_id, out)
     if out:
         return Reply(
             "You have opted out: no more check-ins or nudges. `/trust optin` brings them back."

@@ -1,5 +1,5 @@
-"""``/trust``: parse, answer at once, then carry it out. The grammar is :mod:`bot.commands`,
-the work :mod:`bot.trust_command`."""
+"""``/trust``: parse, answer at once, then carry it out. Every command's grammar, rights and
+handler are one entry of :mod:`bot.core.trust.registry`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bot.core.trust.execute import Caller, execute
-from bot.core.trust.grammar import CommandError, parse
+from bot.core.trust import registry
+from bot.core.trust.commands import Caller, Reply
+from bot.core.trust.grammar import CommandError
 from bot.runtime import Runtime
 from bot.slack import followups, timezones
 from bot.slack.home_publish import publish_home
@@ -20,7 +21,6 @@ from bot.slack.users import is_admin
 
 log = logging.getLogger(__name__)
 
-REFRESHES_HOME = {"snooze", "optout", "optin"}
 DATABASE_BUSY = (
     ":warning: Trustbot's database is busy or unreachable, so this command could not be "
     "completed. Please try again in a minute."
@@ -33,7 +33,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
     ) -> None:
         try:
-            cmd = parse(str(command.get("text") or ""))
+            cmd = registry.parse(str(command.get("text") or ""))
         except CommandError as error:
             await ack(**blocks.error_message(error))
             return
@@ -41,19 +41,21 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await ack(**blocks.help_message())
             return
         await ack()
+        spec = registry.spec(cmd)
         team_id, user_id = command["team_id"], command["user_id"]
         try:
-            admin = cmd.admin_only and await is_admin(runtime, client, team_id, user_id)
+            admin = spec.admin and await is_admin(runtime, client, team_id, user_id)
             caller = Caller(workspace_id=team_id, user_id=user_id, is_admin=admin)
-            reply = await execute(runtime, caller, cmd)
-            if reply.ok and cmd.name == "team add":  # known before the admin reads "Added"
-                await timezones.learn(runtime, client, team_id, cmd.args["users"])
-            answer = await followups.answer(runtime, client, command, cmd, reply)
+            outcome = await registry.execute(runtime, caller, cmd)
+            if isinstance(outcome, Reply) and outcome.learn_timezones:
+                await timezones.learn(runtime, client, team_id, list(outcome.learn_timezones))
+            answer = await followups.answer(runtime, client, command, outcome)
         except (OperationalError, InterfaceError):  # acked already: say so, never go silent
             log.exception("/trust %s: database unavailable", cmd.name)
             answer = blocks.notice(DATABASE_BUSY)
+            outcome = None
         if answer is None:  # a modal opened instead
             return
         await respond(response_type="ephemeral", replace_original=False, **answer)
-        if reply.ok and cmd.name in REFRESHES_HOME:
+        if spec.refreshes_home and isinstance(outcome, Reply) and outcome.ok:
             await publish_home(runtime, client, team_id, user_id)

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import deals
+from bot.core.deals import email_cache
 from bot.runtime import Runtime
 from bot.slack import installations
 from bot.slack.home_publish import publish_home
@@ -16,7 +17,7 @@ from bot.slack.users import email_resolver
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    emails = deals.EmailCache(runtime.clock)
+    emails = email_cache(runtime)
     once = once_per_event(runtime)
 
     @app.event("app_home_opened")

@@ -20,6 +20,7 @@ from bot.app import scheduler
 from bot.app.bolt import create_app
 from bot.app.web import create_web_app
 from bot.core import checkins, deals, lease
+from bot.core.deals import email_cache
 from bot.core.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
 from bot.slack import digest_post, timezones
@@ -154,7 +155,7 @@ class Background:
         self.deliver = deliver
         self.identity = default_worker_id()
         self.clients = workspace_clients(runtime, bolt)  # each workspace's token
-        self.resolve_email = email_resolver(self.clients, deals.EmailCache(runtime.clock))
+        self.resolve_email = email_resolver(self.clients, email_cache(runtime))
         self.leader: bool | None = False if schedule else None
         self._leading: asyncio.Task[None] | None = None
         self._jobs: scheduler.AsyncIOScheduler | None = None

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from bot.app.webhooks import DealWebhooks
 from bot.core import deals, workspaces
+from bot.core.deals import email_cache
 from bot.runtime import Runtime, logs
 from bot.slack.installations import INSTALL_PATH, REDIRECT_PATH, workspace_clients
 from bot.slack.users import email_resolver
@@ -86,9 +87,7 @@ def create_web_app(
         workspace=(lambda: workspaces.only_installed(runtime.db))
         if oauth
         else deals.single_workspace(runtime, bolt.client.auth_test),  # type: ignore[arg-type]
-        resolve_email=email_resolver(
-            workspace_clients(runtime, bolt), deals.EmailCache(runtime.clock)
-        ),
+        resolve_email=email_resolver(workspace_clients(runtime, bolt), email_cache(runtime)),
     )
 
     @asynccontextmanager

@@ -10,10 +10,13 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import audit
-from bot.core.trust.grammar import K_FLOOR, WEEKDAYS
+from bot.core.anonymity import K_FLOOR
 from bot.runtime.clock import Clock
 from bot.storage import Database
 from bot.storage.models import Member, Team
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 REP, MANAGER = "rep", "manager"
 

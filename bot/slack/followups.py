@@ -1,5 +1,5 @@
-"""The /trust commands that go beyond a text reply: the setup modal, the digest, the CSV
-export, and forget-me's confirm button."""
+"""What a /trust command's outcome does in Slack: a text reply, or, for the commands that go
+beyond text, the setup modal, the digest, the CSV export and forget-me's confirm button."""
 
 from __future__ import annotations
 
@@ -9,8 +9,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import digests, privacy, teams
-from bot.core.trust.execute import Reply
-from bot.core.trust.grammar import USAGE, Command, CommandError
+from bot.core.trust.commands import (
+    ConfirmForget,
+    OpenSetup,
+    Outcome,
+    Reply,
+    SendExport,
+    ShowDigest,
+)
+from bot.core.trust.grammar import CommandError
+from bot.core.trust.registry import USAGE
 from bot.runtime import Runtime
 from bot.slack import digest_post
 from bot.slack.kit.base import error_message, message, mrkdwn, notice
@@ -21,21 +29,23 @@ FORGET_ACTION = "privacy.forget"
 
 
 async def answer(
-    runtime: Runtime, client: AsyncWebClient, command: dict[str, Any], cmd: Command, reply: Reply
+    runtime: Runtime, client: AsyncWebClient, command: dict[str, Any], outcome: Outcome
 ) -> dict[str, Any] | None:
-    """What to answer a /trust command with, carrying out its follow-up first; None when a
+    """What to answer a /trust command with, carrying out its outcome first; None when a
     modal was opened instead of a message."""
     team_id, user_id = command["team_id"], command["user_id"]
-    if reply.follow_up == "setup":
-        await open_setup(runtime, client, command["trigger_id"], team_id)
-        return None
-    if reply.follow_up == "digest":
-        return await digest(runtime, client, team_id, cmd.args["team"], cmd.args["mode"])
-    if reply.follow_up == "export":
-        return notice(await send_export(runtime, client, team_id, user_id))
-    if reply.follow_up == "forget-me":
-        return forget_confirmation()
-    return reply_blocks(reply)
+    match outcome:
+        case Reply():
+            return reply_blocks(outcome)
+        case OpenSetup():
+            await open_setup(runtime, client, command["trigger_id"], team_id)
+            return None
+        case ShowDigest(team=team, mode=mode):
+            return await digest(runtime, client, team_id, team, mode)
+        case SendExport():
+            return notice(await send_export(runtime, client, team_id, user_id))
+        case ConfirmForget():
+            return forget_confirmation()
 
 
 async def open_setup(

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import people
 from bot.runtime import Runtime
 from bot.slack.client import ClientSource, client_for
-from bot.slack.users import directory
+from bot.slack.users import UserDirectory
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ async def learn(
     zones: dict[str, str | None] = {}
     for user_id in users:
         try:
-            user = await directory.get(client, workspace_id, user_id)
+            user = await runtime.service(UserDirectory).get(client, workspace_id, user_id)
         except SlackApiError as error:
             log.warning("users.info failed for a rep: %s", error.response.get("error"))
             continue

@@ -53,14 +53,11 @@ class UserDirectory:
         return user
 
 
-directory = UserDirectory()  # one per process: a burst of requests costs one call per user
-
-
 async def is_admin(runtime: Runtime, client: AsyncWebClient, team_id: str, user_id: str) -> bool:
     """TRUSTBOT_ADMINS, Slack's workspace admins and owners, or ``/trust admin add``."""
     if user_id in runtime.settings.TRUSTBOT_ADMINS:
         return True
-    user = await directory.get(client, team_id, user_id)
+    user = await runtime.service(UserDirectory).get(client, team_id, user_id)
     return await admins.is_admin(
         runtime.db,
         team_id,

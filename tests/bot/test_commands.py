@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.trust.grammar import GRAMMAR, USAGE, Command, CommandError, parse
+from bot.core.trust.grammar import Command, CommandError
+from bot.core.trust.registry import COMMANDS, USAGE, parse, spec
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ def test_bad_input_says_what_and_shows_the_form(text: str, says: str, usage: str
 
 
 def test_every_grammar_line_has_a_parser() -> None:
-    heads = {words.split()[0] for words, _, _, _ in GRAMMAR}
+    heads = {c.words.split()[0] for c in COMMANDS}
     for head in heads - {"team", "help"}:
         with pytest.raises(CommandError) as info:
             parse(f"{head} a b c d e")
@@ -110,11 +111,16 @@ def test_every_grammar_line_has_a_parser() -> None:
 
 
 def test_admin_only_flags() -> None:
-    assert parse("status").admin_only
-    assert parse("team list").admin_only
-    assert not parse("me").admin_only
-    assert not parse("help").admin_only
-    assert set(USAGE) == {words for words, _, _, _ in GRAMMAR}
+    assert spec(parse("status")).admin
+    assert spec(parse("team list")).admin
+    assert not spec(parse("me")).admin
+    assert not spec(parse("help")).admin
+    assert set(USAGE) == {c.words for c in COMMANDS}
+
+
+def test_every_command_but_help_has_a_handler_and_only_self_service_refreshes_home() -> None:
+    assert [c.words for c in COMMANDS if c.run is None] == ["help"]
+    assert {c.words for c in COMMANDS if c.refreshes_home} == {"snooze", "optout", "optin"}
 
 
 slackish = st.one_of(

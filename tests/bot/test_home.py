@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from bot.core import teams
 from bot.core.digests import Figures
 from bot.core.home import home_for
-from bot.core.trust.execute import Caller, execute
-from bot.core.trust.grammar import parse
+from bot.core.trust.commands import Caller
+from bot.core.trust.registry import execute, parse
 from bot.storage import Database
 from bot.storage.models import Digest
 from tests.bot.test_digests import WS, make_runtime, make_team

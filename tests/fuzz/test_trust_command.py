@@ -13,22 +13,13 @@ from urllib.parse import urlencode
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.core.trust.grammar import (
-    GRAMMAR,
-    HHMM,
-    PROMPT_ID,
-    TEAM_NAME,
-    USAGE,
-    Command,
-    CommandError,
-    parse,
-    tokenize,
-)
+from bot.core.trust.grammar import HHMM, PROMPT_ID, TEAM_NAME, Command, CommandError, tokenize
+from bot.core.trust.registry import COMMANDS, USAGE, parse, spec
 from bot.slack.kit.base import error_message, help_message
 from tests.fuzz.conftest import ADMIN, CHANNEL, REP, FuzzApp, wait_for
 from tests.fuzz.strategies import any_text, fuzz, huge_text, tricky_text
 
-WORDS = [words for words, *_ in GRAMMAR]
+WORDS = [c.words for c in COMMANDS]
 TEAM_USAGE = "\n".join(u for w, u in USAGE.items() if w.startswith("team "))
 FIXED_COMPLAINTS = (
     "Something is missing.",
@@ -253,7 +244,7 @@ def test_trust_over_http_always_gets_a_clear_ephemeral_answer(fuzz_app: FuzzApp)
             assert app.counts() == before, "a refused command changed the database"
         elif expected.name == "help":
             assert answer == help_message()
-        elif expected.admin_only and user == REP:
+        elif spec(expected).admin and user == REP:
             assert "is for Trustbot admins" in answer["text"]
             assert app.counts() == before, "a non-admin changed the database"
         elif expected.name == "setup":

@@ -59,7 +59,7 @@ from bot.core.deals.planning import (
     receive_metadata,
 )
 from bot.core.deals.reporting import UnknownRep, UnknownReps, unknown_reps
-from bot.core.deals.resolvers import EmailCache, single_workspace
+from bot.core.deals.resolvers import EmailCache, email_cache, single_workspace
 from bot.core.deals.rules import moment_for
 from bot.core.deals.storing import Receipt, Recorder, store
 
@@ -87,6 +87,7 @@ __all__ = [
     "UnknownReps",
     "WorkspaceResolver",
     "answer_context",
+    "email_cache",
     "moment_for",
     "nudge_context",
     "parse_hubspot",

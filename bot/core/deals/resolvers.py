@@ -56,6 +56,11 @@ class EmailCache:
         return resolve
 
 
+def email_cache(runtime: Runtime) -> EmailCache:
+    """The runtime's one :class:`EmailCache`, shared by the webhooks, the events and the jobs."""
+    return runtime.service(EmailCache, lambda: EmailCache(runtime.clock))
+
+
 def single_workspace(
     runtime: Runtime, auth_test: Callable[[], Awaitable[Mapping[str, Any]]] | None = None
 ) -> WorkspaceResolver:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.trust.execute import Reply
-from bot.core.trust.grammar import GRAMMAR, CommandError
+from bot.core.trust.commands import Reply
+from bot.core.trust.grammar import CommandError
+from bot.core.trust.registry import COMMANDS
 
 Block = dict[str, Any]
 
@@ -29,8 +30,8 @@ def message(text: str, blocks: list[Block]) -> dict[str, Any]:
 
 def help_message() -> dict[str, Any]:
     """Every ``/trust`` subcommand with what it does; admin ones marked."""
-    mine = [f"`{usage}` — {what}" for _, usage, admin, what in GRAMMAR if not admin]
-    admin = [f"`{usage}` — {what}" for _, usage, admin, what in GRAMMAR if admin]
+    mine = [f"`{c.usage}` — {c.summary}" for c in COMMANDS if not c.admin]
+    admin = [f"`{c.usage}` — {c.summary}" for c in COMMANDS if c.admin]
     blocks = [
         header("Trustbot"),
         mrkdwn(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.teams import TeamSetup, TeamSummary
-from bot.core.trust.grammar import DAY_NAMES, HHMM, K_FLOOR, TEAM_NAME, WEEKDAYS
+from bot.core.anonymity import K_FLOOR
+from bot.core.teams import DAY_NAMES, WEEKDAYS, TeamSetup, TeamSummary
+from bot.core.trust.grammar import HHMM, TEAM_NAME
 
 CALLBACK_ID = "setup"
 PICK_ACTION = "setup.pick"

@@ -1,5 +1,9 @@
-"""Carry out a parsed ``/trust`` command for a caller. Plain Python: the Slack listener only
-gathers who is asking and renders the :class:`Reply`."""
+"""What each ``/trust`` command does, for a caller. Plain Python: the Slack listener only
+gathers who is asking and renders the outcome.
+
+A handler returns a :class:`Reply` (text for the caller), or, for the commands that go beyond
+text, a typed request the Slack layer carries out (:class:`OpenSetup`, :class:`ShowDigest`,
+:class:`SendExport`, :class:`ConfirmForget`)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from sqlmodel import select
 
 from bot.core import admins, audit, checkins, deals, home, outbox, people, teams
 from bot.core.prompts import default_bank
-from bot.core.trust.grammar import USAGE, WEEKDAYS, Command
+from bot.core.teams import WEEKDAYS
+from bot.core.trust.grammar import Command
 from bot.runtime import Runtime
 from bot.storage.models import PromptSetting
 
@@ -24,38 +29,47 @@ class Caller:
 
 @dataclass(frozen=True)
 class Reply:
+    """Text for the caller; ``ok=False`` is a refusal (shown with the right form)."""
+
     text: str
     ok: bool = True
     usage: str | None = None
-    follow_up: str | None = None  # a Slack interaction the listener carries out (a modal, a file)
+    learn_timezones: tuple[str, ...] = ()  # users whose time zone to ask Slack for at once
 
 
-Handler = Callable[[Runtime, Caller, Command], Awaitable[Reply]]
+@dataclass(frozen=True)
+class OpenSetup:
+    """Open the setup modal."""
+
+
+@dataclass(frozen=True)
+class ShowDigest:
+    """Post the team's digest (``mode="now"``) or preview it to the caller."""
+
+    team: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class SendExport:
+    """Upload the caller's own answers as CSV to their DM."""
+
+
+@dataclass(frozen=True)
+class ConfirmForget:
+    """Ask the caller to confirm forget-me (a button with Slack's confirm dialog)."""
+
+
+Outcome = Reply | OpenSetup | ShowDigest | SendExport | ConfirmForget
+Handler = Callable[[Runtime, Caller, Command], Awaitable[Outcome]]
 ON, OFF = ":white_check_mark:", ":no_entry_sign:"
-FOLLOW_UPS = {"setup", "digest", "export", "forget-me"}  # a modal, a post, a file, a confirm
-
-
-async def execute(runtime: Runtime, caller: Caller, command: Command) -> Reply:
-    """Run ``command``; bad requests come back as a ``Reply`` with ``ok=False``."""
-    if command.admin_only and not caller.is_admin:
-        return Reply(
-            f"`/trust {command.name}` is for Trustbot admins, and you are not one. "
-            "Ask an admin, or a workspace admin, to run it.",
-            ok=False,
-        )
-    if command.name in FOLLOW_UPS:
-        return Reply("", follow_up=command.name)
-    try:
-        return await HANDLERS[command.name](runtime, caller, command)
-    except (teams.TeamError, admins.AdminError) as error:
-        return Reply(str(error), ok=False, usage=USAGE.get(command.name))
 
 
 def mentions(users: list[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users) or "nobody"
 
 
-async def _team_create(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def team_create(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     team = await teams.create(
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["channel"], rt.clock
     )
@@ -66,7 +80,7 @@ async def _team_create(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
 
 
-async def _team_people(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def team_people(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     role = teams.MANAGER if cmd.name == "team manager" else teams.REP
     added = await teams.add_people(
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["users"], role, rt.clock
@@ -75,10 +89,11 @@ async def _team_people(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     text = f"Added to `{cmd.args['team']}` as {role}s: {mentions(added)}."
     if already:
         text += f" Already there: {mentions(already)}."
-    return Reply(text)
+    # a rep's time zone is known before the admin reads "Added"
+    return Reply(text, learn_timezones=tuple(cmd.args["users"]) if role == teams.REP else ())
 
 
-async def _team_remove(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def team_remove(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     removed = await teams.remove_people(
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["users"], rt.clock
     )
@@ -89,7 +104,7 @@ async def _team_remove(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     return Reply(text)
 
 
-async def _team_list(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def team_list(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     found = await teams.summaries(rt.db, c.workspace_id)
     if not found:
         return Reply("No teams yet. Create one with `/trust team create <team> <#channel>`.")
@@ -104,7 +119,7 @@ async def _team_list(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     return Reply("\n".join(lines))
 
 
-async def _schedule(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def set_schedule(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     team = await teams.update(
         rt.db,
         c.workspace_id,
@@ -120,7 +135,7 @@ async def _schedule(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
 
 
-async def _anonymity(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def set_anonymity(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     team = await teams.update(
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, k=cmd.args["k"]
     )
@@ -129,7 +144,7 @@ async def _anonymity(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
 
 
-async def _pause(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def pause(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     paused = cmd.name == "pause"
     team = await teams.update(
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, paused=paused
@@ -139,7 +154,7 @@ async def _pause(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
 
 
-async def _checkin_now(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def checkin_now(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     async with rt.db.session() as session:
         team = await teams.find(session, c.workspace_id, cmd.args["team"])
     if team.paused:
@@ -160,7 +175,7 @@ async def _checkin_now(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
 
 
-async def _admin(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def admin_grant(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     user = cmd.args["user"]
     if cmd.args["action"] == "add":
         added = await admins.add(rt.db, c.workspace_id, c.user_id, user, rt.clock)
@@ -171,7 +186,7 @@ async def _admin(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     return Reply(f"<@{user}> is no longer a Trustbot admin.")
 
 
-async def _prompts(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def prompt_settings(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     bank = default_bank()
     async with rt.db.session() as session:
         settings = {
@@ -222,7 +237,7 @@ STATUS_TEAMS = 30
 """Teams listed one by one in ``/trust status`` (a big org's list would bury the rest)."""
 
 
-async def _status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     found = await teams.overview(rt.db, c.workspace_id)
     extra = await admins.listed(rt.db, c.workspace_id)
     async with rt.db.session() as session:
@@ -276,7 +291,7 @@ def _detail(detail: dict[str, object]) -> str:
     return " ".join(f"{k}={v}" for k, v in detail.items() if k not in ("before",))
 
 
-async def _me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def show_me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     data = await home.home_for(rt, c.workspace_id, c.user_id, is_admin=False)
     lines = [f"Teams: {', '.join(data.rep_of) or 'none yet'}"]
     if data.opted_out:
@@ -300,12 +315,12 @@ async def _me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     return Reply("\n".join(lines))
 
 
-async def _snooze(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def snooze_me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     until = await people.snooze(rt.db, c.workspace_id, c.user_id, cmd.args["days"], rt.clock)
     return Reply(f"Snoozed: no check-ins or nudges until {until:%a %d %b} (UTC).")
 
 
-async def _opt(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+async def opt_in_out(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     out = cmd.name == "optout"
     await people.set_opted_out(rt.db, rt.pseudonyms, c.workspace_id, c.user_id, out)
     if out:
@@ -315,22 +330,17 @@ async def _opt(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     return Reply("Welcome back: you will get the next check-in.")
 
 
-HANDLERS: dict[str, Handler] = {
-    "team create": _team_create,
-    "team add": _team_people,
-    "team manager": _team_people,
-    "team remove": _team_remove,
-    "team list": _team_list,
-    "schedule": _schedule,
-    "anonymity": _anonymity,
-    "pause": _pause,
-    "resume": _pause,
-    "checkin": _checkin_now,
-    "admin": _admin,
-    "prompts": _prompts,
-    "status": _status,
-    "me": _me,
-    "snooze": _snooze,
-    "optout": _opt,
-    "optin": _opt,
-}
+async def setup(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
+    return OpenSetup()
+
+
+async def digest(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
+    return ShowDigest(team=cmd.args["team"], mode=cmd.args["mode"])
+
+
+async def export(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
+    return SendExport()
+
+
+async def forget_me(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
+    return ConfirmForget()

@@ -16,28 +16,20 @@ import aiohttp
 import uvicorn
 from slack_bolt.async_app import AsyncApp
 
-from bot.app import scheduler
+from bot.app import jobs
 from bot.app.bolt import create_app
 from bot.app.web import create_web_app
-from bot.core import checkins, deals, lease
+from bot.core import lease
 from bot.core.deals import email_cache
-from bot.core.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
-from bot.slack import digest_post, timezones
 from bot.slack.installations import workspace_clients
 from bot.slack.outbox_messages import DELIVERED_KINDS, compose
 from bot.slack.sender import OutboxWorker, default_worker_id, make_outbox_client
-from bot.slack.sweep import sweep
 from bot.slack.users import email_resolver
 
-PLAN_EVERY_SECONDS = 60.0
-SWEEP_EVERY_SECONDS = 60.0
-DIGEST_EVERY_SECONDS = 60.0
 LEASE_TTL = timedelta(seconds=30)
 LEASE_RENEW = timedelta(seconds=10)
 ROLES = ("all", "web", "worker", "scheduler")
-PENDING_EVERY_SECONDS = 60.0
-PENDING_AGE = timedelta(minutes=1)
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +150,7 @@ class Background:
         self.resolve_email = email_resolver(self.clients, email_cache(runtime))
         self.leader: bool | None = False if schedule else None
         self._leading: asyncio.Task[None] | None = None
-        self._jobs: scheduler.AsyncIOScheduler | None = None
+        self._jobs: jobs.AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -177,8 +169,7 @@ class Background:
             )
             self._worker = asyncio.create_task(worker.run_forever(self._stop), name="outbox")
         if self.schedule:
-            # the first try happens before requests are served: starting the job store does
-            # synchronous database work that must not stall a request's ack
+            # the first try happens before requests are served
             await self._hold_lease()
             self._leading = asyncio.create_task(self._lead(), name="scheduler-lease")
 
@@ -210,29 +201,8 @@ class Background:
             self._jobs = None
         self.leader = held
 
-    def _build_jobs(self) -> scheduler.AsyncIOScheduler:
-        runtime, bank = self.runtime, default_bank()
-        return scheduler.build(
-            runtime.settings.TRUSTBOT_DATABASE_URL,
-            {
-                "checkins.plan": (lambda: self.plan(bank), PLAN_EVERY_SECONDS),
-                "checkins.sweep": (lambda: sweep(runtime, self.clients), SWEEP_EVERY_SECONDS),
-                "digests.post": (
-                    lambda: digest_post.post_due_digests(runtime, self.clients),
-                    DIGEST_EVERY_SECONDS,
-                ),
-                # deal updates accepted (202) but not yet turned into nudges, e.g. by a crash
-                "deals.pending": (
-                    lambda: deals.process_pending(runtime, self.resolve_email, min_age=PENDING_AGE),
-                    PENDING_EVERY_SECONDS,
-                ),
-            },
-        )
-
-    async def plan(self, bank: PromptBank) -> None:
-        """Learn reps' time zones (a bounded batch), then plan the rounds that are near."""
-        await timezones.refresh_stale(self.runtime, self.clients)
-        await checkins.plan_due(self.runtime, bank)
+    def _build_jobs(self) -> jobs.AsyncIOScheduler:
+        return jobs.build(jobs.JobContext(self.runtime, self.clients, self.resolve_email))
 
     async def stop(self) -> None:
         """In-flight posts finish; rows not yet started go back to the outbox."""

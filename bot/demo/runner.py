@@ -8,10 +8,10 @@ thread plays everyone else:
 * the simulated CRM POSTs signed deal updates to ``/webhooks/deals``;
 * the reps (:mod:`bot.demo.personas`) click the buttons of the DMs the app posted, and write
   notes in the modal it opens;
-* the scheduler: the driver moves the shared :class:`~bot.clock.ManualClock` week by week and
-  calls what the scheduled jobs call (:func:`bot.checkins.plan_due` after refreshing time zones,
-  :func:`bot.slack.sweep.sweep`, :func:`bot.slack.digest_post.post_due_digests`). The outbox
-  worker inside the server delivers the DMs; the driver waits for the outbox to drain.
+* the scheduler: the driver moves the shared :class:`~bot.runtime.clock.ManualClock` week by
+  week and runs the server's own jobs (:data:`bot.app.jobs.JOBS`) at the moments they matter:
+  planning check-ins, the sweep for reminders and closing, the digest post. The outbox worker
+  inside the server delivers the DMs; the driver waits for the outbox to drain.
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ from rich.progress import (
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
+from bot.app import jobs
 from bot.app import server as app_server
 from bot.core import checkins
+from bot.core.deals import email_cache
 from bot.core.prompts import PromptBank, default_bank
 from bot.demo import render
 from bot.demo.crm import Crm, WebhookSender
@@ -51,7 +53,7 @@ from bot.demo.report import report
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock, utc
 from bot.runtime.settings import Settings, load_settings
-from bot.slack import digest_post, timezones
+from bot.slack import digest_post
 from bot.slack.client import make_client
 from bot.slack.kit.checkin import (
     ANSWER_ACTION,
@@ -61,7 +63,7 @@ from bot.slack.kit.checkin import (
     SHARE_BLOCK,
     SHARE_INPUT,
 )
-from bot.slack.sweep import sweep
+from bot.slack.users import email_resolver
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import CheckinRound, DealEvent, Delivery, Note, Response
@@ -92,9 +94,6 @@ APP_TOKEN = "xapp-demo"  # noqa: S105
 SIGNING_SECRET = "demo-signing-secret"  # noqa: S105
 PSEUDONYM_KEY = "demo-pseudonym-key-0123456789"
 WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105
-
-DELIVERED_KINDS: tuple[str, ...] | None = getattr(app_server, "DELIVERED_KINDS", None)
-"""The kinds of DM the server's outbox worker sends (None: all); others wait in the outbox."""
 
 POLL = 0.02
 DB_POLL = 0.05
@@ -269,11 +268,9 @@ class Driver:
             return found is not None and check(found)
 
     async def _busy_outbox(self) -> int:
-        """Rows being sent, or due and of a kind the server's worker delivers."""
+        """Rows being sent, or due."""
         now = self.clock.now()
         due = and_(col(Delivery.status) == "pending", col(Delivery.next_attempt_at) <= now)
-        if DELIVERED_KINDS is not None:
-            due = and_(due, col(Delivery.kind).in_(DELIVERED_KINDS))
         async with self.rt.db.session() as session:
             query = select(func.count()).where(or_(col(Delivery.status) == "sending", due))
             return int((await session.exec(query)).one())
@@ -290,8 +287,7 @@ class Driver:
 
     async def tick(self) -> None:
         """The planner job: learn stale time zones, then plan the rounds that are near."""
-        await timezones.refresh_stale(self.rt, self.client)
-        await checkins.plan_due(self.rt, self.bank)
+        await jobs.run("checkins.plan", self.jobs)
 
     async def move_to(self, instant: datetime) -> None:
         if instant > self.clock.now():
@@ -609,7 +605,7 @@ class Driver:
 
         self.advance(f"{label} · reminders")
         await self.move_to(monday + REMINDER_AFTER)
-        await sweep(self.rt, self.client)
+        await jobs.run("checkins.sweep", self.jobs)
         await self.settle()
         await self.collect(self.out.reps)
         late, self.late = self.late, {}
@@ -619,15 +615,21 @@ class Driver:
 
         self.advance(f"{label} · check-ins close")
         await self.move_to(monday + CLOSE_AFTER)
-        await sweep(self.rt, self.client)
+        await jobs.run("checkins.sweep", self.jobs)
         await self.settle()
         await self.collect(self.out.reps)
 
         self.advance(f"{label} · digest")
         await self.move_to(monday + DIGEST_AFTER)
-        await sweep(self.rt, self.client)
-        for result in await digest_post.post_due_digests(self.rt, self.client):
-            if result.posted and result.channel_id and result.message_ts:
+        await jobs.run("checkins.sweep", self.jobs)
+        posted = await jobs.run("digests.post", self.jobs)
+        for result in posted if isinstance(posted, list) else ():
+            if (
+                isinstance(result, digest_post.PostResult)
+                and result.posted
+                and result.channel_id
+                and result.message_ts
+            ):
                 self.out.digests.append(
                     PostedDigest(
                         result.period_start,
@@ -677,6 +679,8 @@ class Driver:
             clock=self.clock,
         )
         self.client = make_client(self.settings)
+        resolve = email_resolver(self.client, email_cache(self.rt))
+        self.jobs = jobs.JobContext(self.rt, self.client, resolve)
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         self.sender = WebhookSender(
             f"{self.server_url}/webhooks/deals", WEBHOOK_SECRET, self.clock, session
@@ -688,17 +692,6 @@ class Driver:
                 await self.week(week)
             await self.settle()
             self.out.stats = await self.stats()
-            planned = sum(
-                n for key, n in self.out.stats["deliveries"].items() if key.startswith("nudge ")
-            )
-            delivered = sum(1 for seen in self.out.seen.values() if seen.kind == "nudge")
-            if planned and not delivered:
-                self.warn(
-                    f"{planned} deal {'nudge was' if planned == 1 else 'nudges were'} planned "
-                    "from the webhook's updates, but this "
-                    "build's outbox worker does not post nudge DMs yet (bot.server."
-                    f"DELIVERED_KINDS = {DELIVERED_KINDS}): they wait in the outbox, unanswered"
-                )
         finally:
             await session.close()
             await self.rt.db.dispose()

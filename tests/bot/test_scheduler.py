@@ -1,50 +1,51 @@
-"""The scheduler's jobs persist in the database and survive a restart without doubling."""
+"""The periodic jobs: one table, run by a scheduler that keeps them in memory only."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect
 
-from bot.app import scheduler
-
-
-def stored_jobs(url: str) -> list[str]:
-    engine = create_engine(scheduler.jobstore_url(url))
-    with engine.connect() as conn:
-        ids = [r[0] for r in conn.execute(text(f"SELECT id FROM {scheduler.JOBSTORE_TABLE}"))]
-    engine.dispose()
-    return sorted(ids)
+from bot.app import jobs
 
 
-async def test_jobs_run_persist_and_are_replaced_on_restart(database_url: str) -> None:
+async def test_jobs_run_and_a_failing_job_does_not_stop_the_others() -> None:
     runs: list[str] = []
 
-    async def tick() -> None:
+    async def tick(ctx: jobs.JobContext) -> None:
         runs.append("tick")
 
-    async def broken() -> None:
+    async def broken(ctx: jobs.JobContext) -> None:
         raise RuntimeError("boom")
 
-    tasks = {"test.tick": (tick, 0.05), "test.broken": (broken, 0.05)}
-    first = scheduler.build(database_url, tasks)
-    first.start()
+    table = (jobs.Job("test.tick", 0.05, tick, "t"), jobs.Job("test.broken", 0.05, broken, "b"))
+    scheduler = jobs.build(jobs.JobContext(None, None, None), table)  # type: ignore[arg-type]
+    scheduler.start()
     for _ in range(100):
         if len(runs) >= 2:
             break
         await asyncio.sleep(0.02)
-    first.shutdown(wait=False)
-    assert len(runs) >= 2  # and the failing job did not stop the scheduler
-    assert stored_jobs(database_url) == ["test.broken", "test.tick"]
-
-    second = scheduler.build(database_url, tasks)  # a restarted process
-    second.start()
-    assert stored_jobs(database_url) == ["test.broken", "test.tick"]
-    job = second.get_job("test.tick")
+    job = scheduler.get_job("test.tick")
+    scheduler.shutdown(wait=False)
+    assert len(runs) >= 2
     assert job is not None and job.coalesce is True and job.misfire_grace_time == 900
-    second.shutdown(wait=False)
 
 
-async def test_a_job_without_a_task_here_is_skipped() -> None:
-    scheduler._TASKS.clear()
-    await scheduler.run("nobody.home")  # logs, does not raise
+async def test_the_jobs_come_from_code_and_nothing_is_stored(
+    database_url: str, tmp_path: Path
+) -> None:
+    """No job is read back from a database row, so a database writer cannot plant a pickled
+    job in the process that holds the pseudonym key (issue #15)."""
+    scheduler = jobs.build(jobs.JobContext(None, None, None))  # type: ignore[arg-type]
+    scheduler.start()
+    assert sorted(job.id for job in scheduler.get_jobs()) == sorted(j.id for j in jobs.JOBS)
+    stores = list(scheduler._jobstores.values())
+    scheduler.shutdown(wait=False)
+    assert [type(s).__name__ for s in stores] == ["MemoryJobStore"]
+    engine = create_engine(database_url.replace("+asyncpg", ""))
+    try:
+        assert "apscheduler_jobs" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    assert not list(tmp_path.glob("*.jobs.db"))

@@ -22,11 +22,12 @@ from bot.slack import followups
 from bot.slack.checkin_dm import message_of, refresh_checkin, tell
 from bot.slack.followups import FORGET_ACTION
 from bot.slack.home_publish import publish_home
-from bot.slack.kit import base as blocks
+from bot.slack.kit.blocks import notice
 from bot.slack.kit.checkin import NOTE_ACTION, note_modal_for, parse_answer, parse_round_id
 from bot.slack.kit.home import OPTIN_ACTION, OPTOUT_ACTION, SNOOZE_ACTION
 from bot.slack.kit.nudge import ANSWER_ACTION as NUDGE_ACTION
 from bot.slack.kit.setup import PICK_ACTION, setup_view
+from bot.slack.middleware import AfterAck
 from bot.slack.nudge_dm import refresh_nudge
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ UNREADABLE = "That answer could not be read. Please use the buttons of your late
 UNREADABLE_NUDGE = "That answer could not be read. Please use the buttons of the nudge."
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
+def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     @app.action(ANSWER_PATTERN)
+    @after_ack
     async def answer(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
@@ -60,6 +62,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await publish_home(runtime, client, workspace_id, user_id)
 
     @app.action(NUDGE_PATTERN)
+    @after_ack
     async def answer_nudge(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
@@ -84,6 +87,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await refresh_nudge(runtime, client, workspace_id, user_id, delivery_id, channel, ts)
 
     @app.action(NOTE_ACTION)
+    @after_ack
     async def open_note(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
@@ -107,6 +111,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         )
 
     @app.action(PICK_ACTION)
+    @after_ack
     async def pick_team(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
@@ -125,6 +130,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             log.warning("could not redraw the setup modal: %s", error.response.get("error"))
 
     @app.action(SNOOZE_ACTION)
+    @after_ack
     async def snooze(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
@@ -137,6 +143,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
     @app.action(OPTOUT_ACTION)
     @app.action(OPTIN_ACTION)
+    @after_ack
     async def opt(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
@@ -147,9 +154,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await publish_home(runtime, client, team_id, user_id)
 
     @app.action(FORGET_ACTION)
+    @after_ack
     async def forget(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         await ack()
         text = await followups.forget(runtime, str(context.team_id), body["user"]["id"])
-        await respond(replace_original=True, **blocks.notice(text))
+        await respond(replace_original=True, **notice(text))

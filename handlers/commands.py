@@ -16,7 +16,9 @@ from bot.core.trust.grammar import CommandError
 from bot.runtime import Runtime
 from bot.slack import followups, timezones
 from bot.slack.home_publish import publish_home
-from bot.slack.kit import base as blocks
+from bot.slack.kit.blocks import notice
+from bot.slack.kit.replies import error_message, help_message
+from bot.slack.middleware import AfterAck
 from bot.slack.users import is_admin
 
 log = logging.getLogger(__name__)
@@ -27,18 +29,19 @@ DATABASE_BUSY = (
 )
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
+def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     @app.command("/trust")
+    @after_ack
     async def trust(
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
     ) -> None:
         try:
             cmd = registry.parse(str(command.get("text") or ""))
         except CommandError as error:
-            await ack(**blocks.error_message(error))
+            await ack(**error_message(error))
             return
         if cmd.name == "help":
-            await ack(**blocks.help_message())
+            await ack(**help_message())
             return
         await ack()
         spec = registry.spec(cmd)
@@ -52,7 +55,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             answer = await followups.answer(runtime, client, command, outcome)
         except (OperationalError, InterfaceError):  # acked already: say so, never go silent
             log.exception("/trust %s: database unavailable", cmd.name)
-            answer = blocks.notice(DATABASE_BUSY)
+            answer = notice(DATABASE_BUSY)
             outcome = None
         if answer is None:  # a modal opened instead
             return

@@ -12,15 +12,16 @@ from bot.core.deals import email_cache
 from bot.runtime import Runtime
 from bot.slack import installations
 from bot.slack.home_publish import publish_home
-from bot.slack.middleware import once_per_event
+from bot.slack.middleware import AfterAck, once_per_event
 from bot.slack.users import email_resolver
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
+def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     emails = email_cache(runtime)
     once = once_per_event(runtime)
 
     @app.event("app_home_opened")
+    @after_ack
     @once
     async def home_opened(
         event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient, body: dict[str, Any]
@@ -31,6 +32,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await publish_home(runtime, client, team_id, event["user"])
 
     @app.event("message_metadata_posted")
+    @after_ack
     @once
     async def deal_metadata(
         event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient, body: dict[str, Any]
@@ -42,6 +44,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             await deals.receive_metadata(runtime, team_id, event.get("metadata"), resolve)
 
     @app.event("app_uninstalled")
+    @after_ack
     @once
     async def uninstalled(context: dict[str, Any], body: dict[str, Any]) -> None:
         """Forget the workspace's tokens; stop its schedules and pending DMs."""
@@ -51,6 +54,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             )
 
     @app.event("tokens_revoked")
+    @after_ack
     @once
     async def revoked(event: dict[str, Any], context: dict[str, Any], body: dict[str, Any]) -> None:
         """Forget the revoked tokens; a workspace without its bot token counts as uninstalled."""

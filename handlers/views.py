@@ -11,7 +11,7 @@ from bot.core import answers, teams
 from bot.runtime import Runtime
 from bot.slack import timezones
 from bot.slack.checkin_dm import refresh_checkin
-from bot.slack.kit import base as blocks
+from bot.slack.kit.blocks import notice
 from bot.slack.kit.checkin import (
     EMPTY_NOTE_ERROR,
     NOTE_BLOCK,
@@ -20,13 +20,15 @@ from bot.slack.kit.checkin import (
 )
 from bot.slack.kit.setup import CALLBACK_ID as SETUP_CALLBACK
 from bot.slack.kit.setup import parse_setup
+from bot.slack.middleware import AfterAck
 from bot.slack.users import is_admin
 
 UNKNOWN_ROUND = "This note cannot be saved: its check-in is unknown. Close this window."
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
+def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     @app.view(NOTE_CALLBACK)
+    @after_ack
     async def save_note(
         ack: AsyncAck,
         body: dict[str, Any],
@@ -54,6 +56,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await refresh_checkin(runtime, client, workspace_id, user_id, round_id)
 
     @app.view(SETUP_CALLBACK)
+    @after_ack
     async def save_setup(
         ack: AsyncAck,
         body: dict[str, Any],
@@ -80,7 +83,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await timezones.learn(runtime, client, team_id, parsed.reps)
         await client.chat_postMessage(
             channel=user_id,
-            **blocks.notice(
+            **notice(
                 f"Team `{team.name}` saved: {len(parsed.reps)} reps, {len(parsed.managers)} "
                 f"managers, digest in <#{team.channel_id}>, k={team.k}."
             ),

@@ -14,7 +14,7 @@ class AdminError(ValueError):
     """An admin change that cannot be made; the message says why."""
 
 
-async def is_admin(
+async def has_rights(
     db: Database,
     workspace_id: str,
     user_id: str,
@@ -22,7 +22,8 @@ async def is_admin(
     configured: tuple[str, ...],
     workspace_admin: bool,
 ) -> bool:
-    """``workspace_admin`` is Slack's is_admin or is_owner flag for the user."""
+    """Whether the user may run admin commands: ``TRUSTBOT_ADMINS`` (``configured``), a
+    workspace admin or owner in Slack (``workspace_admin``), or granted by `/trust admin add`."""
     if workspace_admin or user_id in configured:
         return True
     async with db.session() as session:

@@ -55,7 +55,7 @@ NOT_COUNTED = (
 )  # outbox statuses that do not use up a rep's daily allowance
 
 
-class Skip(enum.StrEnum):
+class NotPlanned(enum.StrEnum):
     """Why no nudge is planned."""
 
     NOT_A_REP = "not_a_rep"  # the user is no rep of any team in the workspace
@@ -181,7 +181,7 @@ class Decision:
     team: Team | None
     limits: Limits | None
     send_at: datetime | None = None
-    skip: Skip | None = None
+    skip: NotPlanned | None = None
 
     @property
     def planned(self) -> bool:
@@ -218,26 +218,26 @@ class RepState:
         """Whether and when to nudge this rep about ``deal_id``."""
         team, person = self.team, self.person
         if team is None:
-            return Decision(None, None, skip=Skip.NOT_A_REP)
+            return Decision(None, None, skip=NotPlanned.NOT_A_REP)
         limits = self._limits
         if limits is None:  # the same for every deal of the batch
             limits = self._limits = Limits.for_rep(team, person.tz if person else None)
         if team.paused:
-            return Decision(team, limits, skip=Skip.TEAM_PAUSED)
+            return Decision(team, limits, skip=NotPlanned.TEAM_PAUSED)
         if limits.per_day < 1:
-            return Decision(team, limits, skip=Skip.NUDGES_OFF)
+            return Decision(team, limits, skip=NotPlanned.NUDGES_OFF)
         refusal = self.availability.refusal()
         if refusal is Refusal.OPTED_OUT:
-            return Decision(team, limits, skip=Skip.OPTED_OUT)
+            return Decision(team, limits, skip=NotPlanned.OPTED_OUT)
         if refusal is Refusal.SNOOZED:
-            return Decision(team, limits, skip=Skip.SNOOZED)
+            return Decision(team, limits, skip=NotPlanned.SNOOZED)
         slot = self._first_free(now, limits)
         if slot is not None and deal_id in self.by_deal:  # the gap may push it later
             slot = choose_slot(
                 now, limits, same_deal=self.by_deal[deal_id], per_day=self._per_day(limits.tz)
             )
         if slot is None:
-            return Decision(team, limits, skip=Skip.BACKLOG)
+            return Decision(team, limits, skip=NotPlanned.BACKLOG)
         return Decision(team, limits, send_at=slot)
 
     def _first_free(self, now: datetime, limits: Limits) -> datetime | None:

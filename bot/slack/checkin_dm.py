@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import answers
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
-from bot.slack.kit import base as blocks
+from bot.slack.kit.blocks import notice
 from bot.slack.kit.checkin import checkin_message, checkin_tip
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ async def tell(client: AsyncWebClient, channel: str | None, user_id: str, text: 
     for place in where:
         try:
             await client.chat_postEphemeral(
-                channel=place, user=user_id, **blocks.notice(f":warning: {text}")
+                channel=place, user=user_id, **notice(f":warning: {text}")
             )
             return
         except SlackApiError as error:

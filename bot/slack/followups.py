@@ -21,8 +21,9 @@ from bot.core.trust.grammar import CommandError
 from bot.core.trust.registry import USAGE
 from bot.runtime import Runtime
 from bot.slack import digest_post
-from bot.slack.kit.base import error_message, message, mrkdwn, notice
-from bot.slack.kit.base import reply as reply_blocks
+from bot.slack.kit.blocks import message, notice, section
+from bot.slack.kit.replies import error_message
+from bot.slack.kit.replies import reply as reply_blocks
 from bot.slack.kit.setup import setup_view
 
 FORGET_ACTION = "privacy.forget"
@@ -95,7 +96,7 @@ def forget_confirmation() -> dict[str, Any]:
     return message(
         "Delete everything Trustbot holds about you?",
         [
-            mrkdwn(text),
+            section(text),
             {"type": "actions", "block_id": "forget", "elements": [button]},
         ],
     )

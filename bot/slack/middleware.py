@@ -209,4 +209,5 @@ class AfterAck:
                 if held:
                     turns.release()
 
+        run.after_ack = self  # type: ignore[attr-defined]  # a test checks every listener has it
         return run

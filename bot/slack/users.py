@@ -58,7 +58,7 @@ async def is_admin(runtime: Runtime, client: AsyncWebClient, team_id: str, user_
     if user_id in runtime.settings.TRUSTBOT_ADMINS:
         return True
     user = await runtime.service(UserDirectory).get(client, team_id, user_id)
-    return await admins.is_admin(
+    return await admins.has_rights(
         runtime.db,
         team_id,
         user_id,

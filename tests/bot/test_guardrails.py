@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core import deals, guardrails, people, recipients, teams
-from bot.core.guardrails import Limits, Skip
+from bot.core.guardrails import Limits, NotPlanned
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.storage import Database
@@ -164,7 +164,7 @@ def test_a_rep_with_a_full_week_costs_one_search_per_batch(monkeypatch: pytest.M
     full = [at(day, 9) for day in (23, 24, 25, 26, 27, 30) for _ in range(3)]
     state = rep_state(list(full), {"D-1": full[:1], "D-2": full[1:2]})
     decisions = [state.plan(f"D-{n % 2 + 1}", at(23, 9)) for n in range(40)]
-    assert {d.skip for d in decisions} == {Skip.BACKLOG}
+    assert {d.skip for d in decisions} == {NotPlanned.BACKLOG}
     assert len(searches) == 1
 
 
@@ -176,7 +176,7 @@ def test_a_slot_taken_in_the_batch_counts_for_the_next_decision(
     state = rep_state(full[:-1], {})  # one slot left: Monday the 30th
     first, second = state.plan("D-A", at(23, 9)), state.plan("D-B", at(23, 9))
     assert first.send_at == at(30, 9)
-    assert second.skip is Skip.BACKLOG  # the cap counts the slot just taken
+    assert second.skip is NotPlanned.BACKLOG  # the cap counts the slot just taken
     assert len(searches) == 2
 
 

@@ -14,6 +14,7 @@ exactly one DM, and every failed post must have its reason in the log.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -135,7 +136,10 @@ async def test_a_fifth_of_the_posts_fail_for_a_minute_and_nothing_is_lost_or_dou
     context = (str(chaos), fired, worker.stats, after)
     print(f"{chaos}: {posts_during} posts during the outage, failed {fired}, then {after}")
     # the outage hit the fan-out: about a fifth of its posts, in (nearly) every way
-    assert 0.1 < sum(fired.values()) / posts_during < 0.3, (context, posts_during)
+    # a seeded 20 % of the posts: within four standard deviations of a binomial draw (a 0.3
+    # bound failed one seed in fifteen with some 60 posts in the minute)
+    share, spread = sum(fired.values()) / posts_during, 4 * math.sqrt(0.2 * 0.8 / posts_during)
+    assert abs(share - 0.2) < spread, (context, posts_during)
     assert fired["500"] and fired["503"] and fired["drop"], context  # 429: 2 %, may be 0
     posts = emu.calls_to("chat.postMessage")
     assert len([c for c in posts if not c.ok]) == sum(fired.values()), context

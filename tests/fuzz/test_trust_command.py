@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.core.trust.grammar import HHMM, PROMPT_ID, TEAM_NAME, Command, CommandError, tokenize
 from bot.core.trust.registry import COMMANDS, USAGE, parse, spec
-from bot.slack.kit.base import error_message, help_message
+from bot.slack.kit.replies import error_message, help_message
 from tests.fuzz.conftest import ADMIN, CHANNEL, REP, FuzzApp, wait_for
 from tests.fuzz.strategies import any_text, fuzz, huge_text, tricky_text
 

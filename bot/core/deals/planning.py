@@ -151,7 +151,7 @@ def _plan(
 ) -> tuple[str, dict[str, Any] | None]:
     """One accepted event's outcome, and the outbox row of its nudge if it gets one."""
     decision = state.plan(event.deal_id, now) if state is not None else None
-    if decision is None or decision.skip is guardrails.Skip.NOT_A_REP:
+    if decision is None or decision.skip is guardrails.NotPlanned.NOT_A_REP:
         return UNKNOWN_REP, None
     if decision.send_at is None:
         log.info("deal event %s skipped: %s", event.id, decision.skip)

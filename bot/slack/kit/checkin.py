@@ -23,9 +23,8 @@ from bot.core.prompts import (
     ScaleAnswer,
     Tip,
 )
+from bot.slack.kit.blocks import Block, context, plain, quote, section
 from bot.storage.models import CheckinRound, Note
-
-Block = dict[str, Any]
 
 ANSWER_ACTION = "checkin.answer"
 NOTE_ACTION = "checkin.note"
@@ -80,37 +79,8 @@ def parse_round_id(raw: object) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _plain(text: str, limit: int = 75) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:limit], "emoji": True}
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text[:3000]}
-
-
-def _section(block_id: str, text: str, accessory: Block | None = None) -> Block:
-    block: Block = {"type": "section", "block_id": block_id, "text": _mrkdwn(text)}
-    if accessory is not None:
-        block["accessory"] = accessory
-    return block
-
-
-def _context(block_id: str, *texts: str) -> Block:
-    return {"type": "context", "block_id": block_id, "elements": [_mrkdwn(t) for t in texts]}
-
-
-def escape(text: str) -> str:
-    """Text typed by a user, safe inside mrkdwn (no mentions or links sneak in)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _quote(text: str) -> str:
-    short = text if len(text) <= NOTE_EXCERPT else text[: NOTE_EXCERPT - 1].rstrip() + "…"
-    return "\n".join(f"> {line}" if line else ">" for line in escape(short).splitlines())
-
-
 def _option(option: ChoiceOption, round_id: int) -> dict[str, Any]:
-    return {"text": _plain(option.label), "value": answer_value(round_id, option.value)}
+    return {"text": plain(option.label), "value": answer_value(round_id, option.value)}
 
 
 def answer_label(prompt: Prompt, value: str) -> str | None:
@@ -145,7 +115,7 @@ def _answer_element(
         select: Block = {
             "type": "static_select",
             "action_id": base,
-            "placeholder": _plain("Choose an answer"),
+            "placeholder": plain("Choose an answer"),
             "options": [_option(o, round_id) for o in options],
         }
         picked = next((o for o in options if o.value == chosen), None)
@@ -157,7 +127,7 @@ def _answer_element(
         button: Block = {
             "type": "button",
             "action_id": f"{base}:{option.value}",
-            "text": _plain(option.label),
+            "text": plain(option.label),
             "value": answer_value(round_id, option.value),
         }
         if option.value == chosen:
@@ -172,7 +142,7 @@ def question_blocks(
     """One question: its text, a row of buttons (or a select) whose values carry ``ref``
     (the round, or the nudge's delivery) and, once answered, the prompt's guidance."""
     blocks = [
-        _section(f"q|{prompt.id}", f"*{number}. {prompt.text}*"),
+        section(f"*{number}. {prompt.text}*", block_id=f"q|{prompt.id}"),
         {
             "type": "actions",
             "block_id": f"a|{prompt.id}",
@@ -185,7 +155,7 @@ def question_blocks(
     if chosen is not None and answer_label(prompt, chosen) is not None:
         notes.append(f":bulb: {prompt.guidance}")
     if notes:
-        blocks.append(_context(f"c|{prompt.id}", *notes))
+        blocks.append(context(*notes, block_id=f"c|{prompt.id}"))
     return blocks
 
 
@@ -198,7 +168,7 @@ def _note_text(prompt: Prompt, note: Note | None) -> str:
         if note.shared
         else "_Not shared: it stays out of the digest._"
     )
-    return f"{text}\n{_quote(note.text)}\n{shared}"
+    return f"{text}\n{quote(note.text, NOTE_EXCERPT)}\n{shared}"
 
 
 def _week(round: CheckinRound) -> str:
@@ -239,27 +209,27 @@ def checkin_message(
     note_prompt = next((p for p in prompts if p.kind == "text"), None)
     title = f"Weekly trust check-in · {_week(round)}"
     blocks: list[Block] = [
-        {"type": "header", "block_id": "header", "text": _plain(title, 150)},
+        {"type": "header", "block_id": "header", "text": plain(title, 150)},
     ]
     if state == "closed":
         for number, prompt in enumerate(questions, start=1):
             chosen = answers.get(prompt.id)
             label = answer_label(prompt, chosen) if chosen is not None else None
             shown = f"*{label}*" if label else "_No answer_"
-            blocks.append(_section(f"q|{prompt.id}", f"{number}. {prompt.text}\n{shown}"))
+            blocks.append(section(f"{number}. {prompt.text}\n{shown}", block_id=f"q|{prompt.id}"))
         if note_prompt is not None and note is not None:
-            blocks.append(_section(NOTE_BLOCK, _note_text(note_prompt, note)))
-        blocks.append(_context("closed", CLOSED_TEXT + " Thank you for taking the time."))
-        blocks.append(_context("tip", f":seedling: *Tip:* {tip.text}"))
+            blocks.append(section(_note_text(note_prompt, note), block_id=NOTE_BLOCK))
+        blocks.append(context(CLOSED_TEXT + " Thank you for taking the time.", block_id="closed"))
+        blocks.append(context(f":seedling: *Tip:* {tip.text}", block_id="tip"))
         fallback = f"Your trust check-in for the {_week(round)} has closed."
     else:
         blocks.append(
-            _section(
-                "intro",
+            section(
                 "A few quick questions to ask yourself about this week. Tap an answer: it is "
                 "saved at once, and you can change it until the check-in closes.\n"
                 "_Your answers are stored under a pseudonym; your manager only ever sees "
                 "team figures._",
+                block_id="intro",
             )
         )
         for number, prompt in enumerate(questions, start=1):
@@ -268,11 +238,13 @@ def checkin_message(
             button = {
                 "type": "button",
                 "action_id": NOTE_ACTION,
-                "text": _plain("Edit note" if note is not None else "Add a note"),
+                "text": plain("Edit note" if note is not None else "Add a note"),
                 "value": str(round.id),
             }
-            blocks.append(_section(NOTE_BLOCK, _note_text(note_prompt, note), button))
-        blocks.append(_context("tip", f":seedling: *Tip:* {tip.text}"))
+            blocks.append(
+                section(_note_text(note_prompt, note), block_id=NOTE_BLOCK, accessory=button)
+            )
+        blocks.append(context(f":seedling: *Tip:* {tip.text}", block_id="tip"))
         count = len(questions)
         plural = "s" if count != 1 else ""
         fallback = f"Your weekly trust check-in: {count} quick question{plural}."
@@ -290,7 +262,7 @@ def note_modal(
     placeholder: str | None = None,
 ) -> dict[str, Any]:
     """The modal for a check-in's free-text note, with the "share anonymously" checkbox."""
-    share_option = {"text": _plain(SHARE_LABEL), "value": SHARE_VALUE}
+    share_option = {"text": plain(SHARE_LABEL), "value": SHARE_VALUE}
     text_input: Block = {
         "type": "plain_text_input",
         "action_id": NOTE_INPUT,
@@ -300,7 +272,7 @@ def note_modal(
     if note_text:
         text_input["initial_value"] = note_text[:3000]
     if placeholder:
-        text_input["placeholder"] = _plain(placeholder, 150)
+        text_input["placeholder"] = plain(placeholder, 150)
     checkboxes: Block = {"type": "checkboxes", "action_id": SHARE_INPUT, "options": [share_option]}
     if shared:
         checkboxes["initial_options"] = [share_option]
@@ -308,23 +280,23 @@ def note_modal(
         "type": "modal",
         "callback_id": NOTE_CALLBACK,
         "private_metadata": str(round_id),
-        "title": _plain("Your note", 24),
-        "submit": _plain("Save", 24),
-        "close": _plain("Cancel", 24),
+        "title": plain("Your note", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
         "blocks": [
             {
                 "type": "input",
                 "block_id": NOTE_BLOCK,
-                "label": _plain(question or "Anything about trust this week worth noting?", 2000),
+                "label": plain(question or "Anything about trust this week worth noting?", 2000),
                 "element": text_input,
             },
             {
                 "type": "input",
                 "block_id": SHARE_BLOCK,
                 "optional": True,
-                "label": _plain("Sharing", 2000),
+                "label": plain("Sharing", 2000),
                 "element": checkboxes,
-                "hint": _plain(
+                "hint": plain(
                     "A shared note reaches the team digest without your name, and only when "
                     "enough of the team answered. Unshared, it stays out of every digest.",
                     2000,
@@ -341,7 +313,7 @@ def reminder_message(round: CheckinRound, permalink: str | None = None) -> dict[
         f":wave: Your trust check-in for the {_week(round)} is still open. "
         f"A few clicks in {where} and you're done."
     )
-    return {"text": text, "blocks": [_section("reminder", text)]}
+    return {"text": text, "blocks": [section(text, block_id="reminder")]}
 
 
 def note_modal_for(bank: PromptBank, round: CheckinRound, note: Note | None) -> dict[str, Any]:

@@ -16,8 +16,7 @@ from bot.core.anonymity import NOT_ENOUGH, Breakdown
 from bot.core.digests import Figures
 from bot.core.digests.figures import DimensionFigure, Focus, GapFigure, GoalMix, Moments, Notes
 from bot.core.prompts import SEEDS
-
-Block = dict[str, Any]
+from bot.slack.kit.blocks import DIVIDER, Block, context, escape, header, quote, section
 
 __all__ = [
     "DOWN",
@@ -29,20 +28,13 @@ __all__ = [
     "chart_filename",
     "chart_title",
     "digest_message",
-    "escape",
 ]
 
 MAX_BLOCKS = 50
-SECTION_MAX = 3000
 NOTE_EXCERPT = 700
 MAX_NOTES = 20
 UP, DOWN, FLAT = "▲", "▼", "▶"
 STEADY = 0.05  # a change smaller than this is shown as steady
-
-
-def escape(text: str) -> str:
-    """mrkdwn-safe text: ``&``, ``<`` and ``>`` escaped (no mentions, links or commands)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def arrow(change: float | None) -> str:
@@ -58,16 +50,6 @@ def arrow(change: float | None) -> str:
 
 def _day(day: date) -> str:
     return day.strftime("%-d %b %Y")
-
-
-def _section(text: str) -> Block:
-    if len(text) > SECTION_MAX:
-        text = text[: SECTION_MAX - 1] + "…"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_MAX]}]}
 
 
 def _people(n: int) -> str:
@@ -112,9 +94,9 @@ def _dimension_line(item: DimensionFigure) -> str:
 
 def _trust_index(dimensions: Sequence[DimensionFigure]) -> Block:
     if not dimensions:
-        return _section("*Trust index* (1–5)\nNo check-in answers this week.")
+        return section("*Trust index* (1–5)\nNo check-in answers this week.")
     lines = [_dimension_line(item) for item in dimensions]
-    return _section(
+    return section(
         "*Trust index* (1–5, mean of the check-in scales; change since last week)\n"
         + "\n".join(lines)
     )
@@ -127,7 +109,7 @@ def _goal(goal_mix: GoalMix | None) -> Block | None:
     labels = goal_mix.labels
     if breakdown.total == 0:
         return None
-    return _section(
+    return section(
         "*Goal*: trust and value, or something else?\n" + _cells(breakdown, labels, " answered")
     )
 
@@ -135,13 +117,13 @@ def _goal(goal_mix: GoalMix | None) -> Block | None:
 def _moments(moments: Moments | None) -> list[Block]:
     """A summary section, then one section per moment shown (each stays under 3000)."""
     if moments is None:
-        return [_section("*Deal moments*\nNo deal-moment reflections this week.")]
+        return [section("*Deal moments*\nNo deal-moment reflections this week.")]
     breakdown = moments.breakdown.view()
     labels = moments.labels
     if breakdown.total is None:
-        return [_section(f"*Deal moments*\n_{breakdown.reason or NOT_ENOUGH}_")]
+        return [section(f"*Deal moments*\n_{breakdown.reason or NOT_ENOUGH}_")]
     blocks = [
-        _section(f"*Deal moments*: {breakdown.total} reflections\n{_cells(breakdown, labels)}")
+        section(f"*Deal moments*: {breakdown.total} reflections\n{_cells(breakdown, labels)}")
     ]
     for detail in moments.details:
         title = escape(labels.get(detail.moment, detail.moment))
@@ -150,7 +132,7 @@ def _moments(moments: Moments | None) -> list[Block]:
             said = prompt.breakdown.view()
             text = escape(prompt.text or prompt.prompt_id)
             lines.append(f"• {text} {_cells(said, prompt.labels, ' answers')}")
-        blocks.append(_section("\n".join(lines)))
+        blocks.append(section("\n".join(lines)))
     return blocks
 
 
@@ -170,42 +152,36 @@ def _gap(items: Sequence[GapFigure]) -> Block | None:
         else:
             line += f"; the team says *{item.team}%* (share answering 4 or 5)"
         lines.append(line)
-    return _section("\n".join(lines))
+    return section("\n".join(lines))
 
 
 def _focus(focus: Focus | None) -> list[Block]:
     if focus is None:
-        return [_section("*Coaching focus*\nA focus is chosen once enough people answer.")]
+        return [section("*Coaching focus*\nA focus is chosen once enough people answer.")]
     label = escape(focus.label or focus.dimension)
     tip = escape(focus.tip)
     blocks = [
-        _section(
+        section(
             f"*Coaching focus for next week: {label}* (lowest index, `{focus.index:.2f}`)\n> {tip}"
         )
     ]
     seeds = [f"{s}: {SEEDS[s]}" for s in focus.seed if s in SEEDS]
     if seeds:
-        blocks.append(_context("From " + "; ".join(escape(s) for s in seeds)))
+        blocks.append(context("From " + "; ".join(escape(s) for s in seeds)))
     return blocks
-
-
-def _quote(text: str) -> str:
-    if len(text) > NOTE_EXCERPT:
-        text = text[: NOTE_EXCERPT - 1].rstrip() + "…"
-    return "\n".join(f"> {escape(line)}" for line in text.splitlines() or [""])
 
 
 def _notes(notes: Notes, room: int) -> list[Block]:
     texts = notes.texts
     if notes.reason:
-        return [_section(f"*Shared notes*\n_{notes.reason}_")]
+        return [section(f"*Shared notes*\n_{notes.reason}_")]
     if not texts:
         return []
     fit = max(0, min(MAX_NOTES, room - 1, len(texts)))
-    blocks = [_section(f"*Shared notes* ({len(texts)}, shared anonymously by reps)")]
-    blocks += [_section(_quote(text)) for text in texts[:fit]]
+    blocks = [section(f"*Shared notes* ({len(texts)}, shared anonymously by reps)")]
+    blocks += [section(quote(text, NOTE_EXCERPT)) for text in texts[:fit]]
     if fit < len(texts):
-        blocks[-1] = _section(
+        blocks[-1] = section(
             blocks[-1]["text"]["text"] + f"\n_{len(texts) - fit} more not shown here._"
         )
     return blocks
@@ -232,13 +208,10 @@ def digest_message(
     if reposted:
         intro += " Posted again: the figures are those first published."
     blocks: list[Block] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": f"Trust digest: {team_name}"[:150]},
-        },
-        _context(intro),
-        _section(f"*Participation*: *{answered}* answered · *{asked}* asked"),
-        {"type": "divider"},
+        header(f"Trust digest: {team_name}"),
+        context(intro),
+        section(f"*Participation*: *{answered}* answered · *{asked}* asked"),
+        DIVIDER,
         _trust_index(figures.dimensions),
     ]
     goal = _goal(figures.goal_mix)
@@ -248,14 +221,14 @@ def digest_message(
     gap = _gap(figures.perception_gap)
     if gap is not None:
         blocks.append(gap)
-    blocks.append({"type": "divider"})
+    blocks.append(DIVIDER)
     blocks += _focus(figures.focus)
     footer = "Figures are fixed when first shown; a re-run shows them unchanged."
     if chart:
         footer = "The trust index of the last 8 weeks is in the chart below. " + footer
     room = MAX_BLOCKS - len(blocks) - 1
     blocks += _notes(figures.notes, room)
-    blocks.append(_context(footer))
+    blocks.append(context(footer))
     text = f"Trust digest for {name}, week of {week}: {answered} answered, {asked} asked."
     return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
 

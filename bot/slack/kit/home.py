@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.home import HomeData, TeamDigest, sparkline
-from bot.slack.kit.base import Block, context, header, mrkdwn
+from bot.slack.kit.blocks import Block, button, context, header, section
 
 SNOOZE_ACTION = "home.snooze"
 OPTOUT_ACTION = "home.optout"
@@ -14,22 +14,10 @@ SNOOZE_DAYS = (1, 3, 7, 14, 30)
 MAX_BLOCKS = 100
 
 
-def _button(action_id: str, text: str, style: str | None = None) -> Block:
-    button: Block = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text},
-        "value": action_id,
-    }
-    if style:
-        button["style"] = style
-    return button
-
-
 def _controls(data: HomeData) -> Block:
     elements: list[Block] = []
     if data.opted_out:
-        elements.append(_button(OPTIN_ACTION, "Opt back in", "primary"))
+        elements.append(button(OPTIN_ACTION, "Opt back in", value=OPTIN_ACTION, style="primary"))
     else:
         elements.append(
             {
@@ -45,26 +33,26 @@ def _controls(data: HomeData) -> Block:
                 ],
             }
         )
-        elements.append(_button(OPTOUT_ACTION, "Opt out", "danger"))
+        elements.append(button(OPTOUT_ACTION, "Opt out", value=OPTOUT_ACTION, style="danger"))
     return {"type": "actions", "block_id": "controls", "elements": elements}
 
 
 def _rep(data: HomeData) -> list[Block]:
     blocks: list[Block] = [header("Your check-ins")]
     if data.opted_out:
-        blocks.append(mrkdwn("You have opted out: no check-ins or deal nudges."))
+        blocks.append(section("You have opted out: no check-ins or deal nudges."))
     elif data.snoozed_until:
-        blocks.append(mrkdwn(f"Snoozed until {data.snoozed_until:%a %d %b %H:%M} UTC."))
+        blocks.append(section(f"Snoozed until {data.snoozed_until:%a %d %b %H:%M} UTC."))
     week = data.this_week
     if week is None:
-        blocks.append(mrkdwn("No check-in yet. They arrive here in your DMs once a week."))
+        blocks.append(section("No check-in yet. They arrive here in your DMs once a week."))
     else:
         state = {"sent": "open", "expired": "closed", "pending": "on its way"}.get(
             week.status, week.status
         )
         closes = f", closes {week.closes_at:%a %d %b %H:%M} UTC" if week.closes_at else ""
         blocks.append(
-            mrkdwn(
+            section(
                 f"*Week of {week.period_start:%d %b}*: {state}{closes}. "
                 f"You answered {week.answered} of {week.asked} questions."
             )
@@ -74,7 +62,7 @@ def _rep(data: HomeData) -> list[Block]:
             f"`{sparkline(points)}` {dimension.replace('_', ' ')} (latest {points[-1][1]:.1f} of 5)"
             for dimension, points in data.trend.items()
         ]
-        blocks.append(mrkdwn("*Your trend* (your own answers, 1 to 5)\n" + "\n".join(lines)))
+        blocks.append(section("*Your trend* (your own answers, 1 to 5)\n" + "\n".join(lines)))
     blocks.append(_controls(data))
     blocks.append(context("Only you see this. Managers only ever see team figures."))
     return blocks
@@ -83,9 +71,9 @@ def _rep(data: HomeData) -> list[Block]:
 def _manager(data: HomeData) -> list[Block]:
     blocks: list[Block] = [{"type": "divider"}, header("Your teams' digests")]
     if not data.digests:
-        blocks.append(mrkdwn("No digest yet: the first one arrives after the first full week."))
+        blocks.append(section("No digest yet: the first one arrives after the first full week."))
     for digest in data.digests:
-        blocks.append(mrkdwn(_digest_summary(digest)))
+        blocks.append(section(_digest_summary(digest)))
     return blocks
 
 
@@ -108,11 +96,11 @@ def _digest_summary(digest: TeamDigest) -> str:
 def _admin(data: HomeData) -> list[Block]:
     blocks: list[Block] = [{"type": "divider"}, header("Admin")]
     if not data.team_lines:
-        blocks.append(mrkdwn("No teams yet: `/trust setup` or `/trust team create`."))
+        blocks.append(section("No teams yet: `/trust setup` or `/trust team create`."))
     for s in data.team_lines[:40]:
         paused = " (paused)" if s.team.paused else ""
         blocks.append(
-            mrkdwn(
+            section(
                 f"*{s.team.name}*{paused} → <#{s.team.channel_id}>: {s.reps} reps, "
                 f"{s.managers} managers; check-in {s.schedule}; k={s.team.k}"
             )
@@ -127,7 +115,7 @@ def _admin(data: HomeData) -> list[Block]:
 def home_view(data: HomeData) -> dict[str, Any]:
     blocks: list[Block] = [
         header("Trustbot"),
-        mrkdwn(
+        section(
             "Each week I ask a few short questions, such as *What is my goal: trust and value, "
             "or something else?* Answer with a click in our DM."
         ),

@@ -9,8 +9,8 @@ from typing import Any
 from bot.core.deals import NudgeContent
 from bot.core.nudges import NudgeState, verdict
 from bot.core.prompts import DealChange, PromptBank
-from bot.slack.kit.base import Block, context, header, mrkdwn
-from bot.slack.kit.checkin import MAX_BLOCKS, answer_label, escape, question_blocks
+from bot.slack.kit.blocks import Block, context, escape, header, section
+from bot.slack.kit.checkin import MAX_BLOCKS, answer_label, question_blocks
 
 ANSWER_ACTION = "nudge.answer"
 """Action ids ``nudge.answer:<prompt id>[:<value>]``; values ``"<delivery id>|<value>"``."""
@@ -51,7 +51,7 @@ def _verdict_block(content: NudgeContent, given: Mapping[str, str], bank: Prompt
             "no to all three, stop; anything else, think hard."
         )
     outcome, said = found
-    return mrkdwn(f"{VERDICT_ICONS[outcome]} *{escape(said.label)}*: {escape(said.message)}")
+    return section(f"{VERDICT_ICONS[outcome]} *{escape(said.label)}*: {escape(said.message)}")
 
 
 def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
@@ -62,13 +62,13 @@ def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
     """
     content, given = state.content, state.answers
     prompts = [bank.prompt(p) for p in content.prompt_ids]
-    blocks: list[Block] = [header(content.title), mrkdwn(what_changed(content))]
+    blocks: list[Block] = [header(content.title), section(what_changed(content))]
     if state.closed:
         for number, prompt in enumerate(prompts, start=1):
             chosen = given.get(prompt.id)
             label = answer_label(prompt, chosen) if chosen is not None else None
             shown = f"*{label}*" if label else "_No answer_"
-            blocks.append(mrkdwn(f"{number}. {prompt.text}\n{shown}"))
+            blocks.append(section(f"{number}. {prompt.text}\n{shown}"))
         blocks.append(context(CLOSED_TEXT + " Thank you for taking the time."))
         fallback = f"Your reflection on {content.deal_name or content.deal_id} has closed."
     else:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.core.anonymity import NOT_ENOUGH
 from bot.core.digests import DimensionData, PeriodData, Trend, build_figures
 from bot.core.prompts import TRUST_AND_VALUE, default_bank
+from bot.slack.kit.blocks import escape
 from bot.slack.kit.digest import (
     DOWN,
     FLAT,
@@ -20,7 +21,6 @@ from bot.slack.kit.digest import (
     chart_alt_text,
     chart_filename,
     digest_message,
-    escape,
 )
 from slack_emulator import validate_blocks
 

@@ -51,3 +51,30 @@ async def test_an_event_listener_waits_its_turn_and_a_failure_frees_it() -> None
 
     results = await asyncio.gather(failing(), next_one(), return_exceptions=True)
     assert isinstance(results[0], RuntimeError) and order == ["failing", "next"]
+
+
+async def test_every_listener_of_the_app_does_its_work_after_its_ack(sqlite_url: str) -> None:
+    """Each listener is marked with ``@after_ack`` explicitly; none is left unbounded."""
+    from bot.app.bolt import create_app
+    from bot.runtime import Runtime
+    from bot.runtime.settings import load_settings
+    from bot.storage import Database
+
+    settings = load_settings(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="test-signing-secret",
+        TRUSTBOT_DATABASE_URL=sqlite_url,
+    )
+    db = Database(sqlite_url)
+    try:
+        app = create_app(Runtime(settings=settings, db=db))
+        listeners = app._async_listeners
+        assert len(listeners) >= 12
+        unbounded = [
+            listener.ack_function.__name__
+            for listener in listeners
+            if not isinstance(getattr(listener.ack_function, "after_ack", None), AfterAck)
+        ]
+        assert unbounded == []
+    finally:
+        await db.dispose()

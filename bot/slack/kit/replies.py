@@ -1,4 +1,4 @@
-"""Block Kit builders: plain dicts that stay within Slack's limits."""
+"""The answers to ``/trust``: help, a command's reply, and what was wrong with a bad one."""
 
 from __future__ import annotations
 
@@ -7,25 +7,7 @@ from typing import Any
 from bot.core.trust.commands import Reply
 from bot.core.trust.grammar import CommandError
 from bot.core.trust.registry import COMMANDS
-
-Block = dict[str, Any]
-
-
-def mrkdwn(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-
-
-def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
-
-
-def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
-
-
-def message(text: str, blocks: list[Block]) -> dict[str, Any]:
-    """Keyword arguments for ``ack``/``respond``/``chat_postMessage``: fallback text plus blocks."""
-    return {"text": text, "blocks": blocks}
+from bot.slack.kit.blocks import context, header, message, section
 
 
 def help_message() -> dict[str, Any]:
@@ -34,12 +16,12 @@ def help_message() -> dict[str, Any]:
     admin = [f"`{c.usage}` — {c.summary}" for c in COMMANDS if c.admin]
     blocks = [
         header("Trustbot"),
-        mrkdwn(
+        section(
             "Short reflective check-ins and deal nudges that help us earn our clients' trust, "
             "and an *anonymised* weekly picture of the team's trust culture."
         ),
-        mrkdwn("*About you*\n" + "\n".join(mine)),
-        mrkdwn("*For admins*\n" + "\n".join(admin)),
+        section("*About you*\n" + "\n".join(mine)),
+        section("*For admins*\n" + "\n".join(admin)),
         context("Your answers are stored under a pseudonym. Managers only ever see team figures."),
     ]
     return message("Trustbot commands: /trust help", blocks)
@@ -48,23 +30,19 @@ def help_message() -> dict[str, Any]:
 def error_message(error: CommandError) -> dict[str, Any]:
     """What was wrong, and the right form when there is one."""
     text = f":warning: {error.message}"
-    blocks = [mrkdwn(text)]
+    blocks = [section(text)]
     if error.usage:
         blocks.append(
-            mrkdwn("Use:\n" + "\n".join(f"`{line}`" for line in error.usage.splitlines()))
+            section("Use:\n" + "\n".join(f"`{line}`" for line in error.usage.splitlines()))
         )
     return message(text, blocks)
-
-
-def notice(text: str) -> dict[str, Any]:
-    return message(text, [mrkdwn(text)])
 
 
 def reply(result: Reply) -> dict[str, Any]:
     """A command's outcome; a refusal looks like a parse error, with the right form."""
     if not result.ok:
         return error_message(CommandError(result.text, result.usage))
-    return message(result.text[:3000], [mrkdwn(chunk) for chunk in _chunks(result.text)])
+    return message(result.text[:3000], [section(chunk) for chunk in _chunks(result.text)])
 
 
 def _chunks(text: str, size: int = 2900) -> list[str]:

@@ -221,7 +221,7 @@ class Requests:
 
 async def _burst(url: str, bodies: list[tuple[str, str]]) -> tuple[list[float], dict[int, int]]:
     """All requests at once; each one's seconds to its answer, and the answers by status."""
-    from slack_emulator.delivery import sign
+    from slack_emulator.delivery import slack_signature
 
     statuses: dict[int, int] = defaultdict(int)
     connector = aiohttp.TCPConnector(limit=0)
@@ -233,7 +233,7 @@ async def _burst(url: str, bodies: list[tuple[str, str]]) -> tuple[list[float], 
             headers = {
                 "Content-Type": content_type,
                 "X-Slack-Request-Timestamp": stamp,
-                "X-Slack-Signature": sign(SIGNING_SECRET, stamp, body),
+                "X-Slack-Signature": slack_signature(SIGNING_SECRET, stamp, body),
             }
             started = time.perf_counter()
             try:

@@ -16,20 +16,20 @@ Used by the tests and by ``trustbot demo``::
 """
 
 from slack_emulator.blockkit import validate_blocks, validate_view
-from slack_emulator.delivery import sign
+from slack_emulator.delivery import slack_signature
 from slack_emulator.emulator import SlackEmulator, WorkspaceEmulator
 from slack_emulator.limits import Failure
-from slack_emulator.models import ApiCall, Delivery, ResponseUrlPost, ValidationFailure
+from slack_emulator.models import ApiCall, AppDelivery, ResponseUrlPost, ValidationFailure
 
 __all__ = [
     "ApiCall",
-    "Delivery",
+    "AppDelivery",
     "Failure",
     "ResponseUrlPost",
     "SlackEmulator",
     "ValidationFailure",
     "WorkspaceEmulator",
-    "sign",
+    "slack_signature",
     "validate_blocks",
     "validate_view",
 ]

@@ -13,8 +13,8 @@ from typing import Any
 from slack_emulator.api_methods import WebApi
 from slack_emulator.delivery import SocketHub
 from slack_emulator.limits import Failure, FailureInjector, FailureKind, RateLimiter
-from slack_emulator.models import ApiCall, Delivery, JsonDict, ResponseUrlPost, ValidationFailure
-from slack_emulator.recorder import Recorder
+from slack_emulator.models import ApiCall, AppDelivery, JsonDict, ResponseUrlPost, ValidationFailure
+from slack_emulator.recorder import TrafficRecorder
 from slack_emulator.sending import Sender
 from slack_emulator.server import Core, ThreadLoop
 from slack_emulator.state import WorkspaceState
@@ -60,7 +60,7 @@ class SlackEmulator(Sender):
             bot_id=bot_id,
             bot_name=bot_name,
         )
-        self.recorder = Recorder(transcript_path)
+        self.recorder = TrafficRecorder(transcript_path)
         self.limiter = RateLimiter()
         self.failures = FailureInjector()
         self.hub = SocketHub(app_id)
@@ -280,7 +280,7 @@ class SlackEmulator(Sender):
         calls with it are answered ``token_revoked``. Returns the tokens revoked."""
         return self.api.revoke(token)
 
-    def uninstall(self, **options: Any) -> Delivery:
+    def uninstall(self, **options: Any) -> AppDelivery:
         """Uninstall the app from this workspace: revoke its tokens, then send
         ``app_uninstalled`` (``options`` as for :meth:`send_event`)."""
         self.revoke_tokens()
@@ -300,7 +300,7 @@ class SlackEmulator(Sender):
         return [c for c in self.calls if c.method == method]
 
     @property
-    def deliveries(self) -> list[Delivery]:
+    def deliveries(self) -> list[AppDelivery]:
         return self.recorder.snapshot_deliveries()
 
     @property

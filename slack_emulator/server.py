@@ -18,9 +18,9 @@ from slack_emulator.api_methods import ApiError, Call, Result, WebApi
 from slack_emulator.blockkit import error_response, validate_blocks, validate_view
 from slack_emulator.delivery import Answer, HttpOverrides, SocketHub, post_http
 from slack_emulator.limits import FailureInjector, RateLimiter
-from slack_emulator.models import ApiCall, Delivery, JsonDict, ResponseUrlPost, ValidationFailure
+from slack_emulator.models import ApiCall, AppDelivery, JsonDict, ResponseUrlPost, ValidationFailure
 from slack_emulator.oauth import OAuthServer
-from slack_emulator.recorder import Recorder
+from slack_emulator.recorder import TrafficRecorder
 from slack_emulator.state import WorkspaceState
 
 T = TypeVar("T")
@@ -61,7 +61,7 @@ class Core:
         *,
         state: WorkspaceState,
         api: WebApi,
-        recorder: Recorder,
+        recorder: TrafficRecorder,
         limiter: RateLimiter,
         failures: FailureInjector,
         hub: SocketHub,
@@ -373,7 +373,7 @@ class Core:
         overrides: HttpOverrides,
         extra_headers: dict[str, str],
         info: JsonDict,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """Send one payload to the app (Socket Mode when connected, else HTTP)."""
         route = via or ("socket" if self.hub.count else "http")
         started = time.monotonic()
@@ -399,7 +399,7 @@ class Core:
         errors: list[str] = []
         if answer.status and 200 <= answer.status < 300:
             errors = self.apply_ack(str(ack_kind), payload, answer.body, info)
-        delivery = Delivery(
+        delivery = AppDelivery(
             kind=str(ack_kind),
             payload=payload,
             status=answer.status,

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from slack_emulator import SlackEmulator
-from slack_emulator.delivery import sign
+from slack_emulator.delivery import slack_signature
 from tests.e2e.test_answering import note_values
 
 pytestmark = pytest.mark.slow
@@ -126,7 +126,7 @@ def deal_webhook(base: str) -> httpx.Response:
     headers = {
         "Content-Type": "application/json",
         "X-Trustbot-Request-Timestamp": ts,
-        "X-Trustbot-Signature": sign(SECRETS["TRUSTBOT_WEBHOOK_SECRET"], ts, body),
+        "X-Trustbot-Signature": slack_signature(SECRETS["TRUSTBOT_WEBHOOK_SECRET"], ts, body),
     }
     return httpx.post(f"{base}/webhooks/deals", content=body, headers=headers)
 

@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.core import outbox
 from bot.storage import Database
 from slack_emulator import SlackEmulator
-from slack_emulator.models import Delivery as SlackRequest
+from slack_emulator.models import AppDelivery
 from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack
 
 T = TypeVar("T")
@@ -74,7 +74,7 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
         time.sleep(0.05)
 
 
-def command(stack: Stack, text: str, wait: float = 5.0) -> tuple[SlackRequest, str | None]:
+def command(stack: Stack, text: str, wait: float = 5.0) -> tuple[AppDelivery, str | None]:
     """``/trust <text>`` as the admin: Slack's request (with the app's ack) and the text of
     the answer posted to its response_url, if one came within ``wait`` seconds."""
     emu = stack.emulator

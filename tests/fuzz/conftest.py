@@ -38,7 +38,7 @@ from bot.storage.models import (
 )
 from bot.storage.models import Delivery as DeliveryRow
 from slack_emulator import SlackEmulator
-from slack_emulator.models import Delivery
+from slack_emulator.models import AppDelivery
 from tests.e2e.conftest import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -156,7 +156,7 @@ class FuzzApp:
         *,
         user: str = REP,
         view: dict[str, Any] | None = None,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """POST ``payload`` (any JSON value) as Slack posts an interaction: the form field
         ``payload``, signed; ``rid`` names it in the app's log lines. ``view`` makes it a view
         submission in the emulator's records."""

@@ -16,6 +16,7 @@ Used by the tests and by ``trustbot demo``::
 """
 
 from slack_emulator.blockkit import validate_blocks, validate_view
+from slack_emulator.clock import EmulatorClock
 from slack_emulator.delivery import slack_signature
 from slack_emulator.emulator import SlackEmulator, WorkspaceEmulator
 from slack_emulator.limits import Failure
@@ -24,6 +25,7 @@ from slack_emulator.models import ApiCall, AppDelivery, ResponseUrlPost, Validat
 __all__ = [
     "ApiCall",
     "AppDelivery",
+    "EmulatorClock",
     "Failure",
     "ResponseUrlPost",
     "SlackEmulator",

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from slack_emulator.blockkit import error_response, validate_blocks, validate_view
+from slack_emulator.limits import NonMarketplaceHistory
 from slack_emulator.models import JsonDict, ValidationFailure
 from slack_emulator.state import WorkspaceState
 
@@ -139,6 +140,7 @@ class WebApi:
         on_refused: Callable[[ValidationFailure], None],
         trigger_ttl: float = 3.0,
         deleted_user_dm_error: str | None = "user_disabled",
+        history: NonMarketplaceHistory | None = None,
     ) -> None:
         self.state = state
         self.bot_token = bot_token
@@ -148,6 +150,7 @@ class WebApi:
         self.on_refused = on_refused
         self.trigger_ttl = trigger_ttl
         self.deleted_user_dm_error = deleted_user_dm_error
+        self.history_limits = history or NonMarketplaceHistory(state.clock)
         self.tokens: set[str] = set()  # more bot tokens of this workspace (OAuth installs)
         self.revoked: set[str] = set()  # tokens answered with token_revoked
         self._stacks: dict[str, list[str]] = {}
@@ -545,10 +548,12 @@ class WebApi:
         if cursor:
             latest, include_latest = _cursor_ts(str(cursor)), False
         try:
-            limit = int(call.args.get("limit") or HISTORY_DEFAULT_LIMIT)
+            asked = int(call.args["limit"]) if call.args.get("limit") else None
         except (TypeError, ValueError):
             raise ApiError("invalid_limit") from None
-        limit = HISTORY_DEFAULT_LIMIT if limit < 1 else min(limit, HISTORY_MAX_LIMIT)
+        # Tier 3 apps: default 100, "Maximum of 999" (conversations.history.json); outside the
+        # Marketplace both are 15 (see limits.NonMarketplaceHistory)
+        limit = self.history_limits.page_size(asked, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT)
         found = st.history(
             channel_id,
             oldest=oldest if oldest is not None else Decimal(0),

@@ -11,8 +11,15 @@ from types import TracebackType
 from typing import Any
 
 from slack_emulator.api_methods import WebApi
+from slack_emulator.clock import EmulatorClock
 from slack_emulator.delivery import SocketHub
-from slack_emulator.limits import Failure, FailureInjector, FailureKind, RateLimiter
+from slack_emulator.limits import (
+    Failure,
+    FailureInjector,
+    FailureKind,
+    NonMarketplaceHistory,
+    RateLimiter,
+)
 from slack_emulator.models import ApiCall, AppDelivery, JsonDict, ResponseUrlPost, ValidationFailure
 from slack_emulator.recorder import TrafficRecorder
 from slack_emulator.sending import Sender
@@ -25,6 +32,12 @@ class SlackEmulator(Sender):
 
     Runs its own event loop in a background thread, so sync and async tests can
     share it. ``send_*`` block; ``asend_*`` await without blocking the caller's loop.
+
+    ``non_marketplace_history``: conversations.history as Slack serves apps distributed
+    outside the Marketplace (15 messages a page, 1 call a minute).
+
+    ``clock`` (:class:`EmulatorClock`) drives rate limits, failure durations and trigger
+    expiry: ``emu.clock.advance(61)`` stands for a minute gone by.
     """
 
     def __init__(
@@ -45,12 +58,14 @@ class SlackEmulator(Sender):
         trigger_ttl: float = 3.0,
         ack_timeout: float = 3.0,
         deleted_user_dm_error: str | None = "user_disabled",
+        non_marketplace_history: bool = False,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
         self.app_token = app_token
         self.verification_token = verification_token
         self.ack_timeout = ack_timeout
+        self.clock = EmulatorClock()
         self.state = WorkspaceState(
             team_id=team_id,
             team_name=team_name,
@@ -59,10 +74,13 @@ class SlackEmulator(Sender):
             bot_user_id=bot_user_id,
             bot_id=bot_id,
             bot_name=bot_name,
+            clock=self.clock,
         )
         self.recorder = TrafficRecorder(transcript_path)
-        self.limiter = RateLimiter()
-        self.failures = FailureInjector()
+        self.limiter = RateLimiter(self.clock)
+        self.failures = FailureInjector(self.clock)
+        self.history_limits = NonMarketplaceHistory(self.clock)
+        self.history_limits.configure(non_marketplace_history)
         self.hub = SocketHub(app_id)
         self.api = WebApi(
             self.state,
@@ -73,6 +91,7 @@ class SlackEmulator(Sender):
             on_refused=self.recorder.failure,
             trigger_ttl=trigger_ttl,
             deleted_user_dm_error=deleted_user_dm_error,
+            history=self.history_limits,
         )
         self.core = Core(
             state=self.state,
@@ -191,6 +210,13 @@ class SlackEmulator(Sender):
         """A fresh trigger_id, as a delivery would carry (single use, expires)."""
         return self.state.issue_trigger(user_id)
 
+    # -- scopes, Marketplace, Grid ----------------------------------------------------------
+
+    def set_non_marketplace_history(self, enabled: bool = True) -> None:
+        """Serve conversations.history as to an app outside the Marketplace (see
+        :class:`~slack_emulator.limits.NonMarketplaceHistory`), or as to Tier 3 apps."""
+        self.history_limits.configure(enabled)
+
     # -- more workspaces and OAuth ----------------------------------------------
 
     def add_workspace(
@@ -221,6 +247,7 @@ class SlackEmulator(Sender):
             bot_user_id=bot_user_id or f"U0BOT{n}",
             bot_id=bot_id or f"B0BOT{n}",
             bot_name=self.state.bot_name,
+            clock=self.clock,
             _ids=itertools.count(n << 24),  # object IDs unique across workspaces
         )
         api = WebApi(
@@ -232,6 +259,7 @@ class SlackEmulator(Sender):
             on_refused=self.recorder.failure,
             trigger_ttl=self._trigger_ttl,
             deleted_user_dm_error=self._deleted_user_dm_error,
+            history=self.history_limits,
         )
         self.core.extra.append(api)
         view = WorkspaceEmulator(self, state, api)
@@ -398,13 +426,14 @@ class SlackEmulator(Sender):
         duration: float | None = None,
         rate: float = 1.0,
         delay: float = 0.0,
+        retry_after: int = 1,
     ) -> Failure:
         """Fail calls to ``method`` (None: every Web API method).
 
-        ``kind``: "status" answers ``status``; "drop" closes the connection unanswered;
-        "delay" waits ``delay`` seconds then answers normally. Limited by ``times``
-        and/or ``duration`` seconds; ``rate`` is the fraction of calls affected.
-        ``method="upload"`` and ``"response_url"`` target those endpoints.
+        ``kind``: "status" answers ``status`` (a 429 with ``Retry-After: retry_after``);
+        "drop" closes the connection unanswered; "delay" waits ``delay`` seconds then answers
+        normally. Limited by ``times`` and/or ``duration`` seconds; ``rate`` is the fraction of
+        calls affected. ``method="upload"`` and ``"response_url"`` target those endpoints.
         """
         return self.failures.add(
             method=method,
@@ -414,6 +443,7 @@ class SlackEmulator(Sender):
             times=times,
             duration=duration,
             rate=rate,
+            retry_after=retry_after,
         )
 
     def clear_failures(self) -> None:
@@ -474,9 +504,11 @@ class WorkspaceEmulator(SlackEmulator):
         self.ack_timeout = parent.ack_timeout
         self.state = state
         self.api = api
+        self.clock = parent.clock
         self.recorder = parent.recorder
         self.limiter = parent.limiter
         self.failures = parent.failures
+        self.history_limits = parent.history_limits
         self.hub = parent.hub
         self.core = parent.core
         self._workspaces = parent._workspaces

@@ -127,7 +127,7 @@ class Core:
                 request.transport.close()
             raise web.HTTPServiceUnavailable()
         body = {"ok": False, "error": _STATUS_ERRORS.get(rule.status, "fatal_error")}
-        headers = {"Retry-After": "1"} if rule.status == 429 else {}
+        headers = {"Retry-After": str(rule.retry_after)} if rule.status == 429 else {}
         return web.json_response(body, status=rule.status, headers=headers)
 
     # -- Web API --------------------------------------------------------------
@@ -158,14 +158,22 @@ class Core:
         return web.json_response(result.body, status=result.status, headers=result.headers)
 
     def _answer(self, call: Call) -> Result:
+        """Slack's checks in turn: the method exists, the token, the rate limits (the
+        non-Marketplace history minute, then the tiers); then the method itself."""
         if not self.api.known(call.method):
             return Result({"ok": False, "error": "unknown_method"})
         api = self.api_for_token(call.token)
         refused = api.check_auth(call)
         if refused is not None:
             return refused
-        retry_after = self.limiter.check(call.method, call.args)
+        team = api.state.team_id
+        retry_after = api.history_limits.check(call.method, team)
+        if retry_after is None:
+            retry_after = self.limiter.check(call.method, call.args, team)
         if retry_after is not None:
+            # "ratelimited: The request has been ratelimited. Refer to the Retry-After header
+            # for when to retry the request." (slack-api-ref methods/conversations/
+            # conversations.open.json); HTTP 429 (docs.slack.dev/apis/web-api/rate-limits)
             return Result(
                 {"ok": False, "error": "ratelimited"},
                 status=429,

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_emulator.clock import EmulatorClock
 from slack_emulator.models import JsonDict, ResponseUrlPost
 
 _TZ_LABELS: dict[str, str] = {
@@ -84,6 +85,7 @@ class WorkspaceState:
     bot_user_id: str = "U0BOT"
     bot_id: str = "B0BOT"
     bot_name: str = "trustbot"
+    clock: EmulatorClock = field(default_factory=EmulatorClock)
     lock: threading.RLock = field(default_factory=threading.RLock)
     users: dict[str, JsonDict] = field(default_factory=dict)
     channels: dict[str, JsonDict] = field(default_factory=dict)
@@ -350,7 +352,7 @@ class WorkspaceState:
             f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**9)}.{secrets.token_hex(16)}"
         )
         with self.lock:
-            self.triggers[trigger_id] = Trigger(user_id=user_id, issued=time.monotonic())
+            self.triggers[trigger_id] = Trigger(user_id=user_id, issued=self.clock.now())
         return trigger_id
 
     def consume_trigger(self, trigger_id: str | None, ttl: float) -> str | None:
@@ -363,7 +365,7 @@ class WorkspaceState:
                 return "invalid_trigger_id"
             if trigger.used:
                 return "exchanged_trigger_id"
-            if time.monotonic() - trigger.issued > ttl:
+            if self.clock.now() - trigger.issued > ttl:
                 return "expired_trigger_id"
             trigger.used = True
         return None

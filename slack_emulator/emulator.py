@@ -6,11 +6,12 @@ import asyncio
 import copy
 import itertools
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from slack_emulator.api_methods import WebApi
+from slack_emulator.api_methods import USER_ERRORS, WebApi
 from slack_emulator.clock import EmulatorClock
 from slack_emulator.delivery import SocketHub
 from slack_emulator.limits import (
@@ -33,8 +34,15 @@ class SlackEmulator(Sender):
     Runs its own event loop in a background thread, so sync and async tests can
     share it. ``send_*`` block; ``asend_*`` await without blocking the caller's loop.
 
-    ``non_marketplace_history``: conversations.history as Slack serves apps distributed
-    outside the Marketplace (15 messages a page, 1 call a minute).
+    What real Slack refuses, it refuses too:
+
+    - ``scopes``: the bot token's OAuth scopes (:func:`~slack_emulator.scopes.
+      scopes_from_manifest` reads an app manifest's); a method called without its scope
+      answers ``missing_scope``. None grants every scope.
+    - ``non_marketplace_history``: conversations.history as Slack serves apps distributed
+      outside the Marketplace (15 messages a page, 1 call a minute).
+    - :meth:`set_user_error`, :meth:`archive_channel`, :meth:`remove_bot_from_channel`,
+      :meth:`delete_channel`, :meth:`expire_trigger`: the error codes Slack answers then.
 
     ``clock`` (:class:`EmulatorClock`) drives rate limits, failure durations and trigger
     expiry: ``emu.clock.advance(61)`` stands for a minute gone by.
@@ -58,6 +66,7 @@ class SlackEmulator(Sender):
         trigger_ttl: float = 3.0,
         ack_timeout: float = 3.0,
         deleted_user_dm_error: str | None = "user_disabled",
+        scopes: Sequence[str] | None = None,
         non_marketplace_history: bool = False,
     ) -> None:
         self.signing_secret = signing_secret
@@ -91,6 +100,7 @@ class SlackEmulator(Sender):
             on_refused=self.recorder.failure,
             trigger_ttl=trigger_ttl,
             deleted_user_dm_error=deleted_user_dm_error,
+            scopes=None if scopes is None else list(scopes),
             history=self.history_limits,
         )
         self.core = Core(
@@ -210,7 +220,74 @@ class SlackEmulator(Sender):
         """A fresh trigger_id, as a delivery would carry (single use, expires)."""
         return self.state.issue_trigger(user_id)
 
+    def expire_trigger(self, trigger_id: str) -> None:
+        """views.open/push with this trigger_id answer ``expired_trigger_id`` from now on, as
+        they do once ``trigger_ttl`` (3 s) has gone by on :attr:`clock` ("The trigger_id is
+        expired.", slack-api-ref docs.slack.dev/methods/views.open.json)."""
+        self.state.expire_trigger(trigger_id)
+
+    # -- states Slack refuses -------------------------------------------------------------
+
+    def set_user_error(self, user_id: str, error: str | None) -> None:
+        """Make Slack answer ``error`` to conversations.open with this user, to chat.postMessage
+        to their ID or their DM, and (for user_not_visible / user_not_found) to users.info;
+        None clears it. One of :data:`~slack_emulator.api_methods.USER_ERRORS`: Slack's codes
+        for a user the app may not message (a guest, an external person, a hidden or
+        deactivated account)."""
+        if error is not None and error not in USER_ERRORS:
+            raise ValueError(f"not an error Slack answers about a user: {error}")
+        with self.state.lock:
+            self.state.users[user_id]["error"] = error
+
+    def hide_user(self, user_id: str) -> None:
+        """The app may not see this user: ``user_not_visible``."""
+        self.set_user_error(user_id, "user_not_visible")
+
+    def restrict_user(self, user_id: str) -> None:
+        """A workspace preference forbids messaging this user: ``restricted_action``."""
+        self.set_user_error(user_id, "restricted_action")
+
+    def _channel(self, channel_id: str) -> JsonDict:
+        channel = self.state.channels.get(channel_id)
+        if channel is None or channel.get("is_im"):
+            raise KeyError(f"no channel {channel_id}")
+        return channel
+
+    def archive_channel(self, channel_id: str, archived: bool = True) -> None:
+        """Archive (or unarchive) a channel: posts answer ``is_archived`` ("Channel has been
+        archived.", chat.postMessage.json), chat.update ``is_inactive``."""
+        with self.state.lock:
+            self._channel(channel_id)["is_archived"] = archived
+
+    def remove_bot_from_channel(self, channel_id: str) -> None:
+        """The app leaves (or was never invited to) a channel: posts to it answer
+        ``not_in_channel`` when it is public, ``channel_not_found`` when it is private."""
+        with self.state.lock:
+            self._channel(channel_id)["is_member"] = False
+
+    def invite_bot(self, channel_id: str) -> None:
+        """``/invite @app`` in a channel: the app is a member again."""
+        with self.state.lock:
+            self._channel(channel_id)["is_member"] = True
+
+    def delete_channel(self, channel_id: str) -> None:
+        """Delete a channel and its messages: ``channel_not_found`` from now on."""
+        with self.state.lock:
+            self._channel(channel_id)
+            del self.state.channels[channel_id]
+            self.state.messages.pop(channel_id, None)
+
     # -- scopes, Marketplace, Grid ----------------------------------------------------------
+
+    @property
+    def scopes(self) -> list[str] | None:
+        """The static bot token's scopes (None: every scope)."""
+        return None if self.api.scopes is None else list(self.api.scopes)
+
+    def set_scopes(self, scopes: Sequence[str] | None) -> None:
+        """Re-grant the static bot token ``scopes`` (None: every scope), as reinstalling the
+        app with another manifest would."""
+        self.api.scopes = None if scopes is None else list(scopes)
 
     def set_non_marketplace_history(self, enabled: bool = True) -> None:
         """Serve conversations.history as to an app outside the Marketplace (see
@@ -259,6 +336,7 @@ class SlackEmulator(Sender):
             on_refused=self.recorder.failure,
             trigger_ttl=self._trigger_ttl,
             deleted_user_dm_error=self._deleted_user_dm_error,
+            scopes=self.scopes,
             history=self.history_limits,
         )
         self.core.extra.append(api)

@@ -138,9 +138,11 @@ class OAuthServer:
         if api is None:
             raise ApiError("invalid_code")
         st = api.state
+        # The token carries the scopes the install asked for, as the response's "scope" says
+        # (whether Slack refuses scopes the app's settings lack is not documented: not modelled).
         return {
             "ok": True,
-            "access_token": api.issue_token(),
+            "access_token": api.issue_token(grant.scopes),
             "token_type": "bot",
             "scope": ",".join(grant.scopes),
             "bot_user_id": st.bot_user_id,

@@ -158,12 +158,12 @@ class Core:
         return web.json_response(result.body, status=result.status, headers=result.headers)
 
     def _answer(self, call: Call) -> Result:
-        """Slack's checks in turn: the method exists, the token, the rate limits (the
-        non-Marketplace history minute, then the tiers); then the method itself."""
+        """Slack's checks in turn: the method exists, the token, its scopes, the rate limits
+        (the non-Marketplace history minute, then the tiers); then the method itself."""
         if not self.api.known(call.method):
             return Result({"ok": False, "error": "unknown_method"})
         api = self.api_for_token(call.token)
-        refused = api.check_auth(call)
+        refused = api.check_auth(call) or api.check_scope(call)
         if refused is not None:
             return refused
         team = api.state.team_id

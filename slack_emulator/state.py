@@ -72,6 +72,7 @@ class Trigger:
     user_id: str
     issued: float
     used: bool = False
+    expired: bool = False
 
 
 @dataclass
@@ -146,6 +147,7 @@ class WorkspaceState:
             "email": email,
             "deleted": deleted,
             "is_bot": is_bot,
+            "error": None,  # an error Slack answers about this user (see WebApi._user_for_dm)
             "updated": int(time.time()),
         }
         with self.lock:
@@ -257,6 +259,18 @@ class WorkspaceState:
             self.messages.setdefault(channel_id, {})
         return copy.deepcopy(channel)
 
+    def conversation_kind(self, channel_id: str) -> str | None:
+        """ "im", "mpim", "private" or "public" (None: no such conversation)."""
+        with self.lock:
+            channel = self.channels.get(channel_id)
+            if channel is None:
+                return None
+            if channel.get("is_im"):
+                return "im"
+            if channel.get("is_mpim"):
+                return "mpim"
+            return "private" if channel.get("is_private") else "public"
+
     def open_dm(self, user_id: str) -> tuple[str, bool]:
         """The app's DM channel with a user: (channel id, already open)."""
         with self.lock:
@@ -355,6 +369,11 @@ class WorkspaceState:
             self.triggers[trigger_id] = Trigger(user_id=user_id, issued=self.clock.now())
         return trigger_id
 
+    def expire_trigger(self, trigger_id: str) -> None:
+        """Make a trigger_id answer ``expired_trigger_id`` from now on."""
+        with self.lock:
+            self.triggers[trigger_id].expired = True
+
     def consume_trigger(self, trigger_id: str | None, ttl: float) -> str | None:
         """Use a trigger; returns Slack's error code, or None when valid."""
         if not trigger_id:
@@ -365,7 +384,7 @@ class WorkspaceState:
                 return "invalid_trigger_id"
             if trigger.used:
                 return "exchanged_trigger_id"
-            if self.clock.now() - trigger.issued > ttl:
+            if trigger.expired or self.clock.now() - trigger.issued > ttl:
                 return "expired_trigger_id"
             trigger.used = True
         return None

@@ -442,7 +442,7 @@ class WebApi:
 
     def auth_test(self, call: Call) -> JsonDict:
         st = self.state
-        return {
+        body: JsonDict = {
             "ok": True,
             "url": f"https://{st.team_domain}.slack.com/",
             "team": st.team_name,
@@ -450,8 +450,11 @@ class WebApi:
             "team_id": st.team_id,
             "user_id": st.bot_user_id,
             "bot_id": st.bot_id,
-            "is_enterprise_install": False,
+            "is_enterprise_install": st.is_enterprise_install,
         }
+        if st.on_grid:  # auth.test.json's output: enterprise_id, is_enterprise_install
+            body["enterprise_id"] = st.enterprise_id
+        return body
 
     def team_info(self, call: Call) -> JsonDict:
         st = self.state

@@ -41,6 +41,8 @@ class SlackEmulator(Sender):
       answers ``missing_scope``. None grants every scope.
     - ``non_marketplace_history``: conversations.history as Slack serves apps distributed
       outside the Marketplace (15 messages a page, 1 call a minute).
+    - ``enterprise_id`` / ``enterprise_name`` put the workspace in an Enterprise Grid org,
+      ``org_install`` installs the app org-wide: every payload carries what Grid adds.
     - :meth:`set_user_error`, :meth:`archive_channel`, :meth:`remove_bot_from_channel`,
       :meth:`delete_channel`, :meth:`expire_trigger`: the error codes Slack answers then.
 
@@ -68,6 +70,9 @@ class SlackEmulator(Sender):
         deleted_user_dm_error: str | None = "user_disabled",
         scopes: Sequence[str] | None = None,
         non_marketplace_history: bool = False,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        org_install: bool = False,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
@@ -85,6 +90,7 @@ class SlackEmulator(Sender):
             bot_name=bot_name,
             clock=self.clock,
         )
+        self.state.join_enterprise(enterprise_id, enterprise_name, org_install=org_install)
         self.recorder = TrafficRecorder(transcript_path)
         self.limiter = RateLimiter(self.clock)
         self.failures = FailureInjector(self.clock)
@@ -174,8 +180,13 @@ class SlackEmulator(Sender):
         email: str | None = None,
         deleted: bool = False,
         is_bot: bool = False,
+        is_org_admin: bool = False,
+        is_org_owner: bool = False,
     ) -> JsonDict:
-        """Add (or replace) a workspace member; returns the user as users.info shows it."""
+        """Add (or replace) a workspace member; returns the user as users.info shows it.
+
+        ``is_admin``/``is_owner`` are workspace roles; on Grid, ``is_org_admin``/
+        ``is_org_owner`` are the org's, shown in users.info's ``enterprise_user``."""
         return self.state.add_user(
             user_id,
             name=name,
@@ -186,6 +197,8 @@ class SlackEmulator(Sender):
             email=email,
             deleted=deleted,
             is_bot=is_bot,
+            is_org_admin=is_org_admin,
+            is_org_owner=is_org_owner,
         )
 
     def add_channel(
@@ -294,6 +307,17 @@ class SlackEmulator(Sender):
         :class:`~slack_emulator.limits.NonMarketplaceHistory`), or as to Tier 3 apps."""
         self.history_limits.configure(enabled)
 
+    def join_enterprise(
+        self,
+        enterprise_id: str | None,
+        enterprise_name: str | None = None,
+        *,
+        org_install: bool = False,
+    ) -> None:
+        """Put this workspace in an Enterprise Grid org (``E0123``; None: out of Grid), with the
+        app installed on the workspace or, ``org_install=True``, org-wide."""
+        self.state.join_enterprise(enterprise_id, enterprise_name, org_install=org_install)
+
     # -- more workspaces and OAuth ----------------------------------------------
 
     def add_workspace(
@@ -305,6 +329,9 @@ class SlackEmulator(Sender):
         team_domain: str | None = None,
         bot_user_id: str | None = None,
         bot_id: str | None = None,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        org_install: bool = False,
     ) -> WorkspaceEmulator:
         """Another workspace the same app is installed in, served by this emulator.
 
@@ -327,6 +354,7 @@ class SlackEmulator(Sender):
             clock=self.clock,
             _ids=itertools.count(n << 24),  # object IDs unique across workspaces
         )
+        state.join_enterprise(enterprise_id, enterprise_name, org_install=org_install)
         api = WebApi(
             state,
             bot_token=bot_token or f"xoxb-{team_id.lower()}-static",

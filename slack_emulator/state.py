@@ -86,6 +86,11 @@ class WorkspaceState:
     bot_user_id: str = "U0BOT"
     bot_id: str = "B0BOT"
     bot_name: str = "trustbot"
+    enterprise_id: str | None = None
+    """The Enterprise Grid org this workspace belongs to (None: not on Grid)."""
+    enterprise_name: str | None = None
+    is_enterprise_install: bool = False
+    """The app is installed org-wide (on the whole Grid org, not this workspace alone)."""
     clock: EmulatorClock = field(default_factory=EmulatorClock)
     lock: threading.RLock = field(default_factory=threading.RLock)
     users: dict[str, JsonDict] = field(default_factory=dict)
@@ -106,6 +111,21 @@ class WorkspaceState:
 
     def __post_init__(self) -> None:
         self.add_user(self.bot_user_id, name=self.bot_name, is_bot=True, tz="UTC")
+
+    @property
+    def on_grid(self) -> bool:
+        return self.enterprise_id is not None
+
+    def join_enterprise(
+        self, enterprise_id: str | None, enterprise_name: str | None, *, org_install: bool
+    ) -> None:
+        """Make this workspace part of a Grid org (None: leave it), installed org-wide or not."""
+        if org_install and enterprise_id is None:
+            raise ValueError("an org-wide install needs an Enterprise Grid org (enterprise_id)")
+        with self.lock:
+            self.enterprise_id = enterprise_id
+            self.enterprise_name = (enterprise_name or "") if enterprise_id else None
+            self.is_enterprise_install = org_install
 
     # -- ids ----------------------------------------------------------------
 
@@ -135,6 +155,8 @@ class WorkspaceState:
         email: str | None = None,
         deleted: bool = False,
         is_bot: bool = False,
+        is_org_admin: bool = False,
+        is_org_owner: bool = False,
     ) -> JsonDict:
         ZoneInfo(tz)  # fail early on a bad zone name
         spec = {
@@ -147,6 +169,8 @@ class WorkspaceState:
             "email": email,
             "deleted": deleted,
             "is_bot": is_bot,
+            "is_org_admin": is_org_admin,
+            "is_org_owner": is_org_owner,
             "error": None,  # an error Slack answers about this user (see WebApi._user_for_dm)
             "updated": int(time.time()),
         }
@@ -202,6 +226,18 @@ class WorkspaceState:
             "is_email_confirmed": spec["email"] is not None,
             "who_can_share_contact_card": "EVERYONE",
         }
+        if self.enterprise_id is not None:
+            # Grid: the org-level role next to the workspace one; shape copied from slackapi/
+            # java-slack-sdk json-logs/samples/api/users.info.json ("enterprise_user": {"id",
+            # "enterprise_id", "enterprise_name", "is_admin", "is_owner", "teams"}).
+            user["enterprise_user"] = {
+                "id": spec["id"],
+                "enterprise_id": self.enterprise_id,
+                "enterprise_name": self.enterprise_name or "",
+                "is_admin": spec.get("is_org_admin", False),
+                "is_owner": spec.get("is_org_owner", False),
+                "teams": [self.team_id],
+            }
         return user
 
     def find_user_by_email(self, email: str) -> str | None:

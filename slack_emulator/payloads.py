@@ -25,6 +25,7 @@ Outside Grid nothing changes: ``enterprise`` null, ``is_enterprise_install`` fal
 from __future__ import annotations
 
 import copy
+import re
 import secrets
 import time
 from typing import Any
@@ -56,6 +57,46 @@ def _enterprise_ref(state: WorkspaceState) -> JsonDict | None:
     return {"id": state.enterprise_id, "name": state.enterprise_name}
 
 
+# -- slash command text ------------------------------------------------------------
+
+_MENTION = re.compile(r"<(@[UW][A-Z0-9]+|#[CG][A-Z0-9]+)(?:\|[^<>]*)?>")
+
+
+def _entities(text: str) -> str:
+    """Slack's three control characters as entities, nothing else: "Slack uses &, <, and > as
+    control characters for special parsing [...] You shouldn't HTML entity-encode the entire
+    text" (Slack's message formatting reference, "Escaping text")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def command_text(state: WorkspaceState, typed: str) -> str:
+    """The ``text`` field Slack sends for what a user typed after a slash command whose
+    manifest entry says ``should_escape: true`` (as Trustbot's app.yml does).
+
+    ``typed`` writes a user or channel the user picked from Slack's autocomplete as ``<@U123>``
+    / ``<#C123>`` (a label after ``|`` is ignored); they arrive as ``<@U123|name>`` and
+    ``<#C123|name>`` (the forms apps parse: should_escape "escapes channels, users, and links";
+    the exact rendering is not in Slack's stored docs; ``<@U…|name>`` is what third-party
+    parsers and our own grammar expect). Every other ``&``, ``<`` and ``>`` is sent as
+    ``&amp;``, ``&lt;``, ``&gt;``. Links typed in the text are left as typed: how Slack renders
+    them under should_escape was not found in a source.
+    """
+    parts: list[str] = []
+    last = 0
+    for match in _MENTION.finditer(typed):
+        parts.append(_entities(typed[last : match.start()]))
+        ref = match.group(1)
+        kind, ident = ref[0], ref[1:]
+        if kind == "@":
+            name = state.users.get(ident, {}).get("name")
+        else:
+            name = state.channels.get(ident, {}).get("name")
+        parts.append(f"<{kind}{ident}|{name}>" if name else f"<{kind}{ident}>")
+        last = match.end()
+    parts.append(_entities(typed[last:]))
+    return "".join(parts)
+
+
 def command_fields(
     state: WorkspaceState,
     *,
@@ -71,7 +112,7 @@ def command_fields(
     """The form fields of a slash command request, in the order of the bolt-js fixture of a
     real one (``token`` ... ``api_app_id``, ``is_enterprise_install``, the Grid org's
     ``enterprise_id`` / ``enterprise_name``, ``response_url``, ``trigger_id``). Every value
-    is a string."""
+    is a string; ``text`` as given (see :func:`command_text`)."""
     spec = state.users.get(user_id, {})
     fields = {
         "token": verification_token,

@@ -85,6 +85,7 @@ class Sender:
         self,
         command: str,
         text: str,
+        escaped: bool,
         user_id: str,
         channel_id: str | None,
         via: Via,
@@ -92,6 +93,8 @@ class Sender:
         overrides: HttpOverrides,
     ) -> Coroutine[Any, Any, AppDelivery]:
         channel = channel_id or self.state.open_dm(user_id)[0]
+        if not escaped:
+            text = payloads.command_text(self.state, text)
         info = {
             "kind": "command",
             "channel_id": channel,
@@ -295,6 +298,7 @@ class Sender:
         *,
         user_id: str,
         channel_id: str | None = None,
+        escaped: bool = False,
         via: Via = None,
         ack_timeout: float | None = None,
         timestamp: int | str | None = None,
@@ -302,9 +306,15 @@ class Sender:
         raw_body: str | bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> AppDelivery:
-        """Run a slash command as ``user_id`` (in their DM with the app by default)."""
+        """Run a slash command as ``user_id`` (in their DM with the app by default).
+
+        ``text`` is what the user typed, a picked user or channel written ``<@U123>`` /
+        ``<#C123>``: it is sent as Slack sends it (``<@U123|name>``, ``&`` ``<`` ``>`` as
+        entities; :func:`slack_emulator.payloads.command_text`). With ``escaped=True`` it is
+        the ``text`` field itself, sent unchanged. Every other form field is Slack's.
+        """
         over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._command(command, text, user_id, channel_id, via, ack_timeout, over)
+        coro = self._command(command, text, escaped, user_id, channel_id, via, ack_timeout, over)
         return await self._async(coro)
 
     send_command = _blocking(asend_command)

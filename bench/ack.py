@@ -40,7 +40,15 @@ from typing import Any
 
 import aiohttp
 
-from bench._common import Child, free_port, percentile, python, trustbot, wait_http
+from bench._common import (
+    APP_MANIFEST,
+    Child,
+    free_port,
+    percentile,
+    python,
+    trustbot,
+    wait_http,
+)
 
 NAME = "ack p99, 200 concurrent requests"
 TARGET = 1.5  # trustbot's p99 at most 1.5x the bare async app's
@@ -288,7 +296,7 @@ def _summary(latencies: list[float]) -> dict[str, float]:
 
 def run(burst: int = BURST, rounds: int = ROUNDS) -> dict[str, Any]:
     from bot.storage.migrate import upgrade
-    from slack_emulator import SlackEmulator
+    from slack_emulator import SlackEmulator, scopes_from_manifest
 
     reps = [f"U0REP{i:04d}" for i in range(burst)]
     times: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SERVERS}
@@ -296,7 +304,11 @@ def run(burst: int = BURST, rounds: int = ROUNDS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="trustbot-bench-ack-") as tmp:
         database_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(database_url)
-        with SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN) as emu:
+        with SlackEmulator(
+            scopes=scopes_from_manifest(APP_MANIFEST),
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+        ) as emu:
             emu.add_user(ADMIN, name="admin", tz="Europe/London", is_admin=True)
             for rep in reps:
                 emu.add_user(rep, name=rep.lower(), tz="Europe/London")

@@ -48,6 +48,7 @@ from tests.e2e.conftest import (
     serve,
     trust,
 )
+from tests.slack_app import APP_SCOPES
 
 T = TypeVar("T")
 ADMIN, REP, OTHER = "U0ADMIN", "U0REP1", "U0REP2"
@@ -204,7 +205,10 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzApp]:
     engine = create_engine(sync_url(url))
     try:
         with SlackEmulator(
-            signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN
+            scopes=APP_SCOPES,
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+            app_token=APP_TOKEN,
         ) as emu:
             emu.add_user(ADMIN, name="alex", tz="Europe/London", is_admin=True)
             emu.add_user(REP, name="ana", tz="America/New_York")

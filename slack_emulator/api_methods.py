@@ -322,9 +322,10 @@ class WebApi:
         """Refuse a DM to this user as Slack would.
 
         An error set with ``set_user_error`` comes first. Slack documents those codes for
-        conversations.open; that posting to the user's ID (or their DM) answers the same is our
-        reading, since chat.postMessage opens the DM itself (research note §5). What Slack
-        answers for a deactivated user there is not documented: ``deleted_user_dm_error``.
+        conversations.open (conversations.open.json); chat.postMessage's reference lists none
+        of them, so that a post to the user's ID (or their DM) answers the same is our reading:
+        that post opens the DM itself. What Slack answers there for a deactivated user is not
+        documented either: ``deleted_user_dm_error``.
         """
         user = self.state.users.get(user_id)
         if user is None:

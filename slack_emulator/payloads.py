@@ -71,13 +71,14 @@ def _entities(text: str) -> str:
 
 def command_text(state: WorkspaceState, typed: str) -> str:
     """The ``text`` field Slack sends for what a user typed after a slash command whose
-    manifest entry says ``should_escape: true`` (as Trustbot's app.yml does).
+    manifest entry says ``should_escape: true``.
 
     ``typed`` writes a user or channel the user picked from Slack's autocomplete as ``<@U123>``
     / ``<#C123>`` (a label after ``|`` is ignored); they arrive as ``<@U123|name>`` and
-    ``<#C123|name>`` (the forms apps parse: should_escape "escapes channels, users, and links";
-    the exact rendering is not in Slack's stored docs; ``<@U…|name>`` is what third-party
-    parsers and our own grammar expect). Every other ``&``, ``<`` and ``>`` is sent as
+    ``<#C123|name>``. With should_escape, "channel, user, and link references in the command's
+    text are escaped/parsed before being sent" (node-slack-sdk's docs of the field); the exact
+    rendering is not in the Slack docs we could read, ``<@U…|name>`` / ``<#C…|name>`` is what
+    third-party slash-command code shows. Every other ``&``, ``<`` and ``>`` is sent as
     ``&amp;``, ``&lt;``, ``&gt;``. Links typed in the text are left as typed: how Slack renders
     them under should_escape was not found in a source.
     """

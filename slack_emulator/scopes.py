@@ -15,7 +15,7 @@ The refusal, HTTP 200::
 commas: the generated response types of slackapi/node-slack-sdk (``needed?: string;
 provided?: string;`` in ``packages/web-api/src/types/response/*Response.ts``), slackapi/
 java-slack-sdk ``json-logs/samples/api/users.info.json``, and real answers quoted in issues
-(DataDog/slapr#47 above, for conversations.history on a private channel with only
+(DataDog/slapr#47, the body above, for conversations.history on a private channel with only
 ``channels:history``; getsentry/sentry#18317, ``"needed": "im:read"`` for an IM).
 In which order Slack checks a token, its scopes and its rate limits is not documented; the
 emulator checks them in that order, and a refused call does not count against a limit.

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 READY_WITHIN = 60.0  # seconds for a child server to answer
+APP_MANIFEST = Path(__file__).resolve().parent.parent / "app.yml"
+"""The Slack app manifest: its bot scopes are all an emulator grants the benchmarked app."""
 
 
 # --------------------------------------------------------------------------- seeded databases

@@ -40,7 +40,15 @@ from typing import Any
 
 import aiohttp
 
-from bench._common import Child, free_port, percentile, python, trustbot, wait_http
+from bench._common import (
+    APP_MANIFEST,
+    Child,
+    free_port,
+    percentile,
+    python,
+    trustbot,
+    wait_http,
+)
 
 NAME = "ack p99, 200 concurrent requests"
 TARGET = 1.5  # trustbot's p99 at most 1.5x the bare async app's
@@ -221,7 +229,7 @@ class Requests:
 
 async def _burst(url: str, bodies: list[tuple[str, str]]) -> tuple[list[float], dict[int, int]]:
     """All requests at once; each one's seconds to its answer, and the answers by status."""
-    from slack_emulator.delivery import sign
+    from slack_emulator.delivery import slack_signature
 
     statuses: dict[int, int] = defaultdict(int)
     connector = aiohttp.TCPConnector(limit=0)
@@ -233,7 +241,7 @@ async def _burst(url: str, bodies: list[tuple[str, str]]) -> tuple[list[float], 
             headers = {
                 "Content-Type": content_type,
                 "X-Slack-Request-Timestamp": stamp,
-                "X-Slack-Signature": sign(SIGNING_SECRET, stamp, body),
+                "X-Slack-Signature": slack_signature(SIGNING_SECRET, stamp, body),
             }
             started = time.perf_counter()
             try:
@@ -288,7 +296,7 @@ def _summary(latencies: list[float]) -> dict[str, float]:
 
 def run(burst: int = BURST, rounds: int = ROUNDS) -> dict[str, Any]:
     from bot.storage.migrate import upgrade
-    from slack_emulator import SlackEmulator
+    from slack_emulator import SlackEmulator, scopes_from_manifest
 
     reps = [f"U0REP{i:04d}" for i in range(burst)]
     times: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SERVERS}
@@ -296,7 +304,11 @@ def run(burst: int = BURST, rounds: int = ROUNDS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="trustbot-bench-ack-") as tmp:
         database_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(database_url)
-        with SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN) as emu:
+        with SlackEmulator(
+            scopes=scopes_from_manifest(APP_MANIFEST),
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+        ) as emu:
             emu.add_user(ADMIN, name="admin", tz="Europe/London", is_admin=True)
             for rep in reps:
                 emu.add_user(rep, name=rep.lower(), tz="Europe/London")

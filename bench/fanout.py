@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import insert
 
+from bench._common import APP_MANIFEST
 from bot.core import outbox
 from bot.runtime import Runtime
 from bot.runtime.clock import SystemClock
@@ -32,7 +33,7 @@ from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import CheckinRound, Delivery, Team, Workspace
-from slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator, scopes_from_manifest
 
 REPS = 10_000
 CAP = 50.0  # chat.postMessage per second, workspace-wide
@@ -99,7 +100,9 @@ def _line(label: str, value: str) -> None:
 async def _run(reps: int, cap: float, path: Path) -> dict[str, Any]:
     url = f"sqlite:///{path}"
     upgrade(url)
-    with SlackEmulator(bot_token=TOKEN, team_id=WORKSPACE) as emu:
+    with SlackEmulator(
+        scopes=scopes_from_manifest(APP_MANIFEST), bot_token=TOKEN, team_id=WORKSPACE
+    ) as emu:
         settings = load_settings(
             SLACK_BOT_TOKEN=TOKEN, SLACK_API_URL=emu.api_url, TRUSTBOT_DATABASE_URL=url
         )

@@ -54,6 +54,7 @@ from typing import Any
 
 from bench import ack, digest
 from bench._common import (
+    APP_MANIFEST,
     Child,
     cache_dir,
     free_port,
@@ -371,7 +372,7 @@ def _quiet_schedule(path: Path) -> int:
 
 def run(reps: int = REPS, answers: int = ANSWERS, burst: int = BURST) -> dict[str, Any]:
     """Run the benchmark and print one figure per line; returns the result record."""
-    from slack_emulator import SlackEmulator
+    from slack_emulator import SlackEmulator, scopes_from_manifest
 
     teams = max(CHECKIN_TEAMS, HOME_REPS, PREVIEW_TEAMS, POST_TEAMS, -(-reps // PER_TEAM))
     latest = _latest_week()
@@ -399,7 +400,10 @@ def run(reps: int = REPS, answers: int = ANSWERS, burst: int = BURST) -> dict[st
         checkin_weekday = _quiet_schedule(path)
         size_mb = round(path.stat().st_size / 2**20, 1)
         with SlackEmulator(
-            signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=WORKSPACE
+            scopes=scopes_from_manifest(APP_MANIFEST),
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+            team_id=WORKSPACE,
         ) as emu:
             emu.add_user(ADMIN, name="admin", tz=TZ, is_admin=True)
             for team, name, channel in found:

@@ -35,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench._common import free_port
+from bench._common import APP_MANIFEST, free_port
 
 NAME = "deal webhook: accepted events/s (with de-duplication)"
 TARGET = 0.5  # at least half the throughput of a bare 202 endpoint
@@ -381,7 +381,7 @@ def _nudge_body(n: int) -> bytes:
 
 def _dm_latencies(nudges: int) -> tuple[list[float], int]:
     """Seconds from each new-deal webhook to its nudge DM; and how many never arrived."""
-    from slack_emulator import SlackEmulator
+    from slack_emulator import SlackEmulator, scopes_from_manifest
 
     nudges = min(nudges, len(REPS))  # one each: the per-rep daily cap never interferes
     offset = _working_offset()
@@ -389,7 +389,10 @@ def _dm_latencies(nudges: int) -> tuple[list[float], int]:
         database_url = f"sqlite:///{os.path.join(tmp, 'latency.db')}"
         _prepare_database(database_url)
         with SlackEmulator(
-            signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, team_id=WORKSPACE
+            scopes=scopes_from_manifest(APP_MANIFEST),
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+            team_id=WORKSPACE,
         ) as emulator:
             for rep in REPS:
                 emulator.add_user(rep, tz="UTC")

@@ -2,7 +2,7 @@
 
 Used by the tests and by ``trustbot demo``::
 
-    with SlackEmulator() as emu:
+    with SlackEmulator(scopes=scopes_from_manifest("app.yml")) as emu:  # None: every scope
         emu.add_user("U1", name="ana", tz="America/New_York")
         client = AsyncWebClient(token=emu.bot_token, base_url=emu.api_url)
         emu.connect_http("http://127.0.0.1:3000/slack/events")  # or open Socket Mode
@@ -16,20 +16,24 @@ Used by the tests and by ``trustbot demo``::
 """
 
 from slack_emulator.blockkit import validate_blocks, validate_view
-from slack_emulator.delivery import sign
+from slack_emulator.clock import EmulatorClock
+from slack_emulator.delivery import slack_signature
 from slack_emulator.emulator import SlackEmulator, WorkspaceEmulator
 from slack_emulator.limits import Failure
-from slack_emulator.models import ApiCall, Delivery, ResponseUrlPost, ValidationFailure
+from slack_emulator.models import ApiCall, AppDelivery, ResponseUrlPost, ValidationFailure
+from slack_emulator.scopes import scopes_from_manifest
 
 __all__ = [
     "ApiCall",
-    "Delivery",
+    "AppDelivery",
+    "EmulatorClock",
     "Failure",
     "ResponseUrlPost",
     "SlackEmulator",
     "ValidationFailure",
     "WorkspaceEmulator",
-    "sign",
+    "scopes_from_manifest",
+    "slack_signature",
     "validate_blocks",
     "validate_view",
 ]

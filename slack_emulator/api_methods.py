@@ -15,13 +15,39 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from slack_emulator.blockkit import error_response, validate_blocks, validate_view
+from slack_emulator.limits import NonMarketplaceHistory
 from slack_emulator.models import JsonDict, ValidationFailure
+from slack_emulator.scopes import (
+    CHAT_WRITE_PUBLIC,
+    METHOD_SCOPES,
+    missing_scope,
+    needed_scope,
+)
 from slack_emulator.state import WorkspaceState
 
 MAX_TEXT = 40_000
 MAX_VIEW_STACK = 3
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 999
+
+USER_ERRORS: dict[str, str] = {
+    # conversations.open (slack-api-ref docs.slack.dev/methods/conversations.open.json)
+    "user_not_visible": "The calling user is restricted from seeing the requested user.",
+    "invalid_user_combination": (
+        "All external people must already be in at least one channel together to send a message."
+    ),
+    "restricted_action": "User does not have permission to perform this action.",
+    "user_not_found": "Value(s) passed for `users` was invalid.",
+    "user_disabled": "A specified `user` has been disabled.",
+    # chat.postMessage (methods/chat/chat.postMessage.json, the older page's common errors)
+    "account_inactive": "Authentication token is for a deleted user or workspace.",
+}
+"""The errors :meth:`SlackEmulator.set_user_error` can make Slack answer about a user, with
+Slack's description of each."""
+
+USERS_INFO_ERRORS = frozenset({"user_not_visible", "user_not_found"})
+"""Of those, the ones users.info also documents (slack-api-ref docs.slack.dev/methods/
+users.info.json)."""
 
 
 @dataclass
@@ -139,6 +165,8 @@ class WebApi:
         on_refused: Callable[[ValidationFailure], None],
         trigger_ttl: float = 3.0,
         deleted_user_dm_error: str | None = "user_disabled",
+        scopes: list[str] | None = None,
+        history: NonMarketplaceHistory | None = None,
     ) -> None:
         self.state = state
         self.bot_token = bot_token
@@ -148,7 +176,10 @@ class WebApi:
         self.on_refused = on_refused
         self.trigger_ttl = trigger_ttl
         self.deleted_user_dm_error = deleted_user_dm_error
+        self.scopes = scopes  # the static bot token's scopes (None: every scope)
+        self.history_limits = history or NonMarketplaceHistory(state.clock)
         self.tokens: set[str] = set()  # more bot tokens of this workspace (OAuth installs)
+        self.token_scopes: dict[str, list[str]] = {}  # their scopes, as the install granted
         self.revoked: set[str] = set()  # tokens answered with token_revoked
         self._stacks: dict[str, list[str]] = {}
         self.handlers: dict[str, Handler] = {
@@ -172,6 +203,8 @@ class WebApi:
             "files.getUploadURLExternal": self.files_get_upload_url_external,
             "files.completeUploadExternal": self.files_complete_upload_external,
         }
+        unscoped = set(self.handlers) - set(METHOD_SCOPES)
+        assert not unscoped, f"methods without a scope rule: {unscoped}"
 
     # -- dispatch ---------------------------------------------------------
 
@@ -184,11 +217,44 @@ class WebApi:
             token == self.bot_token or token in self.tokens or token in self.revoked
         )
 
-    def issue_token(self) -> str:
-        """A new bot token for this workspace, as an OAuth install hands out."""
+    def issue_token(self, scopes: list[str]) -> str:
+        """A new bot token for this workspace with ``scopes``, as an OAuth install hands out."""
         token = f"xoxb-{self.state.team_id}-{secrets.token_hex(12)}"
         self.tokens.add(token)
+        self.token_scopes[token] = list(scopes)
         return token
+
+    def granted(self, token: str | None) -> list[str] | None:
+        """The scopes of one of this workspace's bot tokens (None: every scope)."""
+        if token is not None and token in self.token_scopes:
+            return self.token_scopes[token]
+        return self.scopes
+
+    def _kind_of(self, ref: Any) -> str | None:
+        return self.state.conversation_kind(str(ref or ""))
+
+    def needed_scope(self, call: Call) -> str | None:
+        """The scope ``call`` needs (see :mod:`slack_emulator.scopes`); None when it needs none
+        or names no conversation the emulator knows (the method then answers for itself)."""
+        kind = None
+        if call.method in ("conversations.history", "conversations.info"):
+            kind = self._kind_of(call.args.get("channel"))
+        elif call.method == "conversations.open":
+            if call.args.get("channel"):
+                kind = self._kind_of(call.args.get("channel"))
+            else:
+                kind = "mpim" if len(_csv(call.args.get("users"))) > 1 else "im"
+        return needed_scope(call.method, kind)
+
+    def check_scope(self, call: Call) -> Result | None:
+        """Slack's ``missing_scope`` answer (HTTP 200) when the token lacks the scope, else None."""
+        if call.method == "apps.connections.open":
+            return None
+        granted = self.granted(call.token)
+        needed = self.needed_scope(call)
+        if granted is None or needed is None or needed in granted:
+            return None
+        return Result(missing_scope(needed, granted))
 
     def revoke(self, token: str | None = None) -> list[str]:
         """Revoke ``token`` (None: every bot token of the workspace); returns those revoked.
@@ -253,16 +319,51 @@ class WebApi:
             raise BlockKitRefused("invalid_arguments", errors, with_errors=False)
 
     def _user_for_dm(self, user_id: str) -> None:
+        """Refuse a DM to this user as Slack would.
+
+        An error set with ``set_user_error`` comes first. Slack documents those codes for
+        conversations.open (conversations.open.json); chat.postMessage's reference lists none
+        of them, so that a post to the user's ID (or their DM) answers the same is our reading:
+        that post opens the DM itself. What Slack answers there for a deactivated user is not
+        documented either: ``deleted_user_dm_error``.
+        """
         user = self.state.users.get(user_id)
         if user is None:
             raise ApiError("channel_not_found")
+        if user.get("error"):
+            raise ApiError(user["error"])
         if user["deleted"] and self.deleted_user_dm_error:
             raise ApiError(self.deleted_user_dm_error)
         if user["is_bot"]:
             raise ApiError("cannot_dm_bot")
 
-    def _resolve_channel(self, raw: Any, *, allow_user: bool) -> str:
-        """A channel id from a channel id, name or (when allowed) user id."""
+    @staticmethod
+    def _visible(channel: JsonDict) -> bool:
+        """Whether the bot can see a channel at all.
+
+        A private channel the bot was not invited to does not exist for it: Slack answers
+        ``channel_not_found``, not ``not_in_channel``. Slack's reference does not say so in
+        words; it is what apps observe (getsentry/sentry#119600: "If channel is private and
+        @sentry not in the channel the error will be 404 - the same as the channel does not
+        really exist"; mishk0/slack-bot-api#97 and 18F/standup-slack-bot#82: "slack does not
+        make private channel's existence public"). A public one answers ``not_in_channel``
+        (chat.postMessage.json: "Cannot post user messages to a channel they are not in.").
+        """
+        is_private = bool(channel.get("is_private")) and not channel.get("is_im")
+        return not (is_private and not channel.get("is_member", True))
+
+    @staticmethod
+    def _outside(channel: JsonDict) -> bool:
+        """A public or private channel the bot is not a member of."""
+        return channel.get("is_channel") is not None and not channel.get("is_member", True)
+
+    def _resolve_channel(self, raw: Any, *, allow_user: bool, call: Call | None = None) -> str:
+        """A channel id from a channel id, name or (when allowed) user id.
+
+        Refusals in Slack's order as far as it is known: ``channel_not_found`` (unknown, or
+        private without the bot), ``is_archived``, ``not_in_channel`` (public without the bot,
+        unless chat.postMessage's token has chat:write.public).
+        """
         if not raw:
             raise ApiError("channel_not_found")
         ref = str(raw)
@@ -277,15 +378,24 @@ class WebApi:
                 channel = next(
                     (c for c in st.channels.values() if c.get("name") == name and name), None
                 )
-            if channel is None:
+            if channel is None or not self._visible(channel):
                 raise ApiError("channel_not_found")
             if channel.get("is_im"):
                 self._user_for_dm(channel["user"])
             if channel.get("is_archived"):
                 raise ApiError("is_archived")
-            if channel.get("is_channel") is not None and not channel.get("is_member", True):
+            if self._outside(channel) and not self._may_post_outside(channel, call):
                 raise ApiError("not_in_channel")
             return str(channel["id"])
+
+    def _may_post_outside(self, channel: JsonDict, call: Call | None) -> bool:
+        """chat.postMessage to a public channel the bot is not in, with chat:write.public
+        granted by name (a token with "every scope", ``scopes=None``, checks no scope but does
+        not widen where it may post)."""
+        if call is None or call.method != "chat.postMessage" or channel.get("is_private"):
+            return False
+        granted = self.granted(call.token)
+        return granted is not None and CHAT_WRITE_PUBLIC in granted
 
     def blocks_with_ids(self, blocks: list[Any]) -> list[Any]:
         """Blocks as Slack stores them: every block gets a block_id."""
@@ -333,7 +443,7 @@ class WebApi:
 
     def auth_test(self, call: Call) -> JsonDict:
         st = self.state
-        return {
+        body: JsonDict = {
             "ok": True,
             "url": f"https://{st.team_domain}.slack.com/",
             "team": st.team_name,
@@ -341,8 +451,11 @@ class WebApi:
             "team_id": st.team_id,
             "user_id": st.bot_user_id,
             "bot_id": st.bot_id,
-            "is_enterprise_install": False,
+            "is_enterprise_install": st.is_enterprise_install,
         }
+        if st.on_grid:  # auth.test.json's output: enterprise_id, is_enterprise_install
+            body["enterprise_id"] = st.enterprise_id
+        return body
 
     def team_info(self, call: Call) -> JsonDict:
         st = self.state
@@ -381,7 +494,7 @@ class WebApi:
         text, blocks = self._content(call, required=True)
         metadata = self._metadata(call)
         self._check_blocks(blocks, call.method)
-        channel_id = self._resolve_channel(call.args.get("channel"), allow_user=True)
+        channel_id = self._resolve_channel(call.args.get("channel"), allow_user=True, call=call)
         st = self.state
         ts = st.new_ts()
         message: JsonDict = {
@@ -410,11 +523,16 @@ class WebApi:
 
     def _existing(self, call: Call) -> tuple[str, JsonDict]:
         channel_id = str(call.args.get("channel") or "")
-        if channel_id not in self.state.channels:
+        channel = self.state.channels.get(channel_id)
+        if channel is None or not self._visible(channel):
             raise ApiError("channel_not_found")
         message = self.state.get_message(channel_id, str(call.args.get("ts") or ""))
         if message is None:
             raise ApiError("message_not_found")
+        if call.method == "chat.update" and channel.get("is_archived"):
+            # chat.update.json: is_inactive, "The message cannot be edited within a frozen,
+            # archived or deleted channel."
+            raise ApiError("is_inactive")
         return channel_id, message
 
     def chat_update(self, call: Call) -> JsonDict:
@@ -501,6 +619,8 @@ class WebApi:
             user = st.users.get(uid)
             if user is None:
                 raise ApiError("user_not_found")
+            if user.get("error"):
+                raise ApiError(user["error"])
             if user["deleted"]:
                 raise ApiError("user_disabled")
         if len(users) > 1:
@@ -516,7 +636,7 @@ class WebApi:
 
     def conversations_info(self, call: Call) -> JsonDict:
         channel = self.state.channel_object(str(call.args.get("channel") or ""))
-        if channel is None:
+        if channel is None or not self._visible(channel):
             raise ApiError("channel_not_found")
         if _flag(call.args.get("include_num_members")):
             members = self.state.channels[channel["id"]].get("members") or []
@@ -533,10 +653,10 @@ class WebApi:
         channel_id = str(call.args.get("channel") or "")
         with st.lock:
             channel = st.channels.get(channel_id)
-            if channel is None:
+            if channel is None or not self._visible(channel):
                 raise ApiError("channel_not_found")
-            if channel.get("is_channel") is not None and not channel.get("is_member", True):
-                raise ApiError("not_in_channel")
+            if self._outside(channel):  # "Only user tokens can access public channels they
+                raise ApiError("not_in_channel")  # are not in." (conversations.history.json)
         oldest = _ts_arg(call.args.get("oldest"), "invalid_ts_oldest")
         latest = _ts_arg(call.args.get("latest"), "invalid_ts_latest")
         inclusive = _flag(call.args.get("inclusive"))
@@ -545,10 +665,12 @@ class WebApi:
         if cursor:
             latest, include_latest = _cursor_ts(str(cursor)), False
         try:
-            limit = int(call.args.get("limit") or HISTORY_DEFAULT_LIMIT)
+            asked = int(call.args["limit"]) if call.args.get("limit") else None
         except (TypeError, ValueError):
             raise ApiError("invalid_limit") from None
-        limit = HISTORY_DEFAULT_LIMIT if limit < 1 else min(limit, HISTORY_MAX_LIMIT)
+        # Tier 3 apps: default 100, "Maximum of 999" (conversations.history.json); outside the
+        # Marketplace both are 15 (see limits.NonMarketplaceHistory)
+        limit = self.history_limits.page_size(asked, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT)
         found = st.history(
             channel_id,
             oldest=oldest if oldest is not None else Decimal(0),
@@ -580,7 +702,11 @@ class WebApi:
     # -- users --------------------------------------------------------------
 
     def users_info(self, call: Call) -> JsonDict:
-        user = self.state.user_object(str(call.args.get("user") or ""))
+        user_id = str(call.args.get("user") or "")
+        error = (self.state.users.get(user_id) or {}).get("error")
+        if error in USERS_INFO_ERRORS:
+            raise ApiError(error)
+        user = self.state.user_object(user_id)
         if user is None:
             raise ApiError("user_not_found")
         return {"ok": True, "user": user}

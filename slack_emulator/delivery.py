@@ -20,8 +20,9 @@ from slack_emulator.models import JsonDict
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
 
-def sign(signing_secret: str, timestamp: str, body: str | bytes) -> str:
-    """``v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}"))`` as Slack signs requests."""
+def slack_signature(signing_secret: str, timestamp: str, body: str | bytes) -> str:
+    """``v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}"))``: the ``X-Slack-Signature`` Slack puts
+    on the requests it sends to an app."""
     raw = body.encode() if isinstance(body, str) else body
     base = b"v0:" + timestamp.encode() + b":" + raw
     return "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
@@ -85,7 +86,7 @@ async def post_http(
         "Content-Type": content_type,
         "User-Agent": SLACK_USER_AGENT,
         "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": overrides.signature or sign(signing_secret, timestamp, raw),
+        "X-Slack-Signature": overrides.signature or slack_signature(signing_secret, timestamp, raw),
         **extra_headers,
         **overrides.headers,
     }

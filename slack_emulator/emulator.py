@@ -6,15 +6,23 @@ import asyncio
 import copy
 import itertools
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from slack_emulator.api_methods import WebApi
+from slack_emulator.api_methods import USER_ERRORS, WebApi
+from slack_emulator.clock import EmulatorClock
 from slack_emulator.delivery import SocketHub
-from slack_emulator.limits import Failure, FailureInjector, FailureKind, RateLimiter
-from slack_emulator.models import ApiCall, Delivery, JsonDict, ResponseUrlPost, ValidationFailure
-from slack_emulator.recorder import Recorder
+from slack_emulator.limits import (
+    Failure,
+    FailureInjector,
+    FailureKind,
+    NonMarketplaceHistory,
+    RateLimiter,
+)
+from slack_emulator.models import ApiCall, AppDelivery, JsonDict, ResponseUrlPost, ValidationFailure
+from slack_emulator.recorder import TrafficRecorder
 from slack_emulator.sending import Sender
 from slack_emulator.server import Core, ThreadLoop
 from slack_emulator.state import WorkspaceState
@@ -25,6 +33,21 @@ class SlackEmulator(Sender):
 
     Runs its own event loop in a background thread, so sync and async tests can
     share it. ``send_*`` block; ``asend_*`` await without blocking the caller's loop.
+
+    What real Slack refuses, it refuses too:
+
+    - ``scopes``: the bot token's OAuth scopes (:func:`~slack_emulator.scopes.
+      scopes_from_manifest` reads an app manifest's); a method called without its scope
+      answers ``missing_scope``. None grants every scope.
+    - ``non_marketplace_history``: conversations.history as Slack serves apps distributed
+      outside the Marketplace (15 messages a page, 1 call a minute).
+    - ``enterprise_id`` / ``enterprise_name`` put the workspace in an Enterprise Grid org,
+      ``org_install`` installs the app org-wide: every payload carries what Grid adds.
+    - :meth:`set_user_error`, :meth:`archive_channel`, :meth:`remove_bot_from_channel`,
+      :meth:`delete_channel`, :meth:`expire_trigger`: the error codes Slack answers then.
+
+    ``clock`` (:class:`EmulatorClock`) drives rate limits, failure durations and trigger
+    expiry: ``emu.clock.advance(61)`` stands for a minute gone by.
     """
 
     def __init__(
@@ -45,12 +68,18 @@ class SlackEmulator(Sender):
         trigger_ttl: float = 3.0,
         ack_timeout: float = 3.0,
         deleted_user_dm_error: str | None = "user_disabled",
+        scopes: Sequence[str] | None = None,
+        non_marketplace_history: bool = False,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        org_install: bool = False,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
         self.app_token = app_token
         self.verification_token = verification_token
         self.ack_timeout = ack_timeout
+        self.clock = EmulatorClock()
         self.state = WorkspaceState(
             team_id=team_id,
             team_name=team_name,
@@ -59,10 +88,14 @@ class SlackEmulator(Sender):
             bot_user_id=bot_user_id,
             bot_id=bot_id,
             bot_name=bot_name,
+            clock=self.clock,
         )
-        self.recorder = Recorder(transcript_path)
-        self.limiter = RateLimiter()
-        self.failures = FailureInjector()
+        self.state.join_enterprise(enterprise_id, enterprise_name, org_install=org_install)
+        self.recorder = TrafficRecorder(transcript_path)
+        self.limiter = RateLimiter(self.clock)
+        self.failures = FailureInjector(self.clock)
+        self.history_limits = NonMarketplaceHistory(self.clock)
+        self.history_limits.configure(non_marketplace_history)
         self.hub = SocketHub(app_id)
         self.api = WebApi(
             self.state,
@@ -73,6 +106,8 @@ class SlackEmulator(Sender):
             on_refused=self.recorder.failure,
             trigger_ttl=trigger_ttl,
             deleted_user_dm_error=deleted_user_dm_error,
+            scopes=None if scopes is None else list(scopes),
+            history=self.history_limits,
         )
         self.core = Core(
             state=self.state,
@@ -145,8 +180,13 @@ class SlackEmulator(Sender):
         email: str | None = None,
         deleted: bool = False,
         is_bot: bool = False,
+        is_org_admin: bool = False,
+        is_org_owner: bool = False,
     ) -> JsonDict:
-        """Add (or replace) a workspace member; returns the user as users.info shows it."""
+        """Add (or replace) a workspace member; returns the user as users.info shows it.
+
+        ``is_admin``/``is_owner`` are workspace roles; on Grid, ``is_org_admin``/
+        ``is_org_owner`` are the org's, shown in users.info's ``enterprise_user``."""
         return self.state.add_user(
             user_id,
             name=name,
@@ -157,6 +197,8 @@ class SlackEmulator(Sender):
             email=email,
             deleted=deleted,
             is_bot=is_bot,
+            is_org_admin=is_org_admin,
+            is_org_owner=is_org_owner,
         )
 
     def add_channel(
@@ -191,6 +233,91 @@ class SlackEmulator(Sender):
         """A fresh trigger_id, as a delivery would carry (single use, expires)."""
         return self.state.issue_trigger(user_id)
 
+    def expire_trigger(self, trigger_id: str) -> None:
+        """views.open/push with this trigger_id answer ``expired_trigger_id`` from now on, as
+        they do once ``trigger_ttl`` (3 s) has gone by on :attr:`clock` ("The trigger_id is
+        expired.", slack-api-ref docs.slack.dev/methods/views.open.json)."""
+        self.state.expire_trigger(trigger_id)
+
+    # -- states Slack refuses -------------------------------------------------------------
+
+    def set_user_error(self, user_id: str, error: str | None) -> None:
+        """Make Slack answer ``error`` to conversations.open with this user, to chat.postMessage
+        to their ID or their DM, and (for user_not_visible / user_not_found) to users.info;
+        None clears it. One of :data:`~slack_emulator.api_methods.USER_ERRORS`: Slack's codes
+        for a user the app may not message (a guest, an external person, a hidden or
+        deactivated account)."""
+        if error is not None and error not in USER_ERRORS:
+            raise ValueError(f"not an error Slack answers about a user: {error}")
+        with self.state.lock:
+            self.state.users[user_id]["error"] = error
+
+    def hide_user(self, user_id: str) -> None:
+        """The app may not see this user: ``user_not_visible``."""
+        self.set_user_error(user_id, "user_not_visible")
+
+    def restrict_user(self, user_id: str) -> None:
+        """A workspace preference forbids messaging this user: ``restricted_action``."""
+        self.set_user_error(user_id, "restricted_action")
+
+    def _channel(self, channel_id: str) -> JsonDict:
+        channel = self.state.channels.get(channel_id)
+        if channel is None or channel.get("is_im"):
+            raise KeyError(f"no channel {channel_id}")
+        return channel
+
+    def archive_channel(self, channel_id: str, archived: bool = True) -> None:
+        """Archive (or unarchive) a channel: posts answer ``is_archived`` ("Channel has been
+        archived.", chat.postMessage.json), chat.update ``is_inactive``."""
+        with self.state.lock:
+            self._channel(channel_id)["is_archived"] = archived
+
+    def remove_bot_from_channel(self, channel_id: str) -> None:
+        """The app leaves (or was never invited to) a channel: posts to it answer
+        ``not_in_channel`` when it is public, ``channel_not_found`` when it is private."""
+        with self.state.lock:
+            self._channel(channel_id)["is_member"] = False
+
+    def invite_bot(self, channel_id: str) -> None:
+        """``/invite @app`` in a channel: the app is a member again."""
+        with self.state.lock:
+            self._channel(channel_id)["is_member"] = True
+
+    def delete_channel(self, channel_id: str) -> None:
+        """Delete a channel and its messages: ``channel_not_found`` from now on."""
+        with self.state.lock:
+            self._channel(channel_id)
+            del self.state.channels[channel_id]
+            self.state.messages.pop(channel_id, None)
+
+    # -- scopes, Marketplace, Grid ----------------------------------------------------------
+
+    @property
+    def scopes(self) -> list[str] | None:
+        """The static bot token's scopes (None: every scope)."""
+        return None if self.api.scopes is None else list(self.api.scopes)
+
+    def set_scopes(self, scopes: Sequence[str] | None) -> None:
+        """Re-grant the static bot token ``scopes`` (None: every scope), as reinstalling the
+        app with another manifest would."""
+        self.api.scopes = None if scopes is None else list(scopes)
+
+    def set_non_marketplace_history(self, enabled: bool = True) -> None:
+        """Serve conversations.history as to an app outside the Marketplace (see
+        :class:`~slack_emulator.limits.NonMarketplaceHistory`), or as to Tier 3 apps."""
+        self.history_limits.configure(enabled)
+
+    def join_enterprise(
+        self,
+        enterprise_id: str | None,
+        enterprise_name: str | None = None,
+        *,
+        org_install: bool = False,
+    ) -> None:
+        """Put this workspace in an Enterprise Grid org (``E0123``; None: out of Grid), with the
+        app installed on the workspace or, ``org_install=True``, org-wide."""
+        self.state.join_enterprise(enterprise_id, enterprise_name, org_install=org_install)
+
     # -- more workspaces and OAuth ----------------------------------------------
 
     def add_workspace(
@@ -202,6 +329,9 @@ class SlackEmulator(Sender):
         team_domain: str | None = None,
         bot_user_id: str | None = None,
         bot_id: str | None = None,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        org_install: bool = False,
     ) -> WorkspaceEmulator:
         """Another workspace the same app is installed in, served by this emulator.
 
@@ -221,8 +351,10 @@ class SlackEmulator(Sender):
             bot_user_id=bot_user_id or f"U0BOT{n}",
             bot_id=bot_id or f"B0BOT{n}",
             bot_name=self.state.bot_name,
+            clock=self.clock,
             _ids=itertools.count(n << 24),  # object IDs unique across workspaces
         )
+        state.join_enterprise(enterprise_id, enterprise_name, org_install=org_install)
         api = WebApi(
             state,
             bot_token=bot_token or f"xoxb-{team_id.lower()}-static",
@@ -232,6 +364,8 @@ class SlackEmulator(Sender):
             on_refused=self.recorder.failure,
             trigger_ttl=self._trigger_ttl,
             deleted_user_dm_error=self._deleted_user_dm_error,
+            scopes=self.scopes,
+            history=self.history_limits,
         )
         self.core.extra.append(api)
         view = WorkspaceEmulator(self, state, api)
@@ -280,7 +414,7 @@ class SlackEmulator(Sender):
         calls with it are answered ``token_revoked``. Returns the tokens revoked."""
         return self.api.revoke(token)
 
-    def uninstall(self, **options: Any) -> Delivery:
+    def uninstall(self, **options: Any) -> AppDelivery:
         """Uninstall the app from this workspace: revoke its tokens, then send
         ``app_uninstalled`` (``options`` as for :meth:`send_event`)."""
         self.revoke_tokens()
@@ -300,7 +434,7 @@ class SlackEmulator(Sender):
         return [c for c in self.calls if c.method == method]
 
     @property
-    def deliveries(self) -> list[Delivery]:
+    def deliveries(self) -> list[AppDelivery]:
         return self.recorder.snapshot_deliveries()
 
     @property
@@ -398,13 +532,14 @@ class SlackEmulator(Sender):
         duration: float | None = None,
         rate: float = 1.0,
         delay: float = 0.0,
+        retry_after: int = 1,
     ) -> Failure:
         """Fail calls to ``method`` (None: every Web API method).
 
-        ``kind``: "status" answers ``status``; "drop" closes the connection unanswered;
-        "delay" waits ``delay`` seconds then answers normally. Limited by ``times``
-        and/or ``duration`` seconds; ``rate`` is the fraction of calls affected.
-        ``method="upload"`` and ``"response_url"`` target those endpoints.
+        ``kind``: "status" answers ``status`` (a 429 with ``Retry-After: retry_after``);
+        "drop" closes the connection unanswered; "delay" waits ``delay`` seconds then answers
+        normally. Limited by ``times`` and/or ``duration`` seconds; ``rate`` is the fraction of
+        calls affected. ``method="upload"`` and ``"response_url"`` target those endpoints.
         """
         return self.failures.add(
             method=method,
@@ -414,6 +549,7 @@ class SlackEmulator(Sender):
             times=times,
             duration=duration,
             rate=rate,
+            retry_after=retry_after,
         )
 
     def clear_failures(self) -> None:
@@ -474,9 +610,11 @@ class WorkspaceEmulator(SlackEmulator):
         self.ack_timeout = parent.ack_timeout
         self.state = state
         self.api = api
+        self.clock = parent.clock
         self.recorder = parent.recorder
         self.limiter = parent.limiter
         self.failures = parent.failures
+        self.history_limits = parent.history_limits
         self.hub = parent.hub
         self.core = parent.core
         self._workspaces = parent._workspaces

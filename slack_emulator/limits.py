@@ -1,15 +1,34 @@
-"""Rate limits (Slack's tiers, chat.postMessage's per-channel rule) and failure injection."""
+"""Rate limits (Slack's tiers, chat.postMessage's per-channel rule, the non-Marketplace
+conversations.history rule), failure injection, and the clock they run on.
+
+``Retry-After``, as Slack sends it with a 429, is a whole number of seconds ("a Retry-After
+header containing the number of seconds until you can retry", docs.slack.dev/apis/web-api/
+rate-limits, the older api.slack.com/docs/rate-limits text). Slack publishes no per-method
+values; its own example is ``Retry-After: 30``. We answer the seconds until the call would
+be accepted, rounded up, and never less than 1: slack_sdk's ``RateLimitErrorRetryHandler``
+sleeps ``int(Retry-After) + random()`` seconds (slack_sdk/http_retry/builtin_handlers.py), so a
+value rounded down would send the retry before the budget is back, and a 0 would make a client
+that trusts the header alone retry at once.
+"""
 
 from __future__ import annotations
 
 import math
 import random
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from slack_emulator.clock import EmulatorClock
+
 FailureKind = Literal["status", "drop", "delay"]
+
+
+def retry_after(wait: float) -> int:
+    """The ``Retry-After`` value for a call that may be retried in ``wait`` seconds: whole
+    seconds, rounded up, at least 1 (see the module docstring)."""
+    return max(1, math.ceil(wait))
+
 
 TIER_LIMITS_PER_MIN: dict[int, int] = {1: 1, 2: 20, 3: 50, 4: 100}
 
@@ -48,7 +67,7 @@ class TokenBucket:
     rate: float
     capacity: float
     tokens: float = -1.0
-    last: float = field(default_factory=time.monotonic)
+    last: float = 0.0
 
     def __post_init__(self) -> None:
         if self.tokens < 0:
@@ -71,9 +90,14 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """Decides whether a call is over its limit. Off until ``configure(enabled=True)``."""
+    """Decides whether a call is over its limit. Off until ``configure(enabled=True)``.
 
-    def __init__(self) -> None:
+    Budgets are kept per workspace, as Slack counts them "per API method per workspace/team
+    per app" (docs.slack.dev/apis/web-api/rate-limits).
+    """
+
+    def __init__(self, clock: EmulatorClock | None = None) -> None:
+        self.clock = clock or EmulatorClock()
         self._lock = threading.Lock()
         self.enabled = False
         self.per_channel_per_s = 1.0
@@ -98,34 +122,90 @@ class RateLimiter:
             self.tier_per_min.update(tier_per_min or {})
             self._buckets.clear()
 
-    def _bucket(self, key: str, rate: float, capacity: float) -> TokenBucket:
+    def _bucket(self, key: str, rate: float, capacity: float, now: float) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = TokenBucket(rate=rate, capacity=max(1.0, capacity))
+            bucket = TokenBucket(rate=rate, capacity=max(1.0, capacity), last=now)
             self._buckets[key] = bucket
         return bucket
 
-    def check(self, method: str, args: dict[str, Any]) -> int | None:
+    def check(self, method: str, args: dict[str, Any], team_id: str = "") -> int | None:
         """Count the call; returns Retry-After seconds when it must be refused."""
         if not self.enabled:
             return None
-        now = time.monotonic()
+        now = self.clock.now()
         with self._lock:
             if method == "chat.postMessage":
                 channel = str(args.get("channel", ""))
+                per_channel, cap = self.per_channel_per_s, self.workspace_cap_per_s
                 buckets = [
-                    self._bucket(f"chan:{channel}", self.per_channel_per_s, self.per_channel_per_s),
-                    self._bucket("workspace", self.workspace_cap_per_s, self.workspace_cap_per_s),
+                    self._bucket(f"{team_id}:chan:{channel}", per_channel, per_channel, now),
+                    self._bucket(f"{team_id}:workspace", cap, cap, now),
                 ]
             else:
                 per_min = self.tier_per_min.get(method, self.default_per_min)
-                buckets = [self._bucket(f"method:{method}", per_min / 60.0, per_min)]
+                buckets = [self._bucket(f"{team_id}:method:{method}", per_min / 60.0, per_min, now)]
             wait = max(b.wait_time(now) for b in buckets)
             if wait > 0:
-                return max(1, math.ceil(wait))
+                return retry_after(wait)
             for bucket in buckets:
                 bucket.take()
         return None
+
+
+NON_MARKETPLACE_PAGE = 15
+NON_MARKETPLACE_WINDOW = 60.0
+
+
+class NonMarketplaceHistory:
+    """conversations.history as Slack serves apps distributed outside the Marketplace.
+
+    docs.slack.dev/reference/methods/conversations.history: "As of May 29, 2025, for new
+    applications and installation commercially distributed outside of the Marketplace, this
+    method is rate limited to 1 request per minute. The maximum and default values for the
+    limit parameter have both been reduced to 15 objects. [...] Beginning March 3, 2026,
+    existing installations [...] will also be subject to the new posted limits." (changelog
+    2025-05-29, "Rate limit changes for non-Marketplace apps"; the same words for
+    conversations.replies, which the emulator does not serve). Internal (customer-built) and
+    Marketplace apps keep Tier 3, so this is off unless ``enabled``.
+
+    The minute is counted per method per workspace, like every Slack rate limit; a call refused
+    with 429 does not restart it. What Slack answers to ``limit`` above 15 is not documented:
+    third parties report a silently shorter page, which is what ``page_size`` gives.
+    """
+
+    METHODS = frozenset({"conversations.history", "conversations.replies"})
+
+    def __init__(self, clock: EmulatorClock) -> None:
+        self.clock = clock
+        self.enabled = False
+        self._last: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def configure(self, enabled: bool) -> None:
+        with self._lock:
+            self.enabled = enabled
+            self._last.clear()
+
+    def check(self, method: str, team_id: str) -> int | None:
+        """Count the call; returns Retry-After seconds when it comes within the minute."""
+        if not self.enabled or method not in self.METHODS:
+            return None
+        now = self.clock.now()
+        with self._lock:
+            last = self._last.get((team_id, method))
+            if last is not None and now - last < NON_MARKETPLACE_WINDOW:
+                return retry_after(NON_MARKETPLACE_WINDOW - (now - last))
+            self._last[(team_id, method)] = now
+        return None
+
+    def page_size(self, asked: int | None, default: int, maximum: int) -> int:
+        """How many messages a page holds when ``limit=asked`` (None or < 1: not given)."""
+        if self.enabled:
+            default = maximum = NON_MARKETPLACE_PAGE
+        if asked is None or asked < 1:
+            return default
+        return min(asked, maximum)
 
 
 @dataclass
@@ -140,6 +220,9 @@ class Failure:
     until: float | None = None
     rate: float = 1.0
     fired: int = 0
+    retry_after: int = 1
+    """``Retry-After`` seconds sent with an injected 429 (Slack reports about 1 s for
+    chat.postMessage's per-second rule; its docs' example is 30)."""
 
     def live(self, now: float) -> bool:
         if self.times is not None and self.fired >= self.times:
@@ -150,7 +233,8 @@ class Failure:
 class FailureInjector:
     """Holds failure rules; ``pick`` returns the rule that fires for a call, if any."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: EmulatorClock | None = None) -> None:
+        self.clock = clock or EmulatorClock()
         self._lock = threading.Lock()
         self._rules: list[Failure] = []
         self._random = random.Random()
@@ -165,12 +249,15 @@ class FailureInjector:
         times: int | None = None,
         duration: float | None = None,
         rate: float = 1.0,
+        retry_after: int = 1,
     ) -> Failure:
         if kind not in ("status", "drop", "delay"):
             raise ValueError(f"unknown failure kind: {kind}")
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
-        until = time.monotonic() + duration if duration is not None else None
+        if retry_after < 1:
+            raise ValueError("Retry-After is at least 1 second")
+        until = self.clock.now() + duration if duration is not None else None
         rule = Failure(
             method=method,
             kind=kind,
@@ -179,6 +266,7 @@ class FailureInjector:
             times=times,
             until=until,
             rate=rate,
+            retry_after=retry_after,
         )
         with self._lock:
             self._rules.append(rule)
@@ -193,7 +281,7 @@ class FailureInjector:
         self._random.seed(seed)
 
     def pick(self, method: str) -> Failure | None:
-        now = time.monotonic()
+        now = self.clock.now()
         with self._lock:
             for rule in self._rules:
                 if rule.method not in (None, method) or not rule.live(now):

@@ -33,8 +33,10 @@ class ApiCall:
 
 
 @dataclass
-class Delivery:
-    """One request Slack sent to the app, and what the app answered."""
+class AppDelivery:
+    """One payload the emulated Slack delivered to the app (a signed HTTP request or a Socket
+    Mode envelope), and what the app answered. Not the product's ``Delivery`` (a DM in the
+    outbox)."""
 
     kind: str
     payload: JsonDict

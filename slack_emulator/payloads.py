@@ -1,8 +1,31 @@
-"""The payloads Slack sends to apps: slash commands, interactions, Events API envelopes."""
+"""The payloads Slack sends to apps: slash commands, interactions, Events API envelopes.
+
+On Enterprise Grid (a workspace with an ``enterprise_id``) they carry what Slack adds there,
+copied from the SDKs' own fixtures of real requests:
+
+- slash commands: ``enterprise_id``, ``enterprise_name`` and ``is_enterprise_install`` as the
+  string "true"/"false" (slackapi/bolt-js ``src/receivers/GCPFunctionReceiver.spec.ts``,
+  "should accept slash commands"; slackapi/java-slack-sdk
+  ``json-logs/samples/app-backend/slash-commands/SlashCommandPayload.json``);
+- interactivity: top-level ``enterprise: {id, name}``, ``is_enterprise_install`` and ``team:
+  {id, domain, enterprise_id, enterprise_name}`` (the same bolt-js spec's shortcut; java-slack-
+  sdk ``.../interactive-components/BlockActionPayload.json`` and
+  ``.../views/ViewSubmissionPayload.json``). With an org-wide install ``team`` is null: "With
+  org-wide installations, payload.team in interactivity payloads can be None. You need to
+  extract either payload.user.team_id or payload.view.team_id" (slackapi/bolt-python
+  ``slack_bolt/request/internals.py``, ``extract_team_id``);
+- Events API: ``enterprise_id``, ``authorizations[{enterprise_id, team_id, user_id, is_bot,
+  is_enterprise_install}]`` (the bolt-js spec's "should accept events"; for an org-wide install
+  api.slack.com/enterprise/apps/reference), and ``context_team_id`` / ``context_enterprise_id``
+  naming the installation (slackapi/bolt-python ``tests/slack_bolt/request/test_internals.py``).
+
+Outside Grid nothing changes: ``enterprise`` null, ``is_enterprise_install`` false.
+"""
 
 from __future__ import annotations
 
 import copy
+import re
 import secrets
 import time
 from typing import Any
@@ -17,6 +40,64 @@ def _user_ref(state: WorkspaceState, user_id: str) -> JsonDict:
     return {"id": user_id, "username": name, "name": name, "team_id": state.team_id}
 
 
+def _team_ref(state: WorkspaceState) -> JsonDict | None:
+    """An interaction's ``team``: null for an org-wide install (see the module docstring)."""
+    if state.is_enterprise_install:
+        return None
+    team: JsonDict = {"id": state.team_id, "domain": state.team_domain}
+    if state.on_grid:
+        team["enterprise_id"] = state.enterprise_id
+        team["enterprise_name"] = state.enterprise_name
+    return team
+
+
+def _enterprise_ref(state: WorkspaceState) -> JsonDict | None:
+    if not state.on_grid:
+        return None
+    return {"id": state.enterprise_id, "name": state.enterprise_name}
+
+
+# -- slash command text ------------------------------------------------------------
+
+_MENTION = re.compile(r"<(@[UW][A-Z0-9]+|#[CG][A-Z0-9]+)(?:\|[^<>]*)?>")
+
+
+def _entities(text: str) -> str:
+    """Slack's three control characters as entities, nothing else: "Slack uses &, <, and > as
+    control characters for special parsing [...] You shouldn't HTML entity-encode the entire
+    text" (Slack's message formatting reference, "Escaping text")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def command_text(state: WorkspaceState, typed: str) -> str:
+    """The ``text`` field Slack sends for what a user typed after a slash command whose
+    manifest entry says ``should_escape: true``.
+
+    ``typed`` writes a user or channel the user picked from Slack's autocomplete as ``<@U123>``
+    / ``<#C123>`` (a label after ``|`` is ignored); they arrive as ``<@U123|name>`` and
+    ``<#C123|name>``. With should_escape, "channel, user, and link references in the command's
+    text are escaped/parsed before being sent" (node-slack-sdk's docs of the field); the exact
+    rendering is not in the Slack docs we could read, ``<@U…|name>`` / ``<#C…|name>`` is what
+    third-party slash-command code shows. Every other ``&``, ``<`` and ``>`` is sent as
+    ``&amp;``, ``&lt;``, ``&gt;``. Links typed in the text are left as typed: how Slack renders
+    them under should_escape was not found in a source.
+    """
+    parts: list[str] = []
+    last = 0
+    for match in _MENTION.finditer(typed):
+        parts.append(_entities(typed[last : match.start()]))
+        ref = match.group(1)
+        kind, ident = ref[0], ref[1:]
+        if kind == "@":
+            name = state.users.get(ident, {}).get("name")
+        else:
+            name = state.channels.get(ident, {}).get("name")
+        parts.append(f"<{kind}{ident}|{name}>" if name else f"<{kind}{ident}>")
+        last = match.end()
+    parts.append(_entities(typed[last:]))
+    return "".join(parts)
+
+
 def command_fields(
     state: WorkspaceState,
     *,
@@ -29,9 +110,12 @@ def command_fields(
     response_url: str,
     verification_token: str,
 ) -> dict[str, str]:
-    """The form fields of a slash command request."""
+    """The form fields of a slash command request, in the order of the bolt-js fixture of a
+    real one (``token`` ... ``api_app_id``, ``is_enterprise_install``, the Grid org's
+    ``enterprise_id`` / ``enterprise_name``, ``response_url``, ``trigger_id``). Every value
+    is a string; ``text`` as given (see :func:`command_text`)."""
     spec = state.users.get(user_id, {})
-    return {
+    fields = {
         "token": verification_token,
         "team_id": state.team_id,
         "team_domain": state.team_domain,
@@ -42,10 +126,14 @@ def command_fields(
         "command": command,
         "text": text,
         "api_app_id": state.app_id,
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": trigger_id,
+        "is_enterprise_install": "true" if state.is_enterprise_install else "false",
     }
+    if state.on_grid:
+        fields["enterprise_id"] = str(state.enterprise_id)
+        fields["enterprise_name"] = str(state.enterprise_name)
+    fields["response_url"] = response_url
+    fields["trigger_id"] = trigger_id
+    return fields
 
 
 def find_element(blocks: list[Any], action_id: str) -> tuple[str, JsonDict] | None:
@@ -124,9 +212,9 @@ def block_actions_payload(
         "token": verification_token,
         "container": container,
         "trigger_id": trigger_id,
-        "team": {"id": state.team_id, "domain": state.team_domain},
-        "enterprise": None,
-        "is_enterprise_install": False,
+        "team": _team_ref(state),
+        "enterprise": _enterprise_ref(state),
+        "is_enterprise_install": state.is_enterprise_install,
         "state": {"values": state_values or {}},
         "actions": [{"action_ts": f"{time.time():.6f}", **a} for a in actions],
     }
@@ -175,13 +263,13 @@ def view_payload(
     full["state"] = {"values": values if values is not None else {}}
     payload: JsonDict = {
         "type": kind,
-        "team": {"id": state.team_id, "domain": state.team_domain},
+        "team": _team_ref(state),
         "user": _user_ref(state, user_id),
         "api_app_id": state.app_id,
         "token": verification_token,
         "view": full,
-        "enterprise": None,
-        "is_enterprise_install": False,
+        "enterprise": _enterprise_ref(state),
+        "is_enterprise_install": state.is_enterprise_install,
     }
     if kind == "view_submission":
         payload["trigger_id"] = trigger_id
@@ -201,26 +289,33 @@ def event_envelope(
     """An Events API ``event_callback`` envelope."""
     body = copy.deepcopy(event)
     body.setdefault("event_ts", f"{time.time():.6f}")
-    return {
-        "token": verification_token,
-        "team_id": state.team_id,
-        "api_app_id": state.app_id,
-        "event": body,
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": int(time.time()),
-        "authorizations": [
-            {
-                "enterprise_id": None,
-                "team_id": state.team_id,
-                "user_id": state.bot_user_id,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ],
-        "is_ext_shared_channel": False,
-        "event_context": f"4-{secrets.token_urlsafe(24)}",
-    }
+    envelope: JsonDict = {"token": verification_token, "team_id": state.team_id}
+    if state.on_grid:
+        envelope["enterprise_id"] = state.enterprise_id
+    envelope.update(
+        {
+            "api_app_id": state.app_id,
+            "event": body,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": state.enterprise_id,
+                    "team_id": state.team_id,
+                    "user_id": state.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": state.is_enterprise_install,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": f"4-{secrets.token_urlsafe(24)}",
+        }
+    )
+    if state.on_grid:  # the installation the event is for (not the actor's, which differs
+        envelope["context_team_id"] = state.team_id  # only in Slack Connect channels)
+        envelope["context_enterprise_id"] = state.enterprise_id
+    return envelope
 
 
 def new_event_id() -> str:

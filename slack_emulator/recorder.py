@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from slack_emulator.models import ApiCall, Delivery, ValidationFailure
+from slack_emulator.models import ApiCall, AppDelivery, ValidationFailure
 
 
 def _jsonable(value: Any) -> Any:
@@ -18,13 +18,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-class Recorder:
-    """Thread-safe lists of calls, deliveries and refused payloads."""
+class TrafficRecorder:
+    """Thread-safe lists of the emulator's traffic: Web API calls, deliveries to the app and
+    refused payloads (not the product's deal ``Recorder``)."""
 
     def __init__(self, transcript_path: str | Path | None = None) -> None:
         self._lock = threading.Lock()
         self.calls: list[ApiCall] = []
-        self.deliveries: list[Delivery] = []
+        self.deliveries: list[AppDelivery] = []
         self.validation_failures: list[ValidationFailure] = []
         self.transcript_path = Path(transcript_path) if transcript_path else None
 
@@ -50,7 +51,7 @@ class Recorder:
             }
         )
 
-    def delivery(self, delivery: Delivery) -> None:
+    def delivery(self, delivery: AppDelivery) -> None:
         with self._lock:
             self.deliveries.append(delivery)
         self.write(
@@ -79,7 +80,7 @@ class Recorder:
         with self._lock:
             return list(self.calls)
 
-    def snapshot_deliveries(self) -> list[Delivery]:
+    def snapshot_deliveries(self) -> list[AppDelivery]:
         with self._lock:
             return list(self.deliveries)
 

@@ -10,7 +10,7 @@ from typing import Any, Concatenate, Literal, ParamSpec
 
 from slack_emulator import payloads
 from slack_emulator.delivery import HttpOverrides, form_body, interactive_body, new_envelope_id
-from slack_emulator.models import Delivery, JsonDict
+from slack_emulator.models import AppDelivery, JsonDict
 from slack_emulator.server import Core, ThreadLoop
 from slack_emulator.state import WorkspaceState
 
@@ -18,14 +18,14 @@ Via = Literal["http", "socket"] | None
 
 FORM = "application/x-www-form-urlencoded"
 P = ParamSpec("P")
-AsyncSend = Callable[Concatenate["Sender", P], Coroutine[Any, Any, Delivery]]
+AsyncSend = Callable[Concatenate["Sender", P], Coroutine[Any, Any, AppDelivery]]
 
 
-def _blocking(asend: AsyncSend[P]) -> Callable[Concatenate[Sender, P], Delivery]:
+def _blocking(asend: AsyncSend[P]) -> Callable[Concatenate[Sender, P], AppDelivery]:
     """The blocking twin of an ``asend_*`` method: run it on the emulator's loop and wait."""
 
     @functools.wraps(asend)
-    def send(self: Sender, *args: P.args, **kwargs: P.kwargs) -> Delivery:
+    def send(self: Sender, *args: P.args, **kwargs: P.kwargs) -> AppDelivery:
         timeout = kwargs.get("ack_timeout") or self.ack_timeout
         return self._loop.run(asend(self, *args, **kwargs), float(timeout) + 10)  # type: ignore[arg-type]
 
@@ -54,12 +54,12 @@ class Sender:
 
     # -- internals -------------------------------------------------------
 
-    def _runner(self, coro: Coroutine[Any, Any, Delivery]) -> ThreadLoop:
+    def _runner(self, coro: Coroutine[Any, Any, AppDelivery]) -> ThreadLoop:
         if self._thread is None:
             coro.close()
         return self._loop
 
-    async def _async(self, coro: Coroutine[Any, Any, Delivery]) -> Delivery:
+    async def _async(self, coro: Coroutine[Any, Any, AppDelivery]) -> AppDelivery:
         return await self._runner(coro).arun(coro)
 
     def _overrides(
@@ -85,13 +85,16 @@ class Sender:
         self,
         command: str,
         text: str,
+        escaped: bool,
         user_id: str,
         channel_id: str | None,
         via: Via,
         ack_timeout: float | None,
         overrides: HttpOverrides,
-    ) -> Coroutine[Any, Any, Delivery]:
+    ) -> Coroutine[Any, Any, AppDelivery]:
         channel = channel_id or self.state.open_dm(user_id)[0]
+        if not escaped:
+            text = payloads.command_text(self.state, text)
         info = {
             "kind": "command",
             "channel_id": channel,
@@ -135,7 +138,7 @@ class Sender:
         via: Via,
         ack_timeout: float | None,
         overrides: HttpOverrides,
-    ) -> Coroutine[Any, Any, Delivery]:
+    ) -> Coroutine[Any, Any, AppDelivery]:
         envelope = {
             "envelope_id": new_envelope_id(),
             "payload": payload,
@@ -167,7 +170,7 @@ class Sender:
         via: Via,
         ack_timeout: float | None,
         overrides: HttpOverrides,
-    ) -> Coroutine[Any, Any, Delivery]:
+    ) -> Coroutine[Any, Any, AppDelivery]:
         info: JsonDict = {
             "kind": "block_actions",
             "user_id": user_id,
@@ -231,7 +234,7 @@ class Sender:
         via: Via,
         ack_timeout: float | None,
         overrides: HttpOverrides,
-    ) -> Coroutine[Any, Any, Delivery]:
+    ) -> Coroutine[Any, Any, AppDelivery]:
         trigger = self.state.issue_trigger(user_id) if kind == "view_submission" else None
         payload = payloads.view_payload(
             self.state,
@@ -254,7 +257,7 @@ class Sender:
         via: Via,
         ack_timeout: float | None,
         overrides: HttpOverrides,
-    ) -> Coroutine[Any, Any, Delivery]:
+    ) -> Coroutine[Any, Any, AppDelivery]:
         payload = payloads.event_envelope(
             self.state,
             event=event,
@@ -295,16 +298,23 @@ class Sender:
         *,
         user_id: str,
         channel_id: str | None = None,
+        escaped: bool = False,
         via: Via = None,
         ack_timeout: float | None = None,
         timestamp: int | str | None = None,
         signature: str | None = None,
         raw_body: str | bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Delivery:
-        """Run a slash command as ``user_id`` (in their DM with the app by default)."""
+    ) -> AppDelivery:
+        """Run a slash command as ``user_id`` (in their DM with the app by default).
+
+        ``text`` is what the user typed, a picked user or channel written ``<@U123>`` /
+        ``<#C123>``: it is sent as Slack sends it (``<@U123|name>``, ``&`` ``<`` ``>`` as
+        entities; :func:`slack_emulator.payloads.command_text`). With ``escaped=True`` it is
+        the ``text`` field itself, sent unchanged. Every other form field is Slack's.
+        """
         over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._command(command, text, user_id, channel_id, via, ack_timeout, over)
+        coro = self._command(command, text, escaped, user_id, channel_id, via, ack_timeout, over)
         return await self._async(coro)
 
     send_command = _blocking(asend_command)
@@ -327,7 +337,7 @@ class Sender:
         signature: str | None = None,
         raw_body: str | bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """Send a ``block_actions`` payload (fresh trigger_id; response_url for messages)."""
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._block_action(
@@ -356,7 +366,7 @@ class Sender:
         via: Via,
         ack_timeout: float | None,
         over: HttpOverrides,
-    ) -> Coroutine[Any, Any, Delivery]:
+    ) -> Coroutine[Any, Any, AppDelivery]:
         msg, vw, block_id, element = self._find_clickable(user_id, action_id, message, view)
         action = payloads.click_action(block_id, element, value)
         return self._block_action(
@@ -377,7 +387,7 @@ class Sender:
         signature: str | None = None,
         raw_body: str | bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """Use the element ``action_id`` as a user would (button, select, checkboxes...).
 
         Without ``message``/``view`` it searches the user's DM (newest first), their
@@ -404,7 +414,7 @@ class Sender:
         signature: str | None = None,
         raw_body: str | bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """Submit a modal; ``values`` is ``view.state.values`` ({block_id: {action_id: ...}})."""
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._view_action("view_submission", user_id, view, values, via, ack_timeout, over)
@@ -423,7 +433,7 @@ class Sender:
         signature: str | None = None,
         raw_body: str | bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """Close a modal (sent only when the view has ``notify_on_close``)."""
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._view_action("view_closed", user_id, view, None, via, ack_timeout, over)
@@ -446,7 +456,7 @@ class Sender:
         signature: str | None = None,
         raw_body: str | bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """Deliver an Events API event; pass the same ``event_id`` to simulate a retry."""
         over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._event(event, event_id, retry_num, retry_reason, via, ack_timeout, over)

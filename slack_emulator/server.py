@@ -18,9 +18,9 @@ from slack_emulator.api_methods import ApiError, Call, Result, WebApi
 from slack_emulator.blockkit import error_response, validate_blocks, validate_view
 from slack_emulator.delivery import Answer, HttpOverrides, SocketHub, post_http
 from slack_emulator.limits import FailureInjector, RateLimiter
-from slack_emulator.models import ApiCall, Delivery, JsonDict, ResponseUrlPost, ValidationFailure
+from slack_emulator.models import ApiCall, AppDelivery, JsonDict, ResponseUrlPost, ValidationFailure
 from slack_emulator.oauth import OAuthServer
-from slack_emulator.recorder import Recorder
+from slack_emulator.recorder import TrafficRecorder
 from slack_emulator.state import WorkspaceState
 
 T = TypeVar("T")
@@ -61,7 +61,7 @@ class Core:
         *,
         state: WorkspaceState,
         api: WebApi,
-        recorder: Recorder,
+        recorder: TrafficRecorder,
         limiter: RateLimiter,
         failures: FailureInjector,
         hub: SocketHub,
@@ -127,7 +127,7 @@ class Core:
                 request.transport.close()
             raise web.HTTPServiceUnavailable()
         body = {"ok": False, "error": _STATUS_ERRORS.get(rule.status, "fatal_error")}
-        headers = {"Retry-After": "1"} if rule.status == 429 else {}
+        headers = {"Retry-After": str(rule.retry_after)} if rule.status == 429 else {}
         return web.json_response(body, status=rule.status, headers=headers)
 
     # -- Web API --------------------------------------------------------------
@@ -158,14 +158,22 @@ class Core:
         return web.json_response(result.body, status=result.status, headers=result.headers)
 
     def _answer(self, call: Call) -> Result:
+        """Slack's checks in turn: the method exists, the token, its scopes, the rate limits
+        (the non-Marketplace history minute, then the tiers); then the method itself."""
         if not self.api.known(call.method):
             return Result({"ok": False, "error": "unknown_method"})
         api = self.api_for_token(call.token)
-        refused = api.check_auth(call)
+        refused = api.check_auth(call) or api.check_scope(call)
         if refused is not None:
             return refused
-        retry_after = self.limiter.check(call.method, call.args)
+        team = api.state.team_id
+        retry_after = api.history_limits.check(call.method, team)
+        if retry_after is None:
+            retry_after = self.limiter.check(call.method, call.args, team)
         if retry_after is not None:
+            # "ratelimited: The request has been ratelimited. Refer to the Retry-After header
+            # for when to retry the request." (slack-api-ref methods/conversations/
+            # conversations.open.json); HTTP 429 (docs.slack.dev/apis/web-api/rate-limits)
             return Result(
                 {"ok": False, "error": "ratelimited"},
                 status=429,
@@ -373,7 +381,7 @@ class Core:
         overrides: HttpOverrides,
         extra_headers: dict[str, str],
         info: JsonDict,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """Send one payload to the app (Socket Mode when connected, else HTTP)."""
         route = via or ("socket" if self.hub.count else "http")
         started = time.monotonic()
@@ -399,7 +407,7 @@ class Core:
         errors: list[str] = []
         if answer.status and 200 <= answer.status < 300:
             errors = self.apply_ack(str(ack_kind), payload, answer.body, info)
-        delivery = Delivery(
+        delivery = AppDelivery(
             kind=str(ack_kind),
             payload=payload,
             status=answer.status,

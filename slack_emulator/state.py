@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_emulator.clock import EmulatorClock
 from slack_emulator.models import JsonDict, ResponseUrlPost
 
 _TZ_LABELS: dict[str, str] = {
@@ -71,6 +72,7 @@ class Trigger:
     user_id: str
     issued: float
     used: bool = False
+    expired: bool = False
 
 
 @dataclass
@@ -84,6 +86,12 @@ class WorkspaceState:
     bot_user_id: str = "U0BOT"
     bot_id: str = "B0BOT"
     bot_name: str = "trustbot"
+    enterprise_id: str | None = None
+    """The Enterprise Grid org this workspace belongs to (None: not on Grid)."""
+    enterprise_name: str | None = None
+    is_enterprise_install: bool = False
+    """The app is installed org-wide (on the whole Grid org, not this workspace alone)."""
+    clock: EmulatorClock = field(default_factory=EmulatorClock)
     lock: threading.RLock = field(default_factory=threading.RLock)
     users: dict[str, JsonDict] = field(default_factory=dict)
     channels: dict[str, JsonDict] = field(default_factory=dict)
@@ -103,6 +111,21 @@ class WorkspaceState:
 
     def __post_init__(self) -> None:
         self.add_user(self.bot_user_id, name=self.bot_name, is_bot=True, tz="UTC")
+
+    @property
+    def on_grid(self) -> bool:
+        return self.enterprise_id is not None
+
+    def join_enterprise(
+        self, enterprise_id: str | None, enterprise_name: str | None, *, org_install: bool
+    ) -> None:
+        """Make this workspace part of a Grid org (None: leave it), installed org-wide or not."""
+        if org_install and enterprise_id is None:
+            raise ValueError("an org-wide install needs an Enterprise Grid org (enterprise_id)")
+        with self.lock:
+            self.enterprise_id = enterprise_id
+            self.enterprise_name = (enterprise_name or "") if enterprise_id else None
+            self.is_enterprise_install = org_install
 
     # -- ids ----------------------------------------------------------------
 
@@ -132,6 +155,8 @@ class WorkspaceState:
         email: str | None = None,
         deleted: bool = False,
         is_bot: bool = False,
+        is_org_admin: bool = False,
+        is_org_owner: bool = False,
     ) -> JsonDict:
         ZoneInfo(tz)  # fail early on a bad zone name
         spec = {
@@ -144,6 +169,9 @@ class WorkspaceState:
             "email": email,
             "deleted": deleted,
             "is_bot": is_bot,
+            "is_org_admin": is_org_admin,
+            "is_org_owner": is_org_owner,
+            "error": None,  # an error Slack answers about this user (see WebApi._user_for_dm)
             "updated": int(time.time()),
         }
         with self.lock:
@@ -198,6 +226,18 @@ class WorkspaceState:
             "is_email_confirmed": spec["email"] is not None,
             "who_can_share_contact_card": "EVERYONE",
         }
+        if self.enterprise_id is not None:
+            # Grid: the org-level role next to the workspace one; shape copied from slackapi/
+            # java-slack-sdk json-logs/samples/api/users.info.json ("enterprise_user": {"id",
+            # "enterprise_id", "enterprise_name", "is_admin", "is_owner", "teams"}).
+            user["enterprise_user"] = {
+                "id": spec["id"],
+                "enterprise_id": self.enterprise_id,
+                "enterprise_name": self.enterprise_name or "",
+                "is_admin": spec.get("is_org_admin", False),
+                "is_owner": spec.get("is_org_owner", False),
+                "teams": [self.team_id],
+            }
         return user
 
     def find_user_by_email(self, email: str) -> str | None:
@@ -254,6 +294,18 @@ class WorkspaceState:
             self.channels[channel_id] = channel
             self.messages.setdefault(channel_id, {})
         return copy.deepcopy(channel)
+
+    def conversation_kind(self, channel_id: str) -> str | None:
+        """ "im", "mpim", "private" or "public" (None: no such conversation)."""
+        with self.lock:
+            channel = self.channels.get(channel_id)
+            if channel is None:
+                return None
+            if channel.get("is_im"):
+                return "im"
+            if channel.get("is_mpim"):
+                return "mpim"
+            return "private" if channel.get("is_private") else "public"
 
     def open_dm(self, user_id: str) -> tuple[str, bool]:
         """The app's DM channel with a user: (channel id, already open)."""
@@ -350,8 +402,13 @@ class WorkspaceState:
             f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**9)}.{secrets.token_hex(16)}"
         )
         with self.lock:
-            self.triggers[trigger_id] = Trigger(user_id=user_id, issued=time.monotonic())
+            self.triggers[trigger_id] = Trigger(user_id=user_id, issued=self.clock.now())
         return trigger_id
+
+    def expire_trigger(self, trigger_id: str) -> None:
+        """Make a trigger_id answer ``expired_trigger_id`` from now on."""
+        with self.lock:
+            self.triggers[trigger_id].expired = True
 
     def consume_trigger(self, trigger_id: str | None, ttl: float) -> str | None:
         """Use a trigger; returns Slack's error code, or None when valid."""
@@ -363,7 +420,7 @@ class WorkspaceState:
                 return "invalid_trigger_id"
             if trigger.used:
                 return "exchanged_trigger_id"
-            if time.monotonic() - trigger.issued > ttl:
+            if trigger.expired or self.clock.now() - trigger.issued > ttl:
                 return "expired_trigger_id"
             trigger.used = True
         return None

@@ -59,3 +59,45 @@ def test_oauth_redirect_matches_route(manifest: dict) -> None:
     assert {"commands", "chat:write", "im:write", "users:read"} <= set(
         manifest["oauth_config"]["scopes"]["bot"]
     )
+
+
+# Beyond the Web API: the slash command, and the message_metadata_posted event (its scope,
+# docs.slack.dev/reference/events/message_metadata_posted).
+FEATURE_SCOPES = {"commands", "metadata.message:read"}
+# The conversation types the code reads or opens, for methods whose scope depends on it:
+# history for the outbox (DMs) and the digests (public or private team channels).
+CONVERSATION_TYPES = {
+    "conversations.history": ("im", "public", "private"),
+    "conversations.open": ("im",),
+}
+SDK_METHOD = re.compile(r"\.((?:chat|conversations|users|views|files|team)_[A-Za-z0-9_]+)\(")
+
+
+def test_bot_scopes_are_exactly_what_the_code_needs(manifest: dict) -> None:
+    """Least privilege: app.yml asks for the scope of every Web API method bot/ and handlers/
+    call (each method's scope as the emulator copies it from Slack's reference, see
+    slack_emulator.scopes), and for nothing else."""
+    from slack_emulator.scopes import BY_CONVERSATION, METHOD_SCOPES
+
+    sources = [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]
+    called = {
+        m.group(1)
+        for path in sources
+        if "demo" not in path.parts
+        for m in SDK_METHOD.finditer(path.read_text())
+    }
+    methods = set()
+    for name in called:
+        if name == "files_upload_v2":  # slack_sdk's three-step upload
+            methods |= {"files.getUploadURLExternal", "files.completeUploadExternal"}
+        else:
+            methods.add(name.replace("_", ".", 1))
+    assert "chat.postMessage" in methods and "conversations.history" in methods
+    needed = set(FEATURE_SCOPES)
+    for method in methods:
+        scope = METHOD_SCOPES[method]  # KeyError: a method the emulator does not serve yet
+        if scope == "by conversation":
+            needed |= {BY_CONVERSATION[method][kind] for kind in CONVERSATION_TYPES[method]}
+        elif scope is not None:
+            needed.add(scope)
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed

@@ -55,6 +55,7 @@ from bot.runtime.clock import ManualClock, utc
 from bot.runtime.settings import Settings, load_settings
 from bot.slack import digest_post
 from bot.slack.client import make_client
+from bot.slack.installations import BOT_SCOPES
 from bot.slack.kit.checkin import (
     ANSWER_ACTION,
     NOTE_ACTION,
@@ -759,6 +760,7 @@ def run(options: Options, console: Console, *, started: float | None = None) -> 
 
     try:
         with SlackEmulator(
+            scopes=BOT_SCOPES,  # app.yml's bot scopes: Slack refuses a call they do not allow
             signing_secret=SIGNING_SECRET,
             bot_token=BOT_TOKEN,
             app_token=APP_TOKEN,

@@ -43,8 +43,9 @@ BOT_SCOPES = (
     "im:write",
     "users:read",
     "users:read.email",
-    "channels:read",
-    "groups:read",
+    "im:history",
+    "channels:history",
+    "groups:history",
     "files:write",
     "metadata.message:read",
 )

@@ -17,6 +17,7 @@ from bot.runtime import Runtime
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from slack_emulator import SlackEmulator
+from tests.slack_app import APP_SCOPES
 
 TRUSTBOT = [sys.executable, "-m", "bot.app.cli"]
 
@@ -82,7 +83,7 @@ def test_migrate_then_serve_answers_healthz_and_signed_help(tmp_path: Path) -> N
     assert trustbot(tmp_path, "migrate").returncode == 0
     again = trustbot(tmp_path, "migrate")
     assert again.returncode == 0 and "database at revision" in again.stdout
-    with SlackEmulator(signing_secret="cli-secret", bot_token="xoxb-cli") as emu:
+    with SlackEmulator(scopes=APP_SCOPES, signing_secret="cli-secret", bot_token="xoxb-cli") as emu:
         port = free_port()
         proc = subprocess.Popen(
             [*TRUSTBOT, "serve", "--port", str(port), "--host", "127.0.0.1"],

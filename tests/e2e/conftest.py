@@ -14,6 +14,7 @@ from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.settings import Settings, load_settings
 from bot.storage import Database
 from slack_emulator import SlackEmulator
+from tests.slack_app import APP_SCOPES
 
 SIGNING_SECRET = "e2e-signing-secret"
 BOT_TOKEN = "xoxb-e2e"
@@ -88,7 +89,7 @@ def serve(
 @pytest.fixture
 def emulator() -> Iterator[SlackEmulator]:
     with SlackEmulator(
-        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN
+        scopes=APP_SCOPES, signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN
     ) as emu:
         emu.add_user("U0ADMIN", name="alex", tz="Europe/London", is_admin=True)
         emu.add_user("U0REP1", name="ana", tz="America/New_York")

@@ -23,6 +23,7 @@ from bot.storage import Database
 from bot.storage.models import Delivery, Person
 from slack_emulator import SlackEmulator
 from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
+from tests.slack_app import APP_SCOPES
 
 TEAM = "T0001"  # the emulator's default workspace
 ZONES = {"U0NY": "America/New_York", "U0BER": "Europe/Berlin", "U0TOK": "Asia/Tokyo"}
@@ -49,7 +50,7 @@ def test_checkin_now_reaches_every_rep_once(http_stack: Stack) -> None:
 
 @pytest.fixture
 async def world(database_url: str) -> AsyncIterator[tuple[Runtime, SlackEmulator, OutboxWorker]]:
-    with SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM) as emu:
+    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=TEAM) as emu:
         for user, tz in ZONES.items():
             emu.add_user(user, name=user.lower(), tz=tz)
         clock = ManualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))  # Sunday before US DST week

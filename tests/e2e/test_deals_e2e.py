@@ -24,7 +24,7 @@ from bot.slack.users import email_resolver
 from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery
 from slack_emulator import SlackEmulator
-from slack_emulator.delivery import sign
+from slack_emulator.delivery import slack_signature
 from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
 
 pytestmark = pytest.mark.slow
@@ -193,7 +193,7 @@ async def test_the_webhook_resolves_reps_with_users_lookup_by_email(
                 ts = str(int(time.time()))
                 headers = {
                     "X-Trustbot-Request-Timestamp": ts,
-                    "X-Trustbot-Signature": sign(WEBHOOK_SECRET, ts, body),
+                    "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, ts, body),
                 }
                 replies.append(await http.post("/webhooks/deals", content=body, headers=headers))
             assert [r.status_code for r in replies] == [202, 202]

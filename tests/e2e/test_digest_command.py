@@ -16,6 +16,7 @@ from bot.storage import Database
 from slack_emulator import SlackEmulator
 from tests.bot.test_digests import KEY, W3, WS, checkin_week, make_team, same
 from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack, start_app, trust
+from tests.slack_app import APP_SCOPES
 
 
 @pytest.fixture
@@ -24,7 +25,11 @@ def stack(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]
 
     monkeypatch.setattr(conf, "PSEUDONYM_KEY", KEY)  # the seeded answers' key
     with SlackEmulator(
-        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=WS
+        scopes=APP_SCOPES,
+        signing_secret=SIGNING_SECRET,
+        bot_token=BOT_TOKEN,
+        app_token=APP_TOKEN,
+        team_id=WS,
     ) as emu:
         emu.add_user("U0ADMIN", name="alex", tz="UTC", is_admin=True)
         emu.add_user("U0REP1", name="ana", tz="UTC")

@@ -18,8 +18,9 @@ import httpx
 import pytest
 
 from slack_emulator import SlackEmulator
-from slack_emulator.delivery import sign
+from slack_emulator.delivery import slack_signature
 from tests.e2e.test_answering import note_values
+from tests.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,10 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float = 15.0) ->
 @pytest.fixture
 def emu() -> Iterator[SlackEmulator]:
     with SlackEmulator(
-        signing_secret=SECRETS["SLACK_SIGNING_SECRET"], bot_token=BOT_TOKEN, app_token=APP_TOKEN
+        scopes=APP_SCOPES,
+        signing_secret=SECRETS["SLACK_SIGNING_SECRET"],
+        bot_token=BOT_TOKEN,
+        app_token=APP_TOKEN,
     ) as e:
         e.add_user(ADMIN, name="alex", tz="UTC", is_admin=True)
         for n, rep in enumerate(REPS):
@@ -126,7 +130,7 @@ def deal_webhook(base: str) -> httpx.Response:
     headers = {
         "Content-Type": "application/json",
         "X-Trustbot-Request-Timestamp": ts,
-        "X-Trustbot-Signature": sign(SECRETS["TRUSTBOT_WEBHOOK_SECRET"], ts, body),
+        "X-Trustbot-Signature": slack_signature(SECRETS["TRUSTBOT_WEBHOOK_SECRET"], ts, body),
     }
     return httpx.post(f"{base}/webhooks/deals", content=body, headers=headers)
 

@@ -33,6 +33,7 @@ from bot.storage import Database
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
 from tests.bot.test_outbox import WS, all_rows, seed
+from tests.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def emu() -> Iterator[SlackEmulator]:
-    with SlackEmulator(bot_token=BOT_TOKEN, team_id=WS) as e:
+    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as e:
         yield e
 
 

@@ -27,6 +27,7 @@ from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
 from tests.bot.test_outbox import WS, all_rows, seed
 from tests.e2e.test_outbox_e2e import add_users, assert_exactly_once, posts
+from tests.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +39,7 @@ KILL_AFTER = 1_500
 
 @pytest.fixture
 def emu() -> Iterator[SlackEmulator]:
-    with SlackEmulator(bot_token=BOT_TOKEN, team_id=WS) as e:
+    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as e:
         yield e
 
 

@@ -155,3 +155,86 @@ async def test_async_client_finds_a_message_by_metadata(emu: SlackEmulator) -> N
         if m.get("metadata", {}).get("event_payload", {}).get("delivery_id") == 2
     ]
     assert found == ["check-in 2"]
+
+
+# ----------------------------------------------- apps distributed outside the Marketplace
+
+
+def test_tier_3_pages_by_default(emu: SlackEmulator, client: WebClient) -> None:
+    """Marketplace and internal apps: default ``limit`` 100, "Maximum of 999" (slack-api-ref
+    docs.slack.dev/methods/conversations.history.json); the 15-message rule is off."""
+    sent = [_post(client, "C1", f"m{i}") for i in range(20)]
+    assert len(client.conversations_history(channel="C1")["messages"]) == 20
+    assert len(client.conversations_history(channel="C1", limit=17)["messages"]) == 17
+    assert len(client.conversations_history(channel="C1")["messages"]) == len(sent)
+
+
+def test_non_marketplace_pages_hold_at_most_15(emu: SlackEmulator, client: WebClient) -> None:
+    """ "The maximum and default values for the limit parameter have both been reduced to 15
+    objects" (docs.slack.dev/reference/methods/conversations.history; changelog 2025-05-29
+    "Rate limit changes for non-Marketplace apps"). A larger ``limit`` is not an error: the page
+    is cut to 15 (what Slack does is undocumented; third parties report this)."""
+    sent = [_post(client, "C1", f"m{i}") for i in range(20)]
+    emu.set_non_marketplace_history()
+    default = client.conversations_history(channel="C1")
+    assert [m["ts"] for m in default["messages"]] == sent[::-1][:15]
+    assert default["has_more"] is True
+    emu.clock.advance(60)
+    asked_more = client.conversations_history(channel="C1", limit=200)
+    assert len(asked_more["messages"]) == 15
+    emu.clock.advance(60)
+    cursor = asked_more["response_metadata"]["next_cursor"]
+    rest = client.conversations_history(channel="C1", limit=100, cursor=cursor)
+    assert [m["ts"] for m in rest["messages"]] == sent[::-1][15:]
+    emu.clock.advance(60)
+    assert len(client.conversations_history(channel="C1", limit=3)["messages"]) == 3
+
+
+def test_non_marketplace_one_call_a_minute(emu: SlackEmulator, client: WebClient) -> None:
+    """ "this method is rate limited to 1 request per minute" (docs.slack.dev/reference/methods/
+    conversations.history), per method per workspace like every limit (docs.slack.dev/apis/
+    web-api/rate-limits); a second call answers HTTP 429, ``ratelimited`` and ``Retry-After``
+    the whole seconds left. The emulator's clock stands in for the minute."""
+    emu.set_non_marketplace_history()
+    dm = emu.dm_channel_id("U1")
+    assert client.conversations_history(channel="C1")["ok"]
+    emu.clock.advance(20.5)
+    for channel in ("C1", dm):  # another channel is the same method: no fresh budget
+        with pytest.raises(SlackApiError) as info:
+            client.conversations_history(channel=channel)
+        assert info.value.response.status_code == 429
+        assert info.value.response["error"] == "ratelimited"
+        assert info.value.response.headers["Retry-After"] == "40"  # 39.5 s, rounded up
+    assert emu.calls[-1].status == 429
+    assert client.users_info(user="U1")["ok"]  # other methods are not affected
+    emu.clock.advance(39.5)
+    assert client.conversations_history(channel=dm)["ok"]
+
+
+def test_non_marketplace_minute_is_per_workspace(emu: SlackEmulator) -> None:
+    """Slack's limits are counted "per API method per workspace/team per app"
+    (docs.slack.dev/apis/web-api/rate-limits)."""
+    emu.set_non_marketplace_history()
+    beta = emu.add_workspace("T0002", "Beta", bot_token="xoxb-beta")
+    beta.add_channel("C2", name="beta-sales")
+    acme = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
+    other = WebClient(token="xoxb-beta", base_url=emu.api_url)
+    assert acme.conversations_history(channel="C1")["ok"]
+    assert other.conversations_history(channel="C2")["ok"]
+    with pytest.raises(SlackApiError):
+        other.conversations_history(channel="C2")
+
+
+def test_the_limits_are_an_option(emu: SlackEmulator, client: WebClient) -> None:
+    """Internal (customer-built) apps "will maintain their existing rate limits" (changelog
+    2025-06-03), so the rule is off unless asked for, and can be turned off again."""
+    with SlackEmulator(non_marketplace_history=True) as strict:
+        strict.add_channel("C1", name="c")
+        strict_client = WebClient(token=strict.bot_token, base_url=strict.api_url)
+        strict_client.conversations_history(channel="C1")
+        with pytest.raises(SlackApiError):
+            strict_client.conversations_history(channel="C1")
+        strict.set_non_marketplace_history(False)
+        assert strict_client.conversations_history(channel="C1")["ok"]
+    for _ in range(3):
+        assert client.conversations_history(channel="C1")["ok"]

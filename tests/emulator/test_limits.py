@@ -182,3 +182,69 @@ def test_failure_rate_affects_a_fraction(emu: SlackEmulator) -> None:
             statuses.append(exc.response.status_code)
     assert 5 < statuses.count(503) < 35
     assert rule.fired == statuses.count(503)
+
+
+def test_retry_after_is_the_whole_seconds_until_the_budget_is_back(emu: SlackEmulator) -> None:
+    """Slack answers 429 with "a Retry-After header containing the number of seconds until you
+    can retry" (docs.slack.dev/apis/web-api/rate-limits; the older api.slack.com/docs/
+    rate-limits text). Whole seconds, rounded up, at least 1: slack_sdk's
+    RateLimitErrorRetryHandler sleeps ``int(Retry-After)`` plus jitter
+    (slack_sdk/http_retry/builtin_handlers.py), so rounding down would retry too early."""
+    emu.set_rate_limits(tier_per_min={"users.info": 2})  # one call back every 30 s
+    client = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
+    client.users_info(user="U1")
+    client.users_info(user="U2")
+    with pytest.raises(SlackApiError) as first:
+        client.users_info(user="U1")
+    assert first.value.response.headers["Retry-After"] == "30"
+    emu.clock.advance(10)
+    with pytest.raises(SlackApiError) as later:
+        client.users_info(user="U1")
+    assert later.value.response.headers["Retry-After"] == "20"
+    emu.clock.advance(20)
+    assert client.users_info(user="U1")["ok"]  # no sleeping: the emulator's clock moved
+
+
+def test_limits_are_counted_per_workspace(emu: SlackEmulator) -> None:
+    """ "per API method per workspace/team per app" (docs.slack.dev/apis/web-api/rate-limits),
+    and chat.postMessage's "one message per second per channel" with a workspace-wide cap."""
+    emu.set_rate_limits(tier_per_min={"users.info": 1})
+    beta = emu.add_workspace("T0002", "Beta", bot_token="xoxb-beta")
+    beta.add_user("U1", name="ana-beta")
+    acme = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
+    other = WebClient(token="xoxb-beta", base_url=emu.api_url)
+    assert acme.users_info(user="U1")["ok"]
+    assert other.users_info(user="U1")["ok"]
+    acme.chat_postMessage(channel="U1", text="acme")
+    other.chat_postMessage(channel="U1", text="beta")  # same user ID, another workspace's DM
+    with pytest.raises(SlackApiError):
+        other.users_info(user="U1")
+
+
+def test_injected_429_sends_the_retry_after_asked_for(emu: SlackEmulator) -> None:
+    """An injected 429 carries ``Retry-After`` (1 s unless told: what apps report for
+    chat.postMessage's per-second rule; Slack's docs' own example is 30)."""
+    client = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
+    emu.inject_failure("auth.test", status=429, times=1)
+    emu.inject_failure("users.info", status=429, times=1, retry_after=30)
+    with pytest.raises(SlackApiError) as default:
+        client.auth_test()
+    with pytest.raises(SlackApiError) as asked:
+        client.users_info(user="U1")
+    assert default.value.response.headers["Retry-After"] == "1"
+    assert asked.value.response.headers["Retry-After"] == "30"
+    assert asked.value.response["error"] == "ratelimited"
+    with pytest.raises(ValueError):
+        emu.inject_failure("auth.test", status=429, retry_after=0)
+
+
+def test_failure_durations_follow_the_emulators_clock(emu: SlackEmulator) -> None:
+    """Failure windows run on ``emu.clock``, like the rate limits."""
+    client = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
+    emu.inject_failure(status=503, duration=60)
+    with pytest.raises(SlackApiError):
+        client.auth_test()
+    emu.clock.advance(60)
+    assert client.auth_test()["ok"]
+    with pytest.raises(ValueError):
+        emu.clock.advance(-1)

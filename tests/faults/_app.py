@@ -14,8 +14,9 @@ from sqlmodel import select
 from bot.core import outbox
 from bot.storage import Database
 from slack_emulator import SlackEmulator
-from slack_emulator.models import Delivery as SlackRequest
+from slack_emulator.models import AppDelivery
 from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack
+from tests.slack_app import APP_SCOPES
 
 T = TypeVar("T")
 WS = "T0001"  # the emulator's workspace
@@ -27,7 +28,7 @@ REPS = {"U0REP1": "America/New_York", "U0REP2": "Europe/Berlin", "U0REP3": "Asia
 def slack() -> Iterator[SlackEmulator]:
     """The emulator with an admin, three reps in three time zones and a channel."""
     with SlackEmulator(
-        signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN
+        scopes=APP_SCOPES, signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN
     ) as emu:
         emu.add_user(ADMIN, name="alex", tz="Europe/London", is_admin=True)
         for n, (user, tz) in enumerate(REPS.items()):
@@ -74,7 +75,7 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
         time.sleep(0.05)
 
 
-def command(stack: Stack, text: str, wait: float = 5.0) -> tuple[SlackRequest, str | None]:
+def command(stack: Stack, text: str, wait: float = 5.0) -> tuple[AppDelivery, str | None]:
     """``/trust <text>`` as the admin: Slack's request (with the app's ack) and the text of
     the answer posted to its response_url, if one came within ``wait`` seconds."""
     emu = stack.emulator

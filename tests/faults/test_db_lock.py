@@ -36,7 +36,7 @@ from bot.slack.sender import EVENT_TYPE
 from bot.storage import Database, db
 from bot.storage.migrate import upgrade
 from bot.storage.models import DealEvent, Delivery, Team
-from slack_emulator.delivery import sign
+from slack_emulator.delivery import slack_signature
 from tests.bot.test_outbox import seed
 from tests.e2e.conftest import Stack, start_app, trust
 from tests.e2e.test_deals_e2e import WEBHOOK_SECRET, deal
@@ -69,7 +69,7 @@ def post_webhook(stack: Stack, event_id: str) -> httpx.Response:
     ts = str(int(time.time()))
     headers = {
         "X-Trustbot-Request-Timestamp": ts,
-        "X-Trustbot-Signature": sign(WEBHOOK_SECRET, ts, body),
+        "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, ts, body),
     }
     with httpx.Client(base_url=stack.server.url, timeout=60) as client:
         return client.post("/webhooks/deals", content=body, headers=headers)

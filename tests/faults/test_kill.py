@@ -36,6 +36,7 @@ from tests.bot.test_digests import KEY, W3, WS, checkin_week, make_team, same
 from tests.bot.test_outbox import WS as OUTBOX_WS
 from tests.bot.test_outbox import all_rows, seed
 from tests.faults.conftest import Chaos
+from tests.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +94,7 @@ def child_env(emu: SlackEmulator, url: str, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def emu() -> Iterator[SlackEmulator]:
-    with SlackEmulator(bot_token=TOKEN, team_id=OUTBOX_WS) as e:
+    with SlackEmulator(scopes=APP_SCOPES, bot_token=TOKEN, team_id=OUTBOX_WS) as e:
         yield e
 
 
@@ -186,7 +187,7 @@ async def test_kill_9_at_random_points_of_a_digest_post(chaos: Chaos, tmp_path: 
     figures frozen before the kill, and the settled claims are logged."""
     kills_in_flight = 0
     for round_no in range(ROUNDS):
-        with SlackEmulator(bot_token=TOKEN, team_id=WS) as emu:
+        with SlackEmulator(scopes=APP_SCOPES, bot_token=TOKEN, team_id=WS) as emu:
             emu.add_channel("C0DIGEST", name="sales-managers")
             url = f"sqlite:///{tmp_path / f'digest-{round_no}.db'}"
             rt, team_ids = await digest_world(url, teams=4)

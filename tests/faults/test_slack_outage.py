@@ -35,6 +35,7 @@ from slack_emulator import SlackEmulator
 from slack_emulator.limits import Failure
 from tests.bot.test_outbox import WS, all_rows, seed
 from tests.faults.conftest import Chaos
+from tests.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ RETRY_LINE = re.compile(r"^delivery (\d+): (.+?), (?:attempt \d+, )?again in [\d
 
 @pytest.fixture
 def emu() -> Iterator[SlackEmulator]:
-    with SlackEmulator(bot_token=TOKEN, team_id=WS) as e:
+    with SlackEmulator(scopes=APP_SCOPES, bot_token=TOKEN, team_id=WS) as e:
         yield e
 
 

@@ -38,7 +38,7 @@ from bot.storage.models import (
 )
 from bot.storage.models import Delivery as DeliveryRow
 from slack_emulator import SlackEmulator
-from slack_emulator.models import Delivery
+from slack_emulator.models import AppDelivery
 from tests.e2e.conftest import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -48,6 +48,7 @@ from tests.e2e.conftest import (
     serve,
     trust,
 )
+from tests.slack_app import APP_SCOPES
 
 T = TypeVar("T")
 ADMIN, REP, OTHER = "U0ADMIN", "U0REP1", "U0REP2"
@@ -156,7 +157,7 @@ class FuzzApp:
         *,
         user: str = REP,
         view: dict[str, Any] | None = None,
-    ) -> Delivery:
+    ) -> AppDelivery:
         """POST ``payload`` (any JSON value) as Slack posts an interaction: the form field
         ``payload``, signed; ``rid`` names it in the app's log lines. ``view`` makes it a view
         submission in the emulator's records."""
@@ -204,7 +205,10 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzApp]:
     engine = create_engine(sync_url(url))
     try:
         with SlackEmulator(
-            signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN
+            scopes=APP_SCOPES,
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+            app_token=APP_TOKEN,
         ) as emu:
             emu.add_user(ADMIN, name="alex", tz="Europe/London", is_admin=True)
             emu.add_user(REP, name="ana", tz="America/New_York")

@@ -28,7 +28,7 @@ from bot.core.prompts import default_bank
 from bot.slack.kit.checkin import NOTE_BLOCK, SHARE_BLOCK
 from bot.storage.models import Person
 from slack_emulator import payloads
-from slack_emulator.delivery import sign
+from slack_emulator.delivery import slack_signature
 from tests.e2e.conftest import SIGNING_SECRET, trust
 from tests.fuzz.conftest import ADMIN, CHANNEL, OTHER, REP, WEBHOOK_SECRET, FuzzApp, wait_for
 from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values, tricky_text
@@ -95,7 +95,7 @@ def targets(fuzz_app: FuzzApp) -> Targets:
         content=body,
         headers={
             "X-Trustbot-Request-Timestamp": ts,
-            "X-Trustbot-Signature": sign(WEBHOOK_SECRET, ts, body),
+            "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, ts, body),
         },
     )
     assert reply.status_code == 202, reply.text

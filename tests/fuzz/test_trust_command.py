@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from bot.core.trust.grammar import HHMM, PROMPT_ID, TEAM_NAME, Command, CommandError, tokenize
 from bot.core.trust.registry import COMMANDS, USAGE, parse, spec
 from bot.slack.kit.replies import error_message, help_message
+from slack_emulator.payloads import command_text
 from tests.fuzz.conftest import ADMIN, CHANNEL, REP, FuzzApp, wait_for
 from tests.fuzz.strategies import any_text, fuzz, huge_text, tricky_text
 
@@ -234,8 +235,9 @@ def test_trust_over_http_always_gets_a_clear_ephemeral_answer(fuzz_app: FuzzApp)
     @example(text="me " + "x " * 20_000, user=REP)
     def one(text: str, user: str) -> None:
         before = app.counts()
+        sent = command_text(app.emulator.state, text)  # typed text as Slack sends it (escaped)
         try:
-            expected: Command | CommandError = parse(text)
+            expected: Command | CommandError = parse(sent)
         except CommandError as error:
             expected = error
         answer = ask(app, text, user)

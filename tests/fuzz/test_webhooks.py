@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from bot.app.webhooks import MAX_BODY, hubspot_signature
-from slack_emulator.delivery import sign  # an independent implementation of the scheme
+from slack_emulator.delivery import slack_signature  # an independent implementation of the scheme
 from tests.fuzz.conftest import REP, WEBHOOK_SECRET, FuzzApp
 from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values, tricky_text
 
@@ -73,7 +73,7 @@ def signed(app: FuzzApp, body: bytes, ts: str | None = None) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "X-Trustbot-Request-Timestamp": timestamp,
-        "X-Trustbot-Signature": sign(WEBHOOK_SECRET, timestamp, body),
+        "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, timestamp, body),
         "X-Request-Id": fresh_id(),
     }
 
@@ -184,7 +184,7 @@ def bad_headers(draw: st.DrawFn, app: FuzzApp, body: bytes) -> dict[bytes, bytes
         | st.integers(-(10**18), 10**18).filter(lambda t: abs(t - now) > 300).map(str)
         | any_text
     )
-    good = sign(WEBHOOK_SECRET, ts, body) if ts.strip() else "v0=" + "0" * 64
+    good = slack_signature(WEBHOOK_SECRET, ts, body) if ts.strip() else "v0=" + "0" * 64
     sig = draw(
         st.sampled_from(
             [
@@ -192,8 +192,8 @@ def bad_headers(draw: st.DrawFn, app: FuzzApp, body: bytes) -> dict[bytes, bytes
                 good.upper(),
                 good[:-1],
                 "v1=" + good[3:],
-                sign("wrong-secret", ts, body),
-                sign(WEBHOOK_SECRET, ts, body + b" "),
+                slack_signature("wrong-secret", ts, body),
+                slack_signature(WEBHOOK_SECRET, ts, body + b" "),
                 "",
             ]
         )
@@ -208,7 +208,7 @@ def bad_headers(draw: st.DrawFn, app: FuzzApp, body: bytes) -> dict[bytes, bytes
         if draw(st.integers(0, 4)) == 0:
             del headers[name]
     if ts == str(now) and sig == good and len(headers) == 3:  # made right by chance
-        headers["X-Trustbot-Signature"] = sign("wrong-secret", ts, body)
+        headers["X-Trustbot-Signature"] = slack_signature("wrong-secret", ts, body)
     return {k.encode(): header(v) for k, v in headers.items()}
 
 

@@ -70,7 +70,7 @@ CONVERSATION_TYPES = {
     "conversations.history": ("im", "public", "private"),
     "conversations.open": ("im",),
 }
-SDK_METHOD = re.compile(r"\.((?:chat|conversations|users|views|files|team)_[A-Za-z0-9_]+)\(")
+SDK_METHOD = re.compile(r"client\.((?:chat|conversations|users|views|files|team)_[A-Za-z0-9_]+)\(")
 
 
 def test_bot_scopes_are_exactly_what_the_code_needs(manifest: dict) -> None:

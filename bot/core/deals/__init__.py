@@ -16,7 +16,8 @@ Life of an update:
    recognised (and acknowledged, not stored) even across restarts.
 2. :func:`process_events` runs afterwards (in the background: :class:`Pipeline`): it
    resolves the rep (Slack user ID as given, or e-mail via the ``resolve_email`` callable,
-   which may call Slack), picks the moment (:func:`moment_for`), applies
+   which may call Slack), picks the moment (:func:`moment_for`: :func:`route` reads the
+   change for its meaning, :func:`classify_stage` a stage's), applies
    :mod:`bot.guardrails` and plans a ``nudge`` row in the outbox
    (:class:`~bot.storage.models.Delivery`). The event ends ``nudged`` (due now),
    ``deferred`` (planned for a later slot), ``skipped`` (paused team, snoozed or opted-out
@@ -26,7 +27,8 @@ Life of an update:
    and 2, or Slack was unreachable) and processes them: run it at start-up and periodically.
 
 Modules: :mod:`~bot.core.deals.model` (the update and its JSON), :mod:`~.hubspot`,
-:mod:`~.storing` (accepting), :mod:`~.rules` (which moment), :mod:`~.planning` (to a nudge),
+:mod:`~.storing` (accepting), :mod:`~.rules` (which moment), :mod:`~.stages` (what a stage
+means), :mod:`~.planning` (to a nudge),
 :mod:`~.resolvers`, :mod:`~.reporting`, :mod:`~.nudge_content` (what the DM says).
 Plain Python over the storage layer: nothing here imports Slack's libraries.
 """
@@ -60,7 +62,8 @@ from bot.core.deals.planning import (
 )
 from bot.core.deals.reporting import UnknownRep, UnknownReps, unknown_reps
 from bot.core.deals.resolvers import EmailCache, single_workspace
-from bot.core.deals.rules import moment_for
+from bot.core.deals.rules import DealMoment, Moment, moment_for, route
+from bot.core.deals.stages import DealType, Direction, StageFacts, StageKind, classify_stage
 from bot.core.deals.storing import Receipt, Recorder, store
 
 __all__ = [
@@ -73,9 +76,13 @@ __all__ = [
     "SLACK",
     "UNKNOWN_REP",
     "WEBHOOK",
+    "DealMoment",
+    "DealType",
     "DealUpdate",
+    "Direction",
     "EmailCache",
     "HubSpotBatch",
+    "Moment",
     "NudgeContent",
     "PayloadError",
     "Pipeline",
@@ -83,10 +90,13 @@ __all__ = [
     "Receipt",
     "Recorder",
     "ResolveEmail",
+    "StageFacts",
+    "StageKind",
     "UnknownRep",
     "UnknownReps",
     "WorkspaceResolver",
     "answer_context",
+    "classify_stage",
     "moment_for",
     "nudge_context",
     "parse_hubspot",
@@ -96,6 +106,7 @@ __all__ = [
     "process_events",
     "process_pending",
     "receive_metadata",
+    "route",
     "single_workspace",
     "store",
     "unknown_reps",

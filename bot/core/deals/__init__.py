@@ -1,10 +1,12 @@
 """Deal updates: one normalised model for every source, stored once, turned into nudges.
 
-Three sources feed the same :class:`DealUpdate`:
+Four sources feed the same :class:`DealUpdate`:
 
 - ``webhook``: ``POST /webhooks/deals`` (PRODUCT.md, "Deal webhook"), parsed by
   :func:`parse_webhook`;
 - ``hubspot``: HubSpot deal property-change notifications, :func:`parse_hubspot`;
+- ``salesforce``: Salesforce Outbound Messages and signed callouts, compared with each deal's
+  last known state (:mod:`~bot.core.deals.salesforce`, :mod:`~bot.core.deals.last_known`);
 - ``slack``: ``message_metadata_posted`` events whose metadata ``event_type`` is
   ``deal_updated`` and whose ``event_payload`` is the webhook's JSON, :func:`parse_metadata`.
 
@@ -63,6 +65,7 @@ from bot.core.deals.planning import (
 from bot.core.deals.reporting import UnknownRep, UnknownReps, unknown_reps
 from bot.core.deals.resolvers import EmailCache, single_workspace
 from bot.core.deals.rules import DealMoment, Moment, moment_for, route
+from bot.core.deals.salesforce import SALESFORCE
 from bot.core.deals.stages import DealType, Direction, StageFacts, StageKind, classify_stage
 from bot.core.deals.storing import Receipt, Recorder, store
 
@@ -72,6 +75,7 @@ __all__ = [
     "DEFERRED",
     "HUBSPOT",
     "NUDGED",
+    "SALESFORCE",
     "SKIPPED",
     "SLACK",
     "UNKNOWN_REP",

@@ -22,25 +22,23 @@ message about a deal records it, and is itself an update only when the deal was 
 (``CreatedDate`` within a minute of ``LastModifiedDate``) or is closed. Alternatively an admin
 defines one Outbound Message per rule (``ISCHANGED(StageName)``, ``ISCHANGED(CloseDate)``...)
 and maps each ``ActionId`` to its change (``TRUSTBOT_SALESFORCE_ACTIONS``): the message then
-says what changed, also the first time. Either way, what each field means:
+says what changed, also the first time. Either way, what each field means (fields from the
+Opportunity field reference; research note §6):
 
-=================  ===========================================================================
-field              change (source: Opportunity field reference; research note §6)
-=================  ===========================================================================
-``StageName``      ``stage_changed`` from the last known stage to this one
-``IsClosed``,      decide ``won`` (closed and won) or ``lost`` (closed, not won) whatever the
-``IsWon``          stage's label (they come from the stage's OpportunityStage row)
-``CloseDate``      ``close_date_changed``
-``Amount``         ``amount_changed`` (compared as numbers: ``45000.0`` is ``45000``)
-``Discount__c``    ``discount_requested`` with the percentage, when above 0 (there is no
-                   standard Opportunity discount field; a custom percent field is usual)
-``Type``           kept as the deal's type (renewal, expansion...) in the last known state
-``Owner_Email__c``,  the rep, by e-mail (an Outbound Message cannot carry related fields such
-``OwnerEmail__c``,   as ``Owner.Email``, so a formula field holds it); none of them: the update
-``OwnerEmail``       is kept for an unknown rep
-``SystemModstamp``  / ``LastModifiedDate``: when it happened, and older news than the last
-                   known state is ignored (delivery may be out of order)
-=================  ===========================================================================
+- ``StageName``: ``stage_changed``, from the last known stage to this one;
+- ``IsClosed`` and ``IsWon`` (derived from the stage's OpportunityStage row): ``won`` when
+  closed and won, ``lost`` when closed and not won, whatever the stage's label says;
+- ``CloseDate``: ``close_date_changed``;
+- ``Amount``: ``amount_changed``, compared as numbers (``45000.0`` is ``45000``);
+- ``Discount__c``: ``discount_requested`` with the percentage, when above 0 (Opportunity has no
+  standard discount field; a custom percent field is usual);
+- ``Type``: the deal's type (renewal, expansion...), kept in the last known state;
+- ``Owner_Email__c``, ``OwnerEmail__c`` or ``OwnerEmail``: the rep, by e-mail (an Outbound
+  Message carries no related field such as ``Owner.Email``, so a formula field holds it;
+  without one the update is kept for an unknown rep; ``OwnerId`` is not used);
+- ``SystemModstamp``, else ``LastModifiedDate``: when it happened; news older than the last
+  known state is ignored (delivery may be out of order);
+- ``CreatedDate``: a deal created within a minute of its last change is a new deal.
 
 Delivery is at least once: a notification whose ``Id`` was seen is not processed again
 (:data:`~.last_known.KEEP_SEEN` per deal), and each update's ``event_id`` is

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import select
 from starlette.applications import Starlette
@@ -33,6 +35,7 @@ from bot.storage import Database
 from bot.storage.models import DealEvent, DealState
 from slack_emulator.delivery import sign
 from tests.bot.test_deals import KEY, LONDON, SECRET, Directory, make_runtime, nudges
+from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "salesforce"
 NEGOTIATION = (DATA / "opportunity_negotiation.xml").read_text()  # research note §1.2(a)
@@ -734,3 +737,52 @@ async def test_a_callout_needs_the_signature_and_the_org(
     bad = b'{"opportunities": []}'
     assert (await client.post(URL, content=bad, headers=signed(clock, bad))).status_code == 400
     assert await stored(runtime) == [] and await states(runtime) == 0
+
+
+# --------------------------------------------------------------------------- any input
+
+
+def parsed_or_refused(parse: Any, body: bytes) -> None:
+    """A body parses, or is refused with a PayloadError; never another exception. What parses
+    gives updates without error."""
+    try:
+        result = parse(body)
+    except PayloadError as error:
+        assert error.field and "\n" not in error.field
+        return
+    for n in result.notifications:
+        changes(n, None, action=None, now=NOW)
+        changes(n, LastKnown(stage="Closed Won", amount="x", is_closed=True), action=None, now=NOW)
+
+
+@fuzz(300)
+@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_bytes_parse_or_are_refused(body: bytes) -> None:
+    parsed_or_refused(parse_outbound_message, body)
+    parsed_or_refused(salesforce.parse_callout, body)
+
+
+@fuzz(300)
+@given(
+    field=st.sampled_from(
+        ["StageName", "Amount", "CloseDate", "IsClosed", "IsWon", "LastModifiedDate", "Name"]
+    ),
+    value=any_text | huge_text,
+)
+def test_any_field_value_parses_or_names_the_field(field: str, value: str) -> None:
+    escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    parsed_or_refused(parse_outbound_message, message(**{field: escaped}))
+
+
+@fuzz(300)
+@given(at=st.integers(0, len(NEGOTIATION)), cut=st.integers(0, 40), insert=any_text)
+def test_a_mangled_envelope_parses_or_is_refused(at: int, cut: int, insert: str) -> None:
+    mangled = NEGOTIATION[:at] + insert + NEGOTIATION[at + cut :]
+    parsed_or_refused(parse_outbound_message, mangled.encode("utf-8", "surrogatepass"))
+
+
+@fuzz(300)
+@given(record=st.dictionaries(st.sampled_from(sorted(salesforce.READ)), json_values, max_size=8))
+def test_any_callout_record_parses_or_names_the_field(record: dict[str, Any]) -> None:
+    body = {"org_id": ORG, "opportunities": [{"Id": OPP, **record}], "previous": [record]}
+    parsed_or_refused(salesforce.parse_callout, json.dumps(body).encode())

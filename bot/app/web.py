@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.app.salesforce_webhook import SalesforceWebhook
 from bot.app.webhooks import DealWebhooks
 from bot.core import deals, workspaces
 from bot.core.deals import email_cache
@@ -110,6 +111,7 @@ def create_web_app(
     if slack_routes:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
         routes += hooks.routes()  # POST /webhooks/deals, POST /webhooks/hubspot
+        routes += SalesforceWebhook(hooks).routes()  # POST /webhooks/salesforce
         if oauth:  # Bolt's OAuth flow: the "Add to Slack" page and Slack's redirect back
             routes.append(Route(INSTALL_PATH, slack_events, methods=["GET"]))
             routes.append(Route(REDIRECT_PATH, slack_events, methods=["GET"]))

@@ -256,6 +256,15 @@ class DealWebhooks:
     def _deal_updates(
         self, request: Request, body: bytes
     ) -> tuple[str, list[deals.DealUpdate], int]:
+        self.verify_signature(request, body)
+        try:
+            return deals.WEBHOOK, [deals.parse_webhook(body)], 0
+        except deals.PayloadError as error:
+            raise Refused(400, error.message, error.field) from None
+
+    def verify_signature(self, request: Request, body: bytes) -> None:
+        """:class:`Refused` (401, or 503 without a secret) unless the body carries a valid
+        ``X-Trustbot-Signature`` at most 5 minutes old (the deal webhook's scheme)."""
         if self._verifier is None:
             raise Refused(503, "TRUSTBOT_WEBHOOK_SECRET is not set")
         timestamp = request.headers.get(TIMESTAMP_HEADER, "").strip()
@@ -272,10 +281,6 @@ class DealWebhooks:
             raise Refused(401, "stale timestamp: more than 5 minutes away")
         if not self._verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
             raise Refused(401, "bad signature")
-        try:
-            return deals.WEBHOOK, [deals.parse_webhook(body)], 0
-        except deals.PayloadError as error:
-            raise Refused(400, error.message, error.field) from None
 
     def _hubspot_updates(
         self, request: Request, body: bytes

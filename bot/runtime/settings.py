@@ -12,6 +12,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+_CASE_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+DEAL_CHANGES = frozenset(
+    {"created", "stage_changed", "close_date_changed", "amount_changed", "discount_requested"}
+    | {"won", "lost"}
+)
+
+
+def salesforce_case_suffix(id15: str) -> str:
+    """The three characters that make a 15-character Salesforce ID case-safe (its 18-character
+    form): one per block of five, whose bits say which characters are upper case."""
+    return "".join(
+        _CASE_SUFFIX[sum(1 << i for i, c in enumerate(id15[b : b + 5]) if "A" <= c <= "Z")]
+        for b in (0, 5, 10)
+    )
 
 
 class SettingsError(Exception):
@@ -35,6 +50,8 @@ class Settings(BaseSettings):
     TRUSTBOT_PSEUDONYM_KEY: str | None = None
     TRUSTBOT_WEBHOOK_SECRET: str | None = None
     TRUSTBOT_ADMINS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
+    TRUSTBOT_SALESFORCE_ORG_ID: str | None = None
+    TRUSTBOT_SALESFORCE_ACTIONS: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     @field_validator("SLACK_BOT_TOKEN")
     @classmethod
@@ -88,6 +105,42 @@ class Settings(BaseSettings):
                 f"expected comma-separated Slack user IDs like U0123ABCD, got {bad[0]!r}"
             )
         return admins
+
+    @field_validator("TRUSTBOT_SALESFORCE_ORG_ID")
+    @classmethod
+    def _salesforce_org(cls, v: str | None) -> str | None:
+        v = (v or "").strip()
+        if not v:
+            return None
+        expected = "expected the 15- or 18-character organization ID starting 00D"
+        if not SALESFORCE_ID.match(v) or not v.startswith("00D"):
+            raise ValueError(f"{expected} (Setup › Company Information)")
+        if len(v) == 18 and v[15:] != salesforce_case_suffix(v[:15]):
+            raise ValueError(f"{expected}: its last three characters do not match the first 15")
+        return v
+
+    @field_validator("TRUSTBOT_SALESFORCE_ACTIONS", mode="before")
+    @classmethod
+    def _salesforce_actions(cls, v: object) -> dict[str, str]:
+        """``<ActionId>=<change>,...``: which deal change each Outbound Message means."""
+        form = "expected <ActionId>=<change>,... like 04k5w000000TSwM=stage_changed"
+        if isinstance(v, dict):
+            items = [f"{key}={value}" for key, value in v.items()]
+        elif isinstance(v, str):
+            items = [i.strip() for i in v.split(",") if i.strip()]
+        else:
+            raise ValueError(form)
+        actions: dict[str, str] = {}
+        for item in items:
+            action, _, change = (part.strip() for part in item.partition("="))
+            if not SALESFORCE_ID.match(action):
+                raise ValueError(f"{form}; {action!r} is not a Salesforce ID")
+            if change not in DEAL_CHANGES:
+                raise ValueError(
+                    f"{form}; {change!r} is not one of {', '.join(sorted(DEAL_CHANGES))}"
+                )
+            actions[action[:15]] = change
+        return actions
 
     @property
     def oauth_enabled(self) -> bool:

@@ -328,3 +328,30 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=128)
     expires_at: datetime = instant()
+
+
+class DealState(SQLModel, table=True):
+    """The last state of a CRM deal Trustbot was told, for CRMs that send only current values
+    (Salesforce Outbound Messages): a change is the difference from it.
+
+    No rep identity: the owner (a Salesforce user ID, or an e-mail) is not kept here.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "deal_id", name="uq_dealstate_deal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=32)
+    source: str = Field(max_length=16)  # salesforce
+    deal_id: str = Field(max_length=200)
+    stage: str | None = Field(default=None, max_length=300)
+    close_date: str | None = Field(default=None, max_length=300)
+    amount: str | None = Field(default=None, max_length=300)
+    discount: str | None = Field(default=None, max_length=300)
+    is_closed: bool | None = None
+    is_won: bool | None = None
+    deal_type: str | None = Field(default=None, max_length=300)
+    modified_at: datetime | None = instant(nullable=True)  # the CRM's, to ignore stale news
+    seen: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = instant()

@@ -12,7 +12,15 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.runtime.settings import USER_ID, Settings, SettingsError, load_settings
+from bot.runtime.settings import (
+    DEAL_CHANGES,
+    SALESFORCE_ID,
+    USER_ID,
+    Settings,
+    SettingsError,
+    load_settings,
+    salesforce_case_suffix,
+)
 from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values
 
 NAMES = list(Settings.model_fields)
@@ -51,7 +59,13 @@ def check(loaded: Settings, name: str) -> None:
         assert len(value) >= 16
     if name == "TRUSTBOT_ADMINS":
         assert isinstance(value, tuple) and all(USER_ID.match(a) for a in value)
-    if value is not None and name != "TRUSTBOT_ADMINS":
+    if name == "TRUSTBOT_SALESFORCE_ORG_ID" and value is not None:
+        assert SALESFORCE_ID.match(value) and value.startswith("00D")
+        assert len(value) == 15 or value[15:] == salesforce_case_suffix(value[:15])
+    if name == "TRUSTBOT_SALESFORCE_ACTIONS":
+        assert isinstance(value, dict)
+        assert all(len(k) == 15 and v in DEAL_CHANGES for k, v in value.items())
+    if value is not None and name not in ("TRUSTBOT_ADMINS", "TRUSTBOT_SALESFORCE_ACTIONS"):
         assert isinstance(value, str)
 
 

@@ -1,10 +1,12 @@
 """Deal updates: one normalised model for every source, stored once, turned into nudges.
 
-Three sources feed the same :class:`DealUpdate`:
+Four sources feed the same :class:`DealUpdate`:
 
 - ``webhook``: ``POST /webhooks/deals`` (PRODUCT.md, "Deal webhook"), parsed by
   :func:`parse_webhook`;
 - ``hubspot``: HubSpot deal property-change notifications, :func:`parse_hubspot`;
+- ``salesforce``: Salesforce Outbound Messages and signed callouts, compared with each deal's
+  last known state (:mod:`~bot.core.deals.salesforce`, :mod:`~bot.core.deals.last_known`);
 - ``slack``: ``message_metadata_posted`` events whose metadata ``event_type`` is
   ``deal_updated`` and whose ``event_payload`` is the webhook's JSON, :func:`parse_metadata`.
 
@@ -16,7 +18,8 @@ Life of an update:
    recognised (and acknowledged, not stored) even across restarts.
 2. :func:`process_events` runs afterwards (in the background: :class:`Pipeline`): it
    resolves the rep (Slack user ID as given, or e-mail via the ``resolve_email`` callable,
-   which may call Slack), picks the moment (:func:`moment_for`), applies
+   which may call Slack), picks the moment (:func:`moment_for`: :func:`route` reads the
+   change for its meaning, :func:`classify_stage` a stage's), applies
    :mod:`bot.guardrails` and plans a ``nudge`` row in the outbox
    (:class:`~bot.storage.models.Delivery`). The event ends ``nudged`` (due now),
    ``deferred`` (planned for a later slot), ``skipped`` (paused team, snoozed or opted-out
@@ -26,7 +29,8 @@ Life of an update:
    and 2, or Slack was unreachable) and processes them: run it at start-up and periodically.
 
 Modules: :mod:`~bot.core.deals.model` (the update and its JSON), :mod:`~.hubspot`,
-:mod:`~.storing` (accepting), :mod:`~.rules` (which moment), :mod:`~.planning` (to a nudge),
+:mod:`~.storing` (accepting), :mod:`~.rules` (which moment), :mod:`~.stages` (what a stage
+means), :mod:`~.planning` (to a nudge),
 :mod:`~.resolvers`, :mod:`~.reporting`, :mod:`~.nudge_content` (what the DM says).
 Plain Python over the storage layer: nothing here imports Slack's libraries.
 """
@@ -60,7 +64,9 @@ from bot.core.deals.planning import (
 )
 from bot.core.deals.reporting import UnknownRep, UnknownReps, unknown_reps
 from bot.core.deals.resolvers import EmailCache, email_cache, single_workspace
-from bot.core.deals.rules import moment_for
+from bot.core.deals.rules import DealMoment, Moment, moment_for, route
+from bot.core.deals.salesforce import SALESFORCE
+from bot.core.deals.stages import DealType, Direction, StageFacts, StageKind, classify_stage
 from bot.core.deals.storing import Receipt, Recorder, store
 
 __all__ = [
@@ -69,13 +75,18 @@ __all__ = [
     "DEFERRED",
     "HUBSPOT",
     "NUDGED",
+    "SALESFORCE",
     "SKIPPED",
     "SLACK",
     "UNKNOWN_REP",
     "WEBHOOK",
+    "DealMoment",
+    "DealType",
     "DealUpdate",
+    "Direction",
     "EmailCache",
     "HubSpotBatch",
+    "Moment",
     "NudgeContent",
     "PayloadError",
     "Pipeline",
@@ -83,10 +94,13 @@ __all__ = [
     "Receipt",
     "Recorder",
     "ResolveEmail",
+    "StageFacts",
+    "StageKind",
     "UnknownRep",
     "UnknownReps",
     "WorkspaceResolver",
     "answer_context",
+    "classify_stage",
     "email_cache",
     "moment_for",
     "nudge_context",
@@ -97,6 +111,7 @@ __all__ = [
     "process_events",
     "process_pending",
     "receive_metadata",
+    "route",
     "single_workspace",
     "store",
     "unknown_reps",

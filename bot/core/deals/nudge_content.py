@@ -62,7 +62,7 @@ async def nudge_context(
             raise LookupError(f"deal event {delivery.deal_event_id} is gone")
         team = await recipients.first_team(session, delivery.workspace_id, delivery.user_id)
     change = DealChange(event.change)
-    moment_name = moment_for(change, event.to_value)
+    moment_name = moment_for(change, event.to_value, event.from_value)
     moment = bank.moment(moment_name)
     assert event.id is not None and delivery.id is not None
     return NudgeContent(

@@ -33,7 +33,7 @@ from bot.runtime.clock import ManualClock
 from bot.runtime.settings import DEAL_CHANGES, SettingsError, load_settings
 from bot.storage import Database
 from bot.storage.models import DealEvent, DealState
-from slack_emulator.delivery import sign
+from slack_emulator.delivery import slack_signature  # an independent implementation
 from tests.bot.test_deals import KEY, LONDON, SECRET, Directory, make_runtime, nudges
 from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values
 
@@ -67,7 +67,8 @@ def message(
     text = text.replace("2020-05-09T03:04:32.000Z", modified)
     text = text.replace(ORG, org).replace("04k5w000000TSwMAAW", action)
     for name, value in fields.items():
-        text = re.sub(rf"<sf:{name}>[^<]*</sf:{name}>", f"<sf:{name}>{value}</sf:{name}>", text)
+        replacement = f"<sf:{name}>{value}</sf:{name}>"  # taken as it is, never as a pattern
+        text = re.sub(rf"<sf:{name}>[^<]*</sf:{name}>", lambda _: replacement, text)
     return text.replace("    </sObject>", f"{extra}    </sObject>").encode()
 
 
@@ -689,7 +690,7 @@ def signed(clock: ManualClock, body: bytes, secret: str = SECRET) -> dict[str, s
     return {
         "Content-Type": "application/json",
         "X-Trustbot-Request-Timestamp": timestamp,
-        "X-Trustbot-Signature": sign(secret, timestamp, body),
+        "X-Trustbot-Signature": slack_signature(secret, timestamp, body),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -43,16 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="web: Slack and webhook requests; worker: delivers the outbox; scheduler: the "
             "periodic jobs (one process at a time, by a database lease); all: everything",
         )
-    demo = sub.add_parser(
+    # the demo reads its own options (``trustbot demo --help``): building this parser, as
+    # every command does, never imports the demo or the emulator
+    sub.add_parser(
         "demo",
         help="the whole product offline: a local Slack emulator, a simulated team, digests",
-        description="Run Trustbot end to end with no Slack account and no network: the local "
-        "Slack emulator, the real app on loopback, SQLite in --out, a simulated team answering "
-        "weeks of check-ins and deal updates; prints the DMs and digests, writes the charts.",
+        add_help=False,
     )
-    from bot.demo import add_arguments
-
-    add_arguments(demo)
     sub.add_parser(
         "migrate",
         help="bring the database schema up to date (TRUSTBOT_DATABASE_URL)",
@@ -67,11 +65,10 @@ def fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "demo":  # embedded defaults: needs no settings
-        from bot import demo
-
-        return demo.main(args)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["demo"]:  # embedded defaults, its own options: needs no settings
+        return run_demo(words[1:])
+    args = build_parser().parse_args(words)
     try:
         settings = load_settings()
         settings.require(*requirements(args.command, settings))
@@ -80,6 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return migrate(settings)
     return serve(settings, args)
+
+
+def run_demo(argv: list[str]) -> int:
+    if importlib.util.find_spec("rich") is None:
+        return fail("the demo needs its extra: pip install 'trustbot[demo]' (or make demo)")
+    from bot import demo
+
+    return demo.main(argv=argv)
 
 
 def migrate(settings: Settings) -> int:

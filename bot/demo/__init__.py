@@ -86,7 +86,8 @@ def main(args: argparse.Namespace | None = None, argv: list[str] | None = None) 
         args = parser.parse_args(argv)
     from rich.console import Console
 
-    from bot.demo.runner import DemoError, Options, run
+    from bot.demo.model import DemoError, Options
+    from bot.demo.runner import run
 
     options = Options(
         weeks=args.weeks,

@@ -22,7 +22,7 @@ from bot.demo import render
 from slack_emulator import SlackEmulator
 
 if TYPE_CHECKING:
-    from bot.demo.runner import Outcome
+    from bot.demo.model import Outcome
 
 
 def _local(at: datetime, tz: str) -> str:

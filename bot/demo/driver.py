@@ -1,0 +1,318 @@
+"""The demo's driver: the admin's /trust commands, the CRM's deal updates and the scheduler's
+ticks on a clock that is moved week by week; the reps' clicks are :mod:`bot.demo.hands`."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+import aiohttp
+from sqlalchemy import and_, func, or_
+from sqlmodel import col, select
+
+from bot.app import jobs
+from bot.core import checkins
+from bot.core.deals import email_cache
+from bot.core.prompts import PromptBank, default_bank
+from bot.demo.crm import Crm, WebhookSender
+from bot.demo.hands import Hands
+from bot.demo.model import (
+    ADMIN,
+    CHANNEL_ID,
+    CHANNEL_NAME,
+    CHECKIN_DAY,
+    CHECKIN_TIME,
+    CLOSE_AFTER,
+    DIGEST_AFTER,
+    DISABLED_PROMPTS,
+    GROUP_WINDOW,
+    MANAGER,
+    PLAN_AFTER,
+    REMINDER_AFTER,
+    START,
+    TEAM_NAME,
+    WEBHOOK_SECRET,
+    DemoError,
+    Outcome,
+    PostedDigest,
+    Seen,
+)
+from bot.demo.personas import Behaviour, Rep
+from bot.runtime import Runtime
+from bot.runtime.clock import ManualClock, utc
+from bot.runtime.settings import Settings
+from bot.slack import digest_post
+from bot.slack.client import make_client
+from bot.slack.users import email_resolver
+from bot.storage import Database
+from bot.storage.models import CheckinRound, DealEvent, Delivery, Note, Response
+from slack_emulator import SlackEmulator
+
+
+class Driver(Hands):
+    """Everyone but the app: admin, reps, CRM and the scheduler's ticks."""
+
+    def __init__(
+        self,
+        emu: SlackEmulator,
+        server_url: str,
+        settings: Settings,
+        clock: ManualClock,
+        outcome: Outcome,
+        advance: Callable[[str], None],
+    ) -> None:
+        self.emu = emu
+        self.server_url = server_url
+        self.settings = settings
+        self.clock = clock
+        self.out = outcome
+        self.advance = advance
+        self.bank: PromptBank = default_bank()
+        seed = outcome.options.seed
+        self.behaviour = {
+            rep.user_id: Behaviour(rep, random.Random(f"{seed}:{rep.user_id}"), offset=i)
+            for i, rep in enumerate(outcome.reps)
+        }
+        self.crm = Crm(outcome.reps, random.Random(f"{seed}:crm"), start=START.date())
+        self.late: dict[str, Seen] = {}
+        self.webhook_ok = True
+
+    async def _busy_outbox(self) -> int:
+        """Rows being sent, or due."""
+        now = self.clock.now()
+        due = and_(col(Delivery.status) == "pending", col(Delivery.next_attempt_at) <= now)
+        async with self.rt.db.session() as session:
+            query = select(func.count()).where(or_(col(Delivery.status) == "sending", due))
+            return int((await session.exec(query)).one())
+
+    async def _unprocessed_deals(self) -> int:
+        async with self.rt.db.session() as session:
+            query = select(func.count()).where(DealEvent.status == "accepted")
+            return int((await session.exec(query)).one())
+
+    async def settle(self) -> None:
+        """Wait for accepted deal updates to be planned and for the outbox to drain."""
+        await self.until_db(self._unprocessed_deals, "deal updates to be processed")
+        await self.until_db(self._busy_outbox, "the outbox to deliver due DMs")
+
+    async def tick(self) -> None:
+        """The planner job: learn stale time zones, then plan the rounds that are near."""
+        await jobs.run("checkins.plan", self.jobs)
+
+    async def move_to(self, instant: datetime) -> None:
+        if instant > self.clock.now():
+            self.clock.set(instant)
+        await self.tick()
+
+    # -- the admin --------------------------------------------------------------
+
+    async def trust(self, text: str) -> dict[str, Any]:
+        """``/trust <text>`` as the admin, in the digest channel; the (ephemeral) answer."""
+        reply = await self.emu.asend_command(
+            "/trust", text, user_id=ADMIN[0], channel_id=CHANNEL_ID
+        )
+        if reply.status != 200:
+            raise DemoError(f"/trust {text}: the app answered HTTP {reply.status}")
+        body: dict[str, Any] | None = None
+        if isinstance(reply.body, dict) and (reply.body.get("blocks") or reply.body.get("text")):
+            body = reply.body
+        else:
+            url = reply.response_url
+
+            def answered() -> bool:
+                return bool(self.emu.response_url_posts(url))
+
+            if await self.until(answered, f"the answer to /trust {text}", limit=10):
+                body = self.emu.response_url_posts(url)[0].body
+        if body is None:
+            raise DemoError(f"/trust {text}: no answer from the app")
+        self.out.setup.append((f"/trust {text}", body))
+        if ":warning:" in str(body.get("text", "")):
+            raise DemoError(f"/trust {text} was refused: {body.get('text')}")
+        return body
+
+    async def set_up(self) -> None:
+        reps = " ".join(f"<@{r.user_id}>" for r in self.out.reps)
+        size = len(self.out.reps)
+        k = max(3, min(5, size - 2))
+        await self.trust(f"team create {TEAM_NAME} <#{CHANNEL_ID}|{CHANNEL_NAME}>")
+        await self.trust(f"team add {TEAM_NAME} {reps}")
+        await self.trust(f"team manager {TEAM_NAME} <@{MANAGER[0]}>")
+        await self.trust(f"schedule {TEAM_NAME} {CHECKIN_DAY} {CHECKIN_TIME}")
+        await self.trust(f"anonymity {TEAM_NAME} {k}")
+        for prompt_id in DISABLED_PROMPTS:
+            await self.trust(f"prompts disable {prompt_id}")
+        await self.trust("team list")
+
+    # -- DMs -----------------------------------------------------------------------
+
+    # -- the CRM ---------------------------------------------------------------------
+
+    async def deal_updates(self, reps: Sequence[Rep]) -> None:
+        if not self.webhook_ok:
+            return
+        url = f"{self.server_url}/webhooks/deals"
+        for rep in reps:
+            for update in self.crm.updates(rep, self.clock.now()):
+                status = await self.sender.send(update)
+                self.out.webhook_statuses[status] = self.out.webhook_statuses.get(status, 0) + 1
+                if status == 404:
+                    self.webhook_ok = False
+                    self.warn(
+                        f"POST {url} answered 404: the deal webhook is not mounted in this "
+                        "build, so the deal updates (and their nudges) were left out"
+                    )
+                    return
+                if status not in (200, 202):
+                    self.warn(f"POST /webhooks/deals answered {status}")
+
+    # -- a week ------------------------------------------------------------------------
+
+    async def _slots(self, period: date) -> list[tuple[datetime, str]]:
+        async with self.rt.db.session() as session:
+            rows = await session.exec(
+                select(Delivery.planned_at, Delivery.next_attempt_at, Delivery.user_id)
+                .join(CheckinRound, col(CheckinRound.id) == col(Delivery.round_id))
+                .where(
+                    CheckinRound.period_start == period,
+                    Delivery.kind == "checkin",
+                    Delivery.status == "pending",
+                )
+            )
+            return sorted((utc(planned or due), user) for planned, due, user in rows.all())
+
+    @staticmethod
+    def groups(slots: list[tuple[datetime, str]]) -> list[tuple[datetime, set[str]]]:
+        """Slots gathered into clock moves: each move reaches the last slot of its group."""
+        found: list[tuple[datetime, datetime, set[str]]] = []
+        for at, user in slots:
+            if found and at - found[-1][0] <= GROUP_WINDOW:
+                first, _, users = found[-1]
+                found[-1] = (first, at, users | {user})
+            else:
+                found.append((at, at, {user}))
+        return [(last, users) for _, last, users in found]
+
+    async def week(self, week: int) -> None:
+        period = checkins.week_start(START.date()) + timedelta(days=7 * week)
+        monday = datetime.combine(period, dtime(0), UTC)
+        label = f"Week {week + 1}/{self.out.options.weeks}"
+        by_id = {r.user_id: r for r in self.out.reps}
+
+        self.advance(f"{label} · check-ins and deal nudges")
+        await self.move_to(monday + PLAN_AFTER)
+        slots = await self._slots(period)
+        if not slots:
+            self.warn(f"no check-in was planned for the week of {period}")
+        turns: list[asyncio.Task[None]] = []
+        for at, users in self.groups(slots):
+            await self.move_to(at)
+            reps = [by_id[u] for u in sorted(users) if u in by_id]
+            await self.deal_updates(reps)
+            await self.settle()
+            arrived = await self.collect(reps)
+            # reps click while the clock moves on to the next slot (as people do)
+            turns += [
+                asyncio.create_task(
+                    self.rep_turn(rep, [s for s in arrived if s.user == rep.user_id], week)
+                )
+                for rep in reps
+            ]
+        await asyncio.gather(*turns)
+
+        self.advance(f"{label} · reminders")
+        await self.move_to(monday + REMINDER_AFTER)
+        await jobs.run("checkins.sweep", self.jobs)
+        await self.settle()
+        await self.collect(self.out.reps)
+        late, self.late = self.late, {}
+        await asyncio.gather(
+            *(self.answer_checkin(by_id[user], seen, week) for user, seen in late.items())
+        )
+
+        self.advance(f"{label} · check-ins close")
+        await self.move_to(monday + CLOSE_AFTER)
+        await jobs.run("checkins.sweep", self.jobs)
+        await self.settle()
+        await self.collect(self.out.reps)
+
+        self.advance(f"{label} · digest")
+        await self.move_to(monday + DIGEST_AFTER)
+        await jobs.run("checkins.sweep", self.jobs)
+        posted = await jobs.run("digests.post", self.jobs)
+        for result in posted if isinstance(posted, list) else ():
+            if (
+                isinstance(result, digest_post.PostResult)
+                and result.posted
+                and result.channel_id
+                and result.message_ts
+            ):
+                self.out.digests.append(
+                    PostedDigest(
+                        result.period_start,
+                        result.channel_id,
+                        result.message_ts,
+                        self.clock.now(),
+                        result.file_id,
+                    )
+                )
+        if not any(d.period_start == period for d in self.out.digests):
+            self.warn(f"no digest was posted for the week of {period}")
+
+    async def stats(self) -> dict[str, Any]:
+        async with self.rt.db.session() as session:
+            answers = (await session.exec(select(func.count()).select_from(Response))).one()
+            nudge_answers = (
+                await session.exec(
+                    select(func.count()).where(col(Response.context).startswith("nudge:"))
+                )
+            ).one()
+            notes = (await session.exec(select(Note.shared))).all()
+            deliveries = (
+                await session.exec(
+                    select(Delivery.kind, Delivery.status, func.count()).group_by(
+                        col(Delivery.kind), col(Delivery.status)
+                    )
+                )
+            ).all()
+            events = (
+                await session.exec(
+                    select(DealEvent.status, func.count()).group_by(col(DealEvent.status))
+                )
+            ).all()
+        return {
+            "answers": int(answers),
+            "nudge_answers": int(nudge_answers),
+            "notes": len(notes),
+            "shared_notes": sum(1 for shared in notes if shared),
+            "deliveries": {f"{kind} {status}": int(n) for kind, status, n in deliveries},
+            "deal_events": {str(status): int(n) for status, n in events},
+        }
+
+    async def run(self) -> None:
+        self.rt = Runtime(
+            settings=self.settings,
+            db=Database(self.settings.TRUSTBOT_DATABASE_URL),
+            clock=self.clock,
+        )
+        self.client = make_client(self.settings)
+        resolve = email_resolver(self.client, email_cache(self.rt))
+        self.jobs = jobs.JobContext(self.rt, self.client, resolve)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self.sender = WebhookSender(
+            f"{self.server_url}/webhooks/deals", WEBHOOK_SECRET, self.clock, session
+        )
+        try:
+            self.advance("Setting up the team with /trust")
+            await self.set_up()
+            for week in range(self.out.options.weeks):
+                await self.week(week)
+            await self.settle()
+            self.out.stats = await self.stats()
+        finally:
+            await session.close()
+            await self.rt.db.dispose()

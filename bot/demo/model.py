@@ -1,0 +1,110 @@
+"""The demo's cast, clock marks and settings, and what a run produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.demo.personas import Rep
+from bot.runtime.settings import Settings, load_settings
+from slack_emulator import SlackEmulator
+
+START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+"""Monday 5 January 2026, 08:00 UTC. The default six weeks cross no daylight-saving change in
+the cast's zones; longer runs do (US, Europe, Australia), and the app's slots follow them."""
+
+TEAM_NAME = "field-sales"
+CHANNEL_ID, CHANNEL_NAME = "C0DEMODIGEST", "sales-leadership"
+ADMIN = ("U0DEMOADMIN", "alex", "Alex Admin", "Europe/London")
+MANAGER = ("U0DEMOMGR", "mia", "Mia Chen", "Europe/London")
+CHECKIN_DAY, CHECKIN_TIME = "tue", "10:00"
+GROUP_WINDOW = timedelta(hours=3)
+"""Rep-local slots this close together are reached in one clock move, so a DM may arrive up to
+3 h after its slot (well inside the 6 h after which a missed slot is skipped); 0 would stop
+the clock at every rep's own slot, at the cost of the outbox worker's idle poll each time."""
+DISABLED_PROMPTS = ("internal_trust.heard_before_judged", "internal_trust.supported")
+"""Turned off with ``/trust prompts disable``: one question per dimension keeps the run short."""
+PLAN_AFTER = timedelta(hours=8)  # Monday 08:00 UTC: the week's round can be planned
+REMINDER_AFTER = timedelta(days=3, hours=12)  # Thursday 12:00 UTC: every reminder is due
+CLOSE_AFTER = timedelta(days=5, hours=12)  # Saturday 12:00 UTC: every check-in has closed
+DIGEST_AFTER = timedelta(days=7, hours=9, minutes=1)  # next Monday 09:01 UTC (team is UTC)
+
+BOT_TOKEN = "xoxb-demo"  # noqa: S105 - the emulator's, nothing real
+APP_TOKEN = "xapp-demo"  # noqa: S105
+SIGNING_SECRET = "demo-signing-secret"  # noqa: S105
+PSEUDONYM_KEY = "demo-pseudonym-key-0123456789"
+WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105
+
+POLL = 0.02
+DB_POLL = 0.05
+WAIT = 20.0
+
+
+class DemoError(Exception):
+    """The demo could not go on; the message says why."""
+
+
+@dataclass(frozen=True)
+class Options:
+    weeks: int = 6
+    team_size: int = 8
+    out: Path = Path("demo-out")
+    seed: int = 7
+    transport: str = "http"
+
+
+@dataclass
+class Seen:
+    """A DM as the driver first saw it: when (simulated) and what the outbox said it was."""
+
+    channel: str
+    ts: str
+    user: str
+    kind: str
+    at: datetime
+
+
+@dataclass
+class PostedDigest:
+    period_start: date
+    channel: str
+    ts: str
+    at: datetime
+    file_id: str | None
+
+
+@dataclass
+class Outcome:
+    """What the run produced, for the report."""
+
+    options: Options
+    reps: list[Rep]
+    featured: Rep
+    setup: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    seen: dict[str, Seen] = field(default_factory=dict)
+    first_checkin: dict[str, Any] | None = None
+    digests: list[PostedDigest] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    webhook_statuses: dict[int, int] = field(default_factory=dict)
+    clicks: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+    charts: list[Path] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+def settings_for(emu: SlackEmulator, database_url: str) -> Settings:
+    """Every setting given explicitly, so nothing from the environment or ``.env`` leaks in."""
+    return load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_CLIENT_ID=None,
+        SLACK_CLIENT_SECRET=None,
+        SLACK_API_URL=emu.api_url,
+        TRUSTBOT_DATABASE_URL=database_url,
+        TRUSTBOT_PSEUDONYM_KEY=PSEUDONYM_KEY,
+        TRUSTBOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        TRUSTBOT_ADMINS=(),
+    )

@@ -17,7 +17,7 @@ from bot.runtime import Runtime
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from slack_emulator import SlackEmulator
-from tests.slack_app import APP_SCOPES
+from tests.support.slack_app import APP_SCOPES
 
 TRUSTBOT = [sys.executable, "-m", "bot.app.cli"]
 

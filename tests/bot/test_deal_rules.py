@@ -12,7 +12,8 @@ from bot.core.deals.rules import LEGACY, DiscountBand, Moment, Trend, moment_for
 from bot.core.deals.stages import DealType, Direction, StageFacts, StageKind
 from bot.core.prompts import DealChange
 from bot.runtime import Runtime
-from tests.bot.test_deals import accept, no_lookup, nudges, runtime, update  # noqa: F401
+from tests.bot.test_deals import runtime  # noqa: F401
+from tests.support.deals import accept, no_lookup, nudges, update
 
 STAGE = DealChange.STAGE_CHANGED
 

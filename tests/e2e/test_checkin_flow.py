@@ -22,8 +22,8 @@ from bot.slack.sweep import sweep
 from bot.storage import Database
 from bot.storage.models import Delivery, Person
 from slack_emulator import SlackEmulator
-from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
-from tests.slack_app import APP_SCOPES
+from tests.support.slack_app import APP_SCOPES
+from tests.support.stack import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
 
 TEAM = "T0001"  # the emulator's default workspace
 ZONES = {"U0NY": "America/New_York", "U0BER": "Europe/Berlin", "U0TOK": "Asia/Tokyo"}

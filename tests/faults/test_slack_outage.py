@@ -30,12 +30,11 @@ from bot.runtime.clock import ManualClock, SystemClock
 from bot.runtime.settings import load_settings
 from bot.slack.sender import EVENT_TYPE, OutboxWorker, make_outbox_client
 from bot.storage import Database
-from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
 from slack_emulator.limits import Failure
-from tests.bot.test_outbox import WS, all_rows, seed
 from tests.faults.conftest import Chaos
-from tests.slack_app import APP_SCOPES
+from tests.support.outbox import WS, all_rows, compose, seed
+from tests.support.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
@@ -58,11 +57,6 @@ def emu() -> Iterator[SlackEmulator]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         yield session
-
-
-async def compose(row: Delivery) -> dict[str, Any]:
-    text = f"Time for your weekly check-in ({row.id})"
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
 # (name, share of all posts, how it fails): a fifth in all; few 429s, as each one pauses

@@ -44,12 +44,6 @@ from tests.support.deals import (
     update,
 )
 
-
-@pytest.fixture
-async def runtime(db: Database, clock: ManualClock) -> Runtime:
-    return await deals_runtime(db, clock)
-
-
 # --------------------------------------------------------------------------- the webhook schema
 
 

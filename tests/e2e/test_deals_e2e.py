@@ -4,7 +4,6 @@ its rep looked up in the emulator's ``users.lookupByEmail``."""
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
@@ -21,7 +20,6 @@ from bot.slack.users import email_resolver
 from bot.storage import Database
 from bot.storage.models import DealEvent
 from slack_emulator import SlackEmulator
-from slack_emulator.delivery import slack_signature
 from tests.support.deals import (
     PLANNED,
     deal,
@@ -29,6 +27,7 @@ from tests.support.deals import (
     metadata_event,
     nudge_deliveries,
     settled,
+    signed_headers,
     team_with,
 )
 from tests.support.stack import BOT_TOKEN, PSEUDONYM_KEY, WEBHOOK_SECRET, Stack
@@ -116,11 +115,7 @@ async def test_the_webhook_resolves_reps_with_users_lookup_by_email(
             replies = []
             for n, rep in enumerate(({"email": "ana@example.com"}, {"email": "x@example.com"})):
                 body = json.dumps(deal(f"crm-{n}", rep, deal_id=f"D-{n}")).encode()
-                ts = str(int(time.time()))
-                headers = {
-                    "X-Trustbot-Request-Timestamp": ts,
-                    "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, ts, body),
-                }
+                headers = signed_headers(body)
                 replies.append(await http.post("/webhooks/deals", content=body, headers=headers))
             assert [r.status_code for r in replies] == [202, 202]
             await webhooks.drain()

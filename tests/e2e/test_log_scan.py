@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,9 +17,8 @@ import httpx
 import pytest
 
 from slack_emulator import SlackEmulator
-from slack_emulator.delivery import slack_signature
 from tests.support.checkin_dm import note_values
-from tests.support.deals import deal
+from tests.support.deals import deal, signed_headers
 from tests.support.slack_app import APP_SCOPES
 from tests.support.stack import trust_in
 from tests.support.waiting import wait_for
@@ -103,12 +101,7 @@ def answer_everything(emu: SlackEmulator, rep: str) -> None:
 
 def deal_webhook(base: str) -> httpx.Response:
     body = json.dumps(deal("crm-logscan-1", {"slack_user_id": REPS[0]}, deal_id="D-7"))
-    ts = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "X-Trustbot-Request-Timestamp": ts,
-        "X-Trustbot-Signature": slack_signature(SECRETS["TRUSTBOT_WEBHOOK_SECRET"], ts, body),
-    }
+    headers = signed_headers(body, SECRETS["TRUSTBOT_WEBHOOK_SECRET"])
     return httpx.post(f"{base}/webhooks/deals", content=body, headers=headers)
 
 

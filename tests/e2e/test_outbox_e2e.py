@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -58,19 +58,11 @@ def emu() -> Iterator[SlackEmulator]:
         yield e
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """One connection pool per test, as the app would hold one (slack_sdk opens a connection
-    per call without it)."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        yield session
-
-
 # -- throughput and failures ------------------------------------------------------------
 
 
 async def test_a_thousand_dms_through_rate_limits_and_a_429_storm(
-    emu: SlackEmulator, database_url: str, http: aiohttp.ClientSession
+    emu: SlackEmulator, database_url: str, aiohttp_session: aiohttp.ClientSession
 ) -> None:
     """Two workers (own engines, so on PostgreSQL they really race) share an 80/s cap; a
     second into the fan-out, 30 % of posts answer 429 for one and a half seconds."""
@@ -84,7 +76,7 @@ async def test_a_thousand_dms_through_rate_limits_and_a_429_storm(
         await asyncio.sleep(1.0)
         emu.inject_failure("chat.postMessage", kind="status", status=429, rate=0.3, duration=1.5)
 
-    workers = [worker_for(rt, f"w{i}", http) for i, rt in enumerate(runtimes)]
+    workers = [worker_for(rt, f"w{i}", aiohttp_session) for i, rt in enumerate(runtimes)]
     storming = asyncio.create_task(storm())
     try:
         await run_until_done(workers, db, timeout=45)  # about 15 s on an idle machine
@@ -100,7 +92,7 @@ async def test_a_thousand_dms_through_rate_limits_and_a_429_storm(
 
 
 async def test_5xx_bursts_and_dropped_connections_lose_nothing(
-    emu: SlackEmulator, sqlite_url: str, http: aiohttp.ClientSession
+    emu: SlackEmulator, sqlite_url: str, aiohttp_session: aiohttp.ClientSession
 ) -> None:
     users = add_users(emu, 300)
     runtime = outbox_runtime(sqlite_url, emu)
@@ -109,7 +101,7 @@ async def test_5xx_bursts_and_dropped_connections_lose_nothing(
     emu.inject_failure("chat.postMessage", kind="status", status=503, times=40, rate=0.2)
     emu.inject_failure("chat.postMessage", kind="drop", times=15, rate=0.2)
     emu.inject_failure("chat.postMessage", kind="status", status=500, times=10, rate=0.2)
-    worker = worker_for(runtime, "w", http)
+    worker = worker_for(runtime, "w", aiohttp_session)
     await run_until_done([worker], runtime.db, timeout=25)
     await assert_exactly_once(emu, runtime.db, users)
     rows = await all_rows(runtime.db)

@@ -36,12 +36,11 @@ from bot.slack.sender import EVENT_TYPE
 from bot.storage import Database, db
 from bot.storage.migrate import upgrade
 from bot.storage.models import DealEvent, Delivery, Team
-from slack_emulator.delivery import slack_signature
 from tests.faults._app import WS, command, slack
 from tests.support.db import in_db, rows
-from tests.support.deals import deal
+from tests.support.deals import deal, signed_headers
 from tests.support.outbox import seed
-from tests.support.stack import WEBHOOK_SECRET, Stack, start_app, trust
+from tests.support.stack import Stack, start_app, trust
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -68,13 +67,8 @@ class ExclusiveLock:
 
 def post_webhook(stack: Stack, event_id: str) -> httpx.Response:
     body = json.dumps(deal(event_id, {"slack_user_id": "U0REP1"}, deal_id=event_id)).encode()
-    ts = str(int(time.time()))
-    headers = {
-        "X-Trustbot-Request-Timestamp": ts,
-        "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, ts, body),
-    }
     with httpx.Client(base_url=stack.server.url, timeout=60) as client:
-        return client.post("/webhooks/deals", content=body, headers=headers)
+        return client.post("/webhooks/deals", content=body, headers=signed_headers(body))
 
 
 def assert_clear_webhook_answer(reply: httpx.Response) -> None:

@@ -17,7 +17,7 @@ import asyncio
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -53,12 +53,6 @@ def emu() -> Iterator[SlackEmulator]:
         yield e
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        yield session
-
-
 # (name, share of all posts, how it fails): a fifth in all; few 429s, as each one pauses
 # the worker for its real ``Retry-After: 1`` second
 WAYS: list[tuple[str, float, dict[str, Any]]] = [
@@ -86,7 +80,7 @@ async def test_a_fifth_of_the_posts_fail_for_a_minute_and_nothing_is_lost_or_dou
     chaos: Chaos,
     emu: SlackEmulator,
     database_url: str,
-    http: aiohttp.ClientSession,
+    aiohttp_session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("INFO", logger="bot.slack.sender")
@@ -101,7 +95,9 @@ async def test_a_fifth_of_the_posts_fail_for_a_minute_and_nothing_is_lost_or_dou
     )
     rt = Runtime(settings=settings, db=Database(database_url), clock=clock)
     await seed(rt.db, clock, users)
-    worker = OutboxWorker(rt, make_outbox_client(settings, session=http), compose, worker_id="w1")
+    worker = OutboxWorker(
+        rt, make_outbox_client(settings, session=aiohttp_session), compose, worker_id="w1"
+    )
 
     rules = outage(emu, chaos.seed)
     ends = clock.now() + OUTAGE

@@ -17,7 +17,7 @@ from hypothesis.control import currently_in_test_context
 from bot.app.webhooks import MAX_BODY, hubspot_signature
 from slack_emulator.delivery import slack_signature  # an independent implementation of the scheme
 from tests.fuzz.conftest import REP, FuzzApp
-from tests.support.deals import deal
+from tests.support.deals import deal, signed_headers
 from tests.support.stack import WEBHOOK_SECRET
 from tests.support.strategies import any_text, fuzz, huge_text, json_values, tricky_text
 
@@ -63,12 +63,7 @@ def deal_events(app: FuzzApp) -> int:
 
 def signed(app: FuzzApp, body: bytes, ts: str | None = None) -> dict[str, str]:
     timestamp = ts or str(int(app.clock.time()))
-    return {
-        "Content-Type": "application/json",
-        "X-Trustbot-Request-Timestamp": timestamp,
-        "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, timestamp, body),
-        "X-Request-Id": fresh_id(),
-    }
+    return {**signed_headers(body, timestamp=timestamp), "X-Request-Id": fresh_id()}
 
 
 def header(value: str) -> bytes:

@@ -15,7 +15,7 @@ from bot.runtime.clock import SystemClock
 from bot.slack.kit.checkin import checkin_message, checkin_tip
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery
-from tests.support.checkins import add_round
+from tests.support.checkins import add_round, checkin_delivery
 from tests.support.db import in_db, in_session
 from tests.support.stack import BOT_TOKEN, Stack
 
@@ -47,17 +47,7 @@ def send_checkin(stack: Stack, prompt_ids: list[str] | None = None) -> Sent:
         rnd = await add_round(
             session, workspace, now, channel="C0SALES", prompt_ids=ids, status="fanned_out"
         )
-        session.add(
-            Delivery(
-                workspace_id=workspace,
-                kind="checkin",
-                round_id=rnd.id,
-                user_id=REP,
-                status="sending",
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+        session.add(checkin_delivery(rnd, REP, "sending", now))
         return rnd
 
     in_db(stack.database_url, workspace_row)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.core.prompts import GOAL_PROMPT_ID
-from bot.storage.models import CheckinRound, Team, Workspace
+from bot.storage.models import CheckinRound, Delivery, Team, Workspace
 
 PERIOD = date(2026, 11, 23)  # a Monday
 
@@ -44,3 +44,19 @@ async def add_round(
     session.add(rnd)
     await session.flush()
     return rnd
+
+
+def checkin_delivery(
+    rnd: CheckinRound, user: str, status: str, at: datetime, **fields: Any
+) -> Delivery:
+    """The outbox row of ``rnd``'s DM to ``user``, planned for ``at``, with other ``fields``."""
+    return Delivery(
+        workspace_id=rnd.workspace_id,
+        kind="checkin",
+        round_id=rnd.id,
+        user_id=user,
+        status=status,
+        next_attempt_at=at,
+        created_at=at,
+        **fields,
+    )

@@ -19,8 +19,9 @@ from bot.runtime.clock import ManualClock
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery, Person
+from slack_emulator.delivery import slack_signature  # an implementation independent of the app's
 from tests.support.db import rows
-from tests.support.stack import Stack, trust
+from tests.support.stack import WEBHOOK_SECRET, Stack, trust
 
 KEY = "unit-test-pseudonym-key-0123"
 SECRET = "unit-test-webhook-secret"
@@ -83,6 +84,18 @@ def metadata_event(payload: dict[str, Any], event_type: str = "deal_updated") ->
         "channel_id": "C0SALES",
         "metadata": {"event_type": event_type, "event_payload": payload},
         "message_ts": f"{time.time():.6f}",
+    }
+
+
+def signed_headers(
+    body: str | bytes, secret: str = WEBHOOK_SECRET, timestamp: str | None = None
+) -> dict[str, str]:
+    """The headers of a deal webhook request signed with ``secret`` at ``timestamp`` (now)."""
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    return {
+        "Content-Type": "application/json",
+        "X-Trustbot-Request-Timestamp": timestamp,
+        "X-Trustbot-Signature": slack_signature(secret, timestamp, body),
     }
 
 

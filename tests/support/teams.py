@@ -15,7 +15,8 @@ from bot.runtime.clock import ManualClock
 from bot.runtime.pseudonyms import pseudonym
 from bot.runtime.settings import load_settings
 from bot.storage import Database
-from bot.storage.models import CheckinRound, Delivery, ManagerEstimate, Member, Note, Response, Team
+from bot.storage.models import CheckinRound, ManagerEstimate, Member, Note, Response, Team
+from tests.support.checkins import checkin_delivery
 
 KEY = "digest-test-pseudonym-key"
 WS = "T1"
@@ -125,17 +126,7 @@ async def checkin_week(
         s.add(rnd)
         await s.flush()
         for user in list(asked if asked is not None else answers) + list(skipped):
-            s.add(
-                Delivery(
-                    workspace_id=WS,
-                    kind="checkin",
-                    round_id=rnd.id,
-                    user_id=user,
-                    status="skipped" if user in skipped else "sent",
-                    next_attempt_at=at,
-                    created_at=at,
-                )
-            )
+            s.add(checkin_delivery(rnd, user, "skipped" if user in skipped else "sent", at))
         for user, values in answers.items():
             for prompt_id, value in values.items():
                 s.add(response_row(team, period, f"round:{rnd.id}", user, prompt_id, value))

@@ -34,6 +34,7 @@ from tests.support.deals import (
     hubspot_event,
     no_lookup,
     nudges,
+    signed_headers,
     stored_events,
 )
 
@@ -45,12 +46,7 @@ HUBSPOT_URL = "/webhooks/hubspot"
 def signed(
     clock: ManualClock, body: bytes, *, ts: int | str | None = None, secret: str = SECRET
 ) -> dict[str, str]:
-    timestamp = str(int(clock.time()) if ts is None else ts)
-    return {
-        "Content-Type": "application/json",
-        "X-Trustbot-Request-Timestamp": timestamp,
-        "X-Trustbot-Signature": slack_signature(secret, timestamp, body),
-    }
+    return signed_headers(body, secret, str(int(clock.time()) if ts is None else ts))
 
 
 def hubspot_signed(

@@ -18,7 +18,7 @@ from bot.runtime.pseudonyms import pseudonym
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery, Note, Response
-from tests.support.checkins import PERIOD, add_round
+from tests.support.checkins import PERIOD, add_round, checkin_delivery
 
 KEY = "unit-test-pseudonym-key-0123"
 WS = "T0UNIT"
@@ -48,22 +48,18 @@ async def make_round(
         prompts = PROMPTS if prompt_ids is None else prompt_ids
         rnd = await add_round(s, workspace, now, prompt_ids=prompts, status="fanned_out")
         for n, user in enumerate(reps):
-            s.add(
-                Delivery(
-                    workspace_id=workspace,
-                    kind="checkin",
-                    round_id=rnd.id,
-                    user_id=user,
-                    status="sent",
-                    next_attempt_at=now,
-                    channel_id=f"D0{user}",
-                    message_ts=f"1700000000.00000{n}",
-                    sent_at=now,
-                    remind_at=now + timedelta(days=1),
-                    expires_at=now + timedelta(days=3),
-                    created_at=now,
-                )
+            sent = checkin_delivery(
+                rnd,
+                user,
+                "sent",
+                now,
+                channel_id=f"D0{user}",
+                message_ts=f"1700000000.00000{n}",
+                sent_at=now,
+                remind_at=now + timedelta(days=1),
+                expires_at=now + timedelta(days=3),
             )
+            s.add(sent)
     return rnd
 
 

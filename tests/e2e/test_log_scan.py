@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +25,6 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
-T = TypeVar("T")
 BOT_TOKEN = "xoxb-logscan-7b1f0c2d9e"
 APP_TOKEN = "xapp-1-A0LOGSCAN-4c5d6e7f"
 SECRETS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -33,7 +33,6 @@ LIKE, VALUE, WORTH = (
     "value_focus.value_not_price",
     "value_focus.worth_investment",
 )
-T = TypeVar("T")
 
 
 class ClockStack(Stack):

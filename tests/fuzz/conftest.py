@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -50,7 +50,6 @@ from tests.support.stack import (
     trust,
 )
 
-T = TypeVar("T")
 ADMIN, REP, OTHER = "U0ADMIN", "U0REP1", "U0REP2"
 CHANNEL = "C0SALES"
 MONDAY_10_NY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # REP's working hours: nudges go now

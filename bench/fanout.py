@@ -17,12 +17,10 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import insert
 
 from bench._common import APP_MANIFEST
 from bot.core import outbox
@@ -32,8 +30,9 @@ from bot.runtime.settings import load_settings
 from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.storage import Database
 from bot.storage.migrate import upgrade
-from bot.storage.models import CheckinRound, Delivery, Team, Workspace
+from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator, scopes_from_manifest
+from tests.support.outbox import seed  # run from the repository root, as `python -m bench`
 
 REPS = 10_000
 CAP = 50.0  # chat.postMessage per second, workspace-wide
@@ -46,43 +45,6 @@ def run(reps: int = REPS, cap: float = CAP) -> dict[str, Any]:
     """Run the benchmark and print one figure per line; returns the result record."""
     with tempfile.TemporaryDirectory(prefix="trustbot-bench-") as tmp:
         return asyncio.run(_run(reps, cap, Path(tmp) / "bench.db"))
-
-
-async def _seed(db: Database, reps: int) -> list[str]:
-    now = SystemClock().now()
-    users = [f"U{i:07d}" for i in range(reps)]
-    async with db.session() as s:
-        s.add(Workspace(id=WORKSPACE, name="Bench", installed_at=now))
-        await s.flush()
-        team = Team(workspace_id=WORKSPACE, name="sales", channel_id="C0SALES", created_at=now)
-        s.add(team)
-        await s.flush()
-        assert team.id is not None
-        rnd = CheckinRound(
-            workspace_id=WORKSPACE,
-            team_id=team.id,
-            period_start=date(2026, 11, 23),
-            period_end=date(2026, 11, 29),
-            prompt_ids=["goal.trust_or_else"],
-            created_at=now,
-        )
-        s.add(rnd)
-        await s.flush()
-        rows = [
-            {
-                "workspace_id": WORKSPACE,
-                "kind": "checkin",
-                "round_id": rnd.id,
-                "user_id": user,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for user in users
-        ]
-        await s.exec(insert(Delivery), params=rows)
-    return users
 
 
 async def _compose(row: Delivery) -> dict[str, Any]:
@@ -107,7 +69,8 @@ async def _run(reps: int, cap: float, path: Path) -> dict[str, Any]:
             SLACK_BOT_TOKEN=TOKEN, SLACK_API_URL=emu.api_url, TRUSTBOT_DATABASE_URL=url
         )
         runtime = Runtime(settings=settings, db=Database(url), clock=SystemClock())
-        users = await _seed(runtime.db, reps)
+        users = [f"U{i:07d}" for i in range(reps)]
+        await seed(runtime.db, runtime.clock, users, workspace=WORKSPACE)
         for user in users:
             emu.add_user(user)
         emu.set_rate_limits(enabled=True, workspace_cap_per_s=cap)

@@ -1,4 +1,5 @@
-"""Shared fixtures: migrated databases (SQLite and the machine's real PostgreSQL), a clock."""
+"""Shared fixtures: migrated databases (SQLite and the machine's real PostgreSQL), a clock,
+an HTTP connection pool."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -89,3 +91,11 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def aiohttp_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """One connection pool per test, as the app would hold one (slack_sdk opens a connection
+    per call without it)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        yield session

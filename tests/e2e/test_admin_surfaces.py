@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import SQLModel, select
-
-from bot.storage import Database
 from bot.storage.models import Member, Team
-from tests.e2e.conftest import Stack, trust
-
-
-def wait_for(condition: Any, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
-def query(stack: Stack, model: type) -> list[Any]:
-    async def go() -> list[Any]:
-        db = Database(stack.database_url)
-        async with db.session() as s:
-            rows = list((await s.exec(select(model))).all())
-        await db.dispose()
-        return rows
-
-    return asyncio.run(go())
+from tests.support.db import dump, in_db, in_session, rows
+from tests.support.stack import Stack, trust
+from tests.support.waiting import wait_for
 
 
 def setup_values(
@@ -77,14 +52,14 @@ def test_setup_modal_creates_then_edits_a_team(http_stack: Stack) -> None:
     bad = emu.send_view_submission("U0ADMIN", view, setup_values("two words", "", [], [], k="2"))
     assert bad.body["response_action"] == "errors"
     assert set(bad.body["errors"]) == {"name", "channel", "k"}
-    assert query(http_stack, Team) == []
+    assert rows(http_stack.database_url, Team) == []
     ok = emu.send_view_submission(
         "U0ADMIN", view, setup_values("west", "C0SALES", ["U0REP1", "U0REP2"], ["U0MGR"])
     )
     assert ok.status == 200 and not ok.body
-    (team,) = query(http_stack, Team)
+    (team,) = rows(http_stack.database_url, Team)
     assert (team.name, team.checkin_weekday, team.checkin_time, team.k) == ("west", 2, "10:30", 4)
-    assert sorted((m.user_id, m.role) for m in query(http_stack, Member)) == [
+    assert sorted((m.user_id, m.role) for m in rows(http_stack.database_url, Member)) == [
         ("U0MGR", "manager"),
         ("U0REP1", "rep"),
         ("U0REP2", "rep"),
@@ -106,9 +81,9 @@ def test_setup_modal_creates_then_edits_a_team(http_stack: Stack) -> None:
         filled,
         setup_values("west", "C0SALES", ["U0REP1"], ["U0MGR"], day="mon", paused=True),
     )
-    assert sorted(m.user_id for m in query(http_stack, Member)) == ["U0MGR", "U0REP1"]
-    assert query(http_stack, Team)[0].checkin_weekday == 0
-    assert query(http_stack, Team)[0].paused is True
+    assert sorted(m.user_id for m in rows(http_stack.database_url, Member)) == ["U0MGR", "U0REP1"]
+    assert rows(http_stack.database_url, Team)[0].checkin_weekday == 0
+    assert rows(http_stack.database_url, Team)[0].paused is True
 
 
 def test_setup_is_for_admins_only(http_stack: Stack) -> None:
@@ -158,7 +133,7 @@ def test_forget_me_asks_first_then_leaves_no_trace(http_stack: Stack) -> None:
     reply = emu.send_command("/trust", "forget-me", user_id="U0REP1", channel_id="C0SALES")
     post = wait_for(lambda: emu.response_url_posts(reply.response_url))[0]
     assert "Delete my data" in str(post.body)
-    assert query(http_stack, Member) != []  # nothing deleted before the click
+    assert rows(http_stack.database_url, Member) != []  # nothing deleted before the click
     message = {"ts": "1.0", "blocks": post.body["blocks"], "text": post.body["text"]}
     click = emu.send_block_action(
         "U0REP1",
@@ -176,17 +151,7 @@ def test_forget_me_asks_first_then_leaves_no_trace(http_stack: Stack) -> None:
     done = wait_for(lambda: emu.response_url_posts(click.response_url))[0]
     assert "records about you were deleted" in str(done.body)
 
-    async def dump() -> str:
-        db = Database(http_stack.database_url)
-        lines = []
-        async with db.engine.connect() as conn:
-            for table in SQLModel.metadata.sorted_tables:
-                rows = (await conn.execute(text(f'SELECT * FROM "{table.name}"'))).all()
-                lines += [str(tuple(r)) for r in rows]
-        await db.dispose()
-        return "\n".join(lines)
-
-    assert "U0REP1" not in asyncio.run(dump())
+    assert "U0REP1" not in in_db(http_stack.database_url, dump)
 
 
 def test_export_sends_my_answers_as_a_csv_file(http_stack: Stack) -> None:
@@ -194,32 +159,29 @@ def test_export_sends_my_answers_as_a_csv_file(http_stack: Stack) -> None:
 
     from bot.runtime.pseudonyms import pseudonym
     from bot.storage.models import Response
-    from tests.e2e.conftest import PSEUDONYM_KEY
+    from tests.support.stack import PSEUDONYM_KEY
 
     trust(http_stack, "team create west <#C0SALES>")
-    (team,) = query(http_stack, Team)
+    (team,) = rows(http_stack.database_url, Team)
 
-    async def seed() -> None:
-        db = Database(http_stack.database_url)
-        async with db.session() as s:
-            for user, value in (("U0REP1", "trust_and_value"), ("U0REP2", "quota")):
-                s.add(
-                    Response(
-                        workspace_id=team.workspace_id,
-                        team_id=team.id,
-                        period_start=date(2026, 11, 23),
-                        context="round:1",
-                        pseudonym=pseudonym(PSEUDONYM_KEY, team.workspace_id, user),
-                        prompt_id="goal.trust_or_else",
-                        dimension="goal",
-                        value=value,
-                        score=5,
-                        answered_at=datetime(2026, 11, 27, 16, tzinfo=UTC),
-                    )
+    async def seed(s: Any) -> None:
+        for user, value in (("U0REP1", "trust_and_value"), ("U0REP2", "quota")):
+            s.add(
+                Response(
+                    workspace_id=team.workspace_id,
+                    team_id=team.id,
+                    period_start=date(2026, 11, 23),
+                    context="round:1",
+                    pseudonym=pseudonym(PSEUDONYM_KEY, team.workspace_id, user),
+                    prompt_id="goal.trust_or_else",
+                    dimension="goal",
+                    value=value,
+                    score=5,
+                    answered_at=datetime(2026, 11, 27, 16, tzinfo=UTC),
                 )
-        await db.dispose()
+            )
 
-    asyncio.run(seed())
+    in_session(http_stack.database_url, seed)
     assert "Sent you a CSV of your 1 answers" in trust(http_stack, "export", user="U0REP1")
     (file,) = http_stack.emulator.files
     content = file["content"].decode()

@@ -22,8 +22,9 @@ from bot.slack.sweep import sweep
 from bot.storage import Database
 from bot.storage.models import Delivery, Person
 from slack_emulator import SlackEmulator
-from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
-from tests.slack_app import APP_SCOPES
+from tests.support.slack_app import APP_SCOPES
+from tests.support.stack import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
+from tests.support.waiting import wait_for
 
 TEAM = "T0001"  # the emulator's default workspace
 ZONES = {"U0NY": "America/New_York", "U0BER": "Europe/Berlin", "U0TOK": "Asia/Tokyo"}
@@ -35,11 +36,7 @@ def test_checkin_now_reaches_every_rep_once(http_stack: Stack) -> None:
     trust(http_stack, "team add east <@U0REP1> <@U0REP2> <@U0MGR>")
     trust(http_stack, "snooze 5", user="U0MGR")
     assert "to the 3 reps of `east` now" in trust(http_stack, "checkin east now")
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not (
-        emu.dm_messages("U0REP1") and emu.dm_messages("U0REP2")
-    ):
-        time.sleep(0.05)
+    wait_for(lambda: emu.dm_messages("U0REP1") and emu.dm_messages("U0REP2"), "both DMs")
     time.sleep(1.5)  # the worker's next rounds must add nothing
     for user in ("U0REP1", "U0REP2"):
         (dm,) = emu.dm_messages(user)

@@ -3,11 +3,7 @@ its rep looked up in the emulator's ``users.lookupByEmail``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -22,93 +18,22 @@ from bot.runtime import Runtime
 from bot.runtime.settings import load_settings
 from bot.slack.users import email_resolver
 from bot.storage import Database
-from bot.storage.models import DealEvent, Delivery
+from bot.storage.models import DealEvent
 from slack_emulator import SlackEmulator
-from slack_emulator.delivery import slack_signature
-from tests.e2e.conftest import BOT_TOKEN, PSEUDONYM_KEY, Stack, trust
+from tests.support.deals import (
+    PLANNED,
+    deal,
+    deal_events,
+    metadata_event,
+    nudge_deliveries,
+    settled,
+    signed_headers,
+    team_with,
+)
+from tests.support.stack import BOT_TOKEN, PSEUDONYM_KEY, WEBHOOK_SECRET, Stack
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-
-T = TypeVar("T")
-WEBHOOK_SECRET = "e2e-webhook-secret"  # as tests/e2e/conftest.start_app sets it
-PLANNED = (deals.NUDGED, deals.DEFERRED)  # which one depends on the real time of day
-
-
-def deal(event_id: str, rep: dict[str, str], **changes: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "deal_id": "D-42",
-        "deal_name": "Acme renewal",
-        "rep": rep,
-        "change": "close_date_changed",
-        "from": "2026-11-30",
-        "to": "2027-01-15",
-        "occurred_at": "2026-11-22T10:00:00Z",
-        **changes,
-    }
-
-
-def metadata_event(payload: dict[str, Any], event_type: str = "deal_updated") -> dict[str, Any]:
-    """What Slack sends when the CRM's app posts a message with deal metadata."""
-    return {
-        "type": "message_metadata_posted",
-        "app_id": "A0CRM",
-        "bot_id": "B0CRM",
-        "user_id": "U0CRMBOT",
-        "team_id": "T0001",
-        "channel_id": "C0SALES",
-        "metadata": {"event_type": event_type, "event_payload": payload},
-        "message_ts": f"{time.time():.6f}",
-    }
-
-
-def db_run(url: str, work: Callable[[Any], Any]) -> Any:
-    async def go() -> Any:
-        db = Database(url)
-        try:
-            async with db.session() as session:
-                return await work(session)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(go())
-
-
-def events(stack: Stack) -> list[DealEvent]:
-    async def fetch(session: Any) -> list[DealEvent]:
-        return list((await session.exec(select(DealEvent).order_by(col(DealEvent.id)))).all())
-
-    return list(db_run(stack.database_url, fetch))
-
-
-def nudges(stack: Stack) -> list[Delivery]:
-    async def fetch(session: Any) -> list[Delivery]:
-        return list((await session.exec(select(Delivery).where(Delivery.kind == "nudge"))).all())
-
-    return list(db_run(stack.database_url, fetch))
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 10.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-
-
-def settled(stack: Stack, count: int) -> list[DealEvent] | None:
-    found = events(stack)
-    if len(found) == count and all(e.status != deals.ACCEPTED for e in found):
-        return found
-    return None
-
-
-def team_with(stack: Stack, *reps: str) -> None:
-    assert "created" in trust(stack, "team create sales <#C0SALES|sales-managers>")
-    assert "Added" in trust(stack, "team add sales " + " ".join(f"<@{r}>" for r in reps))
 
 
 def test_deal_metadata_plans_a_nudge_once(stack: Stack) -> None:
@@ -119,14 +44,14 @@ def test_deal_metadata_plans_a_nudge_once(stack: Stack) -> None:
     [stored] = wait_for(lambda: settled(stack, 1))
     assert (stored.source, stored.event_id, stored.workspace_id) == ("slack", "crm-1", "T0001")
     assert stored.status in PLANNED
-    [nudge] = nudges(stack)
+    [nudge] = nudge_deliveries(stack)
     assert (nudge.deal_event_id, nudge.user_id, nudge.status) == (stored.id, "U0REP1", "pending")
     # the CRM posts the same update again (a new Slack event): still one deal event
     assert emu.send_event(event).status == 200
     emu.send_event(metadata_event(deal("crm-2", {"slack_user_id": "U0REP1"}, deal_id="D-7")))
     wait_for(lambda: settled(stack, 2))
-    assert [e.event_id for e in events(stack)] == ["crm-1", "crm-2"]
-    assert len(nudges(stack)) == 2
+    assert [e.event_id for e in deal_events(stack)] == ["crm-1", "crm-2"]
+    assert len(nudge_deliveries(stack)) == 2
 
 
 def test_a_rep_named_by_email_is_looked_up_in_slack(http_stack: Stack) -> None:
@@ -137,7 +62,7 @@ def test_a_rep_named_by_email_is_looked_up_in_slack(http_stack: Stack) -> None:
         payload = deal(f"crm-{n}", {"email": "ana@example.com"}, deal_id=f"D-{n}")
         emu.send_event(metadata_event(payload))
         wait_for(lambda n=n: settled(http_stack, n))
-    found = events(http_stack)
+    found = deal_events(http_stack)
     assert {e.rep_user_id for e in found} == {"U0REP1"}
     assert {e.status for e in found} <= set(PLANNED)
     assert len(emu.calls_to("users.lookupByEmail")) == 1  # the second one came from the cache
@@ -150,14 +75,14 @@ def test_an_unknown_or_invalid_rep_is_never_dropped_silently(http_stack: Stack) 
     emu.send_event(metadata_event(deal("crm-2", {"slack_user_id": "U0MGR"})))  # not a rep
     found = wait_for(lambda: settled(http_stack, 2))
     assert {e.status for e in found} == {deals.UNKNOWN_REP}
-    assert nudges(http_stack) == []
+    assert nudge_deliveries(http_stack) == []
     # other apps' metadata and a bad payload are not ours: nothing stored
     emu.send_event(metadata_event({"id": "TK-1"}, event_type="task_created"))
     emu.send_event(metadata_event(deal("crm-3", {"email": "nobody"})))
     emu.send_event(metadata_event(deal("crm-4", {"slack_user_id": "U0REP1"})))
     wait_for(lambda: settled(http_stack, 3))
     # events are handled side by side, so stored in any order
-    assert sorted(e.event_id for e in events(http_stack)) == ["crm-1", "crm-2", "crm-4"]
+    assert sorted(e.event_id for e in deal_events(http_stack)) == ["crm-1", "crm-2", "crm-4"]
 
 
 async def test_the_webhook_resolves_reps_with_users_lookup_by_email(
@@ -190,11 +115,7 @@ async def test_the_webhook_resolves_reps_with_users_lookup_by_email(
             replies = []
             for n, rep in enumerate(({"email": "ana@example.com"}, {"email": "x@example.com"})):
                 body = json.dumps(deal(f"crm-{n}", rep, deal_id=f"D-{n}")).encode()
-                ts = str(int(time.time()))
-                headers = {
-                    "X-Trustbot-Request-Timestamp": ts,
-                    "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, ts, body),
-                }
+                headers = signed_headers(body)
                 replies.append(await http.post("/webhooks/deals", content=body, headers=headers))
             assert [r.status_code for r in replies] == [202, 202]
             await webhooks.drain()

@@ -14,16 +14,13 @@ from bot.runtime.clock import ManualClock, SystemClock
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from slack_emulator import SlackEmulator
-from tests.bot.test_digests import KEY, W3, WS, checkin_week, make_team, same
-from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack, start_app, trust
-from tests.slack_app import APP_SCOPES
+from tests.support.slack_app import APP_SCOPES
+from tests.support.stack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack, start_app, trust
+from tests.support.teams import KEY, W3, WS, checkin_week, make_team, same
 
 
 @pytest.fixture
-def stack(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    import tests.e2e.conftest as conf
-
-    monkeypatch.setattr(conf, "PSEUDONYM_KEY", KEY)  # the seeded answers' key
+def stack(database_url: str) -> Iterator[Stack]:
     with SlackEmulator(
         scopes=APP_SCOPES,
         signing_secret=SIGNING_SECRET,
@@ -36,7 +33,9 @@ def stack(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]
         emu.add_channel("C0SALES", name="sales-managers")
         # the Wednesday after the seeded week: its digest is the last finished one
         clock = ManualClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
-        s = Stack(emu, start_app(emu, database_url, "http", clock=clock), "http", database_url)
+        # the key of the answers seed() writes
+        app = start_app(emu, database_url, "http", clock, TRUSTBOT_PSEUDONYM_KEY=KEY)
+        s = Stack(emu, app, "http", database_url)
         yield s
         s.server.stop()
 

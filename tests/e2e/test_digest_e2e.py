@@ -25,7 +25,8 @@ from bot.slack.digest_post import post_digest, post_due_digests, preview_digest
 from bot.slack.kit.digest import DOWN, UP
 from bot.storage import Database
 from slack_emulator import SlackEmulator
-from tests.bot.test_digests import (
+from tests.support.stack import BOT_TOKEN
+from tests.support.teams import (
     BAD_NEWS,
     CARE,
     KEY,
@@ -40,7 +41,6 @@ from tests.bot.test_digests import (
     same,
     who,
 )
-from tests.e2e.conftest import BOT_TOKEN
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,9 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.support.deals import deal
+from tests.support.stack import WEBHOOK_SECRET, Stack
+from tests.support.waiting import wait_for
 
 
 def test_trust_help_is_answered(stack: Stack) -> None:
@@ -38,7 +40,7 @@ def test_retried_event_is_handled_once_even_across_restart(stack: Stack) -> None
     event = {"type": "app_home_opened", "user": "U0REP1", "tab": "home"}
     first = emu.send_event(event, event_id="Ev0001")
     assert first.status == 200
-    _wait_for(lambda: len(emu.views_published("U0REP1")) == 1)
+    wait_for(lambda: len(emu.views_published("U0REP1")) == 1)
     for attempt in (1, 2):
         retry = emu.send_event(
             event, event_id="Ev0001", retry_num=attempt, retry_reason="http_timeout"
@@ -47,7 +49,7 @@ def test_retried_event_is_handled_once_even_across_restart(stack: Stack) -> None
     stack.restart()
     assert emu.send_event(event, event_id="Ev0001", retry_num=3).status == 200
     emu.send_event(event, event_id="Ev0002")  # a new event is handled
-    _wait_for(lambda: len(emu.views_published("U0REP1")) == 2)
+    wait_for(lambda: len(emu.views_published("U0REP1")) == 2)
     time.sleep(0.3)  # nothing more arrives late
     assert len(emu.views_published("U0REP1")) == 2
 
@@ -60,7 +62,7 @@ def test_healthz_answers_when_the_database_does(stack: Stack) -> None:
 
 @pytest.mark.parametrize("how", ["forged", "stale", "missing"])
 def test_bad_signatures_are_refused(emulator, database_url, how: str) -> None:  # type: ignore[no-untyped-def]
-    from tests.e2e.conftest import start_app
+    from tests.support.stack import start_app
 
     server = start_app(emulator, database_url, "http")
     try:
@@ -77,25 +79,17 @@ def test_bad_signatures_are_refused(emulator, database_url, how: str) -> None:  
         server.stop()
 
 
-def _wait_for(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
-
-
 def test_web_api_failures_are_retried(stack: Stack) -> None:
     """5xx answers and 429 + Retry-After are retried by the client's retry handlers."""
     emu = stack.emulator
     emu.inject_failure(method="views.publish", kind="status", status=503, times=2)
     emu.send_event({"type": "app_home_opened", "user": "U0REP1", "tab": "home"}, event_id="EvR1")
-    _wait_for(lambda: len(emu.views_published("U0REP1")) == 1)
+    wait_for(lambda: len(emu.views_published("U0REP1")) == 1)
     statuses = [c.status for c in emu.calls_to("views.publish")]
     assert statuses == [503, 503, 200]
     emu.inject_failure(method="views.publish", kind="status", status=429, times=1)
     emu.send_event({"type": "app_home_opened", "user": "U0REP1", "tab": "home"}, event_id="EvR2")
-    _wait_for(lambda: len(emu.views_published("U0REP1")) == 2, timeout=8)
+    wait_for(lambda: len(emu.views_published("U0REP1")) == 2, timeout=8)
     assert [c.status for c in emu.calls_to("views.publish")][-2:] == [429, 200]
 
 
@@ -105,25 +99,14 @@ def test_deal_webhook_is_served_by_the_app(http_stack: Stack) -> None:
 
     from bot.app.webhooks import sign
 
-    body = json.dumps(
-        {
-            "event_id": "crm-1",
-            "deal_id": "D-42",
-            "deal_name": "Acme renewal",
-            "rep": {"slack_user_id": "U0REP1"},
-            "change": "close_date_changed",
-            "from": "2026-11-30",
-            "to": "2027-01-15",
-            "occurred_at": "2026-11-22T10:00:00Z",
-        }
-    )
+    body = json.dumps(deal("crm-1", {"slack_user_id": "U0REP1"}))
     url = f"{http_stack.server.url}/webhooks/deals"
 
     def post(signed: bool = True) -> httpx.Response:
         ts = str(int(time.time()))
         headers = {"X-Trustbot-Request-Timestamp": ts, "Content-Type": "application/json"}
         if signed:
-            headers["X-Trustbot-Signature"] = sign("e2e-webhook-secret", ts, body)
+            headers["X-Trustbot-Signature"] = sign(WEBHOOK_SECRET, ts, body)
         return httpx.post(url, content=body, headers=headers)
 
     assert post(signed=False).status_code == 401

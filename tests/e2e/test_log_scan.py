@@ -9,22 +9,22 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from slack_emulator import SlackEmulator
-from slack_emulator.delivery import slack_signature
-from tests.e2e.test_answering import note_values
-from tests.slack_app import APP_SCOPES
+from tests.support.checkin_dm import note_values
+from tests.support.deals import deal, signed_headers
+from tests.support.slack_app import APP_SCOPES
+from tests.support.stack import trust_in
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
-T = TypeVar("T")
 BOT_TOKEN = "xoxb-logscan-7b1f0c2d9e"
 APP_TOKEN = "xapp-1-A0LOGSCAN-4c5d6e7f"
 SECRETS = {
@@ -38,16 +38,6 @@ NOTE = "Confession: I padded the Quillfeather renewal forecast by 40% to calm my
 NOTE_WORD = "Quillfeather"  # would show even if the sentence were cut or escaped
 REPS = ("U0REP1", "U0REP2", "U0REP3")
 ADMIN = "U0ADMIN"
-
-
-def wait_for(check: Callable[[], T | None], what: str, timeout: float = 15.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -93,13 +83,8 @@ def start(emu: SlackEmulator, url: str, workdir: Path) -> tuple[subprocess.Popen
 
 
 def trust(emu: SlackEmulator, text: str, user: str = ADMIN) -> str:
-    """``/trust <text>``; the text of the private answer."""
-    reply = emu.send_command("/trust", text, user_id=user, channel_id="C0SALES")
-    assert reply.status == 200, reply
-    if isinstance(reply.body, dict) and reply.body.get("blocks"):
-        return str(reply.body)
-    post = wait_for(lambda: emu.response_url_posts(reply.response_url), f"/trust {text}")
-    return str(post[0].body)
+    """``/trust <text>``; the text of the answer (a real process logging at debug: 15 s)."""
+    return trust_in(emu, text, user, timeout=15)
 
 
 def answer_everything(emu: SlackEmulator, rep: str) -> None:
@@ -114,24 +99,8 @@ def answer_everything(emu: SlackEmulator, rep: str) -> None:
 
 
 def deal_webhook(base: str) -> httpx.Response:
-    body = json.dumps(
-        {
-            "event_id": "crm-logscan-1",
-            "deal_id": "D-7",
-            "deal_name": "Acme renewal",
-            "rep": {"slack_user_id": REPS[0]},
-            "change": "close_date_changed",
-            "from": "2026-11-30",
-            "to": "2027-01-15",
-            "occurred_at": "2026-11-22T10:00:00Z",
-        }
-    )
-    ts = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "X-Trustbot-Request-Timestamp": ts,
-        "X-Trustbot-Signature": slack_signature(SECRETS["TRUSTBOT_WEBHOOK_SECRET"], ts, body),
-    }
+    body = json.dumps(deal("crm-logscan-1", {"slack_user_id": REPS[0]}, deal_id="D-7"))
+    headers = signed_headers(body, SECRETS["TRUSTBOT_WEBHOOK_SECRET"])
     return httpx.post(f"{base}/webhooks/deals", content=body, headers=headers)
 
 

@@ -6,25 +6,23 @@ so the nudge is due at once; moving the clock closes it.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from bot.core import deals
 from bot.core.prompts import default_bank
 from bot.runtime.clock import ManualClock
 from bot.runtime.pseudonyms import pseudonym
 from bot.slack.kit.nudge import CLOSED_TEXT
-from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery, Response
 from slack_emulator import SlackEmulator
-from tests.e2e.conftest import PSEUDONYM_KEY, Stack, start_app, trust
-from tests.e2e.test_deals_e2e import deal, metadata_event
+from tests.support.db import rows
+from tests.support.deals import deal, metadata_event
+from tests.support.stack import PSEUDONYM_KEY, Stack, start_app, trust
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +33,6 @@ LIKE, VALUE, WORTH = (
     "value_focus.value_not_price",
     "value_focus.worth_investment",
 )
-T = TypeVar("T")
 
 
 class ClockStack(Stack):
@@ -51,29 +48,6 @@ def nudging(emulator: SlackEmulator, database_url: str) -> Iterator[ClockStack]:
     assert "Added" in trust(s, f"team add sales <@{REP}> <@U0REP2>")
     yield s
     s.server.stop()
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 10.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
-
-
-def stored(stack: Stack, model: type) -> list[Any]:
-    async def go() -> list[Any]:
-        db = Database(stack.database_url)
-        try:
-            async with db.session() as session:
-                return list((await session.exec(select(model))).all())
-        finally:
-            await db.dispose()
-
-    return asyncio.run(go())
 
 
 def nudge_dm(stack: Stack, title: str, user: str = REP) -> dict[str, Any]:
@@ -122,19 +96,19 @@ def test_a_new_deal_nudge_is_answered_by_clicks_and_shows_seed_000s_verdict(
     click(s, dm, WORTH, "yes")  # answers change until the nudge closes
     wait_for(lambda: "Good to go" in str(current(s, dm)["blocks"]))
 
-    rows = sorted(stored(s, Response), key=lambda r: r.prompt_id)
-    assert [(r.prompt_id, r.value, r.score) for r in rows] == [
+    answered = sorted(rows(s.database_url, Response), key=lambda r: r.prompt_id)
+    assert [(r.prompt_id, r.value, r.score) for r in answered] == [
         (LIKE, "yes", 5),
         (VALUE, "yes", 5),
         (WORTH, "yes", 5),
     ]
     who = pseudonym(PSEUDONYM_KEY, s.emulator.state.team_id, REP)
-    assert {(r.pseudonym, r.moment, r.period_start) for r in rows} == {
+    assert {(r.pseudonym, r.moment, r.period_start) for r in answered} == {
         (who, "created", date(2026, 11, 23))
     }
-    context = rows[0].context
-    assert context.startswith("nudge:") and {r.context for r in rows} == {context}
-    assert all(REP not in str(r.model_dump()) for r in rows)
+    context = answered[0].context
+    assert context.startswith("nudge:") and {r.context for r in answered} == {context}
+    assert all(REP not in str(r.model_dump()) for r in answered)
 
 
 def test_a_click_by_someone_else_or_with_a_bad_value_stores_nothing(nudging: ClockStack) -> None:
@@ -160,27 +134,29 @@ def test_a_click_by_someone_else_or_with_a_bad_value_stores_nothing(nudging: Clo
     reply = s.emulator.send_block_action(REP, [forged], message=current(s, dm))
     assert reply.status == 200
     wait_for(lambda: any("not one of the answers" in str(e) for e in s.emulator.ephemerals(REP)))
-    assert stored(s, Response) == []
+    assert rows(s.database_url, Response) == []
 
 
 def test_a_closed_nudge_refuses_answers_and_shows_it_has_closed(nudging: ClockStack) -> None:
     s = nudging
     s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP}, change="lost")))
     dm = nudge_dm(s, default_bank().moment("lost").title)
-    [nudge] = [d for d in stored(s, Delivery) if d.kind == "nudge"]
+    [nudge] = [d for d in rows(s.database_url, Delivery) if d.kind == "nudge"]
     assert nudge.status == "sent" and nudge.expires_at is not None
     s.clock.set(nudge.expires_at + timedelta(minutes=1))
     click(s, dm, default_bank().moment("lost").prompts[0], "yes")
     wait_for(lambda: CLOSED_TEXT in str(current(s, dm)["blocks"]))
     assert not [b for b in current(s, dm)["blocks"] if b["type"] == "actions"]
     assert any("has closed" in str(e) for e in s.emulator.ephemerals(REP))
-    assert stored(s, Response) == []
+    assert rows(s.database_url, Response) == []
 
 
 def test_no_nudge_reaches_a_rep_of_a_paused_team(nudging: ClockStack) -> None:
     s = nudging
     assert "paused" in trust(s, "pause sales").lower()
     s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP})))
-    [event] = wait_for(lambda: [e for e in stored(s, DealEvent) if e.status != deals.ACCEPTED])
+    [event] = wait_for(
+        lambda: [e for e in rows(s.database_url, DealEvent) if e.status != deals.ACCEPTED]
+    )
     assert event.status == deals.SKIPPED
-    assert stored(s, Delivery) == [] and s.emulator.dm_messages(REP) == []
+    assert rows(s.database_url, Delivery) == [] and s.emulator.dm_messages(REP) == []

@@ -4,11 +4,8 @@ isolation between workspaces, app_uninstalled and tokens_revoked."""
 from __future__ import annotations
 
 import asyncio
-import html
 import re
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,7 +14,6 @@ from sqlalchemy import create_engine, select, update
 from sqlmodel import col
 
 from bot.app.cli import main
-from bot.app.server import ServerThread
 from bot.core import checkins, workspaces
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
@@ -27,149 +23,19 @@ from bot.slack.sender import NOT_INSTALLED
 from bot.storage import Database, sync_url
 from bot.storage.models import Delivery, Team, Workspace
 from bot.storage.slack_tables import slack_bots, slack_oauth_states
-from slack_emulator import SlackEmulator
-from tests.e2e.conftest import APP_TOKEN, PSEUDONYM_KEY, SIGNING_SECRET, serve
-
-CLIENT_ID = "1234.5678"
-CLIENT_SECRET = "oauth-client-secret"
-
-
-@dataclass
-class OAuthStack:
-    emulator: SlackEmulator
-    beta: SlackEmulator  # the second workspace, T0002
-    server: ServerThread
-    database_url: str
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def ws(self, team_id: str) -> SlackEmulator:
-        return self.emulator.workspace(team_id)
-
-
-def oauth_settings(emulator: SlackEmulator, database_url: str, **extra: str) -> dict[str, str]:
-    return {
-        "SLACK_CLIENT_ID": CLIENT_ID,
-        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": emulator.api_url,
-        "TRUSTBOT_DATABASE_URL": database_url,
-        "TRUSTBOT_PSEUDONYM_KEY": PSEUDONYM_KEY,
-        "TRUSTBOT_WEBHOOK_SECRET": "e2e-webhook-secret",
-        **extra,
-    }
-
-
-def start_oauth_app(emulator: SlackEmulator, database_url: str, mode: str) -> ServerThread:
-    settings = load_settings(**oauth_settings(emulator, database_url, SLACK_APP_TOKEN=APP_TOKEN))
-    thread = serve(emulator, settings, mode)
-    emulator.configure_oauth(
-        CLIENT_ID, CLIENT_SECRET, [f"{thread.url}/slack/oauth_redirect"], installer="U0ADMIN"
-    )
-    return thread
-
-
-@pytest.fixture(params=["http", "socket"])
-def oauth_stack(
-    request: pytest.FixtureRequest, emulator: SlackEmulator, database_url: str
-) -> Iterator[OAuthStack]:
-    beta = emulator.add_workspace("T0002", "Beta")
-    # the same user and channel IDs as in the first workspace: nothing may mix them up
-    beta.add_user("U0ADMIN", name="bo", tz="Europe/London", is_admin=True)
-    beta.add_user("U0REP1", name="cy", tz="Asia/Tokyo")
-    beta.add_user("U0REP2", name="di", tz="Europe/Paris")
-    beta.add_channel("C0SALES", name="beta-sales")
-    s = OAuthStack(
-        emulator, beta, start_oauth_app(emulator, database_url, request.param), database_url
-    )
-    yield s
-    s.server.stop()
-
-
-# -- helpers ------------------------------------------------------------------------
-
-
-def start_install(
-    stack: OAuthStack, browser: httpx.Client, team: str | None = None
-) -> tuple[str, dict[str, str]]:
-    """Open /slack/install: (Slack's authorize URL from the page, the state cookie to send
-    back). The cookie is ``Secure``, so it is carried by hand over the tests' plain HTTP."""
-    page = browser.get(f"{stack.url}/slack/install", params={"team": team} if team else None)
-    assert page.status_code == 200
-    cookie = page.headers["set-cookie"].split(";")[0]
-    assert cookie.startswith("slack-app-oauth-state=")
-    found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', page.text)
-    assert found, page.text
-    authorize = html.unescape(found.group(1))
-    assert authorize.startswith(stack.emulator.authorize_url)
-    assert "state=" in authorize and f"client_id={CLIENT_ID}" in authorize
-    assert "scope=commands,chat:write," in authorize
-    return authorize, {"Cookie": cookie}
-
-
-def install(stack: OAuthStack, team: str | None = None) -> httpx.Response:
-    """A browser installing the app: /slack/install, Slack's authorize page, the redirect back.
-    Returns the app's answer to the redirect."""
-    with httpx.Client(timeout=10) as browser:
-        authorize, cookie = start_install(stack, browser, team)
-        slack = browser.get(authorize)
-        assert slack.status_code == 302, slack.text
-        return browser.get(slack.headers["location"], headers=cookie)
-
-
-def token_of(stack: OAuthStack, team_id: str) -> str:
-    engine = create_engine(sync_url(stack.database_url))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(slack_bots.c.bot_token).where(slack_bots.c.team_id == team_id)
-            ).all()
-    finally:
-        engine.dispose()
-    assert len(rows) == 1, rows
-    return str(rows[0][0])
-
-
-def db_rows(stack: OAuthStack, query):  # type: ignore[no-untyped-def]
-    engine = create_engine(sync_url(stack.database_url))
-    try:
-        with engine.connect() as conn:
-            return conn.execute(query).all()
-    finally:
-        engine.dispose()
-
-
-def trust(emu: SlackEmulator, text: str, user: str = "U0ADMIN", timeout: float = 5.0) -> str:
-    """``/trust <text>`` in ``emu``'s workspace; the text of the (ephemeral) answer."""
-    reply = emu.send_command("/trust", text, user_id=user, channel_id="C0SALES")
-    assert reply.status == 200, reply
-    if isinstance(reply.body, dict) and reply.body.get("blocks"):
-        return str(reply.body)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        posts = emu.response_url_posts(reply.response_url)
-        if posts:
-            assert posts[0].errors == [], posts[0].errors
-            return str(posts[0].body)
-        time.sleep(0.02)
-    raise AssertionError(f"no answer to /trust {text}: {reply}")
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-
-
-def set_up_team(emu: SlackEmulator, reps: list[str]) -> None:
-    assert "Team `sales` created" in trust(emu, "team create sales <#C0SALES|sales>")
-    mentions = " ".join(f"<@{r}>" for r in reps)
-    trust(emu, f"team add sales {mentions}")
-
+from tests.support.db import sql_rows
+from tests.support.oauth import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    OAuthStack,
+    install,
+    oauth_settings,
+    set_up_team,
+    start_install,
+    token_of,
+)
+from tests.support.stack import APP_TOKEN, PSEUDONYM_KEY, SIGNING_SECRET, WEBHOOK_SECRET, trust_in
+from tests.support.waiting import wait_for
 
 # -- the install flow ---------------------------------------------------------------
 
@@ -182,12 +48,14 @@ def test_install_stores_the_workspace_token_and_the_app_uses_it(oauth_stack: OAu
     assert token in emu.bot_tokens and token != emu.bot_token  # a new token, from the install
     access = emu.calls_to("oauth.v2.access")
     assert [c.response and c.response["team"]["id"] for c in access] == ["T0001"]
-    workspace = db_rows(oauth_stack, select(Workspace.id, Workspace.name, Workspace.active))
+    workspace = sql_rows(
+        oauth_stack.database_url, select(Workspace.id, Workspace.name, Workspace.active)
+    )
     assert [tuple(w) for w in workspace] == [("T0001", "Acme", True)]
 
     set_up_team(emu, ["U0REP1", "U0REP2"])
-    assert "U0REP1" in trust(emu, "team list")
-    assert "Sending this week's check-in to the 2 reps" in trust(emu, "checkin sales now")
+    assert "U0REP1" in trust_in(emu, "team list")
+    assert "Sending this week's check-in to the 2 reps" in trust_in(emu, "checkin sales now")
     wait_for(lambda: len(emu.dm_messages("U0REP1")) == 1 and len(emu.dm_messages("U0REP2")) == 1)
     posts = [c for c in emu.calls_to("chat.postMessage") if c.ok]
     assert posts and {c.token for c in posts} == {token}
@@ -213,7 +81,7 @@ def test_a_bad_or_expired_state_gets_a_clear_error_page(oauth_stack: OAuthStack)
         assert expired.status_code == 401
         assert "expired or has been used already" in expired.text
     assert emu.calls_to("oauth.v2.access") == []  # no code was exchanged
-    assert db_rows(oauth_stack, select(slack_bots.c.id)) == []
+    assert sql_rows(oauth_stack.database_url, select(slack_bots.c.id)) == []
 
     denied = oauth_stack.emulator
     denied.configure_oauth(
@@ -236,7 +104,7 @@ def db_rows_update(stack: OAuthStack, expire_at: datetime) -> None:
 
 
 def test_a_command_from_a_workspace_not_installed_is_refused(oauth_stack: OAuthStack) -> None:
-    answer = trust(oauth_stack.beta, "help")  # Bolt's answer: no installation for T0002
+    answer = trust_in(oauth_stack.beta, "help")  # Bolt's answer: no installation for T0002
     assert "reinstall this app" in answer
     assert oauth_stack.beta.calls_to("chat.postMessage") == []
 
@@ -254,17 +122,17 @@ def test_two_workspaces_see_only_their_own_data(oauth_stack: OAuthStack) -> None
     # the same team name and the same user IDs in both workspaces
     set_up_team(acme, ["U0REP1"])
     set_up_team(beta, ["U0REP2"])
-    trust(beta, "team manager sales <@U0REP1>")
-    acme_list, beta_list = trust(acme, "team list"), trust(beta, "team list")
+    trust_in(beta, "team manager sales <@U0REP1>")
+    acme_list, beta_list = trust_in(acme, "team list"), trust_in(beta, "team list")
     assert "U0REP1" in acme_list and "U0REP2" not in acme_list
     assert "U0REP2" in beta_list and "manager" in beta_list.lower()
-    trust(beta, "pause sales")
-    assert "paused" not in trust(acme, "status").lower()
-    assert "paused" in trust(beta, "status").lower()
-    trust(beta, "resume sales")
+    trust_in(beta, "pause sales")
+    assert "paused" not in trust_in(acme, "status").lower()
+    assert "paused" in trust_in(beta, "status").lower()
+    trust_in(beta, "resume sales")
 
-    trust(acme, "checkin sales now")
-    trust(beta, "checkin sales now")
+    trust_in(acme, "checkin sales now")
+    trust_in(beta, "checkin sales now")
     wait_for(lambda: len(acme.dm_messages("U0REP1")) == 1 and len(beta.dm_messages("U0REP2")) == 1)
     time.sleep(0.3)
     assert acme.dm_messages("U0REP2") == [] and beta.dm_messages("U0REP1") == []
@@ -273,14 +141,14 @@ def test_two_workspaces_see_only_their_own_data(oauth_stack: OAuthStack) -> None
         ("U0REP1", acme_token),
         ("U0REP2", beta_token),
     }
-    acme_status, beta_status = trust(acme, "status"), trust(beta, "status")
+    acme_status, beta_status = trust_in(acme, "status"), trust_in(beta, "status")
     assert "*Deliveries*: 1 sent" in acme_status and "*Deliveries*: 1 sent" in beta_status
 
     # a digest preview counts only its own workspace's team
     for emu in (acme, beta):
-        preview = trust(emu, "digest sales preview")
+        preview = trust_in(emu, "digest sales preview")
         assert "sales" in preview.lower()
-    rows = db_rows(oauth_stack, select(Team.workspace_id, Team.name, Team.channel_id))
+    rows = sql_rows(oauth_stack.database_url, select(Team.workspace_id, Team.name, Team.channel_id))
     assert sorted(tuple(r) for r in rows) == [
         ("T0001", "sales", "C0SALES"),
         ("T0002", "sales", "C0SALES"),
@@ -324,12 +192,12 @@ def test_uninstall_removes_tokens_and_stops_schedules_and_deliveries(
     install(oauth_stack, "T0002")
     for emu in (acme, beta):
         set_up_team(emu, ["U0REP1", "U0REP2"])
-        trust(emu, "schedule sales fri 16:00")
+        trust_in(emu, "schedule sales fri 16:00")
     # the rounds are planned a day ahead: their DMs wait in the outbox
     clock = ManualClock(_next_friday(0))
     assert _plan(oauth_stack, clock) == ["T0001", "T0002"]
     pending = select(Delivery.workspace_id, Delivery.status, Delivery.last_error)
-    assert {tuple(r) for r in db_rows(oauth_stack, pending)} == {
+    assert {tuple(r) for r in sql_rows(oauth_stack.database_url, pending)} == {
         ("T0001", "pending", None),
         ("T0002", "pending", None),
     }
@@ -342,12 +210,14 @@ def test_uninstall_removes_tokens_and_stops_schedules_and_deliveries(
         assert beta.send_event(event).status == 200
 
     def uninstalled() -> bool:
-        rows = db_rows(oauth_stack, select(Workspace.active).where(Workspace.id == "T0002"))
+        rows = sql_rows(
+            oauth_stack.database_url, select(Workspace.active).where(Workspace.id == "T0002")
+        )
         return rows == [(False,)]
 
     wait_for(uninstalled)
-    assert db_rows(oauth_stack, select(slack_bots.c.team_id)) == [("T0001",)]
-    rows = {tuple(r) for r in db_rows(oauth_stack, pending)}
+    assert sql_rows(oauth_stack.database_url, select(slack_bots.c.team_id)) == [("T0001",)]
+    rows = {tuple(r) for r in sql_rows(oauth_stack.database_url, pending)}
     assert rows == {("T0001", "pending", None), ("T0002", "skipped", workspaces.UNINSTALLED)}
 
     # next week: only the workspace still installed is planned
@@ -365,7 +235,7 @@ def test_uninstall_removes_tokens_and_stops_schedules_and_deliveries(
     engine.dispose()
     wait_for(
         lambda: (
-            {tuple(r) for r in db_rows(oauth_stack, pending) if r[0] == "T0002"}
+            {tuple(r) for r in sql_rows(oauth_stack.database_url, pending) if r[0] == "T0002"}
             == {("T0002", "skipped", NOT_INSTALLED)}
         ),
         timeout=20,
@@ -376,7 +246,7 @@ def test_uninstall_removes_tokens_and_stops_schedules_and_deliveries(
     # installing again brings the workspace back
     assert install(oauth_stack, "T0002").status_code == 200
     wait_for(lambda: not uninstalled())
-    assert "sales" in trust(beta, "team list")
+    assert "sales" in trust_in(beta, "team list")
 
 
 # -- settings -----------------------------------------------------------------------
@@ -391,7 +261,7 @@ def test_client_id_without_secret_stops_start_up_naming_it(
     monkeypatch.setenv("SLACK_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("TRUSTBOT_PSEUDONYM_KEY", PSEUDONYM_KEY)
-    monkeypatch.setenv("TRUSTBOT_WEBHOOK_SECRET", "e2e-webhook-secret")
+    monkeypatch.setenv("TRUSTBOT_WEBHOOK_SECRET", WEBHOOK_SECRET)
     assert main(["serve", "--port", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("trustbot: SLACK_CLIENT_SECRET is not set")

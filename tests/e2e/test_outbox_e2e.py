@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -32,12 +32,23 @@ from bot.slack.throttle import Throttle
 from bot.storage import Database
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
-from tests.bot.test_outbox import WS, all_rows, seed
-from tests.slack_app import APP_SCOPES
+from tests.support.outbox import (
+    BOT_TOKEN,
+    WS,
+    add_users,
+    all_rows,
+    assert_exactly_once,
+    compose,
+    outbox_runtime,
+    posts,
+    run_until_done,
+    seed,
+    worker_for,
+)
+from tests.support.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
-BOT_TOKEN = "xoxb-outbox"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,88 +58,16 @@ def emu() -> Iterator[SlackEmulator]:
         yield e
 
 
-def add_users(emu: SlackEmulator, n: int, prefix: str = "U") -> list[str]:
-    ids = [f"{prefix}{i:05d}" for i in range(n)]
-    for user_id in ids:
-        emu.add_user(user_id)
-    return ids
-
-
-def make_runtime(url: str, emu: SlackEmulator) -> Runtime:
-    settings = load_settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=emu.api_url, TRUSTBOT_DATABASE_URL=url
-    )
-    return Runtime(settings=settings, db=Database(url), clock=SystemClock())
-
-
-async def compose(row: Delivery) -> dict[str, Any]:
-    text = f"Time for your weekly check-in ({row.id})"
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """One connection pool per test, as the app would hold one (slack_sdk opens a connection
-    per call without it)."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        yield session
-
-
-def worker_for(
-    runtime: Runtime, name: str, session: aiohttp.ClientSession | None = None, **options: Any
-) -> OutboxWorker:
-    client = make_outbox_client(runtime.settings, session=session)
-    options.setdefault("policy", RetryPolicy(base=0.05, cap=0.5))
-    return OutboxWorker(runtime, client, options.pop("compose", compose), worker_id=name, **options)
-
-
-async def run_until_done(workers: Sequence[OutboxWorker], db: Database, timeout: float) -> None:
-    """Run the workers until no row is pending or sending (or fail after ``timeout``)."""
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(w.run_forever(stop, idle_seconds=0.05)) for w in workers]
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            counts = await outbox.counts(db, WS)
-            if counts["pending"] == counts["sending"] == 0:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError(f"outbox not drained in {timeout}s: {counts}")
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
-
-
-async def assert_exactly_once(emu: SlackEmulator, db: Database, users: Sequence[str]) -> None:
-    """Every user has exactly one DM, and it is the one its row recorded."""
-    rows = {r.user_id: r for r in await all_rows(db)}
-    for user_id in users:
-        messages = emu.dm_messages(user_id)
-        assert len(messages) == 1, (user_id, [m["text"] for m in messages])
-        row = rows[user_id]
-        assert row.status == "sent", (user_id, row.status, row.last_error)
-        assert row.message_ts == messages[0]["ts"]
-        assert row.channel_id == emu.dm_channel_id(user_id)
-        metadata = messages[0]["metadata"]
-        assert metadata == {"event_type": EVENT_TYPE, "event_payload": {"delivery_id": row.id}}
-
-
-def posts(emu: SlackEmulator, status: int | None = None) -> list[Any]:
-    calls = emu.calls_to("chat.postMessage")
-    return [c for c in calls if status is None or c.status == status]
-
-
 # -- throughput and failures ------------------------------------------------------------
 
 
 async def test_a_thousand_dms_through_rate_limits_and_a_429_storm(
-    emu: SlackEmulator, database_url: str, http: aiohttp.ClientSession
+    emu: SlackEmulator, database_url: str, aiohttp_session: aiohttp.ClientSession
 ) -> None:
     """Two workers (own engines, so on PostgreSQL they really race) share an 80/s cap; a
     second into the fan-out, 30 % of posts answer 429 for one and a half seconds."""
     users = add_users(emu, 1000)
-    runtimes = [make_runtime(database_url, emu) for _ in range(2)]
+    runtimes = [outbox_runtime(database_url, emu) for _ in range(2)]
     db = runtimes[0].db
     await seed(db, SystemClock(), users)
     emu.set_rate_limits(enabled=True, workspace_cap_per_s=80)
@@ -137,7 +76,7 @@ async def test_a_thousand_dms_through_rate_limits_and_a_429_storm(
         await asyncio.sleep(1.0)
         emu.inject_failure("chat.postMessage", kind="status", status=429, rate=0.3, duration=1.5)
 
-    workers = [worker_for(rt, f"w{i}", http) for i, rt in enumerate(runtimes)]
+    workers = [worker_for(rt, f"w{i}", aiohttp_session) for i, rt in enumerate(runtimes)]
     storming = asyncio.create_task(storm())
     try:
         await run_until_done(workers, db, timeout=45)  # about 15 s on an idle machine
@@ -153,16 +92,16 @@ async def test_a_thousand_dms_through_rate_limits_and_a_429_storm(
 
 
 async def test_5xx_bursts_and_dropped_connections_lose_nothing(
-    emu: SlackEmulator, sqlite_url: str, http: aiohttp.ClientSession
+    emu: SlackEmulator, sqlite_url: str, aiohttp_session: aiohttp.ClientSession
 ) -> None:
     users = add_users(emu, 300)
-    runtime = make_runtime(sqlite_url, emu)
+    runtime = outbox_runtime(sqlite_url, emu)
     await seed(runtime.db, SystemClock(), users)
     emu.failures.seed(7)
     emu.inject_failure("chat.postMessage", kind="status", status=503, times=40, rate=0.2)
     emu.inject_failure("chat.postMessage", kind="drop", times=15, rate=0.2)
     emu.inject_failure("chat.postMessage", kind="status", status=500, times=10, rate=0.2)
-    worker = worker_for(runtime, "w", http)
+    worker = worker_for(runtime, "w", aiohttp_session)
     await run_until_done([worker], runtime.db, timeout=25)
     await assert_exactly_once(emu, runtime.db, users)
     rows = await all_rows(runtime.db)
@@ -178,7 +117,7 @@ async def test_permanent_errors_fail_the_row_at_once(emu: SlackEmulator, sqlite_
     emu.add_user("U0GONE", deleted=True)
     emu.add_user("U0ROBOT", is_bot=True)
     emu.add_user("U0LONG")
-    runtime = make_runtime(sqlite_url, emu)
+    runtime = outbox_runtime(sqlite_url, emu)
     await seed(runtime.db, SystemClock(), ["U0FINE", "U0GONE", "U0ROBOT", "U0NOBODY", "U0LONG"])
 
     async def odd_compose(row: Delivery) -> dict[str, Any]:
@@ -203,7 +142,7 @@ async def test_permanent_errors_fail_the_row_at_once(emu: SlackEmulator, sqlite_
 
 async def test_a_composer_can_skip(emu: SlackEmulator, sqlite_url: str) -> None:
     users = add_users(emu, 3)
-    runtime = make_runtime(sqlite_url, emu)
+    runtime = outbox_runtime(sqlite_url, emu)
     await seed(runtime.db, SystemClock(), users)
 
     async def snoozy(row: Delivery) -> dict[str, Any] | Skip | None:
@@ -228,7 +167,7 @@ async def test_a_composer_error_is_retried_without_a_lookup(
     emu: SlackEmulator, sqlite_url: str
 ) -> None:
     users = add_users(emu, 2)
-    runtime = make_runtime(sqlite_url, emu)
+    runtime = outbox_runtime(sqlite_url, emu)
     await seed(runtime.db, SystemClock(), users)
     failed_once: set[str] = set()
 
@@ -253,7 +192,7 @@ async def test_stopping_hands_back_rows_still_waiting_for_their_turn(
     emu: SlackEmulator, sqlite_url: str
 ) -> None:
     users = add_users(emu, 8)
-    runtime = make_runtime(sqlite_url, emu)
+    runtime = outbox_runtime(sqlite_url, emu)
     await seed(runtime.db, SystemClock(), users)
     worker = worker_for(runtime, "w", throttle=Throttle(rate=0.5))  # one post per 2 s
     stop = asyncio.Event()
@@ -276,7 +215,7 @@ async def test_a_crash_between_post_and_mark_sent_is_recovered_without_a_second_
     """Rows a dead worker left in ``sending``, and rows whose send had an unknown outcome:
     the ones whose message is in Slack are marked sent with its ts; the others are sent."""
     users = add_users(emu, 4)
-    runtime = make_runtime(sqlite_url, emu)
+    runtime = outbox_runtime(sqlite_url, emu)
     db = runtime.db
     planned = ManualClock(SystemClock().now() - timedelta(minutes=10))
     posted_lost, unposted_lost, posted_doubt, unposted_doubt = await seed(db, planned, users)

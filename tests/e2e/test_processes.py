@@ -25,9 +25,9 @@ from bot.slack.sender import OutboxWorker
 from bot.storage import Database
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
-from tests.bot.test_outbox import WS, all_rows, seed
-from tests.e2e.test_outbox_e2e import add_users, assert_exactly_once, posts
-from tests.slack_app import APP_SCOPES
+from tests.support.outbox import WS, add_users, all_rows, assert_exactly_once, posts, seed
+from tests.support.slack_app import APP_SCOPES
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -65,13 +65,6 @@ def log_of(workdir: Path, name: str) -> str:
     return (workdir / f"{name}.log").read_text(errors="replace")
 
 
-def wait(condition, what: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
-        time.sleep(0.1)
-
-
 def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -97,7 +90,7 @@ async def test_three_worker_processes_one_killed_deliver_5000_dms_exactly_once(
     workers = [worker(emu, database_url, tmp_path, f"w{n}") for n in range(3)]
     try:
         started = time.monotonic()
-        wait(lambda: len(posts(emu, 200)) >= KILL_AFTER, f"{KILL_AFTER} DMs", timeout=150)
+        wait_for(lambda: len(posts(emu, 200)) >= KILL_AFTER, f"{KILL_AFTER} DMs", timeout=150)
         victim = workers[1]
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)

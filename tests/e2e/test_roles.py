@@ -13,7 +13,8 @@ from bot.app.server import ServerThread, TrustbotServer
 from bot.runtime import Runtime
 from bot.storage import Database
 from slack_emulator import SlackEmulator
-from tests.e2e.conftest import app_settings
+from tests.support.stack import app_settings
+from tests.support.waiting import wait_for
 
 
 def start(emulator: SlackEmulator, database_url: str, role: str) -> ServerThread:
@@ -32,19 +33,12 @@ def ready(thread: ServerThread) -> httpx.Response:
     return httpx.get(f"{thread.url}/readyz")
 
 
-def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
 def test_one_scheduler_at_a_time_and_a_standby_takes_over(
     emulator: SlackEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(server_module, "LEASE_RENEW", timedelta(seconds=0.1))
     first = start(emulator, database_url, "scheduler")
-    wait_until(lambda: ready(first).status_code == 200)
+    wait_for(lambda: ready(first).status_code == 200)
     second = start(emulator, database_url, "scheduler")
     try:
         time.sleep(0.5)
@@ -52,7 +46,7 @@ def test_one_scheduler_at_a_time_and_a_standby_takes_over(
         assert standby.status_code == 503 and standby.json()["scheduler_lease"] is False
         assert ready(first).json() == {"ok": True, "database": True, "scheduler_lease": True}
         first.stop()  # a clean stop releases the lease at once
-        wait_until(lambda: ready(second).status_code == 200)
+        wait_for(lambda: ready(second).status_code == 200)
     finally:
         second.stop()
 

@@ -12,13 +12,21 @@ from bot.app.salesforce_webhook import ACK
 from bot.core import deals
 from bot.core.deals.rules import Moment, route
 from slack_emulator import SlackEmulator
-from tests.bot.test_salesforce import ACCOUNT, BILLION_LAUGHS, OPP, ORG, PERCEPTION, message, owner
-from tests.e2e.conftest import APP_TOKEN, Stack, app_settings, serve
-from tests.e2e.test_deals_e2e import PLANNED, events, nudges, settled, team_with, wait_for
+from tests.support.deals import PLANNED, deal_events, nudge_deliveries, settled, team_with
+from tests.support.salesforce import (
+    ACCOUNT,
+    BILLION_LAUGHS,
+    HEADERS,
+    OPP,
+    ORG,
+    PERCEPTION,
+    message,
+    owner,
+)
+from tests.support.stack import APP_TOKEN, Stack, app_settings, serve
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-
-HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 
 
 @pytest.fixture
@@ -78,11 +86,11 @@ def test_outbound_messages_become_deal_moments(salesforce_stack: Stack) -> None:
             Moment.LOST
         )
         assert found[1].status in (*PLANNED, deals.SKIPPED)  # one nudge per deal per 24 h
-        assert len(nudges(stack)) >= 1
+        assert len(nudge_deliveries(stack)) >= 1
         # other objects are acknowledged; another org and hostile XML are refused
         assert post(ACCOUNT).text == ACK
         assert post(PERCEPTION).status_code == 403
         refused = post(BILLION_LAUGHS)
         assert refused.status_code == 400
         assert "<faultcode>soapenv:Client</faultcode>" in refused.text
-    assert len(events(stack)) == 2
+    assert len(deal_events(stack)) == 2

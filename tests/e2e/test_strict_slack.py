@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -19,27 +18,25 @@ from bot.core import outbox
 from bot.runtime.clock import ManualClock, SystemClock
 from bot.storage.models import Delivery, Team
 from slack_emulator import SlackEmulator
-from tests.bot.test_outbox import WS, all_rows, seed
-from tests.e2e import test_answering, test_oauth
-from tests.e2e.conftest import Stack, trust
-from tests.e2e.test_answering import SCALE, click, current, primary, send_checkin
-from tests.e2e.test_answering import wait_for as wait_until
-from tests.e2e.test_oauth import OAuthStack, db_rows, install, set_up_team
-from tests.e2e.test_oauth import trust as trust_in
-from tests.e2e.test_outbox_e2e import (
+from tests.support.checkin_dm import SCALE, click, current, primary, send_checkin
+from tests.support.db import sql_rows
+from tests.support.oauth import OAuthStack, install, set_up_team
+from tests.support.outbox import (
+    BOT_TOKEN,
+    WS,
     add_users,
-    make_runtime,
+    all_rows,
+    outbox_runtime,
     posts,
     run_until_done,
+    seed,
     worker_for,
 )
-from tests.slack_app import APP_SCOPES
+from tests.support.slack_app import APP_SCOPES
+from tests.support.stack import Stack, trust, trust_in
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-
-answering = test_answering.answering  # their fixtures, reused
-oauth_stack = test_oauth.oauth_stack
-
 
 # -- Enterprise Grid ---------------------------------------------------------------------
 
@@ -52,17 +49,17 @@ def test_a_grid_workspace_with_one_bot_token(stack: Stack) -> None:
     assert "Team `sales` created" in trust(stack, "team create sales <#C0SALES>")
     trust(stack, "team add sales <@U0REP1>")
     assert "Sending this week's check-in" in trust(stack, "checkin sales now")
-    _wait(lambda: emu.dm_messages("U0REP1"))
+    wait_for(lambda: emu.dm_messages("U0REP1"))
 
 
 @pytest.mark.parametrize("org_install", [False, True], ids=["workspace", "org-wide"])
-def test_check_in_clicks_on_grid(answering: Stack, org_install: bool) -> None:
+def test_check_in_clicks_on_grid(http_stack: Stack, org_install: bool) -> None:
     """block_actions on Grid carry ``enterprise`` and ``team`` with the org, and ``team: null``
     for an org-wide install (bolt-python request/internals.py): a click is still recorded."""
-    answering.emulator.join_enterprise("E0123", "Acme Org", org_install=org_install)
-    sent = send_checkin(answering)
-    click(answering, f"checkin.answer:{SCALE}:4")
-    assert wait_until(lambda: primary(current(answering, sent), SCALE)) == ["4"]
+    http_stack.emulator.join_enterprise("E0123", "Acme Org", org_install=org_install)
+    sent = send_checkin(http_stack)
+    click(http_stack, f"checkin.answer:{SCALE}:4")
+    assert wait_for(lambda: primary(current(http_stack, sent), SCALE)) == ["4"]
 
 
 def test_an_org_wide_install_with_one_bot_token(http_stack: Stack) -> None:
@@ -104,7 +101,7 @@ def test_oauth_org_wide_install(oauth_stack: OAuthStack) -> None:
 async def test_dms_slack_refuses_for_good_fail_at_once(sqlite_url: str) -> None:
     """conversations.open's codes for a user the app may not message (slack-api-ref
     docs.slack.dev/methods/conversations.open.json) cannot be fixed by retrying."""
-    with SlackEmulator(scopes=APP_SCOPES, bot_token="xoxb-outbox", team_id=WS) as emu:
+    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as emu:
         users = add_users(emu, 3)
         for user, code in zip(
             users,
@@ -112,7 +109,7 @@ async def test_dms_slack_refuses_for_good_fail_at_once(sqlite_url: str) -> None:
             strict=True,
         ):
             emu.set_user_error(user, code)
-        runtime = make_runtime(sqlite_url, emu)
+        runtime = outbox_runtime(sqlite_url, emu)
         await seed(runtime.db, SystemClock(), users)
         await run_until_done([worker_for(runtime, "w")], runtime.db, timeout=20)
         rows = {r.user_id: (r.status, r.last_error, r.attempts) for r in await all_rows(runtime.db)}
@@ -135,10 +132,10 @@ async def test_recovery_under_non_marketplace_history_posts_nothing_twice(
     methods/conversations.history), a crash's uncertain rows are looked up one a minute: the
     429 pauses lookups (its Retry-After) and nothing is posted twice meanwhile. (One lookup a
     minute per workspace: N uncertain rows take N minutes to settle.)"""
-    with SlackEmulator(scopes=APP_SCOPES, bot_token="xoxb-outbox", team_id=WS) as emu:
+    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as emu:
         emu.set_non_marketplace_history()
         users = add_users(emu, 2)
-        runtime = make_runtime(sqlite_url, emu)
+        runtime = outbox_runtime(sqlite_url, emu)
         db = runtime.db
         planned = ManualClock(SystemClock().now() - timedelta(minutes=10))
         first, second = await seed(db, planned, users)
@@ -173,7 +170,7 @@ def test_a_team_name_with_an_ampersand(http_stack: Stack) -> None:
     """Slack sends ``&`` as ``&amp;`` in slash-command text (its formatting reference); the
     team is the one the admin typed."""
     trust(http_stack, "team create R&D <#C0SALES>")
-    names = [row[0] for row in db_rows(http_stack, select(Team.name))]  # type: ignore[arg-type]
+    names = [row[0] for row in sql_rows(http_stack.database_url, select(Team.name))]  # type: ignore[arg-type]
     assert names == ["R&D"]
 
 
@@ -192,13 +189,3 @@ def test_an_archived_digest_channel_is_named_as_such(http_stack: Stack) -> None:
     http_stack.emulator.archive_channel("C0SALES")
     answer = trust(http_stack, "digest sales now")
     assert "archived" in answer and "/invite" not in answer
-
-
-def _wait(check: Any, timeout: float = 10.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)

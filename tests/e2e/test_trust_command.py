@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from sqlmodel import select
-
-from bot.storage import Database
 from bot.storage.models import AuditLog, Member, Person, Team
-from tests.e2e.conftest import Stack, trust
-
-
-def rows(stack: Stack, model: type) -> list:  # type: ignore[type-arg]
-    async def fetch() -> list:  # type: ignore[type-arg]
-        db = Database(stack.database_url)
-        async with db.session() as s:
-            found = list((await s.exec(select(model))).all())
-        await db.dispose()
-        return found
-
-    return asyncio.run(fetch())
+from tests.support.db import rows
+from tests.support.stack import Stack, trust
 
 
 def test_admin_sets_up_a_team(http_stack: Stack) -> None:
@@ -29,7 +14,7 @@ def test_admin_sets_up_a_team(http_stack: Stack) -> None:
     out = trust(s, "team add sales <@U0REP1|ana> <@U0REP2>")
     assert "Added to `sales` as reps: <@U0REP1>, <@U0REP2>" in out
     assert "Already there: <@U0REP1>" in trust(s, "team add sales <@U0REP1>")
-    zones = {p.user_id: p.tz for p in rows(s, Person)}
+    zones = {p.user_id: p.tz for p in rows(s.database_url, Person)}
     assert zones == {"U0REP1": "America/New_York", "U0REP2": "Europe/Berlin"}
     assert "as managers: <@U0MGR>" in trust(s, "team manager sales <@U0MGR>")
     assert "every fri at 16:30" in trust(s, "schedule Sales friday 16:30")
@@ -40,9 +25,9 @@ def test_admin_sets_up_a_team(http_stack: Stack) -> None:
     assert "Removed from `sales`: <@U0REP2>" in trust(s, "team remove sales <@U0REP2> <@U0NOPE>")
     status = trust(s, "status")
     assert "team.create" in status and "team.remove" in status
-    (team,) = rows(s, Team)
+    (team,) = rows(s.database_url, Team)
     assert (team.checkin_weekday, team.checkin_time, team.k, team.paused) == (4, "16:30", 6, True)
-    assert len(rows(s, AuditLog)) == 7
+    assert len(rows(s.database_url, AuditLog)) == 7
 
 
 def test_non_admin_is_told_and_nothing_changes(http_stack: Stack) -> None:
@@ -55,7 +40,7 @@ def test_non_admin_is_told_and_nothing_changes(http_stack: Stack) -> None:
     ):
         out = trust(s, text, user="U0REP1")
         assert "for Trustbot admins, and you are not one" in out
-    assert rows(s, Team) == [] and rows(s, AuditLog) == []
+    assert rows(s.database_url, Team) == [] and rows(s.database_url, AuditLog) == []
 
 
 def test_admin_granted_by_command_then_revoked(http_stack: Stack) -> None:
@@ -72,7 +57,7 @@ def test_errors_from_the_domain_show_the_form(http_stack: Stack) -> None:
     assert "There is no team `ghosts`" in out
     assert "/trust team add <team> <@user>..." in out
     assert "There is no check-in prompt" in trust(s, "prompts disable nope.nope")
-    assert rows(s, Member) == []
+    assert rows(s.database_url, Member) == []
 
 
 def test_prompts_can_be_disabled_and_listed(http_stack: Stack) -> None:
@@ -103,7 +88,7 @@ def test_checkin_now_plans_one_round_a_week(http_stack: Stack) -> None:
     trust(s, "team create east <#C0SALES>")
     trust(s, "team add east <@U0REP1> <@U0REP2>")
     assert "to the 2 reps of `east` now" in trust(s, "checkin east now")
-    assert len(rows(s, CheckinRound)) == 2
-    assert sorted(d.user_id for d in rows(s, Delivery)) == ["U0REP1", "U0REP2"]
+    assert len(rows(s.database_url, CheckinRound)) == 2
+    assert sorted(d.user_id for d in rows(s.database_url, Delivery)) == ["U0REP1", "U0REP2"]
     trust(s, "pause east")
     assert "is paused" in trust(s, "checkin east now")

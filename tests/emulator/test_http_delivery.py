@@ -13,7 +13,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from slack_emulator import SlackEmulator
 from tests.emulator.conftest import BOT_TOKEN, Receiver
-from tests.emulator.test_blockkit import modal
+from tests.support.blocks import modal
 
 HELP = [{"type": "section", "text": {"type": "mrkdwn", "text": "*/trust help*"}}]
 QUESTION: list[dict[str, Any]] = [

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_emulator import SlackEmulator
 from tests.emulator.conftest import APP_TOKEN, BOT_TOKEN
-from tests.emulator.test_blockkit import modal
+from tests.support.blocks import modal
 
 
 @pytest.fixture

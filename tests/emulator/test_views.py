@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from slack_emulator import SlackEmulator
 from tests.emulator.conftest import BOT_TOKEN
-from tests.emulator.test_blockkit import modal, section
+from tests.support.blocks import modal, section
 
 
 @pytest.fixture

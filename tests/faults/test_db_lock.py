@@ -36,11 +36,12 @@ from bot.slack.sender import EVENT_TYPE
 from bot.storage import Database, db
 from bot.storage.migrate import upgrade
 from bot.storage.models import DealEvent, Delivery, Team
-from slack_emulator.delivery import slack_signature
-from tests.bot.test_outbox import seed
-from tests.e2e.conftest import Stack, start_app, trust
-from tests.e2e.test_deals_e2e import WEBHOOK_SECRET, deal
-from tests.faults._app import WS, command, in_db, rows, slack, wait_for
+from tests.faults._app import WS, command, slack
+from tests.support.db import in_db, rows
+from tests.support.deals import deal, signed_headers
+from tests.support.outbox import seed
+from tests.support.stack import Stack, start_app, trust
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -66,13 +67,8 @@ class ExclusiveLock:
 
 def post_webhook(stack: Stack, event_id: str) -> httpx.Response:
     body = json.dumps(deal(event_id, {"slack_user_id": "U0REP1"}, deal_id=event_id)).encode()
-    ts = str(int(time.time()))
-    headers = {
-        "X-Trustbot-Request-Timestamp": ts,
-        "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, ts, body),
-    }
     with httpx.Client(base_url=stack.server.url, timeout=60) as client:
-        return client.post("/webhooks/deals", content=body, headers=headers)
+        return client.post("/webhooks/deals", content=body, headers=signed_headers(body))
 
 
 def assert_clear_webhook_answer(reply: httpx.Response) -> None:
@@ -118,7 +114,7 @@ def test_a_10s_lock_during_a_fan_out_a_webhook_and_a_command(
         await seed(database, SystemClock(), users, workspace=WS)
 
     in_db(stack.database_url, plan)
-    wait_for(lambda: len(emu.calls_to("chat.postMessage")) >= 20, 15, "the fan-out started")
+    wait_for(lambda: len(emu.calls_to("chat.postMessage")) >= 20, "the fan-out started", timeout=15)
     lock = ExclusiveLock(db_path(stack))
     posts_at_lock = len(emu.calls_to("chat.postMessage"))
     with ThreadPoolExecutor(2) as pool:
@@ -147,7 +143,7 @@ def test_a_10s_lock_during_a_fan_out_a_webhook_and_a_command(
     events = rows(stack.database_url, DealEvent, col(DealEvent.event_id) == "lock-1")
     assert len(events) == 1, context
     # the fan-out: the worker carried on after the lock, and every rep has exactly one DM
-    wait_for(lambda: fanned_out(stack.database_url), 30, "the fan-out finished")
+    wait_for(lambda: fanned_out(stack.database_url), "the fan-out finished", timeout=30)
     assert len(emu.calls_to("chat.postMessage")) > posts_at_lock, context
     checkins = rows(stack.database_url, Delivery, col(Delivery.kind) == "checkin")
     deliveries = {d.user_id: d for d in checkins}

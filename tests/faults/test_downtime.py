@@ -31,8 +31,10 @@ from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
-from tests.e2e.conftest import PSEUDONYM_KEY, Stack, start_app, trust
-from tests.faults._app import REPS, in_db, rows, slack, wait_for
+from tests.faults._app import REPS, slack
+from tests.support.db import in_db, rows
+from tests.support.stack import PSEUDONYM_KEY, Stack, start_app, trust
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -109,7 +111,7 @@ def app(database_url: str) -> Iterator[Down]:
 
 def arrived(down: Down, expected: dict[str, int]) -> None:
     """Wait for the reps' DMs to number ``expected``."""
-    wait_for(lambda: down.dms() == expected, 10, f"DMs {expected} (have {down.dms()})")
+    wait_for(lambda: down.dms() == expected, f"DMs {expected} (have {down.dms()})", timeout=10)
 
 
 def settled(down: Down, expected: dict[str, int]) -> None:

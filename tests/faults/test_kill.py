@@ -32,11 +32,11 @@ from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import Digest
 from slack_emulator import SlackEmulator
-from tests.bot.test_digests import KEY, W3, WS, checkin_week, make_team, same
-from tests.bot.test_outbox import WS as OUTBOX_WS
-from tests.bot.test_outbox import all_rows, seed
 from tests.faults.conftest import Chaos
-from tests.slack_app import APP_SCOPES
+from tests.support.outbox import WS as OUTBOX_WS
+from tests.support.outbox import all_rows, seed
+from tests.support.slack_app import APP_SCOPES
+from tests.support.teams import KEY, W3, WS, checkin_week, make_team, same
 
 pytestmark = pytest.mark.slow
 

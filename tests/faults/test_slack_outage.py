@@ -17,7 +17,7 @@ import asyncio
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -30,12 +30,11 @@ from bot.runtime.clock import ManualClock, SystemClock
 from bot.runtime.settings import load_settings
 from bot.slack.sender import EVENT_TYPE, OutboxWorker, make_outbox_client
 from bot.storage import Database
-from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
 from slack_emulator.limits import Failure
-from tests.bot.test_outbox import WS, all_rows, seed
 from tests.faults.conftest import Chaos
-from tests.slack_app import APP_SCOPES
+from tests.support.outbox import WS, all_rows, compose, seed
+from tests.support.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
@@ -52,17 +51,6 @@ RETRY_LINE = re.compile(r"^delivery (\d+): (.+?), (?:attempt \d+, )?again in [\d
 def emu() -> Iterator[SlackEmulator]:
     with SlackEmulator(scopes=APP_SCOPES, bot_token=TOKEN, team_id=WS) as e:
         yield e
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        yield session
-
-
-async def compose(row: Delivery) -> dict[str, Any]:
-    text = f"Time for your weekly check-in ({row.id})"
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
 # (name, share of all posts, how it fails): a fifth in all; few 429s, as each one pauses
@@ -92,7 +80,7 @@ async def test_a_fifth_of_the_posts_fail_for_a_minute_and_nothing_is_lost_or_dou
     chaos: Chaos,
     emu: SlackEmulator,
     database_url: str,
-    http: aiohttp.ClientSession,
+    aiohttp_session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("INFO", logger="bot.slack.sender")
@@ -107,7 +95,9 @@ async def test_a_fifth_of_the_posts_fail_for_a_minute_and_nothing_is_lost_or_dou
     )
     rt = Runtime(settings=settings, db=Database(database_url), clock=clock)
     await seed(rt.db, clock, users)
-    worker = OutboxWorker(rt, make_outbox_client(settings, session=http), compose, worker_id="w1")
+    worker = OutboxWorker(
+        rt, make_outbox_client(settings, session=aiohttp_session), compose, worker_id="w1"
+    )
 
     rules = outage(emu, chaos.seed)
     ends = clock.now() + OUTAGE

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -39,7 +39,8 @@ from bot.storage.models import (
 from bot.storage.models import Delivery as DeliveryRow
 from slack_emulator import SlackEmulator
 from slack_emulator.models import AppDelivery
-from tests.e2e.conftest import (
+from tests.support.slack_app import APP_SCOPES
+from tests.support.stack import (
     APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -48,12 +49,9 @@ from tests.e2e.conftest import (
     serve,
     trust,
 )
-from tests.slack_app import APP_SCOPES
 
-T = TypeVar("T")
 ADMIN, REP, OTHER = "U0ADMIN", "U0REP1", "U0REP2"
 CHANNEL = "C0SALES"
-WEBHOOK_SECRET = "e2e-webhook-secret"  # as tests/e2e/conftest.start_app sets it
 MONDAY_10_NY = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # REP's working hours: nudges go now
 STORED = (
     Workspace,
@@ -174,22 +172,10 @@ class FuzzApp:
         )
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 10.0) -> T:
-    """``check()`` once it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
-
-
 def start_app(emulator: SlackEmulator, database_url: str, clock: ManualClock) -> ServerThread:
     """The app over HTTP as ``tests/e2e`` starts it, without the scheduler's periodic jobs
     (they would write rows while a test counts them); the outbox worker runs."""
-    settings = app_settings(emulator, database_url, TRUSTBOT_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    settings = app_settings(emulator, database_url)
     return serve(emulator, settings, "http", clock, schedule=False)
 
 

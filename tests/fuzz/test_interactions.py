@@ -29,9 +29,10 @@ from bot.slack.kit.checkin import NOTE_BLOCK, SHARE_BLOCK
 from bot.storage.models import Person
 from slack_emulator import payloads
 from slack_emulator.delivery import slack_signature
-from tests.e2e.conftest import SIGNING_SECRET, trust
-from tests.fuzz.conftest import ADMIN, CHANNEL, OTHER, REP, WEBHOOK_SECRET, FuzzApp, wait_for
-from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values, tricky_text
+from tests.fuzz.conftest import ADMIN, CHANNEL, OTHER, REP, FuzzApp
+from tests.support.stack import SIGNING_SECRET, WEBHOOK_SECRET, trust
+from tests.support.strategies import any_text, fuzz, huge_text, json_values, paths, tricky_text
+from tests.support.waiting import wait_for
 
 SETUP_BLOCKS = {"name", "channel", "reps", "managers", "day", "time", "k", "paused"}
 
@@ -262,17 +263,6 @@ def test_forged_answers_are_refused_with_a_warning_and_store_nothing(
 
 
 # --------------------------------------------------------------------- malformed payloads
-
-
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for n, value in enumerate(node):
-            found += paths(value, (*prefix, n))
-    return found
 
 
 def mutate(payload: Any, data: st.DataObject) -> Any:

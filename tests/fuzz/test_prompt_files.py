@@ -19,7 +19,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.core.prompts import PromptBank, PromptBankError, load_bank
-from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values, tricky_text
+from tests.support.strategies import any_text, fuzz, huge_text, json_values, paths, tricky_text
 
 PACKAGED = Path(str(resources.files("prompts")))
 FILES = ("questions.yaml", "moments.yaml", "tips.yaml")
@@ -123,17 +123,6 @@ def test_toml_where_yaml_belongs_is_named(bank_dir: Path, name: str, keep: bool)
 # --------------------------------------------------------------------- one field changed
 
 
-def leaves(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += leaves(value, (*prefix, key))
-    elif isinstance(node, list):
-        for n, value in enumerate(node):
-            found += leaves(value, (*prefix, n))
-    return found
-
-
 replacements = (
     json_values
     | huge_text
@@ -149,7 +138,7 @@ def test_one_changed_field_loads_or_is_named(
     bank_dir: Path, name: str, data: st.DataObject
 ) -> None:
     tree = copy.deepcopy(packaged(name))
-    path = data.draw(st.sampled_from(leaves(tree)), label="path")
+    path = data.draw(st.sampled_from(paths(tree)[1:]), label="path")
     new = data.draw(replacements, label="value")
     parent = tree
     for step in path[:-1]:

@@ -21,7 +21,7 @@ from bot.runtime.settings import (
     load_settings,
     salesforce_case_suffix,
 )
-from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values
+from tests.support.strategies import any_text, fuzz, huge_text, json_values
 
 NAMES = list(Settings.model_fields)
 ENV_TEXT = st.text(

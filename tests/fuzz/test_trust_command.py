@@ -17,8 +17,9 @@ from bot.core.trust.grammar import HHMM, PROMPT_ID, TEAM_NAME, Command, CommandE
 from bot.core.trust.registry import COMMANDS, USAGE, parse, spec
 from bot.slack.kit.replies import error_message, help_message
 from slack_emulator.payloads import command_text
-from tests.fuzz.conftest import ADMIN, CHANNEL, REP, FuzzApp, wait_for
-from tests.fuzz.strategies import any_text, fuzz, huge_text, tricky_text
+from tests.fuzz.conftest import ADMIN, CHANNEL, REP, FuzzApp
+from tests.support.strategies import any_text, fuzz, huge_text, tricky_text
+from tests.support.waiting import wait_for
 
 WORDS = [c.words for c in COMMANDS]
 TEAM_USAGE = "\n".join(u for w, u in USAGE.items() if w.startswith("team "))

@@ -16,19 +16,12 @@ from hypothesis.control import currently_in_test_context
 
 from bot.app.webhooks import MAX_BODY, hubspot_signature
 from slack_emulator.delivery import slack_signature  # an independent implementation of the scheme
-from tests.fuzz.conftest import REP, WEBHOOK_SECRET, FuzzApp
-from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values, tricky_text
+from tests.fuzz.conftest import REP, FuzzApp
+from tests.support.deals import deal, signed_headers
+from tests.support.stack import WEBHOOK_SECRET
+from tests.support.strategies import any_text, fuzz, huge_text, json_values, tricky_text
 
-DEAL: dict[str, Any] = {
-    "event_id": "crm-1",
-    "deal_id": "D-42",
-    "deal_name": "Acme renewal",
-    "rep": {"slack_user_id": REP},
-    "change": "close_date_changed",
-    "from": "2026-11-30",
-    "to": "2027-01-15",
-    "occurred_at": "2026-11-22T10:00:00Z",
-}
+DEAL = deal("crm-1", {"slack_user_id": REP})
 HUBSPOT_EVENT: dict[str, Any] = {
     "eventId": 100,
     "subscriptionId": 7,
@@ -70,12 +63,7 @@ def deal_events(app: FuzzApp) -> int:
 
 def signed(app: FuzzApp, body: bytes, ts: str | None = None) -> dict[str, str]:
     timestamp = ts or str(int(app.clock.time()))
-    return {
-        "Content-Type": "application/json",
-        "X-Trustbot-Request-Timestamp": timestamp,
-        "X-Trustbot-Signature": slack_signature(WEBHOOK_SECRET, timestamp, body),
-        "X-Request-Id": fresh_id(),
-    }
+    return {**signed_headers(body, timestamp=timestamp), "X-Request-Id": fresh_id()}
 
 
 def header(value: str) -> bytes:

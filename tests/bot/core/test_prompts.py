@@ -32,6 +32,7 @@ from bot.core.prompts import (
     default_bank,
     load_bank,
 )
+from tests.support.strategies import paths
 
 PACKAGED = Path(str(resources.files("prompts")))
 FILES = ("questions.yaml", "moments.yaml", "tips.yaml")
@@ -497,17 +498,6 @@ def test_arbitrary_yaml_only_raises_prompt_bank_error(
         (bank_dir / name).write_text(original, encoding="utf-8")
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            out += _paths(value, (*prefix, i))
-    return out
-
-
 @_FUZZ
 @given(name=_NAMES, data=st.data())
 def test_mutated_bank_only_raises_prompt_bank_error(
@@ -515,7 +505,7 @@ def test_mutated_bank_only_raises_prompt_bank_error(
 ) -> None:
     original = (PACKAGED / name).read_text(encoding="utf-8")
     tree = copy.deepcopy(_packaged_tree(name))
-    path = data.draw(st.sampled_from(_paths(tree)))
+    path = data.draw(st.sampled_from(paths(tree)[1:]))
     parent = tree
     for step in path[:-1]:
         parent = parent[step]

@@ -1,4 +1,5 @@
-"""Hostile inputs shared by the fuzz tests."""
+"""Hostile inputs for hypothesis (the fuzz tests and the parsers' property tests), and where
+to put them in a JSON-like value."""
 
 from __future__ import annotations
 
@@ -83,3 +84,16 @@ def fuzz(max_examples: int) -> Any:
             HealthCheck.data_too_large,
         ],
     )
+
+
+def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path (keys and indexes) into a JSON-like ``node``: the empty path to ``node``
+    itself first, then depth first."""
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for n, value in enumerate(node):
+            found += paths(value, (*prefix, n))
+    return found

@@ -4,11 +4,9 @@ the HTTP answers (the acknowledgement, faults, hostile XML)."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,47 +32,21 @@ from bot.runtime.settings import DEAL_CHANGES, SettingsError, load_settings
 from bot.storage import Database
 from bot.storage.models import DealEvent, DealState
 from slack_emulator.delivery import slack_signature  # an independent implementation
-from tests.bot.test_deals import KEY, LONDON, SECRET, Directory, make_runtime, nudges
-from tests.fuzz.strategies import any_text, fuzz, huge_text, json_values
+from tests.support.deals import KEY, LONDON, SECRET, Directory, deals_runtime, nudges
+from tests.support.salesforce import (
+    ACCOUNT,
+    BILLION_LAUGHS,
+    HEADERS,
+    NEGOTIATION,
+    OPP,
+    ORG,
+    PERCEPTION,
+    message,
+    owner,
+)
+from tests.support.strategies import any_text, fuzz, huge_text, json_values
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "salesforce"
-NEGOTIATION = (DATA / "opportunity_negotiation.xml").read_text()  # research note §1.2(a)
-PERCEPTION = (DATA / "opportunity_perception_analysis.xml").read_bytes()  # §1.2(b)
-ACCOUNT = (DATA / "account_edge.xml").read_bytes()
-ORG = "00D5w000004qGTOEA2"  # sample (a)'s org
-OPP = "0065w000023STAmAAO"
 URL = "/webhooks/salesforce"
-SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
-
-
-def message(
-    stage: str = "Negotiation/Review",
-    *,
-    notification: str = "04l5w00005286hAAAQ",
-    closed: bool = False,
-    won: bool = False,
-    modified: str = "2020-05-09T03:04:32.000Z",
-    org: str = ORG,
-    action: str = "04k5w000000TSwMAAW",
-    extra: str = "",
-    **fields: str,
-) -> bytes:
-    """Sample (a) with its stage, notification id, flags, time or other fields changed."""
-    text = NEGOTIATION.replace("04l5w00005286hAAAQ", notification)
-    text = text.replace(">Negotiation/Review<", f">{stage}<")
-    text = text.replace("<sf:IsClosed>false", f"<sf:IsClosed>{str(closed).lower()}")
-    text = text.replace("<sf:IsWon>false", f"<sf:IsWon>{str(won).lower()}")
-    text = text.replace("2020-05-09T03:04:32.000Z", modified)
-    text = text.replace(ORG, org).replace("04k5w000000TSwMAAW", action)
-    for name, value in fields.items():
-        replacement = f"<sf:{name}>{value}</sf:{name}>"  # taken as it is, never as a pattern
-        text = re.sub(rf"<sf:{name}>[^<]*</sf:{name}>", lambda _: replacement, text)
-    return text.replace("    </sObject>", f"{extra}    </sObject>").encode()
-
-
-def owner(email: str = "ana@example.com") -> str:
-    return f"     <sf:Owner_Email__c>{email}</sf:Owner_Email__c>\n"
-
 
 # --------------------------------------------------------------------------- parsing
 
@@ -142,21 +114,6 @@ def test_many_notifications_in_one_message() -> None:
     with pytest.raises(PayloadError) as caught:
         parse_outbound_message(body.replace("</notifications>", extra).encode())
     assert caught.value.field == "Notification"
-
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<lolz>&lol9;</lolz>"""
 
 
 def with_dtd(dtd: str, name_value: str) -> bytes:
@@ -478,7 +435,7 @@ def test_bad_callouts_name_the_field(body: bytes, field: str) -> None:
 
 
 async def salesforce_runtime(db: Database, clock: ManualClock, **settings: Any) -> Runtime:
-    base = await make_runtime(db, clock)
+    base = await deals_runtime(db, clock)
     values = {
         "TRUSTBOT_PSEUDONYM_KEY": KEY,
         "TRUSTBOT_WEBHOOK_SECRET": SECRET,
@@ -516,7 +473,7 @@ async def client(hooks: DealWebhooks) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def post(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
-    return await client.post(URL, content=body, headers=SOAP_HEADERS)
+    return await client.post(URL, content=body, headers=HEADERS)
 
 
 async def stored(rt: Runtime) -> list[DealEvent]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,12 +17,12 @@ from bot.runtime.clock import ManualClock
 from bot.runtime.pseudonyms import pseudonym
 from bot.runtime.settings import load_settings
 from bot.storage import Database
-from bot.storage.models import CheckinRound, Delivery, Note, Response, Team, Workspace
+from bot.storage.models import CheckinRound, Delivery, Note, Response
+from tests.support.checkins import PERIOD, add_round, checkin_delivery
 
 KEY = "unit-test-pseudonym-key-0123"
 WS = "T0UNIT"
 REP, OTHER = "U0REP1", "U0REP2"
-PERIOD = date(2026, 11, 23)
 PROMPTS = [
     "goal.trust_or_else",  # choice, 4 options
     "care.interests_first",  # scale
@@ -45,41 +45,21 @@ async def make_round(
 ) -> CheckinRound:
     now = rt.clock.now()
     async with rt.db.session() as s:
-        if await s.get(Workspace, workspace) is None:
-            s.add(Workspace(id=workspace, installed_at=now))
-            await s.flush()
-        team = Team(workspace_id=workspace, name="sales", channel_id="C1", created_at=now)
-        s.add(team)
-        await s.flush()
-        assert team.id is not None
-        rnd = CheckinRound(
-            workspace_id=workspace,
-            team_id=team.id,
-            period_start=PERIOD,
-            period_end=PERIOD + timedelta(days=6),
-            prompt_ids=list(PROMPTS if prompt_ids is None else prompt_ids),
-            status="fanned_out",
-            created_at=now,
-        )
-        s.add(rnd)
-        await s.flush()
+        prompts = PROMPTS if prompt_ids is None else prompt_ids
+        rnd = await add_round(s, workspace, now, prompt_ids=prompts, status="fanned_out")
         for n, user in enumerate(reps):
-            s.add(
-                Delivery(
-                    workspace_id=workspace,
-                    kind="checkin",
-                    round_id=rnd.id,
-                    user_id=user,
-                    status="sent",
-                    next_attempt_at=now,
-                    channel_id=f"D0{user}",
-                    message_ts=f"1700000000.00000{n}",
-                    sent_at=now,
-                    remind_at=now + timedelta(days=1),
-                    expires_at=now + timedelta(days=3),
-                    created_at=now,
-                )
+            sent = checkin_delivery(
+                rnd,
+                user,
+                "sent",
+                now,
+                channel_id=f"D0{user}",
+                message_ts=f"1700000000.00000{n}",
+                sent_at=now,
+                remind_at=now + timedelta(days=1),
+                expires_at=now + timedelta(days=3),
             )
+            s.add(sent)
     return rnd
 
 

@@ -7,8 +7,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from bot.core import admins, people, privacy, recipients, teams
 from bot.core.workspaces import ensure_workspace
@@ -27,6 +26,7 @@ from bot.storage.models import (
     Person,
     Response,
 )
+from tests.support.db import dump
 
 KEY = "privacy-test-key-0123456789"
 ME, OTHER = "U0FORGETME", "U0STAYS"
@@ -119,16 +119,6 @@ async def runtime(db: Database, clock: ManualClock) -> Runtime:
             )
         )
     return rt
-
-
-async def dump(db: Database) -> str:
-    """Every row of every table, as text: what a stolen database would show."""
-    lines = []
-    async with db.engine.connect() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            for row in (await conn.execute(text(f'SELECT * FROM "{table.name}"'))).all():
-                lines.append(f"{table.name}: {tuple(row)}")
-    return "\n".join(lines)
 
 
 async def test_export_is_my_answers_and_notes_only(runtime: Runtime) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -13,75 +11,19 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import insert
-from sqlmodel import col, select
 
 from bot.core import outbox
 from bot.core.outbox import RetryPolicy
 from bot.runtime import Runtime
-from bot.runtime.clock import Clock, ManualClock
+from bot.runtime.clock import ManualClock
 from bot.runtime.settings import load_settings
 from bot.slack.client import make_client
 from bot.slack.failures import classify, retry_after
 from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.slack.throttle import Throttle
 from bot.storage import Database
-from bot.storage.models import CheckinRound, Delivery, Team, Workspace
-
-WS = "T0OUTBOX"
-_teams = itertools.count(1)
-
-
-async def seed(
-    db: Database,
-    clock: Clock,
-    users: Sequence[str],
-    *,
-    workspace: str = WS,
-    due: datetime | None = None,
-) -> list[int]:
-    """A workspace, a team, a round and one pending check-in delivery per user; their ids."""
-    now = clock.now()
-    async with db.session() as s:
-        if await s.get(Workspace, workspace) is None:
-            s.add(Workspace(id=workspace, name="Acme", installed_at=now))
-            await s.flush()
-        team = Team(workspace_id=workspace, name=f"sales-{next(_teams)}", channel_id="C1")
-        team.created_at = now
-        s.add(team)
-        await s.flush()
-        assert team.id is not None
-        rnd = CheckinRound(
-            workspace_id=workspace,
-            team_id=team.id,
-            period_start=date(2026, 11, 23),
-            period_end=date(2026, 11, 29),
-            prompt_ids=["goal.trust_or_else"],
-            created_at=now,
-        )
-        s.add(rnd)
-        await s.flush()
-        rows = [
-            {
-                "workspace_id": workspace,
-                "kind": "checkin",
-                "round_id": rnd.id,
-                "user_id": user,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": due or now,
-                "created_at": now,
-            }
-            for user in users
-        ]
-        await s.exec(insert(Delivery), params=rows)
-    found = await all_rows(db)
-    return [r.id for r in found if r.round_id == rnd.id and r.id is not None]
-
-
-async def all_rows(db: Database) -> list[Delivery]:
-    async with db.session() as s:
-        return list((await s.exec(select(Delivery).order_by(col(Delivery.id)))).all())
+from bot.storage.models import Delivery
+from tests.support.outbox import WS, all_rows, seed
 
 
 async def one(db: Database, delivery_id: int) -> Delivery:

@@ -1,7 +1,7 @@
 """The weekly digest's figures: SQL aggregates, the k rule, frozen weeks, trends and the schedule.
 
-Data is built directly in the database (Workspace, Team, Member, CheckinRound, Delivery,
-Response under keyed pseudonyms, Note, ManagerEstimate), on SQLite and on PostgreSQL.
+Data is built directly in the database (``tests/support/teams.py``), on SQLite and on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import itertools
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,196 +24,26 @@ from sqlmodel import col, select
 from bot.core import digests
 from bot.core.anonymity import NOT_ENOUGH, Breakdown, threshold
 from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
-from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
-from bot.runtime.pseudonyms import pseudonym
-from bot.runtime.settings import load_settings
 from bot.storage import Database, sync_url
-from bot.storage.models import (
-    CheckinRound,
-    Delivery,
-    Digest,
-    ManagerEstimate,
-    Member,
-    Note,
-    Response,
-    Team,
+from bot.storage.models import Digest, Response, Team
+from tests.support.teams import (
+    BAD_NEWS,
+    CARE,
+    NOW,
+    W1,
+    W2,
+    W3,
+    checkin_week,
+    estimate,
+    make_runtime,
+    make_team,
+    nudge,
+    response_row,
+    same,
+    who,
 )
-
-KEY = "digest-test-pseudonym-key"
-WS = "T1"
-W1, W2, W3 = date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16)
-NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # Monday after W3, past the 09:00 slot
-
-INTEGRITY = "integrity.honest_every_interaction"
-CARE = "care.interests_first"
-CANDOR = "candor.forecast_honest"
-BAD_NEWS = "internal_trust.bad_news"
-SCALES = (INTEGRITY, CARE, CANDOR, BAD_NEWS)
-
-
-# --------------------------------------------------------------------------- data builders
-
-
-def who(user: str) -> str:
-    return pseudonym(KEY, WS, user)
-
-
-def make_runtime(db: Database, now: datetime = NOW) -> Runtime:
-    settings = load_settings(TRUSTBOT_PSEUDONYM_KEY=KEY)
-    return Runtime(settings=settings, db=db, clock=ManualClock(now))
-
-
-async def make_team(
-    rt: Runtime,
-    name: str,
-    reps: int,
-    *,
-    k: int = 5,
-    notes_k: int = 5,
-    channel: str = "C0SALES",
-    timezone: str = "UTC",
-    managers: Sequence[str] = ("UMGR0001",),
-) -> tuple[Team, list[str]]:
-    """A team with ``reps`` reps (user IDs ``U<NAME>NN``) and its managers."""
-    now = rt.clock.now()
-    await ensure_workspace(rt.db, WS, rt.clock, "Acme")  # race-safe: a running app may add it
-    users = [f"U{name.upper()}{i:02d}" for i in range(reps)]
-    async with rt.db.session() as s:
-        team = Team(
-            workspace_id=WS,
-            name=name,
-            channel_id=channel,
-            timezone=timezone,
-            k=k,
-            notes_k=notes_k,
-            created_at=now,
-        )
-        s.add(team)
-        await s.flush()
-        assert team.id is not None
-        for user in users:
-            s.add(Member(workspace_id=WS, team_id=team.id, user_id=user, role="rep", added_at=now))
-        for user in managers:
-            s.add(
-                Member(workspace_id=WS, team_id=team.id, user_id=user, role="manager", added_at=now)
-            )
-    return team, users
-
-
-def response_row(
-    team: Team, period: date, context: str, user: str, prompt_id: str, value: str, moment=None
-) -> Response:
-    bank = default_bank()
-    prompt = bank.prompt(prompt_id)
-    assert team.id is not None
-    return Response(
-        workspace_id=WS,
-        team_id=team.id,
-        period_start=period,
-        context=context,
-        moment=moment,
-        pseudonym=who(user),
-        prompt_id=prompt_id,
-        dimension=prompt.dimension.value,
-        value=value,
-        score=bank.scale_value(prompt, value),
-        answered_at=datetime.combine(period, datetime.min.time(), UTC) + timedelta(days=4),
-    )
-
-
-async def checkin_week(
-    rt: Runtime,
-    team: Team,
-    period: date,
-    answers: Mapping[str, Mapping[str, str]],
-    *,
-    asked: Sequence[str] | None = None,
-    notes: Mapping[str, tuple[str, bool]] | None = None,
-    skipped: Sequence[str] = (),
-) -> CheckinRound:
-    """The week's round, one delivery per asked rep, their answers and notes."""
-    assert team.id is not None
-    at = datetime.combine(period, datetime.min.time(), UTC) + timedelta(days=4, hours=16)
-    async with rt.db.session() as s:
-        rnd = CheckinRound(
-            workspace_id=WS,
-            team_id=team.id,
-            period_start=period,
-            period_end=period + timedelta(days=6),
-            prompt_ids=[GOAL_PROMPT_ID, *SCALES],
-            status="fanned_out",
-            created_at=at,
-        )
-        s.add(rnd)
-        await s.flush()
-        for user in list(asked if asked is not None else answers) + list(skipped):
-            s.add(
-                Delivery(
-                    workspace_id=WS,
-                    kind="checkin",
-                    round_id=rnd.id,
-                    user_id=user,
-                    status="skipped" if user in skipped else "sent",
-                    next_attempt_at=at,
-                    created_at=at,
-                )
-            )
-        for user, values in answers.items():
-            for prompt_id, value in values.items():
-                s.add(response_row(team, period, f"round:{rnd.id}", user, prompt_id, value))
-        for user, (body, shared) in (notes or {}).items():
-            s.add(
-                Note(
-                    workspace_id=WS,
-                    team_id=team.id,
-                    period_start=period,
-                    context=f"round:{rnd.id}",
-                    pseudonym=who(user),
-                    text=body,
-                    shared=shared,
-                    written_at=at,
-                )
-            )
-    return rnd
-
-
-_nudges = itertools.count()
-
-
-async def nudge(
-    rt: Runtime, team: Team, period: date, user: str, change: str, answers: Mapping[str, str]
-) -> None:
-    """A rep's answers to one deal-moment nudge."""
-    context = f"nudge:{next(_nudges)}"
-    async with rt.db.session() as s:
-        for prompt_id, value in answers.items():
-            s.add(response_row(team, period, context, user, prompt_id, value, moment=change))
-
-
-async def estimate(
-    rt: Runtime, team: Team, period: date, manager: str, prompt_id: str, value: int
-) -> None:
-    assert team.id is not None
-    async with rt.db.session() as s:
-        s.add(
-            ManagerEstimate(
-                workspace_id=WS,
-                team_id=team.id,
-                period_start=period,
-                pseudonym=pseudonym(KEY, WS, manager),
-                prompt_id=prompt_id,
-                value=value,
-                answered_at=rt.clock.now(),
-            )
-        )
-
-
-def same(users: Sequence[str], **values: str) -> dict[str, dict[str, str]]:
-    """Every user gives the same answers; keyword names use ``__`` for the prompt id's dot."""
-    answers = {key.replace("__", "."): value for key, value in values.items()}
-    return {user: dict(answers) for user in users}
 
 
 def dims(figures: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,8 @@ from bot.runtime import Runtime
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from slack_emulator import SlackEmulator
-from tests.slack_app import APP_SCOPES
+from tests.support.slack_app import APP_SCOPES
+from tests.support.waiting import wait_for
 
 TRUSTBOT = [sys.executable, "-m", "bot.app.cli"]
 
@@ -146,17 +146,15 @@ def free_port() -> int:
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"trustbot exited: {proc.stdout.read() if proc.stdout else ''}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
+            return httpx.get(url, timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("trustbot serve never became healthy")
+            return False
+
+    wait_for(healthy, "trustbot serve to be healthy", timeout=timeout, interval=0.1)
 
 
 def test_a_bad_prompt_file_stops_start_up_naming_it(

@@ -7,7 +7,6 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,9 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func as sa_func
 from sqlalchemy import select as sa_select
-from sqlmodel import col, select
 
-from bot.core import deals, teams
+from bot.core import deals
 from bot.core.deals import DealUpdate, PayloadError
 from bot.core.deals import planning as deal_planning
 from bot.core.deals import storing as deal_store
@@ -28,97 +26,23 @@ from bot.runtime.clock import ManualClock
 from bot.runtime.pseudonyms import Pseudonyms
 from bot.runtime.settings import load_settings
 from bot.storage import Database, deal_writer
-from bot.storage.models import DealEvent, Delivery, Person, Workspace
-
-KEY = "unit-test-pseudonym-key-0123"
-SECRET = "unit-test-webhook-secret"
-WS = "T1"
-LONDON, NEW_YORK = "U0LONDON", "U0NEWYORK"
-ZONES = {LONDON: "Europe/London", NEW_YORK: "America/New_York"}
-
-VALID: dict[str, Any] = {
-    "event_id": "crm-123",
-    "deal_id": "D-42",
-    "deal_name": "Acme renewal",
-    "rep": {"slack_user_id": LONDON},
-    "change": "close_date_changed",
-    "from": "2026-11-30",
-    "to": "2027-01-15",
-    "occurred_at": "2026-11-22T10:00:00Z",
-}
-
-
-def payload(**changes: Any) -> dict[str, Any]:
-    """The PRODUCT.md example with ``changes`` (a value of ``...`` removes the field)."""
-    body = {**VALID, **changes}
-    return {k: v for k, v in body.items() if v is not ...}
-
-
-def update(event_id: str = "e1", **changes: Any) -> DealUpdate:
-    base = DealUpdate(
-        event_id=event_id,
-        deal_id="D-42",
-        deal_name="Acme renewal",
-        change=DealChange.CLOSE_DATE_CHANGED,
-        occurred_at=datetime(2026, 11, 22, 10, 0, tzinfo=UTC),
-        from_value="2026-11-30",
-        to_value="2027-01-15",
-        rep_user_id=LONDON,
-    )
-    return replace(base, **changes)
-
-
-async def make_runtime(db: Database, clock: ManualClock) -> Runtime:
-    """Workspace T1 with team ``sales`` (reps in London and New York)."""
-    settings = load_settings(TRUSTBOT_PSEUDONYM_KEY=KEY, TRUSTBOT_WEBHOOK_SECRET=SECRET)
-    rt = Runtime(settings=settings, db=db, clock=clock)
-    await ensure_workspace(db, WS, clock)
-    await teams.create(db, WS, "UADMIN", "sales", "C1", clock)
-    await teams.add_people(db, WS, "UADMIN", "sales", list(ZONES), teams.REP, clock)
-    async with db.session() as s:
-        for user, tz in ZONES.items():
-            s.add(Person(workspace_id=WS, user_id=user, tz=tz))
-    return rt
-
-
-async def stored_events(rt: Runtime) -> list[DealEvent]:
-    async with rt.db.session() as s:
-        return list((await s.exec(select(DealEvent).order_by(col(DealEvent.id)))).all())
-
-
-async def nudges(rt: Runtime) -> list[Delivery]:
-    async with rt.db.session() as s:
-        return list((await s.exec(select(Delivery).order_by(col(Delivery.id)))).all())
-
-
-async def no_lookup(workspace_id: str, email: str) -> str | None:
-    raise AssertionError(f"no e-mail lookup expected, got {email}")
-
-
-class Directory:
-    """A stand-in for users.lookupByEmail that counts its calls (the real one is tested
-    end to end against the emulator)."""
-
-    def __init__(self, users: dict[str, str], fail: bool = False) -> None:
-        self.users = users
-        self.fail = fail
-        self.calls: list[str] = []
-
-    async def __call__(self, workspace_id: str, email: str) -> str | None:
-        self.calls.append(email)
-        if self.fail:
-            raise ConnectionError("Slack is unreachable")
-        return self.users.get(email)
-
-
-@pytest.fixture
-async def runtime(db: Database, clock: ManualClock) -> Runtime:
-    return await make_runtime(db, clock)
-
-
-async def accept(rt: Runtime, *updates: DealUpdate, source: str = deals.WEBHOOK) -> list[int]:
-    return [r.id for r in await deals.store(rt, WS, source, list(updates))]
-
+from bot.storage.models import Workspace
+from tests.support.deals import (
+    KEY,
+    LONDON,
+    NEW_YORK,
+    VALID,
+    WS,
+    Directory,
+    accept,
+    deal,
+    deals_runtime,
+    hubspot_event,
+    no_lookup,
+    nudges,
+    stored_events,
+    update,
+)
 
 # --------------------------------------------------------------------------- the webhook schema
 
@@ -138,13 +62,13 @@ def test_the_product_example_parses_into_the_normalised_model() -> None:
 
 
 def test_unknown_fields_are_ignored_and_times_become_utc() -> None:
-    body = payload(extra={"crm": "pipedrive"}, occurred_at="2026-11-22T12:00:00+02:00")
+    body = deal(extra={"crm": "pipedrive"}, occurred_at="2026-11-22T12:00:00+02:00")
     got = deals.parse_webhook(json.dumps(body))
     assert got.occurred_at == datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
 def test_rep_by_email_and_numbers_as_values() -> None:
-    body = payload(rep={"email": "ana@example.com"}, change="amount_changed", to=12500.5)
+    body = deal(rep={"email": "ana@example.com"}, change="amount_changed", to=12500.5)
     body["from"] = 10000
     got = deals.parse_webhook(json.dumps(body))
     assert (got.rep_user_id, got.rep_email) == (None, "ana@example.com")
@@ -181,7 +105,7 @@ def test_rep_by_email_and_numbers_as_values() -> None:
 )
 def test_a_bad_field_is_named(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(PayloadError) as caught:
-        deals.parse_webhook(json.dumps(payload(**changes)))
+        deals.parse_webhook(json.dumps(deal(**changes)))
     assert caught.value.field == field
     assert field in caught.value.message
 
@@ -194,24 +118,6 @@ def test_a_body_that_is_no_json_object_is_refused_as_body(body: bytes) -> None:
 
 
 # --------------------------------------------------------------------------- HubSpot mapping
-
-
-def hubspot_event(**changes: Any) -> dict[str, Any]:
-    event = {
-        "eventId": 100,
-        "subscriptionId": 7,
-        "portalId": 62515,
-        "appId": 54321,
-        "occurredAt": 1764064800000,  # 2025-11-25T10:00:00Z
-        "subscriptionType": "deal.propertyChange",
-        "attemptNumber": 0,
-        "objectId": 987,
-        "changeSource": "CRM",
-        "propertyName": "dealstage",
-        "propertyValue": "contractsent",
-    }
-    event.update(changes)
-    return event
 
 
 @pytest.mark.parametrize(
@@ -297,7 +203,7 @@ def test_other_metadata_is_not_ours_and_bad_payloads_name_the_field() -> None:
     assert deals.parse_metadata({"event_type": "task_created", "event_payload": {}}) is None
     assert deals.parse_metadata(None) is None
     with pytest.raises(PayloadError) as caught:
-        deals.parse_metadata({"event_type": "deal_updated", "event_payload": payload(rep={})})
+        deals.parse_metadata({"event_type": "deal_updated", "event_payload": deal(rep={})})
     assert caught.value.field == "event_payload.rep"
 
 
@@ -446,7 +352,7 @@ async def test_the_batch_insert_stores_what_sqlalchemy_would(
     statement's row limit."""
     db = Database(database_url)
     try:
-        rt = await make_runtime(db, clock)
+        rt = await deals_runtime(db, clock)
         at = datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=ZoneInfo("Europe/Paris"))
         ours = [update(f"d{n}", occurred_at=at, rep_email="ana@example.com") for n in range(3)]
         ours += [update(f"bulk{n}", from_value=None) for n in range(deal_writer.SQLITE_ROWS + 5)]
@@ -484,7 +390,7 @@ async def test_sqlite_writes_run_on_the_loop_unless_the_database_is_busy(
     while the loop keeps running, and then stores it."""
     db = Database(sqlite_url)
     try:
-        rt = await make_runtime(db, clock)
+        rt = await deals_runtime(db, clock)
         threads: list[int] = []
 
         def work(connection: Any, event_id: str) -> int:
@@ -648,7 +554,7 @@ async def test_after_a_restart_pending_events_are_processed(
 ) -> None:
     first = Database(database_url)
     try:
-        rt = await make_runtime(first, clock)
+        rt = await deals_runtime(first, clock)
         await accept(rt, update("a"), update("b", deal_id="D-2", rep_user_id=NEW_YORK))
     finally:
         await first.dispose()  # the process stops before the background step ran
@@ -762,7 +668,7 @@ async def test_two_processes_racing_plan_each_event_once(
 ) -> None:
     first, second = Database(database_url), Database(database_url)
     try:
-        rt1 = await make_runtime(first, clock)
+        rt1 = await deals_runtime(first, clock)
         rt2 = Runtime(settings=rt1.settings, db=second, clock=clock)
         await accept(rt1, *(update(f"r{n}", deal_id=f"D-{n}") for n in range(5)))
         await asyncio.gather(

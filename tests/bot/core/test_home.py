@@ -11,7 +11,7 @@ from bot.core.trust.commands import Caller
 from bot.core.trust.registry import execute, parse
 from bot.storage import Database
 from bot.storage.models import Digest
-from tests.bot.test_digests import WS, make_runtime, make_team
+from tests.support.teams import WS, make_runtime, make_team
 
 W1, W2 = date(2026, 11, 9), date(2026, 11, 16)
 

@@ -23,17 +23,18 @@ from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import DealEvent
 from slack_emulator.delivery import slack_signature  # an independent implementation
-from tests.bot.test_deals import (
+from tests.support.deals import (
     KEY,
     LONDON,
     SECRET,
     VALID,
     Directory,
+    deal,
+    deals_runtime,
     hubspot_event,
-    make_runtime,
     no_lookup,
     nudges,
-    payload,
+    signed_headers,
     stored_events,
 )
 
@@ -45,12 +46,7 @@ HUBSPOT_URL = "/webhooks/hubspot"
 def signed(
     clock: ManualClock, body: bytes, *, ts: int | str | None = None, secret: str = SECRET
 ) -> dict[str, str]:
-    timestamp = str(int(clock.time()) if ts is None else ts)
-    return {
-        "Content-Type": "application/json",
-        "X-Trustbot-Request-Timestamp": timestamp,
-        "X-Trustbot-Signature": slack_signature(secret, timestamp, body),
-    }
+    return signed_headers(body, secret, str(int(clock.time()) if ts is None else ts))
 
 
 def hubspot_signed(
@@ -76,7 +72,7 @@ def encode(data: Any) -> bytes:
 
 @pytest.fixture
 async def runtime(db: Database, clock: ManualClock) -> Runtime:
-    return await make_runtime(db, clock)
+    return await deals_runtime(db, clock)
 
 
 @pytest.fixture
@@ -131,7 +127,7 @@ async def test_a_repeat_is_200_duplicate_also_after_a_restart(
     client: httpx.AsyncClient, hooks: DealWebhooks, runtime: Runtime, clock: ManualClock
 ) -> None:
     first = await post(client, clock, VALID)
-    again = await post(client, clock, payload(deal_name="changed"))  # same event_id
+    again = await post(client, clock, deal(deal_name="changed"))  # same event_id
     assert again.status_code == 200
     assert again.json() == {"duplicate": True, "id": first.json()["id"]}
     second_db = Database(runtime.db.url)
@@ -166,7 +162,7 @@ async def test_the_slack_lookup_happens_after_the_answer(
     )
     try:
         async with client_for(webhooks) as client:
-            body = payload(rep={"email": "ana@example.com"})
+            body = deal(rep={"email": "ana@example.com"})
             reply = await asyncio.wait_for(post(client, clock, body), timeout=10)
             assert reply.status_code == 202
             [event] = await stored_events(runtime)
@@ -184,7 +180,7 @@ async def test_an_event_accepted_before_a_crash_is_processed_after_restart(
     database_url: str, clock: ManualClock
 ) -> None:
     first = Database(database_url)
-    rt = await make_runtime(first, clock)
+    rt = await deals_runtime(first, clock)
     crashed = DealWebhooks(
         rt, workspace=deals.single_workspace(rt), resolve_email=no_lookup, background=False
     )
@@ -230,7 +226,7 @@ async def test_a_bad_field_is_400_naming_it_and_nothing_is_stored(
     changes: dict[str, Any],
     field: str,
 ) -> None:
-    reply = await post(client, clock, payload(**changes))
+    reply = await post(client, clock, deal(**changes))
     assert reply.status_code == 400
     assert reply.json()["field"] == field
     assert field in reply.json()["error"]
@@ -319,7 +315,7 @@ async def test_the_window_is_five_minutes_on_our_clock(
     headers = signed(clock, body)
     clock.advance(300)
     assert (await client.post(DEALS_URL, content=body, headers=headers)).status_code == 202
-    body = encode(payload(event_id="crm-124"))
+    body = encode(deal(event_id="crm-124"))
     headers = signed(clock, body)
     clock.advance(301)
     assert (await client.post(DEALS_URL, content=body, headers=headers)).status_code == 401
@@ -346,7 +342,7 @@ async def test_a_body_that_is_not_utf8_cannot_be_verified(
 async def test_a_declared_body_over_1mb_is_413_unread(
     client: httpx.AsyncClient, runtime: Runtime, clock: ManualClock
 ) -> None:
-    body = encode(payload(deal_name="x" * MAX_BODY))
+    body = encode(deal(deal_name="x" * MAX_BODY))
     reply = await client.post(DEALS_URL, content=body, headers=signed(clock, body))
     assert reply.status_code == 413
     assert "error" in reply.json()
@@ -356,7 +352,7 @@ async def test_a_declared_body_over_1mb_is_413_unread(
 async def test_a_streamed_body_over_1mb_is_413(
     client: httpx.AsyncClient, runtime: Runtime, clock: ManualClock
 ) -> None:
-    body = encode(payload(deal_name="x" * MAX_BODY))
+    body = encode(deal(deal_name="x" * MAX_BODY))
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked
         for start in range(0, len(body), 65536):
@@ -370,8 +366,8 @@ async def test_a_streamed_body_over_1mb_is_413(
 async def test_a_body_of_exactly_1mb_is_read(
     client: httpx.AsyncClient, runtime: Runtime, clock: ManualClock
 ) -> None:
-    base = encode(payload(unused=""))
-    body = encode(payload(unused="x" * (MAX_BODY - len(base))))
+    base = encode(deal(unused=""))
+    body = encode(deal(unused="x" * (MAX_BODY - len(base))))
     assert len(body) == MAX_BODY
     reply = await client.post(DEALS_URL, content=body, headers=signed(clock, body))
     assert reply.status_code == 202

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import yaml
 from slack_sdk.oauth.installation_store.models.installation import Installation
@@ -17,6 +16,7 @@ from bot.slack import installations
 from bot.slack.client import WorkspaceClients, client_for, make_client
 from bot.storage import Database
 from bot.storage.models import Delivery, Workspace
+from tests.support.slack_app import MANIFEST
 
 WS = "T0WS"
 
@@ -150,7 +150,7 @@ async def test_oauth_clients_use_each_workspace_installation(
 
 
 def test_the_bot_scopes_are_the_manifests() -> None:
-    manifest = yaml.safe_load((Path(__file__).parents[2] / "app.yml").read_text())
+    manifest = yaml.safe_load(MANIFEST.read_text())
     assert list(installations.BOT_SCOPES) == manifest["oauth_config"]["scopes"]["bot"]
     assert (
         "https://trustbot.example.com/slack/oauth_redirect"

@@ -11,5 +11,5 @@ from pathlib import Path
 
 from slack_emulator import scopes_from_manifest
 
-MANIFEST = Path(__file__).resolve().parent.parent / "app.yml"
+MANIFEST = Path(__file__).resolve().parents[2] / "app.yml"
 APP_SCOPES = scopes_from_manifest(MANIFEST)

@@ -12,7 +12,7 @@ from bot.core.deals.rules import LEGACY, DiscountBand, Moment, Trend, moment_for
 from bot.core.deals.stages import DealType, Direction, StageFacts, StageKind
 from bot.core.prompts import DealChange
 from bot.runtime import Runtime
-from tests.bot.test_deals import accept, no_lookup, nudges, runtime, update  # noqa: F401
+from tests.support.deals import accept, no_lookup, nudges, update
 
 STAGE = DealChange.STAGE_CHANGED
 
@@ -203,9 +203,7 @@ def test_every_plain_change_keeps_its_old_moment(change: DealChange) -> None:
 # --------------------------------------------------------------------------- through a nudge
 
 
-async def test_a_nudge_for_a_backward_move_is_not_the_new_deal_moment(
-    runtime: Runtime,  # noqa: F811
-) -> None:
+async def test_a_nudge_for_a_backward_move_is_not_the_new_deal_moment(runtime: Runtime) -> None:
     backward = update(change=STAGE, from_value="Proposal/Price Quote", to_value="Discovery")
     [event_id] = await accept(runtime, backward)
     assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED

@@ -14,12 +14,12 @@ from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.storage import Database
 from bot.storage.models import Person, Team
-from tests.bot.test_deals import (
+from tests.support.deals import (
     LONDON,
     NEW_YORK,
     WS,
     accept,
-    make_runtime,
+    deals_runtime,
     no_lookup,
     nudges,
     update,
@@ -190,7 +190,7 @@ def test_no_nudges_when_the_team_allows_none() -> None:
 
 @pytest.fixture
 async def runtime(db: Database, clock: ManualClock) -> Runtime:
-    return await make_runtime(db, clock)
+    return await deals_runtime(db, clock)
 
 
 async def set_team(rt: Runtime, name: str = "sales", **fields: Any) -> None:

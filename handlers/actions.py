@@ -156,8 +156,12 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     @app.action(FORGET_ACTION)
     @after_ack
     async def forget(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
     ) -> None:
         await ack()
-        text = await followups.forget(runtime, str(context.team_id), body["user"]["id"])
+        text = await followups.forget(runtime, client, str(context.team_id), body["user"]["id"])
         await respond(replace_original=True, **notice(text))

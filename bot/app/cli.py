@@ -92,7 +92,7 @@ def migrate(settings: Settings) -> int:
 
     try:
         before, head = pending(settings.TRUSTBOT_DATABASE_URL)
-        upgrade(settings.TRUSTBOT_DATABASE_URL)
+        upgrade(settings.TRUSTBOT_DATABASE_URL, pseudonym_key=settings.TRUSTBOT_PSEUDONYM_KEY)
     except Exception as error:  # the database refused: say so in one line
         return fail(f"TRUSTBOT_DATABASE_URL: cannot migrate: {str(error).splitlines()[0]}")
     print(f"database at revision {head}" + ("" if before == head else f" (was {before})"))

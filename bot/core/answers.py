@@ -1,20 +1,22 @@
-"""Answers to a weekly check-in: a click or a note, stored under the rep's keyed pseudonym.
+"""Answers to a weekly check-in: a click or a note, stored under the rep's pseudonym of the
+week.
 
 Plain Python over storage (no Slack). Every write checks that the round exists in the
 workspace, that it was sent to this user and that it is still open; an answer can change
 (an upsert on ``(context, pseudonym, prompt_id)``) until the delivery's ``expires_at``.
-:class:`Response` and :class:`Note` rows never hold the Slack user ID nor point at the
-:class:`Delivery` that names the user.
+:class:`Response` and :class:`Note` rows hold the week and nothing finer: not the Slack user
+ID, not the team or round (a person answers one check-in a week, ``checkin:<week>``), not the
+click time, and nothing that points at the :class:`Delivery` that names the user.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.prompts import default_bank
@@ -69,9 +71,10 @@ class CheckinState:
     message_ts: str | None
 
 
-def context_for(round_id: int) -> str:
-    """The ``context`` of every answer to a round: ``"round:<id>"``."""
-    return f"round:{round_id}"
+def context_for(period_start: date) -> str:
+    """The ``context`` of a person's check-in answers of a week: ``"checkin:<week>"`` (one a
+    week, whichever team's round asked; the round would name the team)."""
+    return f"checkin:{period_start.isoformat()}"
 
 
 def is_closed(delivery: Delivery, now: datetime) -> bool:
@@ -81,9 +84,9 @@ def is_closed(delivery: Delivery, now: datetime) -> bool:
     return delivery.expires_at is not None and delivery.expires_at <= now
 
 
-def pseudonym_of(runtime: Runtime, workspace_id: str, user_id: str) -> str:
-    """The keyed pseudonym the user's answers are stored under in this workspace."""
-    return runtime.pseudonyms.of(workspace_id, user_id)
+def pseudonym_of(runtime: Runtime, workspace_id: str, user_id: str, period_start: date) -> str:
+    """The keyed pseudonym the user's answers of that week are stored under."""
+    return runtime.pseudonyms.weekly(workspace_id, user_id, period_start)
 
 
 async def _round_and_delivery(
@@ -103,6 +106,17 @@ async def _round_and_delivery(
         )
     ).first()
     if delivery is None:
+        forgotten = (
+            await session.exec(
+                select(Delivery.id).where(
+                    Delivery.round_id == round_id,
+                    Delivery.kind == DeliveryKind.CHECKIN,
+                    col(Delivery.user_id).is_(None),
+                )
+            )
+        ).first()
+        if forgotten is not None:  # closed rows forget their person: it may have been theirs
+            raise CheckinClosed()
         raise AnswerError("This check-in was not sent to you, so it cannot take your answers.")
     return rnd, delivery
 
@@ -158,10 +172,10 @@ async def record_answer(
     Raises :class:`AnswerError` (:class:`CheckinClosed` once expired) for anything wrong.
     """
     bank = default_bank()
-    who = pseudonym_of(runtime, workspace_id, user_id)
-    context = context_for(round_id)
     async with runtime.db.session() as session:
         rnd = await _open_round(session, runtime, workspace_id, user_id, round_id)
+        who = pseudonym_of(runtime, workspace_id, user_id, rnd.period_start)
+        context = context_for(rnd.period_start)
         if prompt_id not in rnd.prompt_ids or not bank.has_prompt(prompt_id):
             raise AnswerError("That question is not part of this check-in.")
         prompt = bank.prompt(prompt_id)
@@ -172,7 +186,6 @@ async def record_answer(
             raise AnswerError("That is not one of the answers to this question.")
         values = {
             "workspace_id": workspace_id,
-            "team_id": rnd.team_id,
             "period_start": rnd.period_start,
             "context": context,
             "moment": None,
@@ -181,7 +194,6 @@ async def record_answer(
             "dimension": prompt.dimension.value,
             "value": value,
             "score": bank.scale_value(prompt, value),
-            "answered_at": runtime.clock.now(),
         }
         keys = ("context", "pseudonym", "prompt_id")
         await session.exec(upsert(runtime.db.dialect, Response, values, keys))
@@ -203,21 +215,19 @@ async def record_note(
     if len(body) > NOTE_MAX:
         raise AnswerError(f"The note is {len(body)} characters; at most {NOTE_MAX} fit.")
     bank = default_bank()
-    who = pseudonym_of(runtime, workspace_id, user_id)
-    context = context_for(round_id)
     async with runtime.db.session() as session:
         rnd = await _open_round(session, runtime, workspace_id, user_id, round_id)
+        who = pseudonym_of(runtime, workspace_id, user_id, rnd.period_start)
+        context = context_for(rnd.period_start)
         if not any(bank.has_prompt(p) and bank.prompt(p).kind == "text" for p in rnd.prompt_ids):
             raise AnswerError("This check-in does not ask for a note.")
         values = {
             "workspace_id": workspace_id,
-            "team_id": rnd.team_id,
             "period_start": rnd.period_start,
             "context": context,
             "pseudonym": who,
             "text": body,
             "shared": bool(shared),
-            "written_at": runtime.clock.now(),
         }
         await session.exec(upsert(runtime.db.dialect, Note, values, ("context", "pseudonym")))
         note = await _note(session, context, who)
@@ -228,10 +238,13 @@ async def record_note(
 async def current_answers(
     runtime: Runtime, workspace_id: str, user_id: str, round_id: int
 ) -> tuple[dict[str, str], Note | None]:
-    """The user's answers to the round (``{prompt_id: value}``) and their note, if any."""
-    who = pseudonym_of(runtime, workspace_id, user_id)
-    context = context_for(round_id)
+    """The user's answers to the round's week (``{prompt_id: value}``) and their note."""
     async with runtime.db.session() as session:
+        rnd = await session.get(CheckinRound, round_id)
+        if rnd is None or rnd.workspace_id != workspace_id:
+            raise AnswerError("This check-in no longer exists.")
+        who = pseudonym_of(runtime, workspace_id, user_id, rnd.period_start)
+        context = context_for(rnd.period_start)
         return await given_answers(session, context, who), await _note(session, context, who)
 
 
@@ -242,10 +255,10 @@ async def checkin_state(
 
     Raises :class:`AnswerError` if the round is unknown or was not sent to the user.
     """
-    who = pseudonym_of(runtime, workspace_id, user_id)
-    context = context_for(round_id)
     async with runtime.db.session() as session:
         rnd, delivery = await _round_and_delivery(session, workspace_id, user_id, round_id)
+        who = pseudonym_of(runtime, workspace_id, user_id, rnd.period_start)
+        context = context_for(rnd.period_start)
         answers = await given_answers(session, context, who)
         note = await _note(session, context, who)
     return CheckinState(

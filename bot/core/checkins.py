@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from bot.core.answers import checkin_state
 from bot.core.prompts import PromptBank, default_bank
-from bot.core.teams import REP
+from bot.core.teams import MANAGER, REP
 from bot.runtime import Runtime
 from bot.storage.models import (
     CheckinRound,
@@ -131,11 +131,13 @@ async def plan_round(
     prompt_ids = await enabled_prompts(runtime, bank, team.workspace_id)
     try:
         async with runtime.db.session() as session:
-            reps = (
+            people = (
                 await session.exec(
-                    select(Member.user_id).where(Member.team_id == team.id, Member.role == REP)
+                    select(Member.user_id, Member.role).where(Member.team_id == team.id)
                 )
             ).all()
+            reps = sorted({user for user, role in people if role == REP})
+            managers = sorted({user for user, role in people if role == MANAGER})
             zones = {
                 p.user_id: p.tz
                 for p in (
@@ -153,6 +155,8 @@ async def plan_round(
                 period_start=period_start,
                 period_end=period_start + timedelta(days=6),
                 prompt_ids=prompt_ids,
+                reps=reps,  # the team of this week: whose answers its digest counts
+                managers=managers,
                 status="planned",
                 created_at=clock_now,
             )
@@ -280,7 +284,7 @@ async def claim_reminders(runtime: Runtime, limit: int = 500) -> list[Delivery]:
     due = []
     for row in rows:
         assert row.round_id is not None
-        state = await checkin_state(runtime, row.workspace_id, row.user_id, row.round_id)
+        state = await checkin_state(runtime, row.workspace_id, row.recipient, row.round_id)
         questions = [
             p
             for p in state.round.prompt_ids
@@ -292,14 +296,14 @@ async def claim_reminders(runtime: Runtime, limit: int = 500) -> list[Delivery]:
 
 
 async def claim_expiries(runtime: Runtime, limit: int = 500) -> list[Delivery]:
-    """Sent check-ins past their ``expires_at``, now marked expired (each exactly once)."""
+    """Sent check-ins and nudges past their ``expires_at``, now marked expired (each exactly
+    once). Redraw them closed, then :func:`bot.core.outbox.forget_recipients`."""
     now = runtime.clock.now()
     async with runtime.db.session() as session:
         rows = (
             await session.exec(
                 select(Delivery)
                 .where(
-                    Delivery.kind == DeliveryKind.CHECKIN,
                     Delivery.status == DeliveryStatus.SENT,
                     col(Delivery.expires_at) <= now,
                 )

@@ -4,8 +4,9 @@ and for admins the teams and delivery health. Only ever the person's own answers
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -13,9 +14,19 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import recipients, teams
+from bot.core.checkins import week_start
 from bot.core.digests.figures import Figures
+from bot.core.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Delivery, DeliveryKind, Digest, Response, Team
+from bot.storage.models import (
+    CheckinRound,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Digest,
+    Response,
+    Team,
+)
 
 TREND_PERIODS = 8
 
@@ -65,9 +76,13 @@ async def home_for(
     data.manager_of = [t.name for t in member_of[teams.MANAGER]]
     # an admin sees every team (the whole list is read only for them)
     summaries = await teams.overview(runtime.db, workspace_id) if is_admin else []
-    me = runtime.pseudonyms.of(workspace_id, user_id)
+    # the person's weekly pseudonyms of the trend window (their answers carry no other link)
+    this_monday = week_start(runtime.clock.now().date())
+    weeks = [this_monday - timedelta(weeks=n) for n in range(TREND_PERIODS + 1)]
+    mine_by_week = runtime.pseudonyms.weeks(workspace_id, user_id, weeks)
+    bank = default_bank()
     async with runtime.db.session() as session:
-        latest = (
+        open_checkin = (
             await session.exec(
                 select(Delivery, CheckinRound)
                 .join(CheckinRound, col(CheckinRound.id) == col(Delivery.round_id))
@@ -80,21 +95,43 @@ async def home_for(
                 .limit(1)
             )
         ).first()
-        if latest is not None:
-            delivery, rnd = latest
-            answered = (
+        answered_weeks = dict(
+            (
                 await session.exec(
-                    select(func.count())
-                    .select_from(Response)
-                    .where(Response.context == f"round:{rnd.id}", Response.pseudonym == me)
+                    select(col(Response.period_start), func.count())
+                    .where(
+                        col(Response.pseudonym).in_(list(mine_by_week)),
+                        col(Response.moment).is_(None),
+                    )
+                    .group_by(col(Response.period_start))
                 )
-            ).one()
+            ).all()
+        )
+        if open_checkin is not None:  # still open (a closed one names nobody)
+            delivery, rnd = open_checkin
             data.this_week = CheckinStatus(
                 rnd.period_start,
                 delivery.status,
-                int(answered),
-                len(rnd.prompt_ids),
+                int(answered_weeks.get(rnd.period_start, 0)),
+                _questions(bank, rnd.prompt_ids),
                 delivery.expires_at,
+            )
+        elif answered_weeks:  # the latest week they answered, closed
+            period = max(answered_weeks)
+            asked = (
+                await session.exec(
+                    select(CheckinRound.prompt_ids).where(
+                        CheckinRound.workspace_id == workspace_id,
+                        CheckinRound.period_start == period,
+                    )
+                )
+            ).all()
+            data.this_week = CheckinStatus(
+                period,
+                DeliveryStatus.EXPIRED,
+                int(answered_weeks[period]),
+                max((_questions(bank, ids) for ids in asked), default=answered_weeks[period]),
+                None,
             )
         rows = (
             await session.exec(
@@ -102,8 +139,7 @@ async def home_for(
                     col(Response.dimension), col(Response.period_start), func.avg(Response.score)
                 )
                 .where(
-                    Response.workspace_id == workspace_id,
-                    Response.pseudonym == me,
+                    col(Response.pseudonym).in_(list(mine_by_week)),
                     col(Response.score).is_not(None),
                 )
                 .group_by(col(Response.dimension), col(Response.period_start))
@@ -154,6 +190,11 @@ async def _latest_digests(session: AsyncSession, shown: list[Team]) -> list[Team
         for t in shown
         if t.id in by_team
     ]
+
+
+def _questions(bank: PromptBank, prompt_ids: Sequence[str]) -> int:
+    """How many questions a check-in asks: its prompts, the optional note not counted."""
+    return sum(1 for p in prompt_ids if not bank.has_prompt(p) or bank.prompt(p).kind != "text")
 
 
 SPARKS = "▁▂▃▄▅▆▇█"

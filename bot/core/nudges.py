@@ -1,9 +1,9 @@
 """Answers to a deal nudge: a click per question, stored like a check-in's answers.
 
 Plain Python over storage (no Slack). A nudge is a ``nudge`` :class:`Delivery` planned by
-:mod:`bot.deals`; its answers are :class:`Response` rows under the rep's keyed pseudonym,
-with the nudge's opaque ``answer_context`` (so the database alone cannot tie them to the
-deal event, which names the rep), the deal ``moment`` and the week they were given in.
+:mod:`bot.core.deals`; its answers are :class:`Response` rows under the rep's pseudonym of
+the week they were given in, with the nudge's opaque ``answer_context`` (so the database
+alone cannot tie them to the deal event) and the deal ``moment``.
 The digest shows them only in aggregate (:mod:`bot.digests`, deal-moment reflections).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -58,6 +58,8 @@ async def _delivery(
         or delivery.kind != DeliveryKind.NUDGE
     ):
         raise answers.AnswerError(GONE)
+    if delivery.user_id is None:  # closed: it has forgotten whom it was sent to
+        raise NudgeClosed()
     if delivery.user_id != user_id:
         raise answers.AnswerError(NOT_YOURS)
     return delivery
@@ -70,17 +72,13 @@ async def _content(runtime: Runtime, delivery: Delivery, bank: PromptBank) -> de
         raise answers.AnswerError(GONE) from None
 
 
-async def _period(session: AsyncSession, team: Team, context: str, who: str, now: datetime) -> date:
-    """The digest week the nudge's answers count in: the week of its first answer (team-local),
-    so a nudge answered across midnight on Sunday stays one reflection in one digest."""
-    first = (
-        await session.exec(
-            select(col(Response.period_start)).where(
-                Response.context == context, Response.pseudonym == who
-            )
-        )
+async def _answered_in(session: AsyncSession, context: str) -> date | None:
+    """The week the nudge's answers count in, once it has one: the week of its first answer,
+    so a nudge answered across midnight on Sunday stays one reflection in one digest (a
+    nudge's context is its own: one deal event, one rep)."""
+    return (
+        await session.exec(select(col(Response.period_start)).where(Response.context == context))
     ).first()
-    return first if first is not None else week_start(now.astimezone(zone(team.timezone)).date())
 
 
 async def nudge_state(
@@ -98,9 +96,12 @@ async def nudge_state(
     async with runtime.db.session() as session:
         delivery = await _delivery(session, workspace_id, user_id, delivery_id)
     content = await _content(runtime, delivery, bank)
-    who = answers.pseudonym_of(runtime, workspace_id, user_id)
     async with runtime.db.session() as session:
-        given = await answers.given_answers(session, content.answer_context, who)
+        period = await _answered_in(session, content.answer_context)
+        given = {}
+        if period is not None:
+            who = answers.pseudonym_of(runtime, workspace_id, user_id, period)
+            given = await answers.given_answers(session, content.answer_context, who)
     return NudgeState(
         content=content,
         answers=given,
@@ -134,16 +135,18 @@ async def record_nudge_answer(
         raise answers.AnswerError("That is not one of the answers to this question.")
     if content.team_id is None:
         raise answers.AnswerError(NO_TEAM)
-    who = answers.pseudonym_of(runtime, workspace_id, user_id)
     now = runtime.clock.now()
     async with runtime.db.session() as session:
         team = await session.get(Team, content.team_id)
         if team is None:
             raise answers.AnswerError(NO_TEAM)
+        period = await _answered_in(session, content.answer_context) or week_start(
+            now.astimezone(zone(team.timezone)).date()
+        )
+        who = answers.pseudonym_of(runtime, workspace_id, user_id, period)
         values = {
             "workspace_id": workspace_id,
-            "team_id": team.id,
-            "period_start": await _period(session, team, content.answer_context, who, now),
+            "period_start": period,
             "context": content.answer_context,
             "moment": content.moment.value,
             "pseudonym": who,
@@ -151,7 +154,6 @@ async def record_nudge_answer(
             "dimension": prompt.dimension.value,
             "value": value,
             "score": bank.scale_value(prompt, value),
-            "answered_at": now,
         }
         keys = ("context", "pseudonym", "prompt_id")
         await session.exec(answers.upsert(runtime.db.dialect, Response, values, keys))

@@ -22,10 +22,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, true, update
+from sqlalchemy import and_, func, or_, true, update
 from sqlmodel import col, select
 
 from bot.runtime.clock import Clock
@@ -320,3 +320,46 @@ async def known_dm_channel(db: Database, workspace_id: str, user_id: str) -> str
     )
     async with db.session() as session:
         return (await session.exec(query)).first()
+
+
+async def forget_recipients(db: Database, delivery_ids: Sequence[int]) -> int:
+    """Closed DMs forget their person: user, channel, message, deal event and every instant.
+
+    Once a check-in or nudge has closed nothing at rest may tie a user to when, or about
+    which deal moment, they answered; the row keeps its kind, status and round, which the
+    counts need. Returns how many rows were cleared. Also clears any expired row a crash left
+    uncleared."""
+    forgotten = {
+        "user_id": None,
+        "channel_id": None,
+        "message_ts": None,
+        "deal_event_id": None,
+        "planned_at": None,
+        "sent_at": None,
+        "remind_at": None,
+        "reminded_at": None,
+        "expires_at": None,
+        "claimed_by": None,
+        "claimed_at": None,
+        "last_error": None,
+    }
+    async with db.session() as session:
+        targets = [
+            col(Delivery.id).in_(list(delivery_ids)),
+            and_(col(Delivery.status) == EXPIRED, col(Delivery.user_id).is_not(None)),
+        ]
+        rows = (await session.exec(select(Delivery).where(or_(*targets)))).all()
+        for row in rows:
+            week = week_of(row.created_at)
+            for name, value in forgotten.items():
+                setattr(row, name, value)
+            row.created_at = row.next_attempt_at = week  # only the week it was planned in
+            session.add(row)
+    return len(rows)
+
+
+def week_of(at: datetime) -> datetime:
+    """Midnight UTC of the Monday of ``at``'s week."""
+    day = at.astimezone(UTC).date()
+    monday = day - timedelta(days=day.weekday())
+    return datetime(monday.year, monday.month, monday.day, tzinfo=UTC)

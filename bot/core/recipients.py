@@ -126,7 +126,7 @@ async def decide(runtime: Runtime, delivery: Delivery) -> Go | Hold:
     """Go, or the reason not to send now (opted out, snoozed, closed, paused team, no longer
     a rep, slot missed while Trustbot was down)."""
     now = runtime.clock.now()
-    mine = await availability(runtime, delivery.workspace_id, delivery.user_id)
+    mine = await availability(runtime, delivery.workspace_id, delivery.recipient)
     if mine.opted_out:
         return Hold(Refusal.OPTED_OUT)
     if mine.snoozed_until is not None:
@@ -135,7 +135,7 @@ async def decide(runtime: Runtime, delivery: Delivery) -> Go | Hold:
         return Hold("closed before it could be sent")
     if delivery.kind == DeliveryKind.NUDGE:
         async with runtime.db.session() as session:
-            team = await first_team(session, delivery.workspace_id, delivery.user_id)
+            team = await first_team(session, delivery.workspace_id, delivery.recipient)
         if team is None:
             return Hold(Refusal.NOT_A_REP)
         if team.paused:

@@ -183,7 +183,7 @@ class Driver(Hands):
                     Delivery.status == "pending",
                 )
             )
-            return sorted((utc(planned or due), user) for planned, due, user in rows.all())
+            return sorted((utc(planned or due), str(user)) for planned, due, user in rows.all())
 
     @staticmethod
     def groups(slots: list[tuple[datetime, str]]) -> list[tuple[datetime, set[str]]]:

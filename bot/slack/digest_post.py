@@ -169,6 +169,23 @@ async def _post(
     )
 
 
+async def redraw_posted(runtime: Runtime, client: AsyncWebClient, digest_ids: list[int]) -> int:
+    """Update the posted messages of these digests to their stored figures (after forget-me
+    took a note out of them); returns how many were updated. A message Slack will not let us
+    edit any more is logged and left."""
+    updated = 0
+    for digest, team in await digests.posted(runtime, digest_ids):
+        assert digest.channel_id is not None and digest.message_ts is not None
+        message = digest_message(digest.figures, team_name=team.name, chart=False)
+        try:
+            await client.chat_update(channel=digest.channel_id, ts=digest.message_ts, **message)
+        except SlackApiError as error:
+            log.warning("digest %s not redrawn: %s", digest.id, error.response.get("error"))
+            continue
+        updated += 1
+    return updated
+
+
 async def preview_digest(
     runtime: Runtime, team: Team, period_start: date | None = None
 ) -> dict[str, Any]:

@@ -3,6 +3,9 @@ beyond text, the setup modal, the digest, the CSV export and forget-me's confirm
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -27,6 +30,7 @@ from bot.slack.kit.replies import reply as reply_blocks
 from bot.slack.kit.setup import setup_view
 
 FORGET_ACTION = "privacy.forget"
+log = logging.getLogger(__name__)
 
 
 async def answer(
@@ -102,12 +106,53 @@ def forget_confirmation() -> dict[str, Any]:
     )
 
 
-async def forget(runtime: Runtime, team_id: str, user_id: str) -> str:
+async def forget(runtime: Runtime, client: AsyncWebClient, team_id: str, user_id: str) -> str:
+    """forget-me: every row about the person, then, in Slack, the digests that quoted their
+    notes are redrawn without them and the DMs Trustbot sent them are deleted (the open ones
+    at once, the rest from the DM's history in the background: it may take minutes where
+    Slack limits history reads)."""
     result = await privacy.forget(runtime, team_id, user_id)
+    await digest_post.redraw_posted(runtime, client, result.digests)
+    for dm in result.open_dms:
+        with contextlib.suppress(SlackApiError):
+            await client.chat_delete(channel=dm.channel_id, ts=dm.message_ts)
+    task = asyncio.create_task(delete_dms(client, user_id), name=f"forget-dms-{user_id}")
+    _background.add(task)
+    task.add_done_callback(_background.discard)
     return (
-        f"Done: {result.total} records about you were deleted. "
-        "You will get no more check-ins unless an admin adds you to a team again."
+        f"Done: {result.total} records about you were deleted, and the check-ins and nudges "
+        "I sent you are being removed from our DMs. You will get no more check-ins unless an "
+        "admin adds you to a team again."
     )
+
+
+_background: set[asyncio.Task[int]] = set()  # deletions still running (kept from the GC)
+HISTORY_PAGE = 15  # what Slack serves apps outside the Marketplace
+
+
+async def delete_dms(client: AsyncWebClient, user_id: str) -> int:
+    """Delete every message Trustbot posted in its DM with the user; how many went. Reads the
+    DM's history a page at a time (slack_sdk's rate-limit handler waits out a 429)."""
+    deleted = 0
+    try:
+        opened = await client.conversations_open(users=user_id)
+        channel = str(opened["channel"]["id"])
+        cursor: str | None = None
+        while True:
+            page = await client.conversations_history(
+                channel=channel, limit=HISTORY_PAGE, cursor=cursor, include_all_metadata=True
+            )
+            for message in page.get("messages") or ():
+                if message.get("bot_id") or message.get("app_id"):
+                    with contextlib.suppress(SlackApiError):
+                        await client.chat_delete(channel=channel, ts=str(message["ts"]))
+                        deleted += 1
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or not cursor:
+                return deleted
+    except SlackApiError as error:
+        log.warning("forget-me: DMs not all deleted: %s", error.response.get("error"))
+    return deleted
 
 
 async def digest(

@@ -26,7 +26,7 @@ async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip
         assert delivery.id is not None
         try:
             state = await nudges.nudge_state(
-                runtime, delivery.workspace_id, delivery.user_id, delivery.id, bank
+                runtime, delivery.workspace_id, delivery.recipient, delivery.id, bank
             )
         except answers.AnswerError as error:
             return Skip(error.message)

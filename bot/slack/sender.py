@@ -321,7 +321,7 @@ class OutboxWorker:
             return
         self.throttle.success()
         channel = str(response["channel"])
-        self._dm_channels[row.workspace_id, row.user_id] = channel
+        self._dm_channels[row.workspace_id, row.recipient] = channel
         await outbox.mark_sent(db, row.id, channel, str(response["ts"]), clock)
         self.stats.sent += 1
         log.debug("%s delivery sent", row.kind)  # the line carries the delivery id
@@ -392,9 +392,9 @@ class OutboxWorker:
     async def dm_channel(self, row: Delivery, token: str | None = None) -> str:
         """The app's DM channel with the row's user (remembered, recorded, or opened);
         ``token``: the workspace's bot token (default: the client's)."""
-        key = (row.workspace_id, row.user_id)
+        key = (row.workspace_id, row.recipient)
         channel = self._dm_channels.get(key) or await outbox.known_dm_channel(
-            self.runtime.db, row.workspace_id, row.user_id
+            self.runtime.db, row.workspace_id, row.recipient
         )
         if channel is None:
             auth: dict[str, Any] = {"token": token} if token else {}

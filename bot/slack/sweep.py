@@ -1,4 +1,5 @@
-"""The periodic sweep over sent check-ins: one reminder, then closing them at expiry."""
+"""The periodic sweep over sent DMs: one reminder for a check-in, then closing check-ins and
+nudges at expiry; a closed DM then forgets whom it was sent to."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.core import checkins
+from bot.core import checkins, outbox
+from bot.core.answers import AnswerError
 from bot.runtime import Runtime
 from bot.slack.checkin_dm import refresh_checkin
 from bot.slack.client import ClientSource, client_for
 from bot.slack.kit.checkin import reminder_message
-from bot.storage.models import CheckinRound
+from bot.slack.nudge_dm import refresh_nudge
+from bot.storage.models import CheckinRound, DeliveryKind
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +31,30 @@ async def sweep(runtime: Runtime, clients: ClientSource) -> tuple[int, int]:
             continue
         try:
             await client.chat_postMessage(
-                channel=delivery.channel_id or delivery.user_id, **reminder_message(rnd)
+                channel=delivery.channel_id or delivery.recipient, **reminder_message(rnd)
             )
             reminded += 1
         except SlackApiError as error:  # at most one reminder: a failed one is not retried
             log.warning("reminder %s not sent: %s", delivery.id, error.response.get("error"))
     closed = 0
-    for delivery in await checkins.claim_expiries(runtime):
-        assert delivery.round_id is not None
+    expired = await checkins.claim_expiries(runtime)
+    for delivery in expired:
         client = await client_for(clients, delivery.workspace_id)
         if client is None:
             continue
-        await refresh_checkin(
-            runtime, client, delivery.workspace_id, delivery.user_id, delivery.round_id
-        )
+        try:  # the DM shows it closed (and the rep's own answers, to them only)
+            if delivery.kind == DeliveryKind.CHECKIN:
+                assert delivery.round_id is not None
+                await refresh_checkin(
+                    runtime, client, delivery.workspace_id, delivery.recipient, delivery.round_id
+                )
+            elif delivery.id is not None:
+                await refresh_nudge(
+                    runtime, client, delivery.workspace_id, delivery.recipient, delivery.id
+                )
+        except (SlackApiError, AnswerError) as error:
+            log.warning("delivery %s not redrawn closed: %s", delivery.id, error)
         closed += 1
+    # then nothing of a closed DM points at its person any more
+    await outbox.forget_recipients(runtime.db, [d.id for d in expired if d.id is not None])
     return reminded, closed

@@ -55,7 +55,9 @@ class Database:
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
         self.url = make_url(url)
         target = async_url(self.url)
-        options: dict[str, Any] = {"echo": echo}
+        # hide_parameters: a database error's message never carries the statement's values
+        # (a rep's note, an answer, a pseudonym) into a log line
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if target.get_backend_name() == "sqlite":
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:

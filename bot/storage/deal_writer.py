@@ -182,6 +182,7 @@ _write_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKe
 def _sqlite_engine(url: Any, timeout: float) -> Engine:
     engine = create_engine(
         sync_url(url),
+        hide_parameters=True,  # no deal name or e-mail in an error's message
         connect_args={"timeout": timeout, "check_same_thread": False},
         poolclass=StaticPool,
     )

@@ -16,23 +16,27 @@ from bot.storage.db import configure_sqlite, sync_url
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(database_url: str | URL) -> Config:
+def alembic_config(database_url: str | URL, pseudonym_key: str | None = None) -> Config:
     cfg = Config()
+    cfg.attributes["pseudonym_key"] = pseudonym_key  # for migrations that re-key answers
     cfg.set_main_option("script_location", str(MIGRATIONS))
     url = sync_url(database_url).render_as_string(hide_password=False)
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
-def upgrade(database_url: str | URL, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(
+    database_url: str | URL, revision: str = "head", *, pseudonym_key: str | None = None
+) -> None:
+    """Bring the schema up to ``revision``. ``pseudonym_key`` is needed where a migration
+    re-keys stored answers (0009); without it such a migration refuses, changing nothing."""
+    command.upgrade(alembic_config(database_url, pseudonym_key), revision)
 
 
 def pending(database_url: str | URL) -> tuple[str | None, str | None]:
     """(current, head) revisions; equal when the schema is up to date."""
     script = ScriptDirectory.from_config(alembic_config(database_url))
-    engine = create_engine(sync_url(database_url))
+    engine = create_engine(sync_url(database_url), hide_parameters=True)
     configure_sqlite(engine)
     try:
         with engine.connect() as conn:

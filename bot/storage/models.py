@@ -144,7 +144,11 @@ class PromptSetting(SQLModel, table=True):
 
 
 class CheckinRound(SQLModel, table=True):
-    """One weekly check-in of one team: the unit a schedule slot creates exactly once."""
+    """One weekly check-in of one team: the unit a schedule slot creates exactly once.
+
+    ``reps`` and ``managers`` are the team as it was when the week was planned: the week's
+    digest counts those reps' answers (never its managers'), so a team made or changed later
+    cannot re-cut a past week's answers into new groups."""
 
     __table_args__ = (UniqueConstraint("team_id", "period_start"),)
 
@@ -154,6 +158,8 @@ class CheckinRound(SQLModel, table=True):
     period_start: date
     period_end: date
     prompt_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    managers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="planned", max_length=16)  # planned | fanned_out
     created_at: datetime = instant()
 
@@ -177,7 +183,13 @@ class DeliveryStatus(enum.StrEnum):
 
 
 class Delivery(SQLModel, table=True):
-    """The outbox: one planned DM, recorded before it is sent."""
+    """The outbox: one planned DM, recorded before it is sent.
+
+    Once a sent DM closes (expired), nothing of it that points at its person stays: user,
+    channel, message, deal event and every instant are cleared (:func:`bot.core.outbox.
+    forget_recipient`), leaving its kind, status and round for the counts. Only open,
+    failed and skipped rows (which took no answers) name the user.
+    """
 
     __table_args__ = (
         UniqueConstraint("kind", "round_id", "user_id"),
@@ -190,7 +202,7 @@ class Delivery(SQLModel, table=True):
     kind: str = Field(max_length=16)  # a DeliveryKind
     round_id: int | None = Field(default=None, foreign_key="checkinround.id")
     deal_event_id: int | None = Field(default=None, foreign_key="dealevent.id")
-    user_id: str = Field(index=True, max_length=32)
+    user_id: str | None = Field(default=None, index=True, max_length=32)  # None once closed
     status: str = Field(default=DeliveryStatus.PENDING, max_length=16)  # a DeliveryStatus
     planned_at: datetime | None = instant(nullable=True)  # the slot it was planned for
     attempts: int = 0
@@ -206,20 +218,32 @@ class Delivery(SQLModel, table=True):
     expires_at: datetime | None = instant(nullable=True)
     created_at: datetime = instant()
 
+    @property
+    def recipient(self) -> str:
+        """The user an open row is for (a closed row has forgotten them)."""
+        if self.user_id is None:
+            raise LookupError(f"delivery {self.id} is closed and names nobody")
+        return self.user_id
+
 
 class Response(SQLModel, table=True):
-    """One answer to one prompt, under a keyed pseudonym. Changeable until its context expires."""
+    """One answer to one prompt, under the person's pseudonym of that week. Changeable until
+    its check-in or nudge closes.
+
+    It holds the week and the kind of answer, nothing finer: no team (a person's answers
+    count for each team they were a rep of that week, resolved with the key), no click time,
+    and for a nudge only a keyed reference to it (``context``) and its moment.
+    """
 
     __table_args__ = (
         UniqueConstraint("context", "pseudonym", "prompt_id"),
-        # a week's digest reads only the index (migration 0005)
+        # a week's digest reads only the index
         Index(
-            "ix_response_team_period",
-            "team_id",
+            "ix_response_period",
             "period_start",
+            "pseudonym",
             "moment",
             "dimension",
-            "pseudonym",
             "prompt_id",
             "score",
         ),
@@ -228,16 +252,14 @@ class Response(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
-    team_id: int = Field(foreign_key="team.id")
-    period_start: date  # the digest period the answer counts in
-    context: str = Field(max_length=80)  # "round:<id>" or an opaque key for a nudge
-    moment: str | None = Field(default=None, max_length=32)  # deal change, for nudge answers
+    period_start: date  # the week the answer counts in (its Monday)
+    context: str = Field(max_length=80)  # "checkin:<week>", or "nudge:<keyed hash>"
+    moment: str | None = Field(default=None, max_length=32)  # deal moment, for nudge answers
     pseudonym: str = Field(max_length=64)
     prompt_id: str = Field(max_length=80)
     dimension: str = Field(max_length=32)
     value: str = Field(max_length=150)
     score: int | None = None  # 1..5 where the answer maps onto the trust index
-    answered_at: datetime = instant()
 
 
 class Note(SQLModel, table=True):
@@ -245,18 +267,16 @@ class Note(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("context", "pseudonym"),
-        Index("ix_note_team_period", "team_id", "period_start"),
+        Index("ix_note_period", "period_start", "pseudonym"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
-    team_id: int = Field(foreign_key="team.id")
     period_start: date
     context: str = Field(max_length=80)
-    pseudonym: str = Field(max_length=64)
+    pseudonym: str = Field(max_length=64)  # the writer's pseudonym of that week
     text: str = Field(max_length=3000)
     shared: bool = False
-    written_at: datetime = instant()
 
 
 class ManagerEstimate(SQLModel, table=True):
@@ -268,10 +288,9 @@ class ManagerEstimate(SQLModel, table=True):
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
     team_id: int = Field(foreign_key="team.id", index=True)
     period_start: date
-    pseudonym: str = Field(max_length=64)
+    pseudonym: str = Field(max_length=64)  # the manager's pseudonym of that week
     prompt_id: str = Field(max_length=80)
     value: int  # percent of the team the manager thinks answers positively
-    answered_at: datetime = instant()
 
 
 class DealEvent(SQLModel, table=True):
@@ -290,6 +309,8 @@ class DealEvent(SQLModel, table=True):
     change: str = Field(max_length=32)
     from_value: str | None = Field(default=None, max_length=300)
     to_value: str | None = Field(default=None, max_length=300)
+    # who the CRM says the deal is for: kept only until the update is planned (a nudge, a
+    # skip), then cleared; an update whose rep is unknown keeps them for /trust status
     rep_user_id: str | None = Field(default=None, index=True, max_length=32)
     rep_email: str | None = Field(default=None, max_length=320)
     status: str = Field(

@@ -155,9 +155,9 @@ def test_forget_me_asks_first_then_leaves_no_trace(http_stack: Stack) -> None:
 
 
 def test_export_sends_my_answers_as_a_csv_file(http_stack: Stack) -> None:
-    from datetime import UTC, date, datetime
+    from datetime import date
 
-    from bot.runtime.pseudonyms import pseudonym
+    from bot.runtime.pseudonyms import Pseudonyms
     from bot.storage.models import Response
     from tests.support.stack import PSEUDONYM_KEY
 
@@ -169,15 +169,15 @@ def test_export_sends_my_answers_as_a_csv_file(http_stack: Stack) -> None:
             s.add(
                 Response(
                     workspace_id=team.workspace_id,
-                    team_id=team.id,
                     period_start=date(2026, 11, 23),
-                    context="round:1",
-                    pseudonym=pseudonym(PSEUDONYM_KEY, team.workspace_id, user),
+                    context="checkin:2026-11-23",
+                    pseudonym=Pseudonyms(PSEUDONYM_KEY).weekly(
+                        team.workspace_id, user, date(2026, 11, 23)
+                    ),
                     prompt_id="goal.trust_or_else",
                     dimension="goal",
                     value=value,
                     score=5,
-                    answered_at=datetime(2026, 11, 27, 16, tzinfo=UTC),
                 )
             )
 

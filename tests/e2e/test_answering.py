@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from bot.core.prompts import default_bank
-from bot.runtime.pseudonyms import pseudonym
+from bot.runtime.pseudonyms import Pseudonyms
 from bot.slack.kit.checkin import CLOSED_TEXT
 from bot.storage.models import Note, Response
 from tests.support.checkin_dm import (
@@ -27,18 +29,23 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.slow
 
 
+def weekly(s: Stack, user: str, period: date) -> str:
+    """``user``'s pseudonym of that week in the stack's workspace."""
+    return Pseudonyms(PSEUDONYM_KEY).weekly(s.emulator.state.team_id, user, period)
+
+
 def test_a_click_is_recorded_under_a_pseudonym_and_shown(http_stack: Stack) -> None:
     s = http_stack
     sent = send_checkin(s)
     click(s, f"checkin.answer:{SCALE}:4")
     assert wait_for(lambda: primary(current(s, sent), SCALE)) == ["4"]
     (row,) = rows(s.database_url, Response)
-    assert row.pseudonym == pseudonym(PSEUDONYM_KEY, s.emulator.state.team_id, REP)
+    assert row.pseudonym == weekly(s, REP, row.period_start)
     assert (row.prompt_id, row.value, row.score, row.context) == (
         SCALE,
         "4",
         4,
-        f"round:{sent.round_id}",
+        f"checkin:{row.period_start.isoformat()}",
     )
     assert REP not in " ".join(str(v) for v in row.model_dump().values())
     guidance = default_bank().prompt(SCALE).guidance
@@ -130,7 +137,7 @@ def test_a_note_is_written_in_a_modal_and_can_be_shared(http_stack: Stack) -> No
     assert saved.ok and not saved.body
     (note,) = rows(s.database_url, Note)
     assert (note.text, note.shared) == (text.strip(), True)
-    assert note.pseudonym == pseudonym(PSEUDONYM_KEY, s.emulator.state.team_id, REP)
+    assert note.pseudonym == weekly(s, REP, note.period_start)
     assert REP not in " ".join(str(v) for v in note.model_dump().values())
     wait_for(lambda: "Edit note" in str(current(s, sent)["blocks"]))
 

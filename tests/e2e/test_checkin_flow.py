@@ -202,7 +202,8 @@ async def test_a_database_dump_cannot_tell_who_answered_what(world) -> None:  # 
         for table in SQLModel.metadata.sorted_tables:
             for row in (await conn.execute(sql(f'SELECT * FROM "{table.name}"'))).all():
                 rows.append((table.name, " ".join(map(str, row))))
-    pseudonyms = {line.split()[6] for name, line in rows if name == "response"}
+        pseudonyms = {str(p) for (p,) in await conn.execute(sql("SELECT pseudonym FROM response"))}
+
     assert len(pseudonyms) == 3
     unkeyed = {
         hashlib.sha256(f"{salt}{u}".encode()).hexdigest()

@@ -18,8 +18,9 @@ from bot.runtime import Runtime
 from bot.runtime.settings import load_settings
 from bot.slack.users import email_resolver
 from bot.storage import Database
-from bot.storage.models import DealEvent
+from bot.storage.models import DealEvent, Delivery
 from slack_emulator import SlackEmulator
+from tests.support.db import rows
 from tests.support.deals import (
     PLANNED,
     deal,
@@ -63,8 +64,9 @@ def test_a_rep_named_by_email_is_looked_up_in_slack(http_stack: Stack) -> None:
         emu.send_event(metadata_event(payload))
         wait_for(lambda n=n: settled(http_stack, n))
     found = deal_events(http_stack)
-    assert {e.rep_user_id for e in found} == {"U0REP1"}
+    assert {e.rep_user_id for e in found} == {None}  # planned: the events forget the rep
     assert {e.status for e in found} <= set(PLANNED)
+    assert {d.user_id for d in rows(http_stack.database_url, Delivery)} == {"U0REP1"}
     assert len(emu.calls_to("users.lookupByEmail")) == 1  # the second one came from the cache
 
 
@@ -121,9 +123,9 @@ async def test_the_webhook_resolves_reps_with_users_lookup_by_email(
             await webhooks.drain()
         async with db.session() as s:
             found = list((await s.exec(select(DealEvent).order_by(col(DealEvent.id)))).all())
-        assert [(e.workspace_id, e.rep_user_id) for e in found] == [
-            ("T0001", "U0REP1"),
-            ("T0001", None),
+        assert [(e.workspace_id, e.rep_user_id, e.rep_email) for e in found] == [
+            ("T0001", None, None),  # planned: forgotten (the nudge names the rep while open)
+            ("T0001", None, "x@example.com"),  # unknown: kept for /trust status
         ]
         assert found[0].status in PLANNED and found[1].status == deals.UNKNOWN_REP
         assert len(emulator.calls_to("auth.test")) == 1

@@ -15,7 +15,7 @@ import pytest
 from bot.core import deals
 from bot.core.prompts import default_bank
 from bot.runtime.clock import ManualClock
-from bot.runtime.pseudonyms import pseudonym
+from bot.runtime.pseudonyms import Pseudonyms
 from bot.slack.kit.nudge import CLOSED_TEXT
 from bot.storage.models import DealEvent, Delivery, Response
 from slack_emulator import SlackEmulator
@@ -102,7 +102,7 @@ def test_a_new_deal_nudge_is_answered_by_clicks_and_shows_seed_000s_verdict(
         (VALUE, "yes", 5),
         (WORTH, "yes", 5),
     ]
-    who = pseudonym(PSEUDONYM_KEY, s.emulator.state.team_id, REP)
+    who = Pseudonyms(PSEUDONYM_KEY).weekly(s.emulator.state.team_id, REP, date(2026, 11, 23))
     assert {(r.pseudonym, r.moment, r.period_start) for r in answered} == {
         (who, "created", date(2026, 11, 23))
     }

@@ -11,7 +11,9 @@ import pytest
 from bot.app.salesforce_webhook import ACK
 from bot.core import deals
 from bot.core.deals.rules import Moment, route
+from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
+from tests.support.db import rows
 from tests.support.deals import PLANNED, deal_events, nudge_deliveries, settled, team_with
 from tests.support.salesforce import (
     ACCOUNT,
@@ -63,7 +65,8 @@ def test_outbound_messages_become_deal_moments(salesforce_stack: Stack) -> None:
             OPP,
             "stage_changed",
         )
-        assert negotiation.status in PLANNED and negotiation.rep_user_id == "U0REP1"
+        assert negotiation.status in PLANNED and negotiation.rep_user_id is None  # forgotten
+        assert [d.user_id for d in rows(stack.database_url, Delivery)] == ["U0REP1"]
         moment = route(negotiation.change, negotiation.from_value, negotiation.to_value)
         assert moment.moment is Moment.NEGOTIATION
         # Salesforce retries: the same notification again is acknowledged, not stored again

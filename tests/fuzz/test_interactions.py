@@ -451,9 +451,14 @@ note_texts = any_text | huge_text | st.sampled_from(["", "   ", "\n\t", "x" * 30
 
 
 def note_rows(app: FuzzApp, round_id: int) -> list[tuple[str, bool]]:
+    """The notes of the round's week (a person writes one check-in note a week)."""
     with app.engine.connect() as conn:
+        (period,) = conn.execute(
+            text_sql("SELECT period_start FROM checkinround WHERE id = :r"), {"r": round_id}
+        ).one()
         rows = conn.execute(
-            text_sql("SELECT text, shared FROM note WHERE context = :c"), {"c": f"round:{round_id}"}
+            text_sql("SELECT text, shared FROM note WHERE context = :c"),
+            {"c": f"checkin:{str(period)[:10]}"},
         )
         return [(str(t), bool(s)) for t, s in rows]
 

@@ -8,11 +8,14 @@ import itertools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from sqlmodel import select
+
+from bot.core.answers import context_for
 from bot.core.prompts import GOAL_PROMPT_ID, default_bank
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
-from bot.runtime.pseudonyms import pseudonym
+from bot.runtime.pseudonyms import Pseudonyms
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import CheckinRound, ManagerEstimate, Member, Note, Response, Team
@@ -30,9 +33,9 @@ BAD_NEWS = "internal_trust.bad_news"
 SCALES = (INTEGRITY, CARE, CANDOR, BAD_NEWS)
 
 
-def who(user: str) -> str:
-    """``user``'s pseudonym in WS under KEY."""
-    return pseudonym(KEY, WS, user)
+def who(user: str, period: date) -> str:
+    """``user``'s pseudonym of the week ``period`` in WS under KEY."""
+    return Pseudonyms(KEY).weekly(WS, user, period)
 
 
 def make_runtime(db: Database, now: datetime = NOW) -> Runtime:
@@ -79,24 +82,21 @@ async def make_team(
 
 
 def response_row(
-    team: Team, period: date, context: str, user: str, prompt_id: str, value: str, moment=None
+    period: date, context: str, user: str, prompt_id: str, value: str, moment=None
 ) -> Response:
     """``user``'s answer to ``prompt_id`` in the week of ``period`` (not yet added)."""
     bank = default_bank()
     prompt = bank.prompt(prompt_id)
-    assert team.id is not None
     return Response(
         workspace_id=WS,
-        team_id=team.id,
         period_start=period,
         context=context,
         moment=moment,
-        pseudonym=who(user),
+        pseudonym=who(user, period),
         prompt_id=prompt_id,
         dimension=prompt.dimension.value,
         value=value,
         score=bank.scale_value(prompt, value),
-        answered_at=datetime.combine(period, datetime.min.time(), UTC) + timedelta(days=4),
     )
 
 
@@ -110,16 +110,22 @@ async def checkin_week(
     notes: Mapping[str, tuple[str, bool]] | None = None,
     skipped: Sequence[str] = (),
 ) -> CheckinRound:
-    """The week's round, one delivery per asked rep, their answers and notes."""
+    """The week's round (for the team's reps and managers of now), one delivery per asked
+    rep, their answers and notes."""
     assert team.id is not None
     at = datetime.combine(period, datetime.min.time(), UTC) + timedelta(days=4, hours=16)
     async with rt.db.session() as s:
+        members = (
+            await s.exec(select(Member.user_id, Member.role).where(Member.team_id == team.id))
+        ).all()
         rnd = CheckinRound(
             workspace_id=WS,
             team_id=team.id,
             period_start=period,
             period_end=period + timedelta(days=6),
             prompt_ids=[GOAL_PROMPT_ID, *SCALES],
+            reps=sorted({u for u, role in members if role == "rep"}),
+            managers=sorted({u for u, role in members if role == "manager"}),
             status="fanned_out",
             created_at=at,
         )
@@ -129,18 +135,16 @@ async def checkin_week(
             s.add(checkin_delivery(rnd, user, "skipped" if user in skipped else "sent", at))
         for user, values in answers.items():
             for prompt_id, value in values.items():
-                s.add(response_row(team, period, f"round:{rnd.id}", user, prompt_id, value))
+                s.add(response_row(period, context_for(period), user, prompt_id, value))
         for user, (body, shared) in (notes or {}).items():
             s.add(
                 Note(
                     workspace_id=WS,
-                    team_id=team.id,
                     period_start=period,
-                    context=f"round:{rnd.id}",
-                    pseudonym=who(user),
+                    context=context_for(period),
+                    pseudonym=who(user, period),
                     text=body,
                     shared=shared,
-                    written_at=at,
                 )
             )
     return rnd
@@ -152,11 +156,12 @@ _nudges = itertools.count()
 async def nudge(
     rt: Runtime, team: Team, period: date, user: str, change: str, answers: Mapping[str, str]
 ) -> None:
-    """A rep's answers to one deal-moment nudge."""
+    """A rep's answers to one deal-moment nudge (they count for the teams whose round of the
+    week had the rep)."""
     context = f"nudge:{next(_nudges)}"
     async with rt.db.session() as s:
         for prompt_id, value in answers.items():
-            s.add(response_row(team, period, context, user, prompt_id, value, moment=change))
+            s.add(response_row(period, context, user, prompt_id, value, moment=change))
 
 
 async def estimate(
@@ -170,10 +175,9 @@ async def estimate(
                 workspace_id=WS,
                 team_id=team.id,
                 period_start=period,
-                pseudonym=pseudonym(KEY, WS, manager),
+                pseudonym=who(manager, period),
                 prompt_id=prompt_id,
                 value=value,
-                answered_at=rt.clock.now(),
             )
         )
 

@@ -60,7 +60,7 @@ async def nudge_context(
         event = await session.get(DealEvent, delivery.deal_event_id)
         if event is None:
             raise LookupError(f"deal event {delivery.deal_event_id} is gone")
-        team = await recipients.first_team(session, delivery.workspace_id, delivery.user_id)
+        team = await recipients.first_team(session, delivery.workspace_id, delivery.recipient)
     change = DealChange(event.change)
     moment_name = moment_for(change, event.to_value, event.from_value)
     moment = bank.moment(moment_name)
@@ -69,7 +69,7 @@ async def nudge_context(
         delivery_id=delivery.id,
         deal_event_id=event.id,
         workspace_id=event.workspace_id,
-        user_id=delivery.user_id,
+        user_id=delivery.recipient,
         team_id=team.id if team else None,
         deal_id=event.deal_id,
         deal_name=event.deal_name,

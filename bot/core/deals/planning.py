@@ -112,8 +112,15 @@ def _events_query(
 _SET_STATUS = (
     update(_DEAL_EVENTS)
     .where(_DEAL_EVENTS.c.id == bindparam("b_id"), _DEAL_EVENTS.c.status == bindparam("was"))
-    .values(status=bindparam("new_status"), rep_user_id=bindparam("new_user"))
+    .values(
+        status=bindparam("new_status"),
+        rep_user_id=bindparam("new_user"),
+        rep_email=bindparam("new_email"),
+    )
 )
+"""An event's outcome. Once planned (a nudge, or a skip) it forgets its rep: nothing at rest
+then ties a Slack user to the deal moment (the outbox row names them only while the nudge is
+open); an event whose rep is unknown keeps who it named, for ``/trust status``."""
 
 
 async def _resolve_reps(
@@ -260,7 +267,13 @@ def _plan_events(
                 status, nudge = _plan(event, user_id, state, now)
                 statuses[event.id] = status
                 changes.append(
-                    {"b_id": event.id, "was": ACCEPTED, "new_status": status, "new_user": user_id}
+                    {
+                        "b_id": event.id,
+                        "was": ACCEPTED,
+                        "new_status": status,
+                        "new_user": user_id if status == UNKNOWN_REP else None,
+                        "new_email": event.rep_email if status == UNKNOWN_REP else None,
+                    }
                 )
                 if nudge is not None:
                     nudges.append(nudge)

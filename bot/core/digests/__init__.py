@@ -42,6 +42,7 @@ from bot.core.digests.publishing import (
     digest_for,
     due_digests,
     mark_posted,
+    posted,
     release,
     unsettled,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "due_digests",
     "latest_period",
     "mark_posted",
+    "posted",
     "prepare",
     "release",
     "unsettled",

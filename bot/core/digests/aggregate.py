@@ -1,19 +1,20 @@
 """The week's aggregates for many teams at once: a few GROUP BY queries over the week's rows.
 
-Cost: every query reads only the period's rows through ``ix_response_team_period``
-(``team_id, period_start, moment, dimension, pseudonym, prompt_id, score``: the trust index
-and the respondents read the index alone, the per-person GROUP BY in its order, and the nudge
-answers are a range of it). Pseudonyms stay in memory here; they never reach the figures.
+Answers name no team: each team's answers are those of its eligible pseudonyms of the week
+(computed with the key from its round's reps), joined as a VALUES table. Every query reads
+only the week's rows through ``ix_response_period`` (``period_start, pseudonym, moment,
+dimension, prompt_id, score``). Pseudonyms stay in memory here; they never reach the figures.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import Integer, String, and_, case, column, distinct, func, select, values
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
@@ -54,7 +55,8 @@ class PeriodData:
     """What SQL returns for one team and week; pseudonyms stay in memory, never in figures."""
 
     asked: int = 0
-    answered: int = 0
+    respondents: set[str] = field(default_factory=set)  # anyone who answered this week
+    checkin_respondents: set[str] = field(default_factory=set)  # who answered the check-in
     dimensions: dict[str, DimensionData] = field(default_factory=dict)
     goal: dict[str, int] = field(default_factory=dict)  # option value -> people
     gap: dict[str, dict[bool, int]] = field(default_factory=dict)  # prompt -> {mean >= 4: people}
@@ -65,32 +67,59 @@ class PeriodData:
     )  # (moment, prompt) -> value -> who -> answers
     notes: list[str] = field(default_factory=list)  # shared notes' texts
 
+    @property
+    def answered(self) -> int:
+        return len(self.respondents)
+
 
 def _scale_checkin_ids(bank: PromptBank) -> list[str]:
     return [p.id for p in bank.checkin_prompts() if p.kind == "scale"]
 
 
+MAX_PAIRS = 4000  # (pseudonym, team) rows per statement: 2 parameters each
+
+
+def _members(pairs: Sequence[tuple[str, int]]) -> Any:
+    """``(who, team_id)`` rows as a VALUES table to join the week's answers with."""
+    return (
+        values(column("who", String), column("team_id", Integer), name="members")
+        .data(list(pairs))
+        .cte("members")
+    )
+
+
 async def aggregate(
-    conn: AsyncConnection, team_ids: Sequence[int], period_start: date, bank: PromptBank
+    conn: AsyncConnection,
+    eligible: Mapping[int, Collection[str]],
+    period_start: date,
+    bank: PromptBank,
 ) -> dict[int, PeriodData]:
-    """Every aggregate a digest needs, for many teams at once: GROUP BY queries over the
-    week's rows only (``team_id IN (...) AND period_start = :week``, the covering
-    ``ix_response_team_period`` index): the check-in scales per person, the goal and
-    estimated prompts per person, the respondents and the nudge answers; the others read
-    small tables."""
-    ids = sorted(set(team_ids))
+    """Every aggregate a digest needs, for many teams at once.
+
+    ``eligible`` maps each team to the pseudonyms of that week whose answers count for it: the
+    reps of its round, never its managers (answers name no team: a person's answers of a week
+    count for each team they were a rep of). The week's answers are read once per batch of
+    teams through ``ix_response_period`` (``period_start, pseudonym, ...``) joined with them;
+    the check-in scales per person, the goal and estimated prompts per person, the
+    respondents, the nudge answers and the shared notes.
+    """
+    ids = sorted(eligible)
     out = {team_id: PeriodData() for team_id in ids}
     if not ids:
         return out
-    team, who = col(Response.team_id), col(Response.pseudonym)
-    dimension, prompt_id, moment = (
-        col(Response.dimension),
-        col(Response.prompt_id),
-        col(Response.moment),
-    )
-    score, value, context = col(Response.score), col(Response.value), col(Response.context)
-    in_period = (team.in_(ids), col(Response.period_start) == period_start)
+    pairs = sorted({(who, team_id) for team_id in ids for who in eligible[team_id]})
+    batches = [pairs[i : i + MAX_PAIRS] for i in range(0, len(pairs), MAX_PAIRS)] or [[]]
+    await _per_team(conn, out, ids, period_start)
+    for batch in batches:
+        if batch:
+            await _answers(conn, out, _members(batch), period_start, bank)
+    return out
 
+
+async def _per_team(
+    conn: AsyncConnection, out: dict[int, PeriodData], ids: list[int], period_start: date
+) -> None:
+    """What is counted per team, not per person: deliveries asked, managers' estimates."""
     # participation, asked: check-in deliveries of the week's round that reached the rep
     asked = (
         select(col(CheckinRound.team_id), func.count())
@@ -124,21 +153,37 @@ async def aggregate(
     for team_id, estimated, total, managers in await conn.execute(estimates):
         out[team_id].estimates[str(estimated)] = (int(total), int(managers))
 
+
+async def _answers(
+    conn: AsyncConnection,
+    out: dict[int, PeriodData],
+    members: Any,
+    period_start: date,
+    bank: PromptBank,
+) -> None:
+    """The answers of one batch of (pseudonym, team) pairs, added to each team's data."""
+    team, who = members.c.team_id, col(Response.pseudonym)
+    dimension, prompt_id, moment = (
+        col(Response.dimension),
+        col(Response.prompt_id),
+        col(Response.moment),
+    )
+    score, value, context = col(Response.score), col(Response.value), col(Response.context)
+    joined = (members.c.who == who, col(Response.period_start) == period_start)
+
+    def week_of(*columns: Any) -> Any:
+        return select(*columns).select_from(Response).join(members, and_(*joined))
+
     # trust index: check-in scale answers, one row per person and dimension first; each
     # person's mean, rounded half up, is their bin in the distribution (a partition of people)
     per_person = (
-        select(
+        week_of(
             team.label("team_id"),
             dimension.label("dimension"),
             func.sum(score).label("s"),
             func.count(score).label("n"),
         )
-        .where(
-            *in_period,
-            moment.is_(None),
-            score.is_not(None),
-            prompt_id.in_(_scale_checkin_ids(bank)),
-        )
+        .where(moment.is_(None), score.is_not(None), prompt_id.in_(_scale_checkin_ids(bank)))
         .group_by(team, dimension, who)
         .subquery()
     )
@@ -152,24 +197,24 @@ async def aggregate(
         *(func.sum(case((bin_ == score, 1), else_=0)) for score in SCORES),
     ).group_by(p.team_id, p.dimension)
     for team_id, name, score_sum, answers, *bins in await conn.execute(dims):
-        out[team_id].dimensions[name] = DimensionData(
-            bins={score: int(n) for score, n in zip(SCORES, bins, strict=True) if n},
-            score_sum=int(score_sum),
-            answers=int(answers),
-        )
+        dim = out[team_id].dimensions.setdefault(name, DimensionData())
+        for s, n in zip(SCORES, bins, strict=True):
+            if n:
+                dim.bins[s] = dim.bins.get(s, 0) + int(n)
+        dim.score_sum += int(score_sum)
+        dim.answers += int(answers)
 
     # goal mix and the team's side of the perception gap, over two dimensions' rows: each
     # person's goal choice, and whether they average 4 or more on each estimated prompt
     gaps = sorted({prompt for data in out.values() for prompt in data.estimates})
     person = (
-        select(
+        week_of(
             team.label("team_id"),
             prompt_id.label("prompt_id"),
             func.min(value).label("v"),
             (func.sum(score) >= func.count(score) * 4).label("agree"),
         )
         .where(
-            *in_period,
             moment.is_(None),
             dimension.in_([Dimension.GOAL.value, Dimension.INTERNAL_TRUST.value]),
             prompt_id.in_([GOAL_PROMPT_ID, *gaps]),
@@ -189,15 +234,16 @@ async def aggregate(
             split = data.gap.setdefault(asked_prompt, {})
             split[bool(agree)] = split.get(bool(agree), 0) + int(people)
 
-    # participation, answered: people with at least one answer in the week
-    answered = select(team, func.count(distinct(who))).where(*in_period).group_by(team)
-    for team_id, n in await conn.execute(answered):
-        out[team_id].answered = int(n)
+    # respondents: who answered anything in the week, and who answered the check-in
+    present = week_of(team, who, func.max(case((moment.is_(None), 1), else_=0))).group_by(team, who)
+    for team_id, pseudo, in_checkin in await conn.execute(present):
+        data = out[team_id]
+        data.respondents.add(str(pseudo))
+        if in_checkin:
+            data.checkin_respondents.add(str(pseudo))
 
     # deal-moment reflections: each nudge's answers (a reflection is one nudge's context)
-    nudges = select(team, moment, who, context, prompt_id, value).where(
-        *in_period, moment.is_not(None)
-    )
+    nudges = week_of(team, moment, who, context, prompt_id, value).where(moment.is_not(None))
     contexts: dict[tuple[int, str, str], set[str]] = defaultdict(set)
     for team_id, change, pseudo, nudge, asked_prompt, answer in await conn.execute(nudges):
         contexts[(team_id, str(change), pseudo)].add(nudge)
@@ -208,9 +254,11 @@ async def aggregate(
         out[team_id].reflections.setdefault(change, {})[pseudo] = len(seen)
 
     # notes the reps chose to share
-    notes = select(col(Note.team_id), col(Note.text)).where(
-        col(Note.team_id).in_(ids), col(Note.period_start) == period_start, col(Note.shared)
+    notes = (
+        select(team, col(Note.text))
+        .select_from(Note)
+        .join(members, and_(members.c.who == col(Note.pseudonym)))
+        .where(col(Note.period_start) == period_start, col(Note.shared))
     )
     for team_id, body in await conn.execute(notes):
         out[team_id].notes.append(str(body))
-    return out

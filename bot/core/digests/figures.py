@@ -75,6 +75,11 @@ DIMENSION_LABELS = {
     Dimension.INTERNAL_TRUST.value: "Internal trust",
 }
 DIMENSION_ORDER = {d.value: i for i, d in enumerate(Dimension)}
+OVERLAP = (
+    "not shown this week: another team's digest covers almost the same people, and "
+    "comparing the two could reveal a few people's answers"
+)
+"""Why a week's figures are withheld when another team's respondents differ by under k."""
 
 
 # --------------------------------------------------------------------------- the model
@@ -192,6 +197,7 @@ class Figures(_Figure):
     notes: Notes = Notes()
     focus: Focus | None = None
     trend: Trend = Trend()
+    withheld: str | None = None  # why every answer figure of the week is withheld
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> Figures:
@@ -374,9 +380,11 @@ def _perception_gap(data: PeriodData, k: int, bank: PromptBank) -> list[GapFigur
 
 
 def _notes(data: PeriodData, notes_k: int) -> Notes:
+    """Shared notes, once ``notes_k`` people answered the check-in (who could have written
+    one): people who only answered a deal nudge do not count."""
     if not data.notes:
         return Notes()
-    if not anonymity.enough(data.answered, notes_k):
+    if not anonymity.enough(len(data.checkin_respondents), notes_k):
         return Notes(reason=anonymity.NOT_ENOUGH)
     # an order that says nothing about who wrote first
     texts = sorted(data.notes, key=lambda text: hashlib.sha256(text.encode()).hexdigest())
@@ -424,16 +432,29 @@ def build_figures(
     previous: Trend | None,
     bank: PromptBank,
     tip_key: str,
+    withheld: str | None = None,
 ) -> Figures:
     """The week's figures: everything a digest may show, and nothing else.
 
     ``previous`` is the trend of the latest stored figures before this week (within the
-    trend window), which carries the weeks before it.
+    trend window), which carries the weeks before it. ``withheld`` (a reason) keeps every
+    figure built from answers out, participation counts only.
     """
     k, notes_k = anonymity.threshold(k), anonymity.threshold(notes_k)
     periods = [p.isoformat() for p in trend_periods(period_start)]
     assert len(periods) == TREND_PERIODS
     history = _history(previous, periods[:-1])
+    if withheld is not None:
+        return Figures(
+            period_start=period_start,
+            period_end=period_start + timedelta(days=6),
+            k=k,
+            notes_k=notes_k,
+            participation=Participation(asked=data.asked, answered=data.answered),
+            notes=Notes(reason=withheld) if data.notes else Notes(),
+            trend=_trend([], history, periods),
+            withheld=withheld,
+        )
     dimensions = _dimensions(data, k, history)
     return Figures(
         period_start=period_start,

@@ -6,7 +6,7 @@ answer. Many teams are computed in one batch (:func:`prepare`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -16,8 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
-from bot.core.digests.aggregate import aggregate
-from bot.core.digests.figures import Figures, Trend, build_figures
+from bot.core import anonymity
+from bot.core.digests.aggregate import PeriodData, aggregate
+from bot.core.digests.figures import OVERLAP, Figures, Trend, build_figures
 from bot.core.digests.periods import (
     TREND_PERIODS,
     WEEK,
@@ -29,6 +30,8 @@ from bot.core.digests.periods import (
 from bot.core.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
 from bot.storage.models import CheckinRound, Digest, Response, Team
+
+MAX_KEYS = 500  # pseudonyms per IN (...)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,67 @@ async def _previous_trend(
     return {int(team_id): Trend.model_validate(value or {}) for team_id, value in rows}
 
 
+async def eligible(
+    runtime: Runtime, conn: AsyncConnection, workspace_ids: Iterable[str], period_start: date
+) -> dict[int, frozenset[str]]:
+    """Every team of these workspaces with a round in the week, and the pseudonyms whose
+    answers count for it: the reps the round was planned for, never its managers (computed
+    with the key; the database holds no link from an answer to a team)."""
+    rounds = await conn.execute(
+        select(
+            col(CheckinRound.team_id),
+            col(CheckinRound.workspace_id),
+            col(CheckinRound.reps),
+            col(CheckinRound.managers),
+        ).where(
+            col(CheckinRound.workspace_id).in_(sorted(set(workspace_ids))),
+            col(CheckinRound.period_start) == period_start,
+        )
+    )
+    weekly = runtime.pseudonyms.weekly
+    return {
+        int(team_id): frozenset(
+            weekly(workspace, user, period_start) for user in set(reps) - set(managers)
+        )
+        for team_id, workspace, reps, managers in rounds
+    }
+
+
+async def _present(
+    conn: AsyncConnection, pseudonyms: Collection[str], period_start: date
+) -> set[str]:
+    """Which of these pseudonyms answered anything in the week."""
+    ordered = sorted(pseudonyms)
+    found: set[str] = set()
+    for start in range(0, len(ordered), MAX_KEYS):
+        rows = await conn.execute(
+            select(col(Response.pseudonym))
+            .where(
+                col(Response.period_start) == period_start,
+                col(Response.pseudonym).in_(ordered[start : start + MAX_KEYS]),
+            )
+            .distinct()
+        )
+        found.update(str(who) for (who,) in rows)
+    return found
+
+
+def overlapping(respondents: Mapping[int, frozenset[str]], team_id: int, k: int) -> int | None:
+    """Another team of the same week whose respondents differ from ``team_id``'s by 1 to
+    k-1 people, if any: subtracting one digest from the other would isolate so few people's
+    answers (the k rule across teams), so this team's figures are withheld. Teams with fewer
+    respondents than the lowest k show no answer figure at all, so they are no such risk."""
+    mine = respondents.get(team_id, frozenset())
+    if len(mine) < anonymity.K_FLOOR:
+        return None
+    for other, theirs in sorted(respondents.items()):
+        if other == team_id or len(theirs) < anonymity.K_FLOOR:
+            continue
+        if 0 < len(mine ^ theirs) < anonymity.threshold(k):
+            return other
+    return None
+
+
 async def _freeze(
     runtime: Runtime, teams: Sequence[Team], period_start: date, bank: PromptBank
 ) -> dict[int, StoredDigest]:
@@ -137,21 +201,32 @@ async def _freeze(
     wins. Returns the digests this call wrote (by team id)."""
     ids = [t.id for t in teams if t.id is not None]
     async with runtime.db.engine.connect() as conn:
-        data = await aggregate(conn, ids, period_start, bank)
+        every = await eligible(runtime, conn, {t.workspace_id for t in teams}, period_start)
+        present = await _present(conn, frozenset().union(*every.values()), period_start)
+        data = await aggregate(conn, {t: every[t] for t in ids if t in every}, period_start, bank)
         previous = await _previous_trend(conn, ids, period_start)
+    # who answered, per team of the week (each team's round's reps who answered anything)
+    respondents = {team_id: found & present for team_id, found in every.items()}
+    workspace_of = await _workspaces(runtime, respondents)
     now = runtime.clock.now()
     rows: list[dict[str, Any]] = []
     figures: dict[int, Figures] = {}
     for team in teams:
         assert team.id is not None
+        same_week = {
+            other: found
+            for other, found in respondents.items()
+            if workspace_of.get(other) == team.workspace_id
+        }
         figures[team.id] = build_figures(
-            data[team.id],
+            data.get(team.id) or PeriodData(),
             period_start=period_start,
             k=team.k,
             notes_k=team.notes_k,
             previous=previous.get(team.id),
             bank=bank,
             tip_key=f"{team.id}:{period_start.isoformat()}",
+            withheld=OVERLAP if overlapping(same_week, team.id, team.k) is not None else None,
         )
         rows.append(
             {
@@ -179,27 +254,25 @@ async def _freeze(
     }
 
 
+async def _workspaces(runtime: Runtime, team_ids: Iterable[int]) -> dict[int, str]:
+    """Each team's workspace."""
+    async with runtime.db.engine.connect() as conn:
+        rows = await conn.execute(
+            select(col(Team.id), col(Team.workspace_id)).where(col(Team.id).in_(list(team_ids)))
+        )
+        return {int(t): str(ws) for t, ws in rows if t is not None}
+
+
 async def with_data(
     conn: AsyncConnection, team_ids: Sequence[int], periods: Sequence[date]
 ) -> set[tuple[int, date]]:
-    """Which (team, week) pairs had a check-in round or any answer."""
-    found: set[tuple[int, date]] = set()
+    """Which (team, week) pairs had a check-in round (a week's digest counts the answers of
+    the reps its round was planned for)."""
     rounds = select(col(CheckinRound.team_id), col(CheckinRound.period_start)).where(
         col(CheckinRound.team_id).in_(list(team_ids)),
         col(CheckinRound.period_start).in_(list(periods)),
     )
-    answers = (
-        select(col(Response.team_id), col(Response.period_start))
-        .where(
-            col(Response.team_id).in_(list(team_ids)),
-            col(Response.period_start).in_(list(periods)),
-        )
-        .group_by(col(Response.team_id), col(Response.period_start))
-    )
-    for stmt in (rounds, answers):
-        for team_id, period in await conn.execute(stmt):
-            found.add((int(team_id), period))
-    return found
+    return {(int(team_id), period) for team_id, period in await conn.execute(rounds)}
 
 
 async def _backfill(

@@ -118,6 +118,31 @@ async def unsettled(runtime: Runtime) -> list[tuple[Team, StoredDigest]]:
     return [(teams[d.team_id], d) for d in found if d.team_id in teams]
 
 
+async def posted(runtime: Runtime, digest_ids: list[int]) -> list[tuple[StoredDigest, Team]]:
+    """These digests, where they were posted, and their teams."""
+    if not digest_ids:
+        return []
+    async with runtime.db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(*STORED_COLUMNS).where(
+                    col(Digest.id).in_(digest_ids), col(Digest.message_ts).is_not(None)
+                )
+            )
+        ).all()
+    found = [stored_digest(row) for row in rows]
+    async with runtime.db.session() as session:
+        teams = {
+            t.id: t
+            for t in (
+                await session.exec(
+                    select_rows(Team).where(col(Team.id).in_([d.team_id for d in found]))
+                )
+            ).all()
+        }
+    return [(d, teams[d.team_id]) for d in found if d.team_id in teams]
+
+
 @dataclass(frozen=True)
 class Due:
     """A team whose digest for ``period_start`` should be posted now."""

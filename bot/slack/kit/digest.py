@@ -212,8 +212,12 @@ def digest_message(
         context(intro),
         section(f"*Participation*: *{answered}* answered · *{asked}* asked"),
         DIVIDER,
-        _trust_index(figures.dimensions),
     ]
+    if figures.withheld is not None:
+        blocks.append(section(f"_Answers {escape(figures.withheld)}._"))
+        text = f"Trust digest for {name}, week of {week}: {answered} answered, {asked} asked."
+        return {"text": text, "blocks": blocks}
+    blocks.append(_trust_index(figures.dimensions))
     goal = _goal(figures.goal_mix)
     if goal is not None:
         blocks.append(goal)

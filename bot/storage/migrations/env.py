@@ -12,11 +12,6 @@ from bot.storage.db import configure_sqlite
 
 config = context.config
 target_metadata = SQLModel.metadata
-NOT_OURS = {"apscheduler_jobs"}  # created by APScheduler's job store itself
-
-
-def include_name(name: str | None, type_: str, _parents: object) -> bool:
-    return not (type_ == "table" and name in NOT_OURS)
 
 
 def run_migrations_offline() -> None:
@@ -25,7 +20,6 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
-        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -34,7 +28,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     configure_sqlite(engine)
     with engine.connect() as connection:
         context.configure(
@@ -42,7 +36,6 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
-            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -14,7 +14,7 @@ from bot.core.answers import AnswerError, CheckinClosed
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
-from bot.runtime.pseudonyms import pseudonym
+from bot.runtime.pseudonyms import Pseudonyms
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import CheckinRound, Delivery, Note, Response
@@ -78,17 +78,30 @@ async def test_an_answer_is_stored_under_the_pseudonym(runtime: Runtime) -> None
     got = await answers.record_answer(runtime, WS, REP, rid(rnd), "care.interests_first", "4")
     assert got == {"care.interests_first": "4"}
     (row,) = await all_rows(runtime, Response)
-    assert row.pseudonym == pseudonym(KEY, WS, REP)
-    assert (row.context, row.team_id, row.period_start) == (f"round:{rnd.id}", rnd.team_id, PERIOD)
+    assert row.pseudonym == Pseudonyms(KEY).weekly(WS, REP, PERIOD)  # this week's only
+    assert row.pseudonym != Pseudonyms(KEY).weekly(WS, REP, PERIOD + timedelta(days=7))
+    assert (row.context, row.period_start) == (f"checkin:{PERIOD.isoformat()}", PERIOD)
     assert (row.prompt_id, row.dimension, row.value, row.score) == (
         "care.interests_first",
         "care",
         "4",
         4,
     )
-    assert row.answered_at == runtime.clock.now()
-    stored = " ".join(str(v) for v in row.model_dump().values())
-    assert REP not in stored and "D0" not in stored
+    stored = row.model_dump()
+    assert set(stored) == {  # the week and the kind of answer, nothing finer: no team, no time
+        "id",
+        "workspace_id",
+        "period_start",
+        "context",
+        "moment",
+        "pseudonym",
+        "prompt_id",
+        "dimension",
+        "value",
+        "score",
+    }
+    flat = " ".join(str(v) for v in stored.values())
+    assert REP not in flat and "D0" not in flat
 
 
 async def test_scores_follow_the_bank(runtime: Runtime) -> None:
@@ -111,7 +124,7 @@ async def test_clicking_again_changes_the_answer_in_place(
     got = await answers.record_answer(runtime, WS, REP, rid(rnd), "care.interests_first", "2")
     assert got == {"care.interests_first": "2"}
     (row,) = await all_rows(runtime, Response)
-    assert (row.value, row.score, row.answered_at) == ("2", 2, clock.now())
+    assert (row.value, row.score) == ("2", 2)
 
 
 async def test_each_rep_has_their_own_answers(runtime: Runtime) -> None:
@@ -195,9 +208,9 @@ async def test_a_note_is_stored_stripped_and_can_be_rewritten(runtime: Runtime) 
     assert (row.text, row.shared, row.pseudonym) == (
         "Second thoughts",
         False,
-        pseudonym(KEY, WS, REP),
+        Pseudonyms(KEY).weekly(WS, REP, PERIOD),
     )
-    assert (row.context, row.team_id, row.period_start) == (f"round:{rnd.id}", rnd.team_id, PERIOD)
+    assert (row.context, row.period_start) == (f"checkin:{PERIOD.isoformat()}", PERIOD)
     assert REP not in " ".join(str(v) for v in row.model_dump().values())
     got, mine = await answers.current_answers(runtime, WS, REP, rid(rnd))
     assert got == {} and mine is not None and mine.text == "Second thoughts"

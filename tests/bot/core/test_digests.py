@@ -246,8 +246,8 @@ async def test_a_rerun_shows_the_figures_first_published(rt: Runtime) -> None:
     first = await digests.digest_for(rt, team, W3, publish=False)  # a preview freezes too
     # later: a late answer, a forget-me, a changed k; none of it may change the week's figures
     async with rt.db.session() as s:
-        s.add(response_row(team, W3, "round:late", "ULATE", CARE, "1"))
-        await s.exec(delete(Response).where(col(Response.pseudonym) == who(reps[0])))
+        s.add(response_row(W3, "checkin:late", "ULATE", CARE, "1"))
+        await s.exec(delete(Response).where(col(Response.pseudonym) == who(reps[0], W3)))
         db_team = await s.get(Team, team.id)
         assert db_team is not None
         db_team.k = 3
@@ -352,7 +352,7 @@ async def test_the_response_queries_read_the_period_through_its_index(
     db: Database, database_url: str
 ) -> None:
     """Cost grows with the week's answers, not with the history: every query on ``response``
-    goes through ``ix_response_team_period`` (SQLite's plan, checked, not timed)."""
+    goes through ``ix_response_period`` (SQLite's plan, checked, not timed)."""
     rt = make_runtime(db)
     team, reps = await make_team(rt, "plan", 6)
     await checkin_week(rt, team, W3, same(reps, care__interests_first="4"))
@@ -361,7 +361,10 @@ async def test_the_response_queries_read_the_period_through_its_index(
     seen: list[tuple[str, Any]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and "FROM response" in statement:
+        if (
+            statement.lstrip().upper().startswith(("SELECT", "WITH"))
+            and "FROM response" in statement
+        ):
             seen.append((statement, parameters))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
@@ -375,7 +378,7 @@ async def test_the_response_queries_read_the_period_through_its_index(
         for statement, parameters in seen:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
             details = " ".join(str(row[-1]) for row in plan)
-            assert "ix_response_team_period" in details, (statement, details)
+            assert "ix_response_period" in details, (statement, details)
             assert "SCAN response" not in details, (statement, details)
     engine.dispose()
 

@@ -13,7 +13,7 @@ from bot.core import admins, people, privacy, recipients, teams
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
-from bot.runtime.pseudonyms import pseudonym
+from bot.runtime.pseudonyms import Pseudonyms
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from bot.storage.models import (
@@ -29,6 +29,7 @@ from bot.storage.models import (
 from tests.support.db import dump
 
 KEY = "privacy-test-key-0123456789"
+PERIOD = date(2026, 11, 23)
 ME, OTHER = "U0FORGETME", "U0STAYS"
 
 
@@ -43,7 +44,7 @@ async def runtime(db: Database, clock: ManualClock) -> Runtime:
     await teams.update(db, "T1", ME, "sales", clock, k=4)  # an audit entry by ME
     await people.snooze(db, "T1", ME, 3, clock)
     await people.set_opted_out(rt.db, rt.pseudonyms, "T1", ME, True)
-    period = date(2026, 11, 23)
+    period = PERIOD
     async with db.session() as s:
         rnd = CheckinRound(
             workspace_id="T1",
@@ -56,7 +57,7 @@ async def runtime(db: Database, clock: ManualClock) -> Runtime:
         s.add(rnd)
         await s.flush()
         for user in (ME, OTHER):
-            p = pseudonym(KEY, "T1", user)
+            p = Pseudonyms(KEY).weekly("T1", user, period)
             s.add(
                 Delivery(
                     workspace_id="T1",
@@ -70,27 +71,23 @@ async def runtime(db: Database, clock: ManualClock) -> Runtime:
             s.add(
                 Response(
                     workspace_id="T1",
-                    team_id=team.id,
                     period_start=period,
-                    context=f"round:{rnd.id}",
+                    context=f"checkin:{period}",
                     pseudonym=p,
                     prompt_id="goal.trust_or_else",
                     dimension="goal",
                     value="trust_and_value",
                     score=5,
-                    answered_at=clock.now(),
                 )
             )
             s.add(
                 Note(
                     workspace_id="T1",
-                    team_id=team.id,
                     period_start=period,
-                    context=f"round:{rnd.id}",
+                    context=f"checkin:{period}",
                     pseudonym=p,
                     text=f"note by {user[-4:]}",
                     shared=user == ME,
-                    written_at=clock.now(),
                 )
             )
             s.add(
@@ -112,10 +109,9 @@ async def runtime(db: Database, clock: ManualClock) -> Runtime:
                 workspace_id="T1",
                 team_id=team.id,
                 period_start=period,
-                pseudonym=pseudonym(KEY, "T1", ME),
+                pseudonym=Pseudonyms(KEY).weekly("T1", ME, period),
                 prompt_id="internal.bad_news",
                 value=80,
-                answered_at=clock.now(),
             )
         )
     return rt
@@ -132,7 +128,7 @@ async def test_export_is_my_answers_and_notes_only(runtime: Runtime) -> None:
 
 async def test_forget_me_leaves_no_trace(runtime: Runtime) -> None:
     before = await dump(runtime.db)
-    my_pseudonym = pseudonym(KEY, "T1", ME)
+    my_pseudonym = Pseudonyms(KEY).weekly("T1", ME, PERIOD)
     assert ME in before and my_pseudonym in before
     result = await privacy.forget(runtime, "T1", ME)
     assert result.counts["response"] == 1 and result.counts["member"] == 2
@@ -142,7 +138,7 @@ async def test_forget_me_leaves_no_trace(runtime: Runtime) -> None:
     assert my_pseudonym not in after
     assert "note by ETME" not in after
     # others keep everything, and the opt-out is remembered without naming anyone
-    assert OTHER in after and pseudonym(KEY, "T1", OTHER) in after
+    assert OTHER in after and Pseudonyms(KEY).weekly("T1", OTHER, PERIOD) in after
     assert (await recipients.availability(runtime, "T1", ME)).opted_out is True
     async with runtime.db.session() as s:
         assert (await s.get(Person, ("T1", ME))) is None

@@ -530,7 +530,9 @@ async def test_an_outbound_message_is_stored_and_acknowledged(
     assert route(event.change, event.from_value, event.to_value).moment is Moment.NEGOTIATION
     await hooks.drain()
     [event] = await stored(runtime)
-    assert (event.status, event.rep_user_id) == (deals.NUDGED, LONDON)
+    # planned: the event forgets its rep, the open nudge names them
+    assert (event.status, event.rep_user_id, event.rep_email) == (deals.NUDGED, None, None)
+    assert [d.user_id for d in await nudges(runtime)] == [LONDON]
     [delivery] = await nudges(runtime)
     content = await deals.nudge_context(runtime, delivery)
     assert content.moment is DealChange.STAGE_CHANGED  # "toward contract" until its own prompts

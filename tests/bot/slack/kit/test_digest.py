@@ -44,7 +44,8 @@ def full_week(notes: list[str] | None = None) -> PeriodData:
     people = {f"p{i}" for i in range(12)}
     return PeriodData(
         asked=12,
-        answered=12,
+        respondents=set(people),
+        checkin_respondents=set(people),
         dimensions={
             "care": DimensionData(bins={4: 6, 5: 6}, score_sum=54, answers=12),
             "candor": DimensionData(bins={2: 5, 3: 7}, score_sum=31, answers=12),
@@ -89,7 +90,8 @@ def test_people_s_text_is_escaped() -> None:
 def test_suppressed_figures_say_why() -> None:
     small = PeriodData(
         asked=3,
-        answered=3,
+        respondents={f"p{i}" for i in range(3)},
+        checkin_respondents={f"p{i}" for i in range(3)},
         dimensions={"care": DimensionData(bins={4: 3}, score_sum=12, answers=3)},
         goal={TRUST_AND_VALUE: 3},
         notes=["too few to quote"],

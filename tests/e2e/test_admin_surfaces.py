@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.storage.models import Member, Team
+from slack_sdk import WebClient
+
+from bot.core.digests import Figures
+from bot.core.digests.figures import Notes
+from bot.storage.models import Digest, Member, Team
+from tests.support.checkin_dm import SCALE, click, note_values, send_checkin
 from tests.support.db import dump, in_db, in_session, rows
-from tests.support.stack import Stack, trust
+from tests.support.stack import BOT_TOKEN, Stack, trust
 from tests.support.waiting import wait_for
 
 
@@ -126,16 +132,56 @@ def test_export_with_nothing_stored_says_so(http_stack: Stack) -> None:
 
 
 def test_forget_me_asks_first_then_leaves_no_trace(http_stack: Stack) -> None:
+    """Nothing about the rep stays: no row, no shared note in a stored or posted digest, and
+    none of the DMs Trustbot sent them (issue #15)."""
     emu = http_stack.emulator
     trust(http_stack, "team create west <#C0SALES>")
     trust(http_stack, "team add west <@U0REP1>")
+    send_checkin(http_stack)
+    click(http_stack, f"checkin.answer:{SCALE}:4")
+    click(http_stack, "checkin.note")
+    view = wait_for(
+        lambda: next(
+            (v for v in emu.views_opened("U0REP1") if v.get("callback_id") == "checkin.note"), None
+        )
+    )
+    note = "My shared thought about our pricing"
+    assert emu.send_view_submission("U0REP1", view, note_values(note, shared=True)).ok
+    team = next(t for t in rows(http_stack.database_url, Team) if t.name == "west")
+    week = date(2026, 11, 16)
+    figures = Figures(
+        period_start=week,
+        period_end=week + timedelta(days=6),
+        k=5,
+        notes_k=5,
+        notes=Notes(texts=[note, "another rep wrote this"]),
+    )
+    bot = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
+    posted = str(bot.chat_postMessage(channel="C0SALES", text="an earlier digest")["ts"])
+
+    async def store_digest(s: Any) -> None:
+        s.add(
+            Digest(
+                workspace_id=team.workspace_id,
+                team_id=team.id,
+                period_start=week,
+                period_end=week + timedelta(days=6),
+                figures=figures.stored(),
+                channel_id="C0SALES",
+                message_ts=posted,
+                published_at=datetime.now(UTC),
+            )
+        )
+
+    in_session(http_stack.database_url, store_digest)
     trust(http_stack, "snooze 3", user="U0REP1")
+    assert emu.dm_messages("U0REP1")
     reply = emu.send_command("/trust", "forget-me", user_id="U0REP1", channel_id="C0SALES")
     post = wait_for(lambda: emu.response_url_posts(reply.response_url))[0]
     assert "Delete my data" in str(post.body)
     assert rows(http_stack.database_url, Member) != []  # nothing deleted before the click
     message = {"ts": "1.0", "blocks": post.body["blocks"], "text": post.body["text"]}
-    click = emu.send_block_action(
+    clicked = emu.send_block_action(
         "U0REP1",
         [
             {
@@ -148,10 +194,15 @@ def test_forget_me_asks_first_then_leaves_no_trace(http_stack: Stack) -> None:
         message=message,
         channel_id="C0SALES",
     )
-    done = wait_for(lambda: emu.response_url_posts(click.response_url))[0]
+    done = wait_for(lambda: emu.response_url_posts(clicked.response_url))[0]
     assert "records about you were deleted" in str(done.body)
 
-    assert "U0REP1" not in in_db(http_stack.database_url, dump)
+    everything = in_db(http_stack.database_url, dump)
+    assert "U0REP1" not in everything and note not in everything
+    assert "another rep wrote this" in everything  # the others' shared notes stay
+    wait_for(lambda: not emu.dm_messages("U0REP1"), "the rep's DMs deleted")
+    redrawn = emu.state.get_message("C0SALES", posted)
+    assert redrawn is not None and note not in str(redrawn)
 
 
 def test_export_sends_my_answers_as_a_csv_file(http_stack: Stack) -> None:

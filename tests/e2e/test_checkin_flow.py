@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 
 import pytest
 from sqlmodel import select
@@ -141,8 +142,24 @@ async def test_one_reminder_then_the_check_in_closes(world) -> None:  # type: ig
     first = emu.dm_messages("U0BER")[0]
     assert "has closed" in str(first["blocks"]) and "checkin.answer" not in str(first["blocks"])
     async with rt.db.session() as s:
-        statuses = {d.status for d in (await s.exec(select(Delivery))).all()}
-    assert statuses == {"expired"}
+        closed = (await s.exec(select(Delivery))).all()
+    assert {d.status for d in closed} == {"expired"}
+    # closed, each row forgets whom, where and when it was sent: only kind, status, round
+    # and the week it was planned in remain (issue #15)
+    for row in closed:
+        kept = {k: v for k, v in row.model_dump().items() if v is not None}
+        assert set(kept) <= {
+            "id",
+            "workspace_id",
+            "kind",
+            "round_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        }, kept
+        assert (row.created_at.weekday(), row.created_at.time()) == (0, clock_time(0))  # Monday
+    assert "still open" in emu.dm_messages("U0NY")[-1]["text"]  # Slack keeps the rep's DMs
     assert emu.validation_failures == []
 
 

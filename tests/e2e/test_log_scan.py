@@ -152,3 +152,56 @@ def test_a_full_run_logs_ids_and_no_secret_or_free_text(
     assert leaks == {}, f"secrets in the log: {sorted(leaks)}"
     assert "xoxb-" not in text and "xapp-" not in text
     assert NOTE_WORD not in text and NOTE not in text, "a rep's note reached the log"
+
+
+def test_a_database_error_while_saving_a_note_logs_no_note_and_no_pseudonym(
+    emu: SlackEmulator, database_url: str, tmp_path: Path
+) -> None:
+    """Issue #15: a database error's message used to carry the statement's parameters (the
+    note, the rep's pseudonym) into the log. The engines hide them now; the error is forced
+    here by taking the ``note`` table away while the app runs."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import create_engine, text
+
+    from bot.runtime.pseudonyms import Pseudonyms
+    from bot.storage import sync_url
+
+    process, base = start(emu, database_url, tmp_path)
+    rep = REPS[0]
+    try:
+        emu.connect_http(f"{base}/slack/events")
+        trust(emu, "team create sales <#C0SALES|sales-managers>")
+        trust(emu, f"team add sales <@{rep}>")
+        trust(emu, "checkin sales now")
+        wait_for(lambda: emu.dm_messages(rep), "the check-in")
+        assert emu.send_click(rep, "checkin.note").ok
+        (view,) = wait_for(lambda: emu.views_opened(rep), "the note modal")
+        engine = create_engine(sync_url(database_url))
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE note RENAME TO note_gone"))
+        try:
+            emu.send_view_submission(rep, view, note_values(NOTE, shared=True))
+            wait_for(
+                lambda: (
+                    "note" in (tmp_path / "trustbot.log").read_text().lower()
+                    and any(
+                        e["level"] in ("error", "warning") for e in lines(tmp_path / "trustbot.log")
+                    )
+                ),
+                "the error in the log",
+            )
+        finally:
+            with engine.begin() as conn:
+                conn.execute(text("ALTER TABLE note_gone RENAME TO note"))
+            engine.dispose()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    text_ = (tmp_path / "trustbot.log").read_text()
+    assert "note" in text_.lower()  # the failure is there ...
+    assert NOTE_WORD not in text_ and NOTE not in text_  # ... but not what the rep wrote
+    this_week = date.today() - timedelta(days=date.today().weekday())
+    weeks = [this_week + timedelta(weeks=n) for n in (-1, 0, 1)]
+    pseudonyms = Pseudonyms(SECRETS["TRUSTBOT_PSEUDONYM_KEY"]).weeks(emu.state.team_id, rep, weeks)
+    assert not [p for p in pseudonyms if p in text_], "a pseudonym reached the log"

@@ -23,11 +23,12 @@ from sqlmodel import col, select
 
 from bot.core import digests
 from bot.core.anonymity import NOT_ENOUGH, Breakdown, threshold
+from bot.core.digests.figures import OVERLAP
 from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.storage import Database, sync_url
-from bot.storage.models import Digest, Response, Team
+from bot.storage.models import Digest, Member, Response, Team
 from tests.support.teams import (
     BAD_NEWS,
     CARE,
@@ -35,6 +36,7 @@ from tests.support.teams import (
     W1,
     W2,
     W3,
+    WS,
     checkin_week,
     estimate,
     make_runtime,
@@ -333,6 +335,96 @@ async def test_the_digest_slot_is_the_team_s_weekday_and_time(db: Database) -> N
 
 
 # --------------------------------------------------------------------------- layering
+
+
+# --------------------------------------------------------------------------- across teams
+
+
+async def with_members(rt: Runtime, name: str, reps: list[str], managers: list[str]) -> Team:
+    """A team whose reps and managers are exactly these users."""
+    team, _ = await make_team(rt, name, 0, managers=managers)
+    assert team.id is not None
+    async with rt.db.session() as s:
+        for user in reps:
+            s.add(Member(workspace_id=WS, team_id=team.id, user_id=user, role="rep", added_at=NOW))
+    return team
+
+
+async def test_two_teams_that_differ_by_one_person_show_no_figures_to_subtract(
+    rt: Runtime,
+) -> None:
+    """The differencing attack (issue #15): x = {2,3,4}, y = x + {5}, k = 3. Were both shown,
+    the target's answer would be 4·idx_y − 3·idx_x on every dimension."""
+    x_reps = ["U0P2", "U0P3", "U0P4"]
+    x = await with_members(rt, "x", x_reps, ["UMGRX"])
+    y = await with_members(rt, "y", [*x_reps, "U0P5"], ["UMGRY"])
+    answers = same([*x_reps, "U0P5"], care__interests_first="4")
+    answers["U0P5"][CARE] = "1"  # the target
+    # a person answers one check-in a week, whichever team's round asked: stored once
+    await checkin_week(rt, y, W3, answers)
+    await checkin_week(rt, x, W3, {}, asked=x_reps)
+    fx, fy = await figures_of(rt, x, W3), await figures_of(rt, y, W3)
+    for figures in (fx, fy):
+        assert figures["withheld"] == OVERLAP and figures["dimensions"] == []
+        assert figures["goal_mix"] is None and figures["focus"] is None
+    # whatever could be subtracted, the target's answer is not there
+    shown = [d["index"] for f in (fx, fy) for d in f["dimensions"] if d["index"] is not None]
+    assert shown == []
+    # participation still shows (counts reveal no answer)
+    assert (fx["participation"]["answered"], fy["participation"]["answered"]) == (3, 4)
+
+
+async def test_teams_far_enough_apart_show_their_figures(rt: Runtime) -> None:
+    """Respondents that differ by k people or more, or not at all, are no such risk."""
+    shared = [f"U0S{i}" for i in range(5)]
+    a = await with_members(rt, "a", shared, [])
+    b = await with_members(rt, "b", [*shared, *(f"U0B{i}" for i in range(5))], [])
+    same_people = await with_members(rt, "twin", shared, [])
+    people_b = [*shared, *(f"U0B{i}" for i in range(5))]
+    await checkin_week(rt, b, W3, same(people_b, care__interests_first="3"))
+    await checkin_week(rt, a, W3, {}, asked=shared)
+    await checkin_week(rt, same_people, W3, {}, asked=shared)
+    for team in (a, b, same_people):
+        figures = await figures_of(rt, team, W3)
+        assert figures["withheld"] is None and dims(figures)["care"]["index"] is not None
+
+
+async def test_a_team_s_managers_never_count_toward_its_digest(rt: Runtime) -> None:
+    """A manager who is also a rep of the team answers the check-in: the team's figures
+    leave them out (and so does ``answered``)."""
+    reps = [f"U0R{i}" for i in range(5)]
+    team = await with_members(rt, "led", [*reps, "U0BOSS"], ["U0BOSS"])
+    answers = same(reps, care__interests_first="4")
+    answers["U0BOSS"] = {CARE: "1"}
+    await checkin_week(rt, team, W3, answers)
+    figures = await figures_of(rt, team, W3)
+    assert figures["participation"]["answered"] == 5
+    assert dims(figures)["care"]["index"] == 4.0 and dims(figures)["care"]["people"] == 5
+
+
+async def test_shared_notes_count_only_people_who_answered_the_check_in(rt: Runtime) -> None:
+    """notes_k = k = 5: one check-in respondent's shared note is not published because four
+    others only answered a deal nudge (issue #15)."""
+    team, reps = await make_team(rt, "nudged", 5, k=5, notes_k=5)
+    await checkin_week(
+        rt, team, W3, {reps[0]: {CARE: "4"}}, notes={reps[0]: ("Only me here", True)}
+    )
+    for user in reps[1:]:
+        await nudge(rt, team, W3, user, "won", {"reliability.won_handover": "yes"})
+    figures = await figures_of(rt, team, W3)
+    assert figures["participation"]["answered"] == 5  # everyone answered something ...
+    assert figures["notes"] == {"texts": [], "reason": NOT_ENOUGH}  # ... one the check-in
+
+
+async def test_a_team_made_later_cannot_re_cut_a_past_week(rt: Runtime) -> None:
+    """A week's digest counts the reps its round was planned for: a team created after the
+    week (no round) has no digest of it, and a team changed since keeps the week's people."""
+    team, reps = await make_team(rt, "then", 6)
+    await checkin_week(rt, team, W2, same(reps, care__interests_first="4"))
+    later = await with_members(rt, "later", reps[:5], [])
+    figures = await figures_of(rt, later, W2)  # no round that week: nothing of theirs counts
+    assert figures["participation"] == {"asked": 0, "answered": 0}
+    assert figures["dimensions"] == [] and figures["goal_mix"]["breakdown"]["total"] is None
 
 
 def test_the_domain_modules_import_nothing_from_slack() -> None:

@@ -170,9 +170,12 @@ def upgrade() -> None:
             "TRUSTBOT_PSEUDONYM_KEY is not set: the stored answers are re-keyed to weekly "
             "pseudonyms by this upgrade, which needs the key. Set it and run trustbot migrate"
         )
-    with op.batch_alter_table("checkinround") as batch:
-        batch.add_column(sa.Column("reps", sa.JSON(), nullable=False, server_default="[]"))
-        batch.add_column(sa.Column("managers", sa.JSON(), nullable=False, server_default="[]"))
+    # a plain ADD COLUMN (its default stays): rebuilding checkinround on SQLite would drop a
+    # table that delivery's foreign key points at
+    op.add_column("checkinround", sa.Column("reps", sa.JSON(), nullable=False, server_default="[]"))
+    op.add_column(
+        "checkinround", sa.Column("managers", sa.JSON(), nullable=False, server_default="[]")
+    )
     if answers:
         _rekey(conn, str(key))
     _snapshot_rounds(conn)
@@ -190,9 +193,6 @@ def upgrade() -> None:
         batch.drop_column("answered_at")
     with op.batch_alter_table("delivery") as batch:
         batch.alter_column("user_id", existing_type=sa.String(length=32), nullable=True)
-    with op.batch_alter_table("checkinround") as batch:
-        batch.alter_column("reps", server_default=None)
-        batch.alter_column("managers", server_default=None)
     conn.execute(
         sa.text(
             "UPDATE delivery SET user_id = NULL, channel_id = NULL, message_ts = NULL,"

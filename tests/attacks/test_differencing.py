@@ -1,0 +1,78 @@
+"""Issue #15: digests that differ by one person must not give that person's answers away.
+
+An admin makes two teams in the same week, ``x`` = {2, 3, 4} and ``y`` = ``x`` + {5}, with
+k = 3: each digest alone obeys k, but every dimension's index of 5 is
+``4 * index_y - 3 * index_x`` when 2, 3 and 4 answer both check-ins alike (as people do).
+The attack counts as defeated when, for every dimension, a figure it needs is withheld or
+the difference is not 5's real answer (to within the digest's rounding: 0.05).
+"""
+
+from __future__ import annotations
+
+from bot.core import privacy
+from bot.runtime import Runtime
+from bot.storage import Database
+from bot.storage.models import Team
+from tests.attacks import _week as week
+from tests.attacks import leak
+
+MEMBERS = ["U0REP0002", "U0REP0003", "U0REP0004"]
+TARGET = "U0REP0005"
+# each person's score per dimension (scale questions of the check-in)
+SCORES = {
+    "U0REP0002": {"integrity": 4, "competence": 4, "care": 5, "candor": 4, "reliability": 3,
+                  "value_focus": 4, "internal_trust": 4},
+    "U0REP0003": {"integrity": 5, "competence": 3, "care": 4, "candor": 4, "reliability": 4,
+                  "value_focus": 5, "internal_trust": 3},
+    "U0REP0004": {"integrity": 4, "competence": 4, "care": 4, "candor": 5, "reliability": 4,
+                  "value_focus": 3, "internal_trust": 4},
+    TARGET: {"integrity": 2, "competence": 3, "care": 1, "candor": 2, "reliability": 1,
+             "value_focus": 2, "internal_trust": 1},
+}  # fmt: skip
+
+
+async def two_teams_one_apart(db: Database) -> tuple[Runtime, Team, Team]:
+    rt = await week.workspace(db)
+    x = await week.team(rt, "x", MEMBERS, k=3)
+    y = await week.team(rt, "y", [*MEMBERS, TARGET], k=3)
+    sent = await week.send_checkins(rt, x, y)
+    for (_, user), round_id in sorted(sent.items()):
+        await week.answer_checkin(rt, user, round_id, SCORES[user])
+    return rt, x, y
+
+
+@leak("two teams that differ by one person give that person's answer: 4*idx_y - 3*idx_x")
+async def test_two_teams_one_person_apart_do_not_give_that_person_away(db: Database) -> None:
+    rt, x, y = await two_teams_one_apart(db)
+    week.move(rt, week.AFTER)
+    shown = await week.figures(rt, x, y)
+    assert x.id is not None and y.id is not None
+    index_x = {d.dimension: d.index for d in shown[x.id].dimensions}
+    index_y = {d.dimension: d.index for d in shown[y.id].dimensions}
+    recovered = {}
+    for dimension, real in SCORES[TARGET].items():
+        ix, iy = index_x.get(dimension), index_y.get(dimension)
+        if ix is None or iy is None:
+            continue  # withheld: nothing to subtract
+        guess = 4 * iy - 3 * ix
+        if abs(guess - real) < 0.05:
+            recovered[dimension] = round(guess, 2)
+    assert not recovered, f"{TARGET}'s answers recovered from two digests: {recovered}"
+
+
+async def test_two_views_of_one_digest_cannot_be_subtracted(db: Database) -> None:
+    """The same team and week shown twice (a preview, then the post after a late answer and
+    a forget-me) shows the same figures: nothing to subtract."""
+    rt = await week.workspace(db)
+    y = await week.team(rt, "y", [*MEMBERS, TARGET], k=3)
+    sent = await week.send_checkins(rt, y)
+    for user in MEMBERS:
+        await week.answer_checkin(rt, user, sent[(y.id, user)], SCORES[user])
+    week.move(rt, week.NEXT_MONDAY)  # the week is over, its check-in still open
+    first = (await week.figures(rt, y))[y.id]
+    late = await week.answer_checkin(rt, TARGET, sent[(y.id, TARGET)], SCORES[TARGET])
+    assert late > 0  # the check-in was still open: the late answer was taken
+    again = (await week.figures(rt, y))[y.id]
+    await privacy.forget(rt, week.WS, MEMBERS[0])
+    after_forget = (await week.figures(rt, y))[y.id]
+    assert first == again == after_forget

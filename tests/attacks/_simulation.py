@@ -267,7 +267,9 @@ class Simulation:
             "workspace_id": WS,
             "team_id": team_id,
             "period_start": checkins.week_start(self.clock.now().date()),
-            "pseudonym": answers.pseudonym_of(self.rt, WS, MIA),
+            "pseudonym": answers.pseudonym_of(
+                self.rt, WS, MIA, checkins.week_start(self.clock.now().date())
+            ),
             "prompt_id": prompt.id,
             "value": 70,
             "answered_at": self.clock.now(),
@@ -327,7 +329,8 @@ class Simulation:
         without Slack (the jobs tick every minute; an hour is close enough here and keeps
         the run short)."""
         await checkins.claim_reminders(self.rt)  # the reminder DM itself stores nothing
-        await checkins.claim_expiries(self.rt)
+        closed = await checkins.claim_expiries(self.rt)  # redrawn closed in Slack, then:
+        await outbox.forget_recipients(self.rt.db, [d.id for d in closed if d.id is not None])
         await self.deliver()
 
     async def slow_tick(self) -> None:
@@ -473,7 +476,8 @@ async def simulate(url: str, seed: int = 15) -> Simulated:
         simulation = Simulation(db, seed)
         log = await simulation.run()
         people_ = [r.id for r in REPS] + list(STAFF)
-        truth = {answers.pseudonym_of(simulation.rt, WS, u): u for u in people_}
+        weeks = [START.date() + timedelta(weeks=n) for n in range(-1, WEEKS + 2)]
+        truth = {p: u for u in people_ for p in simulation.rt.pseudonyms.weeks(WS, u, weeks)}
     finally:
         await db.dispose()
     return Simulated(url, log, truth, {u: name_of(u) for u in people_})

@@ -14,7 +14,6 @@ from bot.runtime import Runtime
 from bot.storage import Database
 from bot.storage.models import Team
 from tests.attacks import _week as week
-from tests.attacks import leak
 
 MEMBERS = ["U0REP0002", "U0REP0003", "U0REP0004"]
 TARGET = "U0REP0005"
@@ -41,7 +40,6 @@ async def two_teams_one_apart(db: Database) -> tuple[Runtime, Team, Team]:
     return rt, x, y
 
 
-@leak("two teams that differ by one person give that person's answer: 4*idx_y - 3*idx_x")
 async def test_two_teams_one_person_apart_do_not_give_that_person_away(db: Database) -> None:
     rt, x, y = await two_teams_one_apart(db)
     week.move(rt, week.AFTER)

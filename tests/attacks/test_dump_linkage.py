@@ -15,7 +15,6 @@ from __future__ import annotations
 import pytest
 
 from bot.core.prompts import DealChange
-from tests.attacks import leak
 from tests.attacks._linkage import Adversary, Attack
 from tests.attacks._simulation import FAY, REPS, STAFF, TEAMS, WEEKS, Stolen, name_of
 
@@ -40,44 +39,29 @@ FAMILIES = [
     pytest.param(
         "references",
         id="team-and-round-sets",
-        marks=leak(
-            "answers name their team (team_id, context round:<id>): a rep in two teams is "
-            "the only member both teams share"
-        ),
     ),
     pytest.param(
         "shared values",
         id="shared-values",
-        marks=leak(
-            "answers hold values (deal moments, team names) that only the rep's own deal "
-            "events and deliveries hold too"
-        ),
     ),
     pytest.param(
         "week+category",
         id="week-and-moment",
-        marks=leak(
-            "an answer's deal moment and week match the deal events and nudge deliveries "
-            "that name the rep"
-        ),
     ),
     pytest.param("counts", id="counts-per-week"),
     pytest.param("time exact", id="time-exact"),
     pytest.param(
         "time 1 min",
         id="time-minute",
-        marks=leak("answered_at follows the rep's own DM (per time zone, per nudge) by seconds"),
     ),
     pytest.param(
         "time 1 h",
         id="time-hour",
-        marks=leak("answered_at falls within the hour after the rep's own DM"),
     ),
     pytest.param("time 1 day", id="time-day"),
     pytest.param(
         "all + elimination",
         id="all-and-elimination",
-        marks=leak("all joins together, then elimination, re-identify nearly every rep"),
     ),
 ]
 
@@ -104,8 +88,12 @@ def test_the_attacker_finds_every_rep_and_every_answering_pseudonym(
     log = stolen.simulated.log
     members = {r.id for r in REPS} | set(STAFF)
     assert members - set(log.forgotten) <= set(adversary.users)
+    # pseudonyms are weekly: those of the weeks a person answered in are in the dump
+    text = stolen.dump.text()
     answered = {p for p, u in stolen.simulated.truth.items() if u in log.answered_by}
     present = {p for p in answered if stolen.simulated.truth[p] not in log.forgotten}
+    present = {p for p in present if p in text}
+    assert len(present) >= len(log.answered_by) - len(log.forgotten)  # one a week or more
     assert present <= set(adversary.pseudonyms)
     # no table of answers holds a user ID (the check that existed before this attack)
     answer_tables = {
@@ -137,7 +125,6 @@ def test_the_simulation_is_realistic(stolen: Stolen) -> None:
     assert sum(log.refused.values()) <= 0.1 * sum(log.checkin_answers.values())
 
 
-@leak("forget-me leaves the rep's shared notes verbatim in frozen digest figures")
 def test_forget_me_leaves_no_answer_or_note_in_the_dump(stolen: Stolen) -> None:
     """FAY's pseudonym and every note she wrote are gone from every table. (Her Slack ID
     comes back with the deal updates the CRM still sends about her deals afterwards, kept

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from bot.storage import Database
 from tests.attacks import _week as week
-from tests.attacks import leak
 
 REPS = [f"U0SOLO{i:04d}" for i in range(1, 7)]
 WRITER, NUDGED = REPS[0], REPS[1:5]
 NOTE = "My manager pushed me to sandbag the Globex close date"
 
 
-@leak("the notes threshold counts people who only answered a deal nudge")
 async def test_a_shared_note_needs_notes_k_checkin_respondents(db: Database) -> None:
     rt = await week.workspace(db)
     solo = await week.team(rt, "solo", REPS, k=5)

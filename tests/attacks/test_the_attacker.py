@@ -176,7 +176,7 @@ async def test_a_column_and_a_table_added_later_are_attacked(database_url: str) 
         sent = await week.send_checkins(rt, team)
         for user in reps:
             await week.answer_checkin(rt, user, sent[(team.id, user)], {"care": 4})
-        pseudonyms = {answers.pseudonym_of(rt, week.WS, u): u for u in reps}
+        pseudonyms = {answers.pseudonym_of(rt, week.WS, u, week.WEEK_OF): u for u in reps}
     finally:
         await db.dispose()
     before = Adversary(dump_database(database_url))

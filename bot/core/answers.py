@@ -180,7 +180,7 @@ async def record_answer(
             "prompt_id": prompt.id,
             "dimension": prompt.dimension.value,
             "value": value,
-            "score": bank.scale_value(prompt, value),
+            "score": bank.score(prompt, value),  # behaviour only: never a situation or decision
             "answered_at": runtime.clock.now(),
         }
         keys = ("context", "pseudonym", "prompt_id")

@@ -48,8 +48,8 @@ MAX_PROMPTS = MAX_QUESTIONS + 1
 rotation asked up to 12)."""
 
 NOT_SCORED = {
-    Measures.SITUATION: "_Not scored: this is about the situation, not about me._",
-    Measures.DECISION: "_Not scored: this is a decision, not a grade._",
+    Measures.SITUATION: "_Not scored: it records how things are, not how I did._",
+    Measures.DECISION: "_Not scored: it's a call I make, never a grade._",
 }
 """Said under every question that is never scored, so admitting a risk feels safe."""
 MAX_BUTTONS = 3  # a choice with more options becomes a select

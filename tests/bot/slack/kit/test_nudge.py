@@ -96,7 +96,7 @@ def test_situations_and_decisions_say_they_are_not_scored() -> None:
         b.get("block_id") == "c|reliability.checked_with_delivery" for b in message["blocks"]
     )
     created = build(MomentKey.CREATED)
-    assert "a decision, not a grade" in str(block(created, f"c|{LIKE}"))
+    assert "a call I make, never a grade" in str(block(created, f"c|{LIKE}"))
 
 
 def test_the_verdict_waits_for_all_three_then_names_each_no() -> None:

@@ -547,10 +547,10 @@ def test_on_deal_must_name_the_deal_once(bank_dir: Path) -> None:
 
 
 def test_manager_text_only_on_behaviour_scales(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "internal_trust.heard_before_judged")
+    data, prompt = _prompt_data(bank_dir, "internal_trust.heard_out_first")
     prompt["manager_text"] = "I hear my reps out."
     _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "heard_before_judged", "behaviour scale")
+    _raises(bank_dir, "questions.yaml", "heard_out_first", "behaviour scale")
 
 
 def test_a_note_takes_no_feedback(bank_dir: Path) -> None:

@@ -35,7 +35,7 @@ DEFAULT_IDS = [
     "care.interests_first",
     "goal.trust_or_else",
     "candor.forecast_honest",
-    "internal_trust.heard_before_judged",
+    "internal_trust.heard_out_first",
     "integrity.honest_every_interaction",
     "internal_trust.weekly_note",
 ]  # a week as the rotation asks it: five questions (scales, a choice, a situation), the note
@@ -155,7 +155,7 @@ def test_the_default_checkin_asks_every_question_with_buttons() -> None:
 
 def test_only_questions_about_the_rep_go_unmarked() -> None:
     message = build(DEFAULT_IDS)
-    situation = str(block(message, "c|internal_trust.heard_before_judged"))
+    situation = str(block(message, "c|internal_trust.heard_out_first"))
     assert "Not scored" in situation
     goal = str(block(message, "c|goal.trust_or_else"))  # a reflection, not a grade
     assert "Not scored" in goal

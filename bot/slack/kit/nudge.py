@@ -99,8 +99,10 @@ def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
                 )
             )
         fallback = f"{content.title} ({content.deal_name or content.deal_id})"
-    if content.rule is not None:
-        blocks.append(_verdict_block(content, given, bank))
+    if content.rule is not None and not (
+        state.closed and decide(content.rule, given, bank) is None
+    ):
+        blocks.append(_verdict_block(content, given, bank))  # a closed nudge: only a verdict
     if len(blocks) > MAX_BLOCKS:  # pragma: no cover - a moment asks a handful of questions
         raise ValueError(f"the nudge message needs {len(blocks)} blocks; Slack allows 50")
     return {"text": fallback[:3000], "blocks": blocks}

@@ -137,3 +137,10 @@ def test_think_hard_is_now_decisive() -> None:
 @pytest.mark.parametrize("key", [MomentKey.WON, MomentKey.LOST, MomentKey.DISQUALIFIED])
 def test_moments_without_a_rule_have_no_verdict(key: MomentKey) -> None:
     assert not any(b.get("block_id") == "verdict" for b in build(key)["blocks"])
+
+
+def test_a_closed_nudge_keeps_its_verdict_and_never_asks_for_more() -> None:
+    unanswered = build(MomentKey.CREATED, {LIKE: "yes"}, closed=True)
+    assert not any(b.get("block_id") == "verdict" for b in unanswered["blocks"])
+    answered = build(MomentKey.CREATED, dict.fromkeys((LIKE, VALUE, WORTH), "yes"), closed=True)
+    assert "Good to go" in str(block(answered, "verdict"))

@@ -193,7 +193,7 @@ async def record_answer(
             "prompt_id": prompt.id,
             "dimension": prompt.dimension.value,
             "value": value,
-            "score": bank.scale_value(prompt, value),
+            "score": bank.score(prompt, value),  # behaviour only: never a situation or decision
         }
         keys = ("context", "pseudonym", "prompt_id")
         await session.exec(upsert(runtime.db.dialect, Response, values, keys))

@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from bot.core import rotation
 from bot.core.answers import checkin_state
 from bot.core.prompts import PromptBank, default_bank
 from bot.core.teams import MANAGER, REP
@@ -128,7 +129,8 @@ async def plan_round(
         ).first()
     if existing is not None:
         return Plan(existing, 0, created=False)
-    prompt_ids = await enabled_prompts(runtime, bank, team.workspace_id)
+    # at most 5 questions, rotating week by week, plus the note (bot/core/rotation.py)
+    prompt_ids = await rotation.week_prompt_ids(runtime, bank, team.workspace_id, period_start)
     try:
         async with runtime.db.session() as session:
             people = (

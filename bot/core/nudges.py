@@ -16,9 +16,9 @@ from datetime import date
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import answers, deals
+from bot.core import answers, deals, verdicts
 from bot.core.checkins import week_start, zone
-from bot.core.prompts import PromptBank, Verdict, YesNoAnswer, default_bank
+from bot.core.prompts import PromptBank, Verdict, default_bank
 from bot.runtime import Runtime
 from bot.storage.models import Delivery, DeliveryKind, Response, Team
 
@@ -153,27 +153,29 @@ async def record_nudge_answer(
             "prompt_id": prompt.id,
             "dimension": prompt.dimension.value,
             "value": value,
-            "score": bank.scale_value(prompt, value),
+            "score": bank.score(prompt, value),  # behaviour only: never a situation or decision
         }
         keys = ("context", "pseudonym", "prompt_id")
         await session.exec(answers.upsert(runtime.db.dialect, Response, values, keys))
-        return await answers.given_answers(session, content.answer_context, who)
+        given = await answers.given_answers(session, content.answer_context, who)
+        # seed 000's verdict, kept per deal (never per rep) to compare with the outcome
+        await verdicts.keep(
+            session,
+            runtime,
+            workspace_id,
+            content.deal_id,
+            content.rule,
+            given,
+            team_id=content.team_id,
+        )
+        return given
 
 
 def verdict(
     content: deals.NudgeContent, given: Mapping[str, str], bank: PromptBank | None = None
 ) -> tuple[str, Verdict] | None:
-    """Seed 000's verdict (``go`` / ``stop`` / ``think`` and what it says) once every
-    question of the moment's rule is answered; ``None`` before that or without a rule."""
-    rule = content.rule
-    if rule is None:
-        return None
-    bank = bank or default_bank()
-    yes: dict[str, bool] = {}
-    for prompt_id in rule.prompts:
-        value = given.get(prompt_id)
-        if value is None or not isinstance(bank.prompt(prompt_id).answer, YesNoAnswer):
-            return None
-        yes[prompt_id] = value == "yes"
-    outcome = rule.verdict(yes)
-    return outcome, getattr(rule, outcome)
+    """Seed 000's verdict (``go`` / ``stop`` / ``think`` / ``find_out`` and what it says) once
+    every question of the moment's rule is answered; ``None`` before that or without a rule.
+    The next steps that go with it: :func:`bot.core.verdicts.decide`."""
+    found = verdicts.decide(content.rule, given, bank)
+    return None if found is None else (found.name, found.said)

@@ -37,9 +37,23 @@ COMPANIES = (
     "Gringotts",
     "Oscorp",
 )
-UPDATE_RATE = 0.5
+UPDATE_RATE = 0.6
 """Chance that a rep's deals change in a given week (one change at most)."""
 KINDS = ("renewal", "expansion", "pilot", "platform deal", "analytics rollout", "migration")
+LADDER = (
+    "Prospecting",
+    "Discovery",
+    "Needs Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+)
+"""The open stages a deal climbs, one step per change (Salesforce's default names): the first
+is before anyone met the buyer, so Trustbot waits for the move to Discovery to ask seed 000's
+questions."""
+CONTRACT = "Contract Sent"
+POOR_FIT = 0.3
+"""Share of new deals that are a poor fit (price-only buyers with little long-term potential):
+a candid rep says No to seed 000's questions, and such a deal is later disqualified."""
 
 
 @dataclass
@@ -48,8 +62,14 @@ class Deal:
     name: str
     rep: Rep
     close: date
-    stage: str = "discovery"
-    slipped: bool = False
+    stage: str = "Discovery"
+    slips: int = 0
+    fit: str = "good"  # or "poor"
+    discounted: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.stage in LADDER or self.stage == CONTRACT
 
 
 @dataclass
@@ -65,11 +85,12 @@ class Crm:
 
     def __post_init__(self) -> None:
         """Pipelines already in motion: a third of the reps start with a deal in discovery, a
-        third with one in contract, the rest with nothing yet (their first change: a new deal)."""
+        third with one in negotiation, the rest with nothing yet (their first change: a new
+        deal)."""
         for i, rep in enumerate(self.reps):
             if i % 3:
                 deal = self._new_deal(rep, self.start)
-                deal.stage = "discovery" if i % 3 == 1 else "contract"
+                deal.stage = "Discovery" if i % 3 == 1 else "Negotiation/Review"
 
     def _new_deal(self, rep: Rep, today: date) -> Deal:
         self.opened += 1
@@ -79,6 +100,7 @@ class Crm:
             name=f"{company} {self.rng.choice(KINDS)}",
             rep=rep,
             close=today + timedelta(days=self.rng.randint(21, 60)),
+            fit="poor" if self.rng.random() < POOR_FIT else "good",
         )
         self.deals.setdefault(rep.user_id, []).append(deal)
         return deal
@@ -98,35 +120,52 @@ class Crm:
             "occurred_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
+    def _stage(self, deal: Deal, now: datetime, new: str) -> dict[str, Any]:
+        old, deal.stage = deal.stage, new
+        if new in ("won", "lost"):
+            return self._event(deal, new, now, old, "Closed Won" if new == "won" else "Closed Lost")
+        return self._event(deal, "stage_changed", now, old, new)
+
     def _move(self, deal: Deal, now: datetime) -> dict[str, Any]:
-        """The next thing that happens to a deal in play: from discovery a discount request
-        (into negotiation) or the move to contract; after that the close date slips (once)
-        or the deal is won or lost."""
+        """The next thing that happens to a deal in play: out of prospecting into discovery
+        (first contact); a poor fit is then disqualified by a rep who qualifies out; otherwise
+        one stage up the ladder, with a discount request on the way (by its size: 5-30 %),
+        a close date that slips (pushed again, or pulled in), and at the end won or lost."""
         persona = deal.rep.persona
-        if deal.stage == "discovery":
-            if self.rng.random() < persona.discounts:
-                deal.stage = "negotiation"
-                return self._event(deal, "discount_requested", now, "0%", "15%")
-            deal.stage = "contract"
-            return self._event(deal, "stage_changed", now, "discovery", "contract")
-        if not deal.slipped and self.rng.random() < persona.slips:
-            deal.slipped = True
-            pushed = deal.close + timedelta(days=self.rng.choice((14, 21, 30, 45)))
-            old, deal.close = deal.close, pushed
-            return self._event(deal, "close_date_changed", now, old.isoformat(), pushed.isoformat())
-        stage = deal.stage
-        deal.stage = "won" if self.rng.random() < persona.deal_luck else "lost"
-        return self._event(deal, deal.stage, now, stage, deal.stage)
+        if deal.stage == "Prospecting":
+            return self._stage(deal, now, "Discovery")
+        poor = deal.fit == "poor" and deal.stage == "Discovery"
+        if poor and self.rng.random() < persona.qualifies_out:
+            return self._stage(deal, now, "Closed - Not a fit")
+        at = LADDER.index(deal.stage) if deal.stage in LADDER else len(LADDER)
+        if at >= 3 and not deal.discounted and self.rng.random() < persona.discounts:
+            deal.discounted = True
+            ask = self.rng.choice(("5%", "15%", "30%"))
+            return self._event(deal, "discount_requested", now, None, ask)
+        if deal.slips < 2 and at >= 2 and self.rng.random() < persona.slips:
+            deal.slips += 1
+            days = self.rng.choice((14, 21, 30, 45)) * (-1 if self.rng.random() < 0.15 else 1)
+            moved = deal.close + timedelta(days=days)
+            old, deal.close = deal.close, moved
+            return self._event(deal, "close_date_changed", now, old.isoformat(), moved.isoformat())
+        if at + 1 < len(LADDER):
+            return self._stage(deal, now, LADDER[at + 1])
+        if deal.stage != CONTRACT:
+            return self._stage(deal, now, CONTRACT)
+        luck = persona.deal_luck * (0.5 if deal.fit == "poor" else 1.0)
+        return self._stage(deal, now, "won" if self.rng.random() < luck else "lost")
 
     def updates(self, rep: Rep, now: datetime) -> list[dict[str, Any]]:
-        """This week's change to ``rep``'s deals, as webhook bodies: about every other week,
-        a new deal or the next step of one in play (stage, discount, close date, won, lost)."""
+        """This week's change to ``rep``'s deals, as webhook bodies: most weeks, a new deal
+        (entered at Prospecting, before anyone met the buyer, or at Discovery) or the next step
+        of one in play."""
         if self.rng.random() >= UPDATE_RATE:
             return []
-        active = [d for d in self.deals.get(rep.user_id, []) if d.stage not in ("won", "lost")]
+        active = [d for d in self.deals.get(rep.user_id, []) if d.open]
         if not active:
             deal = self._new_deal(rep, now.date())
-            return [self._event(deal, "created", now, None, "discovery")]
+            deal.stage = "Prospecting" if self.rng.random() < 0.5 else "Discovery"
+            return [self._event(deal, "created", now, None, deal.stage)]
         return [self._move(active[0], now)]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
 from bot.app import jobs
-from bot.core import checkins
+from bot.core import checkins, deals, verdicts
 from bot.core.deals import email_cache
 from bot.core.prompts import PromptBank, default_bank
 from bot.demo.crm import Crm, WebhookSender
@@ -28,25 +28,28 @@ from bot.demo.model import (
     CHECKIN_TIME,
     CLOSE_AFTER,
     DIGEST_AFTER,
-    DISABLED_PROMPTS,
     GROUP_WINDOW,
     MANAGER,
     PLAN_AFTER,
+    PROMPT_CHANGES,
     REMINDER_AFTER,
     START,
     TEAM_NAME,
     WEBHOOK_SECRET,
+    Candor,
+    Coaching,
     DemoError,
     Outcome,
     PostedDigest,
     Seen,
 )
-from bot.demo.personas import Behaviour, Rep
+from bot.demo.personas import INVESTMENT, RISKS, Behaviour, Rep
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock, utc
 from bot.runtime.settings import Settings
 from bot.slack import digest_post
 from bot.slack.client import make_client
+from bot.slack.kit.checkin import answer_label
 from bot.slack.users import email_resolver
 from bot.storage import Database
 from bot.storage.models import CheckinRound, DealEvent, Delivery, Note, Response
@@ -144,13 +147,20 @@ class Driver(Hands):
         await self.trust(f"team manager {TEAM_NAME} <@{MANAGER[0]}>")
         await self.trust(f"schedule {TEAM_NAME} {CHECKIN_DAY} {CHECKIN_TIME}")
         await self.trust(f"anonymity {TEAM_NAME} {k}")
-        for prompt_id in DISABLED_PROMPTS:
-            await self.trust(f"prompts disable {prompt_id}")
+        for action, prompt_id in PROMPT_CHANGES:
+            await self.trust(f"prompts {action} {prompt_id}")
         await self.trust("team list")
 
-    # -- DMs -----------------------------------------------------------------------
-
     # -- the CRM ---------------------------------------------------------------------
+
+    def fit_of(self, message: dict[str, Any]) -> str | None:
+        """The hidden fit of the deal a nudge names (a candid rep sees it after meeting)."""
+        text = str(message.get("text") or "")
+        for worked in self.crm.deals.values():
+            for deal in worked:
+                if f"({deal.name})" in text:
+                    return deal.fit
+        return None
 
     async def deal_updates(self, reps: Sequence[Rep]) -> None:
         if not self.webhook_ok:
@@ -293,6 +303,91 @@ class Driver(Hands):
             "deal_events": {str(status): int(n) for status, n in events},
         }
 
+    async def coaching(self) -> Coaching:
+        """What the run shows about coaching rather than judging: each week's questions, the
+        reps who qualified out or admitted a risk (what they read back, and their behaviour
+        trend with and without those answers), and seed 000's verdicts against outcomes."""
+        bank, workspace = self.bank, self.emu.state.team_id
+        async with self.rt.db.session() as session:
+            rounds = (
+                await session.exec(select(CheckinRound).order_by(col(CheckinRound.period_start)))
+            ).all()
+            events = (await session.exec(select(DealEvent))).all()
+            stored = (await session.exec(select(Response).order_by(col(Response.id)))).all()
+        weeks = [
+            (r.period_start, [p for p in r.prompt_ids if bank.prompt(p).kind != "text"])
+            for r in rounds
+        ]
+        periods = sorted({row.period_start for row in stored})
+        reps = {  # each rep's pseudonym of every week (they change weekly)
+            who: r
+            for r in self.out.reps
+            for who in self.rt.pseudonyms.weeks(workspace, r.user_id, periods)
+        }
+        nudged = {
+            deals.answer_context(self.rt.pseudonyms, workspace, e.id): e
+            for e in events
+            if e.id is not None
+        }
+        by_context: dict[str, list[Response]] = {}
+        for row in stored:
+            by_context.setdefault(row.context, []).append(row)
+
+        def trend(rep: Rep, skip: Sequence[Response] = ()) -> list[tuple[date, float]]:
+            """The rep's weekly mean score (as their own page shows it), without ``skip``."""
+            weekly: dict[date, list[int]] = {}
+            for row in stored:
+                mine = reps.get(row.pseudonym) == rep
+                if mine and row.score is not None and row not in skip:
+                    weekly.setdefault(row.period_start, []).append(row.score)
+            return [(week, round(sum(s) / len(s), 2)) for week, s in sorted(weekly.items())]
+
+        rule = bank.investment_rule
+        found: list[Candor] = []
+        for context, given in by_context.items():
+            event, rep = nudged.get(context), reps.get(given[0].pseudonym)
+            admitted = [
+                r
+                for r in given
+                if (r.prompt_id in INVESTMENT and r.value == "no")
+                or (r.prompt_id in RISKS and r.value == "yes")
+            ]
+            if event is None or rep is None or not admitted:
+                continue
+            decided = verdicts.decide(rule, {r.prompt_id: r.value for r in given}, bank)
+            first = bank.prompt(admitted[0].prompt_id)
+            said = first.feedback_for(admitted[0].value)
+            assert said is not None
+            feedback, step = said.text, said.next
+            if decided is not None and decided.name == "stop" and decided.said.next:
+                feedback, step = decided.said.message, decided.said.next
+            routed = deals.route(event.change, event.from_value, event.to_value)
+            found.append(
+                Candor(
+                    rep=rep.name,
+                    deal=event.deal_name,
+                    moment=bank.moment(deals.moment_key(routed)).title,
+                    answers=[
+                        (
+                            bank.prompt(r.prompt_id).text,
+                            answer_label(bank.prompt(r.prompt_id), r.value) or r.value,
+                            None if r.score is None else str(r.score),
+                        )
+                        for r in admitted
+                    ],
+                    feedback=feedback,
+                    next_step=step,
+                    verdict=decided.said.label if decided else None,
+                    trend=trend(rep),
+                    trend_without=trend(rep, admitted),
+                )
+            )
+        stops = [c for c in found if c.verdict == rule.stop.label]
+        risks = [c for c in found if c.verdict is None]
+        rest = [c for c in found if c not in stops and c not in risks]
+        shown = (stops[:1] + risks[:1] + rest[:1] + stops[1:] + risks[1:])[:3]
+        return Coaching(weeks, shown, await verdicts.outcomes(self.rt, workspace))
+
     async def run(self) -> None:
         self.rt = Runtime(
             settings=self.settings,
@@ -313,6 +408,7 @@ class Driver(Hands):
                 await self.week(week)
             await self.settle()
             self.out.stats = await self.stats()
+            self.out.coaching = await self.coaching()
         finally:
             await session.close()
             await self.rt.db.dispose()

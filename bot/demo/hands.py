@@ -260,11 +260,16 @@ class Hands:
     def _prompt_in(self, action_id: str) -> str | None:
         return next((part for part in action_id.split(":") if self.bank.has_prompt(part)), None)
 
+    def fit_of(self, message: dict[str, Any]) -> str | None:
+        """What the rep sees of the deal a nudge is about (the CRM knows; see the driver)."""
+        return None
+
     async def answer_nudge(self, rep: Rep, seen: Seen, week: int) -> None:
         """Answer a deal nudge with clicks: every question (a row of buttons or a select
         whose action id names a prompt) gets the persona's answer."""
         behaviour = self.behaviour[rep.user_id]
         message = self.message(seen) or {}
+        behaviour.begin_nudge(self.fit_of(message))
         for block in message.get("blocks") or []:
             if block.get("type") != "actions":
                 continue

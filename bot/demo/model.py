@@ -24,8 +24,9 @@ GROUP_WINDOW = timedelta(hours=3)
 """Rep-local slots this close together are reached in one clock move, so a DM may arrive up to
 3 h after its slot (well inside the 6 h after which a missed slot is skipped); 0 would stop
 the clock at every rep's own slot, at the cost of the outbox worker's idle poll each time."""
-DISABLED_PROMPTS = ("internal_trust.heard_before_judged", "internal_trust.supported")
-"""Turned off with ``/trust prompts disable``: one question per dimension keeps the run short."""
+PROMPT_CHANGES = (("enable", "integrity.challenged_misconception"),)
+"""``/trust prompts enable|disable`` the admin runs at set-up: the reply says what the change
+does to the weekly rotation (each check-in still asks at most 5 questions)."""
 PLAN_AFTER = timedelta(hours=8)  # Monday 08:00 UTC: the week's round can be planned
 REMINDER_AFTER = timedelta(days=3, hours=12)  # Thursday 12:00 UTC: every reminder is due
 CLOSE_AFTER = timedelta(days=5, hours=12)  # Saturday 12:00 UTC: every check-in has closed
@@ -75,6 +76,31 @@ class PostedDigest:
     file_id: str | None
 
 
+@dataclass(frozen=True)
+class Candor:
+    """A rep who qualified out or admitted a risk on a deal, what they read back, and their
+    behaviour trend with and without those answers (identical: they carry no score)."""
+
+    rep: str
+    deal: str
+    moment: str
+    answers: list[tuple[str, str, str | None]]  # (question, answer, its score)
+    feedback: str
+    next_step: str
+    verdict: str | None
+    trend: list[tuple[date, float]]
+    trend_without: list[tuple[date, float]]
+
+
+@dataclass(frozen=True)
+class Coaching:
+    """What the run shows about issue #17: the weekly questions, candor not scored, verdicts."""
+
+    weeks: list[tuple[date, list[str]]]  # the round's questions each week (the note apart)
+    candor: list[Candor]
+    verdicts: dict[str, dict[str, int]]
+
+
 @dataclass
 class Outcome:
     """What the run produced, for the report."""
@@ -90,6 +116,7 @@ class Outcome:
     webhook_statuses: dict[int, int] = field(default_factory=dict)
     clicks: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+    coaching: Coaching | None = None
     charts: list[Path] = field(default_factory=list)
     elapsed: float = 0.0
 

@@ -13,11 +13,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.core.prompts import Prompt, ScaleAnswer, YesNoAnswer
+from bot.core.prompts import (
+    DIDNT_COME_UP,
+    NO,
+    NOT_SURE,
+    YES,
+    Prompt,
+    ScaleAnswer,
+    YesNoAnswer,
+)
 
 Timing = Literal["prompt", "late", "skip"]
 
 MIN_TEAM, MAX_TEAM = 3, 12
+INVESTMENT = frozenset(
+    {"value_focus.like_them", "value_focus.value_not_price", "value_focus.worth_investment"}
+)
+"""Seed 000's three questions before investing in a deal."""
+RISKS = frozenset({"reliability.unsure_promise"})
+"""Questions whose "yes" admits a risk on the deal."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,9 @@ class Persona:
     deal_luck: float = 0.5  # chance a deal that closes is won
     discounts: float = 0.3  # chance a deal in play gets a discount request
     slips: float = 0.3  # chance a deal in play gets its close date pushed
+    qualifies_out: float = 0.5  # chance of saying No to a poor-fit deal (and walking away)
+    admits: float = 0.5  # chance of admitting a risk on a deal (a promise not sure to be kept)
+    quiet_weeks: float = 0.06  # chance a check-in question "didn't come up"
 
 
 PERSONAS: tuple[Persona, ...] = (
@@ -78,6 +95,8 @@ PERSONAS: tuple[Persona, ...] = (
         deal_luck=0.45,
         discounts=0.55,
         slips=0.45,
+        qualifies_out=0.15,
+        admits=0.25,
     ),
     Persona(
         key="advisor",
@@ -111,6 +130,8 @@ PERSONAS: tuple[Persona, ...] = (
         deal_luck=0.7,
         discounts=0.15,
         slips=0.2,
+        qualifies_out=0.95,
+        admits=0.8,
     ),
     Persona(
         key="newcomer",
@@ -148,6 +169,9 @@ PERSONAS: tuple[Persona, ...] = (
         deal_luck=0.45,
         discounts=0.35,
         slips=0.3,
+        qualifies_out=0.6,
+        admits=0.6,
+        quiet_weeks=0.1,
     ),
     Persona(
         key="burned_out",
@@ -179,6 +203,9 @@ PERSONAS: tuple[Persona, ...] = (
         deal_luck=0.35,
         discounts=0.4,
         slips=0.5,
+        qualifies_out=0.4,
+        admits=0.5,
+        quiet_weeks=0.12,
     ),
     Persona(
         key="veteran",
@@ -208,6 +235,8 @@ PERSONAS: tuple[Persona, ...] = (
         deal_luck=0.6,
         discounts=0.25,
         slips=0.35,
+        qualifies_out=0.7,
+        admits=0.6,
     ),
     Persona(
         key="builder",
@@ -239,6 +268,8 @@ PERSONAS: tuple[Persona, ...] = (
         deal_luck=0.6,
         discounts=0.25,
         slips=0.25,
+        qualifies_out=0.6,
+        admits=0.85,  # over-promises, and says so when asked
     ),
 )
 
@@ -299,6 +330,8 @@ class Behaviour:
         self.persona = rep.persona
         self.rng = rng
         self.offset = offset  # two reps of one persona write different notes the same week
+        self.fit: str | None = None  # the deal of the nudge being answered, as the rep sees it
+        self.candid = False
 
     def timing(self) -> Timing:
         """When (if at all) this week's check-in is answered."""
@@ -325,22 +358,47 @@ class Behaviour:
         weights = _blend(p.goal_start, p.goal_end, progress) if p.goal_end else p.goal_start
         return _weighted(self.rng, weights)
 
+    def begin_nudge(self, fit: str | None) -> None:
+        """A deal nudge arrives: what this rep sees of the deal (``"poor"``: a price-only buyer
+        with little potential), and whether they will be candid about it this time."""
+        self.fit = fit
+        self.candid = self.rng.random() < self.persona.qualifies_out
+
     def answer(self, prompt: Prompt, options: Sequence[str], progress: float) -> str:
         """The value this rep picks for ``prompt`` among ``options``."""
         if isinstance(prompt.answer, ScaleAnswer):
+            if DIDNT_COME_UP in options and self.rng.random() < self.persona.quiet_weeks:
+                return DIDNT_COME_UP
             return str(self.score(str(prompt.dimension), progress))
         if prompt.id == "goal.trust_or_else" and "trust_and_value" in options:
             chosen = self.goal(progress)
             return chosen if chosen in options else options[0]
-        if isinstance(prompt.answer, YesNoAnswer) and set(options) == {"yes", "no"}:
+        if prompt.id in INVESTMENT:
+            return self._investment(prompt.id, options)
+        if isinstance(prompt.answer, YesNoAnswer) and {YES, NO} <= set(options):
+            if NOT_SURE in options and self.rng.random() < 0.1:
+                return NOT_SURE
+            if prompt.id in RISKS:
+                return YES if self.rng.random() < self.persona.admits else NO
             low, high = self.persona.candour
             trustworthy = self.rng.random() < low + (high - low) * progress
-            good = "yes" if prompt.answer.yes_is_positive else "no"
-            return good if trustworthy else ("yes" if good == "no" else "no")
+            good = YES if prompt.answer.yes_is_positive else NO
+            return good if trustworthy else (YES if good == NO else NO)
         liked = [o for o in self.persona.choices.get(prompt.id, ()) if o in options]
         if liked and self.rng.random() < 0.8:
             return self.rng.choice(liked)
         return self.rng.choice(list(options))
+
+    def _investment(self, prompt_id: str, options: Sequence[str]) -> str:
+        """Seed 000's three questions: a poor fit gets an honest No from a candid rep (and
+        "liking them" a No half the time); a good fit a yes, or early on a "not sure yet"."""
+        if self.fit == "poor" and self.candid:
+            if prompt_id == "value_focus.like_them" and self.rng.random() < 0.5:
+                return YES
+            return NO
+        if NOT_SURE in options and self.rng.random() < 0.15:
+            return NOT_SURE
+        return YES
 
     def note(self, week: int) -> tuple[str, bool] | None:
         """This week's note and whether it is shared anonymously, or None."""

@@ -7,7 +7,7 @@ rendered by :mod:`bot.demo.render` from the Block Kit the app posted; then what 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from bot.demo import render
 from slack_emulator import SlackEmulator
 
 if TYPE_CHECKING:
-    from bot.demo.model import Outcome
+    from bot.demo.model import Coaching, Outcome
 
 
 def _local(at: datetime, tz: str) -> str:
@@ -101,6 +101,9 @@ def report(
             render.message(message, names, title=f"Trustbot · {kind}", subtitle=f"{when} local")
         )
 
+    if out.coaching is not None:
+        coaching(console, out.coaching)
+
     console.print(Rule(f"[bold]Weekly digests in #{channel}"))
     files = {str(f.get("id")): f for f in emu.files}
     for digest in out.digests:
@@ -166,3 +169,69 @@ def report(
                 border_style="red",
             )
         )
+
+
+def _trend(points: list[tuple[date, float]]) -> str:
+    return " → ".join(f"{p:.2f}" for _, p in points) or "no scored answers yet"
+
+
+def coaching(console: Console, shown: Coaching) -> None:
+    """Issue #17 in the run: the weekly questions (at most five, different every week, the
+    same for everyone), reps who qualified out or admitted a risk and what they read back,
+    with their behaviour trend unchanged, and seed 000's verdicts against outcomes."""
+    console.print(Rule("[bold]Coach, don't judge"))
+    weeks = Table(
+        title="Weekly check-in: the questions each week (the same for everyone; plus the "
+        "optional note)",
+        title_justify="left",
+    )
+    weeks.add_column("week of")
+    weeks.add_column("n", justify="right")
+    weeks.add_column("questions (prompt ids; the first is asked about a deal the rep touched)")
+    for week, ids in shown.weeks:
+        weeks.add_row(f"{week:%-d %b}", str(len(ids)), ", ".join(ids))
+    console.print(weeks)
+    distinct = len({tuple(ids) for _, ids in shown.weeks})
+    console.print(
+        Text(
+            f"{distinct} different check-ins in {len(shown.weeks)} weeks; at most "
+            f"{max((len(ids) for _, ids in shown.weeks), default=0)} questions each.",
+            style="dim",
+        )
+    )
+    for case in shown.candor:
+        lines = [
+            Text.from_markup(
+                f"[bold]@{case.rep}[/bold] on [bold]{case.deal}[/bold] ({case.moment})",
+                emoji=False,
+            )
+        ]
+        for question, answer, score in case.answers:
+            scored = "scored " + score if score else "not scored"
+            lines.append(Text(f"  {question} → {answer}  ({scored})"))
+        if case.verdict:
+            lines.append(Text(f"  Verdict: {case.verdict}", style="bold"))
+        lines.append(Text(f"  💡 {case.feedback}"))
+        lines.append(Text(f"  👉 Next: {case.next_step}", style="green"))
+        same = "unchanged" if case.trend == case.trend_without else "CHANGED"
+        lines.append(
+            Text(
+                f"  Their behaviour trend: {_trend(case.trend)} "
+                f"({same} without these answers: {_trend(case.trend_without)})",
+                style="dim",
+            )
+        )
+        console.print(Panel(Group(*lines), border_style="green", title="Candor, not a score"))
+    if not shown.candor:
+        console.print(Text("No rep qualified out or admitted a risk in this run.", style="dim"))
+    table = Table(
+        title="Seed 000's verdicts on new deals, against what became of them",
+        title_justify="left",
+    )
+    outcomes = list(next(iter(shown.verdicts.values()), {}))
+    table.add_column("verdict")
+    for outcome in outcomes:
+        table.add_column(outcome.replace("_", " "), justify="right")
+    for verdict, counts in shown.verdicts.items():
+        table.add_row(verdict.replace("_", " "), *(str(counts[o]) for o in outcomes))
+    console.print(table)

@@ -27,6 +27,7 @@ class Purpose(enum.StrEnum):
     ANSWERS = "answers"  # Response / Note / ManagerEstimate.pseudonym, with the week
     OPTOUT = "optout"  # OptOut.user_hash, which outlives forget-me
     NUDGE = "nudge"  # a nudge's answer context, from its deal event id
+    DEAL = "deal"  # DealVerdict.deal_ref: a deal, never its rep
 
 
 class PseudonymKeyMissing(RuntimeError):

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import answers
+from bot.core import answers, rotation
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
 from bot.slack.kit.blocks import notice
@@ -73,6 +73,7 @@ async def refresh_checkin(
         state.note,
         state="closed" if state.closed else "open",
         tip=checkin_tip(bank, state.round),
+        deal=await rotation.anchor_deal(runtime, workspace_id, user_id, round_id),
     )
     try:
         await client.chat_update(channel=channel, ts=ts, **message)

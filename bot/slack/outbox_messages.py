@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core import answers, nudges
+from bot.core import answers, nudges, rotation
 from bot.core.outbox import Skip
 from bot.core.prompts import default_bank
 from bot.core.recipients import Hold, decide
@@ -31,8 +31,8 @@ async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip
         except answers.AnswerError as error:
             return Skip(error.message)
         return nudge_message(bank, state)
-    if decision.round is None:
+    if decision.round is None or decision.round.id is None:
         return Skip(f"nothing to send for a {delivery.kind}")
-    return checkin_message(
-        bank, decision.round, {}, None, state="open", tip=checkin_tip(bank, decision.round)
-    )
+    rnd = decision.round
+    deal = await rotation.delivery_deal(runtime, delivery)  # the deal it asks about, if any
+    return checkin_message(bank, rnd, {}, None, state="open", tip=checkin_tip(bank, rnd), deal=deal)

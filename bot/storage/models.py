@@ -376,3 +376,21 @@ class DealState(SQLModel, table=True):
     modified_at: datetime | None = instant(nullable=True)  # the CRM's, to ignore stale news
     seen: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = instant()
+
+
+class DealVerdict(SQLModel, table=True):
+    """Seed 000's verdict on a deal (``go`` / ``stop`` / ``think`` / ``find_out``), kept so the
+    deal's later outcome (won, lost, ...) can be compared with it.
+
+    Keyed by the workspace and a keyed hash of the deal (``Purpose.DEAL``), never by the rep,
+    and with no time: the database alone cannot tie a verdict to who gave it or when. ``team``
+    is the team whose outcomes it counts in (the rep's team when they decided).
+    """
+
+    __table_args__ = (UniqueConstraint("workspace_id", "deal_ref", name="uq_dealverdict_deal"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=32)
+    deal_ref: str = Field(max_length=64)
+    verdict: str = Field(max_length=16)
+    team_id: int | None = Field(default=None, foreign_key="team.id")

@@ -112,7 +112,7 @@ EMAILS = {JON.id: "jon.doe@acme.example"}
 
 KINDS = tuple(DealChange)
 VALUES: dict[DealChange, tuple[str | None, str | None]] = {
-    DealChange.CREATED: (None, "Prospecting"),
+    DealChange.CREATED: (None, "Discovery"),  # after first contact: asked at once
     DealChange.STAGE_CHANGED: ("Discovery", "Proposal"),
     DealChange.CLOSE_DATE_CHANGED: ("2026-12-15", "2027-01-29"),
     DealChange.AMOUNT_CHANGED: ("40000", "52000"),
@@ -435,7 +435,7 @@ class Simulation:
             except answers.AnswerError as refused:
                 self.log.refused[refused.message] += 1
                 return
-            self.log.nudge_answers.setdefault(state.content.moment.value, set()).add(user)
+            self.log.nudge_answers.setdefault(state.content.change.value, set()).add(user)
             self.log.answered_by.add(user)
 
         return click

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bot.core import answers
+from bot.core.prompts import Dimension
 from bot.storage import Database, sync_url
 from tests.attacks import _week as week
 from tests.attacks._dump import Dump, DumpedTable, Reference, dump_database
@@ -175,7 +176,8 @@ async def test_a_column_and_a_table_added_later_are_attacked(database_url: str) 
         team = await week.team(rt, "sales", reps, k=3)
         sent = await week.send_checkins(rt, team)
         for user in reps:
-            await week.answer_checkin(rt, user, sent[(team.id, user)], {"care": 4})
+            every = {d.value: 4 for d in Dimension}  # whichever dimensions the week asks
+            await week.answer_checkin(rt, user, sent[(team.id, user)], every)
         pseudonyms = {answers.pseudonym_of(rt, week.WS, u, week.WEEK_OF): u for u in reps}
     finally:
         await db.dispose()

@@ -64,6 +64,13 @@ def test_a_short_demo_runs_offline_and_leaves_its_outputs(
     assert "[Add a note]" in dms
     assert "This check-in has closed" in dms
 
+    # coach, don't judge: at most five questions, a different check-in each week, and a rep
+    # who qualifies out or admits a risk keeps their behaviour trend
+    coaching = section(text, "Coach, don't judge", "Weekly digests in #")
+    assert re.search(r"(\d) different check-ins in \1 weeks; at most 5 questions each", coaching)
+    assert "CHANGED" not in coaching
+    assert "Seed 000's verdicts on new deals" in coaching
+
     # each weekly digest, with its chart
     digests = section(text, "Weekly digests in #", "── Output")
     assert digests.count("Trust digest: field-sales") == 2
@@ -93,6 +100,25 @@ def test_personas_are_repeatable_and_distinct() -> None:
     assert sum(map(int, advisor)) > sum(map(int, quota))
     with pytest.raises(ValueError):
         team(2)
+
+
+def test_a_candid_rep_says_no_to_a_poor_fit_and_didnt_come_up_happens() -> None:
+    bank = default_bank()
+    advisor = Behaviour(team(4)[1], random.Random(5))
+    worth = bank.prompt("value_focus.worth_investment")
+    options = ["yes", "no", "not_sure"]
+    noes = 0
+    for _ in range(40):
+        advisor.begin_nudge("poor")
+        noes += advisor.answer(worth, options, 0.5) == "no"
+    assert noes >= 30  # the trusted advisor qualifies out of nearly every poor fit
+    advisor.begin_nudge("good")
+    assert {advisor.answer(worth, options, 0.5) for _ in range(40)} <= {"yes", "not_sure"}
+    burned_out = Behaviour(team(4)[3], random.Random(5))
+    scale = bank.prompt("care.interests_first")
+    values = [c.value for c in scale.answer.choices()]
+    picked = {burned_out.answer(scale, values, 0.5) for _ in range(200)}
+    assert "didnt_come_up" in picked and picked - {"didnt_come_up"} <= set("12345")
 
 
 def test_webhook_signature_is_slacks_scheme() -> None:

@@ -48,8 +48,9 @@ def test_a_click_is_recorded_under_a_pseudonym_and_shown(http_stack: Stack) -> N
         f"checkin:{row.period_start.isoformat()}",
     )
     assert REP not in " ".join(str(v) for v in row.model_dump().values())
-    guidance = default_bank().prompt(SCALE).guidance
-    assert guidance in str(current(s, sent)["blocks"])
+    said = default_bank().prompt(SCALE).feedback_for("4")  # the feedback for that very answer
+    assert said is not None
+    assert said.text in str(current(s, sent)["blocks"])
 
     click(s, f"checkin.answer:{GOAL}", value=f"{sent.round_id}|trust_and_value")
 

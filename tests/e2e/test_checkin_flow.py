@@ -39,9 +39,13 @@ def test_checkin_now_reaches_every_rep_once(http_stack: Stack) -> None:
     assert "to the 3 reps of `east` now" in trust(http_stack, "checkin east now")
     wait_for(lambda: emu.dm_messages("U0REP1") and emu.dm_messages("U0REP2"), "both DMs")
     time.sleep(1.5)  # the worker's next rounds must add nothing
+    asked = []
     for user in ("U0REP1", "U0REP2"):
         (dm,) = emu.dm_messages(user)
-        assert "checkin.answer:goal.trust_or_else" in str(dm["blocks"])
+        rows_ = [b["block_id"] for b in dm["blocks"] if b.get("block_id", "").startswith("a|")]
+        assert 1 <= len(rows_) <= 5 and "checkin.note" in str(dm["blocks"])
+        asked.append(rows_)
+    assert asked[0] == asked[1]  # the week's rotation: the same questions for everyone
     assert emu.dm_messages("U0MGR") == []
     assert emu.validation_failures == []
 

@@ -15,9 +15,9 @@ import pytest
 from bot.core import deals
 from bot.core.prompts import default_bank
 from bot.runtime.clock import ManualClock
-from bot.runtime.pseudonyms import Pseudonyms
+from bot.runtime.pseudonyms import Pseudonyms, Purpose, pseudonym
 from bot.slack.kit.nudge import CLOSED_TEXT
-from bot.storage.models import DealEvent, Delivery, Response
+from bot.storage.models import DealEvent, DealVerdict, Delivery, Response
 from slack_emulator import SlackEmulator
 from tests.support.db import rows
 from tests.support.deals import deal, metadata_event
@@ -82,7 +82,8 @@ def click(stack: Stack, message: dict[str, Any], prompt_id: str, value: str, use
 def test_a_new_deal_nudge_is_answered_by_clicks_and_shows_seed_000s_verdict(
     nudging: ClockStack,
 ) -> None:
-    s, title = nudging, default_bank().moment("created").title
+    bank = default_bank()
+    s, title = nudging, bank.moment("created").title
     s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP}, change="created")))
     dm = nudge_dm(s, title)
     assert "New deal *Acme renewal*" in str(dm["blocks"])
@@ -91,16 +92,24 @@ def test_a_new_deal_nudge_is_answered_by_clicks_and_shows_seed_000s_verdict(
     click(s, dm, LIKE, "yes")
     click(s, dm, VALUE, "yes")
     click(s, dm, WORTH, "no")
-    wait_for(lambda: "Think hard" in str(current(s, dm)["blocks"]))
+    wait_for(lambda: "A harder call" in str(current(s, dm)["blocks"]))
+    worth_no = bank.prompt(WORTH).feedback_for("no")
+    assert worth_no is not None
+    verdict = str(current(s, dm)["blocks"])
+    assert "*Worth the time* (no)" in verdict  # which question got the No ...
+    assert worth_no.next in verdict  # ... and what to do about it
     assert picked(current(s, dm), WORTH) == ["no"]
+    click(s, dm, WORTH, "not_sure")
+    wait_for(lambda: "Not sure yet." in str(current(s, dm)["blocks"]))
     click(s, dm, WORTH, "yes")  # answers change until the nudge closes
     wait_for(lambda: "Good to go" in str(current(s, dm)["blocks"]))
 
     answered = sorted(rows(s.database_url, Response), key=lambda r: r.prompt_id)
+    # decisions are tracked, never scored: a rep who qualifies out keeps their trend
     assert [(r.prompt_id, r.value, r.score) for r in answered] == [
-        (LIKE, "yes", 5),
-        (VALUE, "yes", 5),
-        (WORTH, "yes", 5),
+        (LIKE, "yes", None),
+        (VALUE, "yes", None),
+        (WORTH, "yes", None),
     ]
     who = Pseudonyms(PSEUDONYM_KEY).weekly(s.emulator.state.team_id, REP, date(2026, 11, 23))
     assert {(r.pseudonym, r.moment, r.period_start) for r in answered} == {
@@ -109,14 +118,37 @@ def test_a_new_deal_nudge_is_answered_by_clicks_and_shows_seed_000s_verdict(
     context = answered[0].context
     assert context.startswith("nudge:") and {r.context for r in answered} == {context}
     assert all(REP not in str(r.model_dump()) for r in answered)
+    # the verdict is kept per deal, under a keyed reference, never the rep
+    [kept] = rows(s.database_url, DealVerdict)
+    workspace = s.emulator.state.team_id
+    assert (kept.verdict, kept.deal_ref) == (
+        "go",
+        pseudonym(PSEUDONYM_KEY, workspace, "D-42", Purpose.DEAL),
+    )
+    assert REP not in str(kept.model_dump()) and "D-42" not in str(kept.model_dump())
+
+
+def test_qualifying_out_is_a_good_decision_with_a_next_step(nudging: ClockStack) -> None:
+    s = nudging
+    s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP}, change="created")))
+    dm = nudge_dm(s, default_bank().moment("created").title)
+    for prompt_id in (LIKE, VALUE, WORTH):
+        click(s, dm, prompt_id, "no")
+    wait_for(lambda: "Better to stop" in str(current(s, dm)["blocks"]))
+    shown = str(current(s, dm)["blocks"])
+    assert "good decision" in shown and "never counts against you" in shown
+    assert "Tell your manager you" in shown
+    assert {r.score for r in rows(s.database_url, Response)} == {None}
+    assert [v.verdict for v in rows(s.database_url, DealVerdict)] == ["stop"]
 
 
 def test_a_click_by_someone_else_or_with_a_bad_value_stores_nothing(nudging: ClockStack) -> None:
     s = nudging
     s.emulator.send_event(metadata_event(deal("crm-1", {"slack_user_id": REP})))
-    dm = nudge_dm(s, default_bank().moment("close_date_changed").title)
+    dm = nudge_dm(s, default_bank().moment("close_date_pushed").title)
     assert "moved from `2026-11-30` to `2027-01-15`" in str(dm["blocks"])
-    prompt = default_bank().moment("close_date_changed").prompts[0]
+    assert "46 days later" in str(dm["blocks"])
+    prompt = default_bank().moment("close_date_pushed").prompts[0]
 
     # another rep clicks a button copied from REP's message
     click(s, dm, prompt, "yes", user="U0REP2")

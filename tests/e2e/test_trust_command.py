@@ -62,9 +62,13 @@ def test_errors_from_the_domain_show_the_form(http_stack: Stack) -> None:
 
 def test_prompts_can_be_disabled_and_listed(http_stack: Stack) -> None:
     s = http_stack
-    assert "`goal.trust_or_else` is disabled" in trust(s, "prompts disable goal.trust_or_else")
+    said = trust(s, "prompts disable goal.trust_or_else")
+    assert "`goal.trust_or_else` is disabled. From the next check-in on," in said
+    assert "goal asks only `goal.generous_not_calculated`" in said  # what it does to the rotation
     listing = trust(s, "prompts list")
     assert ":no_entry_sign: `goal.trust_or_else`" in listing
+    assert "(goal, situation)" in listing and "(care, behaviour)" in listing
+    assert "Each check-in asks 5 questions plus the optional note" in listing
 
 
 def test_self_service_snooze_optout_optin(http_stack: Stack) -> None:

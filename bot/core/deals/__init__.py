@@ -18,13 +18,15 @@ Life of an update:
    recognised (and acknowledged, not stored) even across restarts.
 2. :func:`process_events` runs afterwards (in the background: :class:`Pipeline`): it
    resolves the rep (Slack user ID as given, or e-mail via the ``resolve_email`` callable,
-   which may call Slack), picks the moment (:func:`moment_for`: :func:`route` reads the
-   change for its meaning, :func:`classify_stage` a stage's), applies
-   :mod:`bot.guardrails` and plans a ``nudge`` row in the outbox
-   (:class:`~bot.storage.models.Delivery`). The event ends ``nudged`` (due now),
+   which may call Slack), applies :mod:`bot.guardrails` and plans a ``nudge`` row in the
+   outbox (:class:`~bot.storage.models.Delivery`). The event ends ``nudged`` (due now),
    ``deferred`` (planned for a later slot), ``skipped`` (paused team, snoozed or opted-out
-   rep, nudges off, no slot within a week) or ``unknown_rep`` (no such Slack user, or not a
-   rep of any team): kept, and listed by :func:`unknown_reps` for ``/trust status``.
+   rep, nudges off, no slot within a week), ``waiting`` (a new deal at a stage before anyone
+   met the buyer: seed 000's questions wait for the first move past it) or ``unknown_rep``
+   (no such Slack user, or not a rep of any team): kept, and listed by :func:`unknown_reps`
+   for ``/trust status``. What the nudge asks is picked when it is drawn
+   (:func:`nudge_context`): :func:`route` reads the change for its meaning
+   (:func:`classify_stage` a stage's) and :func:`moment_key` names the moment.
 3. :func:`process_pending` finds events still ``accepted`` (the process stopped between 1
    and 2, or Slack was unreachable) and processes them: run it at start-up and periodically.
 
@@ -45,6 +47,7 @@ from bot.core.deals.model import (
     SKIPPED,
     SLACK,
     UNKNOWN_REP,
+    WAITING,
     WEBHOOK,
     DealUpdate,
     PayloadError,
@@ -64,7 +67,7 @@ from bot.core.deals.planning import (
 )
 from bot.core.deals.reporting import UnknownRep, UnknownReps, unknown_reps
 from bot.core.deals.resolvers import EmailCache, email_cache, single_workspace
-from bot.core.deals.rules import DealMoment, Moment, moment_for, route
+from bot.core.deals.rules import DealMoment, Moment, moment_for, moment_key, route
 from bot.core.deals.salesforce import SALESFORCE
 from bot.core.deals.stages import DealType, Direction, StageFacts, StageKind, classify_stage
 from bot.core.deals.storing import Receipt, Recorder, store
@@ -79,6 +82,7 @@ __all__ = [
     "SKIPPED",
     "SLACK",
     "UNKNOWN_REP",
+    "WAITING",
     "WEBHOOK",
     "DealMoment",
     "DealType",
@@ -103,6 +107,7 @@ __all__ = [
     "classify_stage",
     "email_cache",
     "moment_for",
+    "moment_key",
     "nudge_context",
     "parse_hubspot",
     "parse_metadata",

@@ -37,6 +37,9 @@ NUDGED: Final = "nudged"
 DEFERRED: Final = "deferred"
 UNKNOWN_REP: Final = "unknown_rep"
 SKIPPED: Final = "skipped"
+WAITING: Final = "waiting"
+"""A new deal at a stage before anyone met the buyer: no nudge; seed 000's questions wait for
+the first move past it (:func:`bot.core.deals.rules.waits_for_contact`)."""
 
 ResolveEmail = Callable[[str, str], Awaitable[str | None]]
 """``(workspace_id, email) -> Slack user ID``, or ``None`` when Slack knows no such user.

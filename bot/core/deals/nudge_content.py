@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import recipients
-from bot.core.deals.rules import moment_for
-from bot.core.prompts import DealChange, InvestmentRule, PromptBank, default_bank
+from bot.core.deals.rules import DealMoment, Moment, moment_key, route
+from bot.core.prompts import DealChange, InvestmentRule, MomentKey, PromptBank, default_bank
 from bot.runtime import Runtime
 from bot.runtime.pseudonyms import Pseudonyms, Purpose
 from bot.storage.models import DealEvent, Delivery, DeliveryKind
@@ -20,8 +25,11 @@ log = logging.getLogger(__name__)
 class NudgeContent:
     """What a nudge DM says, for the renderer: the deal, the change, the moment's prompts.
 
-    ``answer_context`` is the opaque ``Response.context`` for answers to this nudge (keyed,
-    so the database alone cannot link it to the deal event, which names the rep).
+    ``moment`` is the prompt bank's moment the change is (:func:`~.rules.moment_key`);
+    ``intro`` has its placeholders filled in (how many days, which discount); ``note`` is the
+    moment's extra line, if any. ``answer_context`` is the opaque ``Response.context`` for
+    answers to this nudge (keyed, so the database alone cannot link it to the deal event,
+    which names the rep).
     """
 
     delivery_id: int
@@ -32,7 +40,7 @@ class NudgeContent:
     deal_id: str
     deal_name: str
     change: DealChange
-    moment: DealChange
+    moment: MomentKey
     from_value: str | None
     to_value: str | None
     occurred_at: datetime
@@ -41,11 +49,61 @@ class NudgeContent:
     prompt_ids: tuple[str, ...]
     rule: InvestmentRule | None
     answer_context: str
+    note: str | None = None
 
 
 def answer_context(pseudonyms: Pseudonyms, workspace_id: str, deal_event_id: int) -> str:
     """``nudge:<keyed hash>``: unique per deal event, not linkable without the key."""
     return "nudge:" + pseudonyms.of(workspace_id, str(deal_event_id), Purpose.NUDGE)
+
+
+_ORDINALS = {2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
+
+
+def ordinal(n: int) -> str:
+    """``2`` -> ``"second"`` ... ``7`` -> ``"7th"``."""
+    return _ORDINALS.get(n, f"{n}th")
+
+
+def percent(value: Decimal) -> str:
+    """``Decimal("15")`` -> ``"15%"``, ``Decimal("12.50")`` -> ``"12.5%"``."""
+    text = format(value.normalize(), "f")
+    return f"{text}%"
+
+
+def intro_values(found: DealMoment, pushed_before: int) -> dict[str, str]:
+    """What a moment's intro placeholders stand for on this change."""
+    values: dict[str, str] = {}
+    if found.slip_days is not None:
+        values["days"] = str(abs(found.slip_days))
+    values["times"] = ordinal(pushed_before + 1)
+    if found.discount_percent is not None:
+        values["percent"] = percent(found.discount_percent)
+    return values
+
+
+async def _pushes_before(session: AsyncSession, event: DealEvent) -> int:
+    """How many times the same deal's close date was pushed out before this event."""
+    where: list[Any] = [
+        DealEvent.workspace_id == event.workspace_id,
+        DealEvent.deal_id == event.deal_id,
+        DealEvent.change == DealChange.CLOSE_DATE_CHANGED.value,
+        col(DealEvent.id) < (event.id or 0),
+    ]
+    if event.rep_user_id is not None:  # narrows the search to the rep's events (indexed)
+        where.append(DealEvent.rep_user_id == event.rep_user_id)
+    earlier = (
+        await session.exec(
+            select(DealEvent.from_value, DealEvent.to_value)
+            .where(*where)
+            .order_by(col(DealEvent.id).desc())
+            .limit(20)
+        )
+    ).all()
+    return sum(
+        route(DealChange.CLOSE_DATE_CHANGED, before, after).moment is Moment.CLOSE_DATE_PUSHED
+        for before, after in earlier
+    )
 
 
 async def nudge_context(
@@ -61,9 +119,13 @@ async def nudge_context(
         if event is None:
             raise LookupError(f"deal event {delivery.deal_event_id} is gone")
         team = await recipients.first_team(session, delivery.workspace_id, delivery.recipient)
-    change = DealChange(event.change)
-    moment_name = moment_for(change, event.to_value, event.from_value)
-    moment = bank.moment(moment_name)
+        change = DealChange(event.change)
+        found = route(change, event.from_value, event.to_value)
+        pushed = (
+            await _pushes_before(session, event) if found.moment is Moment.CLOSE_DATE_PUSHED else 0
+        )
+    key = moment_key(found, pushed)
+    moment = bank.moment(key)
     assert event.id is not None and delivery.id is not None
     return NudgeContent(
         delivery_id=delivery.id,
@@ -74,13 +136,14 @@ async def nudge_context(
         deal_id=event.deal_id,
         deal_name=event.deal_name,
         change=change,
-        moment=moment_name,
+        moment=key,
         from_value=event.from_value,
         to_value=event.to_value,
         occurred_at=event.occurred_at,
         title=moment.title,
-        intro=moment.intro,
+        intro=moment.intro_for(**intro_values(found, pushed)),
         prompt_ids=moment.prompts,
         rule=moment.rule,
         answer_context=answer_context(runtime.pseudonyms, event.workspace_id, event.id),
+        note=moment.note,
     )

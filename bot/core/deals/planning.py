@@ -32,10 +32,12 @@ from bot.core.deals.model import (
     SKIPPED,
     SLACK,
     UNKNOWN_REP,
+    WAITING,
     PayloadError,
     ResolveEmail,
     parse_metadata,
 )
+from bot.core.deals.rules import waits_for_contact
 from bot.core.deals.storing import Receipt, store
 from bot.runtime import Runtime
 from bot.runtime.clock import Clock
@@ -84,6 +86,9 @@ class _Event(NamedTuple):
     status: str
     rep_user_id: str | None
     rep_email: str | None
+    change: str = ""
+    from_value: str | None = None
+    to_value: str | None = None
 
 
 def _events_query(
@@ -99,6 +104,9 @@ def _events_query(
         table.c.status,
         table.c.rep_user_id,
         table.c.rep_email,
+        table.c.change,
+        table.c.from_value,
+        table.c.to_value,
     ).where(table.c.id.in_(ids))
     if accepted_only:
         query = query.where(table.c.status == ACCEPTED)
@@ -157,6 +165,9 @@ def _plan(
     event: _Event, user_id: str | None, state: guardrails.RepState | None, now: datetime
 ) -> tuple[str, dict[str, Any] | None]:
     """One accepted event's outcome, and the outbox row of its nudge if it gets one."""
+    if state is not None and waits_for_contact(event.change, event.from_value, event.to_value):
+        log.info("deal event %s waits for first contact: no nudge yet", event.id)
+        return WAITING, None  # seed 000's questions come at the first move past this stage
     decision = state.plan(event.deal_id, now) if state is not None else None
     if decision is None or decision.skip is guardrails.NotPlanned.NOT_A_REP:
         return UNKNOWN_REP, None

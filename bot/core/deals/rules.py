@@ -2,9 +2,15 @@
 
 :func:`route` reads a change with what it means (:mod:`~bot.core.deals.stages`): where the
 deal moved and in which direction, how far a close date slipped, which way the amount went,
-how large a discount is, and answers a :class:`DealMoment`. :func:`moment_for` keeps the
-seven moments the prompt bank has today (:class:`~bot.core.prompts.DealChange`): each rich
-moment maps to the nearest of them (:attr:`DealMoment.legacy`).
+how large a discount is, and answers a :class:`DealMoment`. :func:`moment_key` names the
+prompt bank's moment for it (:class:`~bot.core.prompts.MomentKey`: a discount by its size, an
+amount by its direction, a close date pushed again), whose questions the nudge asks.
+
+A new deal created at a stage where the CRM says nobody has met the buyer yet (a lead, a
+prospect, an appointment scheduled) *waits for first contact* (:attr:`Moment.AWAITING_CONTACT`,
+no nudge): seed 000's three questions are asked at the first move past it
+(:attr:`Moment.FIRST_CONTACT`). :func:`moment_for` keeps the seven moments of the webhook's
+``change`` values (:attr:`DealMoment.legacy`), for callers that only know those.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from bot.core.deals.stages import (
     classify_stage,
     deal_type_of,
     direction,
+    is_pre_contact,
 )
-from bot.core.prompts import DealChange
+from bot.core.prompts import DealChange, MomentKey
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,8 @@ class Moment(enum.StrEnum):
     """The moment a deal change is, finer than the prompt bank's :class:`DealChange`."""
 
     EARLY = "early"  # a new deal, or a forward move into an early stage
+    AWAITING_CONTACT = "awaiting_contact"  # new, at a stage before anyone met: no nudge yet
+    FIRST_CONTACT = "first_contact"  # the first move past a pre-contact stage
     RENEWAL_OR_EXPANSION = "renewal_or_expansion"  # the same, with an existing customer
     EVALUATION = "evaluation"
     PROPOSAL = "proposal"
@@ -59,6 +68,8 @@ class Moment(enum.StrEnum):
 
 LEGACY: Final[Mapping[Moment, DealChange]] = {
     Moment.EARLY: DealChange.CREATED,
+    Moment.AWAITING_CONTACT: DealChange.CREATED,
+    Moment.FIRST_CONTACT: DealChange.CREATED,
     Moment.RENEWAL_OR_EXPANSION: DealChange.STAGE_CHANGED,
     Moment.EVALUATION: DealChange.STAGE_CHANGED,
     Moment.PROPOSAL: DealChange.STAGE_CHANGED,
@@ -141,6 +152,7 @@ class DealMoment:
 
 
 _CLOSING: Final = (DealChange.WON, DealChange.LOST)
+_ONWARD: Final = frozenset({Direction.FORWARD, Direction.SAME, Direction.UNKNOWN})
 _PERCENT = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _CURRENCY = re.compile(r"^[^\d\-+]*")  # "$", "USD ", "EUR" before the number
@@ -230,11 +242,13 @@ def route(
         to_kind = classify_stage(to_value, lost, overrides)
         return DealMoment(_OUTCOMES[to_kind], change, to_stage=to_kind, deal_type=kind_of_deal)
     to_kind = classify_stage(to_value, facts, overrides)
-    if change is DealChange.CREATED:  # a new deal: its first stage only matters if closed
+    new_business = kind_of_deal not in EXISTING_CUSTOMER
+    if change is DealChange.CREATED:  # a new deal: its first stage matters if closed or unmet
         if to_value and to_kind in _OUTCOMES:
             return DealMoment(_OUTCOMES[to_kind], change, to_stage=to_kind, deal_type=kind_of_deal)
+        waits = new_business and is_pre_contact(to_value, overrides)
         return DealMoment(
-            _opening(kind_of_deal),
+            Moment.AWAITING_CONTACT if waits else _opening(kind_of_deal),
             change,
             to_stage=to_kind if to_value else None,
             deal_type=kind_of_deal,
@@ -243,6 +257,10 @@ def route(
     moved = direction(from_kind, to_kind)
     if to_kind in _OUTCOMES:
         moment = _OUTCOMES[to_kind]
+    elif new_business and is_pre_contact(to_value, overrides) and moved is not Direction.BACKWARD:
+        moment = Moment.AWAITING_CONTACT  # still nobody has met them
+    elif new_business and is_pre_contact(from_value, overrides) and moved in _ONWARD:
+        moment = Moment.FIRST_CONTACT
     elif moved is Direction.BACKWARD:
         moment = Moment.BACKWARD_MOVE
     elif moved is Direction.REOPENED:
@@ -309,3 +327,57 @@ def moment_for(
     not; any other stage is the ``stage_changed`` moment.
     """
     return route(change, from_value, to_value).legacy
+
+
+_KEYS: Final[Mapping[Moment, MomentKey]] = {
+    Moment.EARLY: MomentKey.CREATED,
+    Moment.AWAITING_CONTACT: MomentKey.CREATED,  # never sent: planning waits for contact
+    Moment.FIRST_CONTACT: MomentKey.FIRST_CONTACT,
+    Moment.RENEWAL_OR_EXPANSION: MomentKey.RENEWAL_OR_EXPANSION,
+    Moment.EVALUATION: MomentKey.EVALUATION,
+    Moment.PROPOSAL: MomentKey.PROPOSAL,
+    Moment.NEGOTIATION: MomentKey.NEGOTIATION,
+    Moment.TOWARD_CONTRACT: MomentKey.TOWARD_CONTRACT,
+    Moment.STAGE_CHANGED: MomentKey.STAGE_CHANGED,
+    Moment.BACKWARD_MOVE: MomentKey.BACKWARD_MOVE,
+    Moment.REOPENED: MomentKey.REOPENED,
+    Moment.CLOSE_DATE_PUSHED: MomentKey.CLOSE_DATE_PUSHED,
+    Moment.CLOSE_DATE_PULLED_IN: MomentKey.CLOSE_DATE_PULLED_IN,
+    Moment.CLOSE_DATE_CHANGED: MomentKey.CLOSE_DATE_CHANGED,
+    Moment.AMOUNT_CHANGED: MomentKey.AMOUNT_CHANGED,
+    Moment.DISCOUNT_REQUESTED: MomentKey.DISCOUNT_REQUESTED,
+    Moment.WON: MomentKey.WON,
+    Moment.LOST: MomentKey.LOST,
+    Moment.NO_DECISION: MomentKey.NO_DECISION,
+    Moment.DISQUALIFIED: MomentKey.DISQUALIFIED,
+}
+_AMOUNTS: Final = {Trend.UP: MomentKey.AMOUNT_UP, Trend.DOWN: MomentKey.AMOUNT_DOWN}
+_DISCOUNTS: Final = {
+    DiscountBand.SMALL: MomentKey.DISCOUNT_SMALL,
+    DiscountBand.MEDIUM: MomentKey.DISCOUNT_MEDIUM,
+    DiscountBand.LARGE: MomentKey.DISCOUNT_LARGE,
+}
+
+
+def moment_key(found: DealMoment, pushed_before: int = 0) -> MomentKey:
+    """The prompt bank's moment for a routed change: a discount by its band, an amount by
+    its direction, and a close date pushed out again (``pushed_before``: how many earlier
+    pushes of the same deal) as a repeated slip."""
+    if found.moment is Moment.CLOSE_DATE_PUSHED and pushed_before > 0:
+        return MomentKey.CLOSE_DATE_PUSHED_AGAIN
+    if found.moment is Moment.AMOUNT_CHANGED and found.amount_trend in _AMOUNTS:
+        return _AMOUNTS[found.amount_trend]
+    if found.moment is Moment.DISCOUNT_REQUESTED and found.discount_band is not None:
+        return _DISCOUNTS[found.discount_band]
+    return _KEYS[found.moment]
+
+
+def waits_for_contact(
+    change: DealChange | str, from_value: str | None = None, to_value: str | None = None
+) -> bool:
+    """Whether a change leaves a deal where nobody has met the buyer yet, so its nudge waits
+    for the first move past it (seed 000's questions are asked then)."""
+    try:
+        return route(change, from_value, to_value).moment is Moment.AWAITING_CONTACT
+    except ValueError:  # not a change we know: nothing to wait for
+        return False

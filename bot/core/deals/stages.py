@@ -359,6 +359,59 @@ def classify_stage(
     return by_name
 
 
+# Early stages where the CRM itself says nobody has talked to the buyer yet: a lead, a
+# prospect, a meeting booked but not held. Seed 000's investment questions wait for the first
+# move past one of these (asking "do I like them?" before anyone met is guesswork).
+_PRE_CONTACT: Final = _words(
+    r"lead\b",
+    r"leads\b",
+    r"new\b",
+    r"raw\b",
+    r"mql\b",
+    r"prospect(s|ing)?\b",
+    r"appointment (scheduled|booked|set)\b",
+    r"meeting (scheduled|booked|set)\b",
+    r"attempting contact\b",
+    r"attempted\b",
+    r"not (yet )?contacted\b",
+    r"uncontacted\b",
+    r"to contact\b",
+    r"cold\b",
+    r"target(ed)?\b",
+    r"identified\b",
+    r"outreach\b",
+    r"pre pipeline\b",
+)
+_PRE_CONTACT_IDS: Final = frozenset({"appointmentscheduled", "prospecting", "newlead"})
+# Words that say a conversation has happened, whatever else the name says.
+_CONTACTED: Final = _words(
+    r"qualif",
+    r"calific",
+    r"discover",
+    r"(?<!not )(?<!attempting )contacted\b",
+    r"engaged\b",
+    r"(meeting|call|appointment|demo) (held|done|completed|happened)\b",
+    r"first (call|meeting) (held|done|completed)\b",
+    r"connected\b",
+    r"working\b",
+)
+
+
+def is_pre_contact(name: str | None, overrides: Mapping[str, StageKind] | None = None) -> bool:
+    """Whether the stage ``name`` says nobody has met the buyer yet (a lead, a prospect, an
+    appointment scheduled but not held): an early stage, by name, before first contact.
+
+    A name that says a conversation happened ("Contacted", "Qualification", "Discovery",
+    "Meeting held") is past it; so is any stage that is not early.
+    """
+    if not name or classify_stage(name, NO_FACTS, overrides) is not StageKind.EARLY:
+        return False
+    text = normalise(name)
+    if _CONTACTED.search(text):
+        return False
+    return text.replace(" ", "") in _PRE_CONTACT_IDS or bool(_PRE_CONTACT.search(text))
+
+
 def direction(from_kind: StageKind | None, to_kind: StageKind) -> Direction:
     """How a deal moved from a stage of ``from_kind`` to one of ``to_kind``."""
     if from_kind is None or StageKind.UNKNOWN in (from_kind, to_kind):

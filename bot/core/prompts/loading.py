@@ -19,12 +19,15 @@ from pydantic import (
 
 from bot.core.prompts.model import (
     CHECKIN,
+    INTRO_FIELDS,
     MOMENTS_FILE,
     QUESTIONS_FILE,
+    RULE_MOMENTS,
     TIPS_FILE,
-    DealChange,
     Dimension,
+    Measures,
     Moment,
+    MomentKey,
     MomentsFile,
     Prompt,
     PromptBank,
@@ -168,7 +171,7 @@ def _fail(label: str, item: str, kind: str, what: str) -> PromptBankError:
 
 
 def _cross_check(
-    files: dict[str, str], prompts: list[Prompt], moments: dict[DealChange, Moment], tips: list[Tip]
+    files: dict[str, str], prompts: list[Prompt], moments: dict[MomentKey, Moment], tips: list[Tip]
 ) -> None:
     q, m, t = files[QUESTIONS_FILE], files[MOMENTS_FILE], files[TIPS_FILE]
     if dupes := _duplicates(p.id for p in prompts):
@@ -177,45 +180,63 @@ def _cross_check(
         raise _fail(t, dupes[0], "tip", "duplicate id")
     by_id = {p.id: p for p in prompts}
 
-    for change in DealChange:
-        if change not in moments:
-            raise _fail(m, change.value, "moment", "missing (every deal change needs a moment)")
-    for change, moment in moments.items():
-        if dupes := _duplicates(moment.prompts):
-            raise _fail(m, change.value, "moment", f"lists prompt {dupes[0]!r} twice")
-        for pid in moment.prompts:
-            if pid not in by_id:
-                raise _fail(m, change.value, "moment", f"unknown prompt id {pid!r}")
-            if change.value not in by_id[pid].use:
-                raise _fail(
-                    m,
-                    change.value,
-                    "moment",
-                    f"prompt {pid!r} does not list {change.value!r} in its use",
-                )
-        if change is DealChange.CREATED:
-            if moment.rule is None:
-                raise _fail(m, change.value, "moment", "needs the seed-000 investment rule")
-            for pid in moment.rule.prompts:
-                if pid not in moment.prompts:
-                    raise _fail(
-                        m,
-                        change.value,
-                        "moment",
-                        f"rule prompt {pid!r} is not one of this moment's prompts",
-                    )
-                if not isinstance(by_id[pid].answer, YesNoAnswer):
-                    raise _fail(m, change.value, "moment", f"rule prompt {pid!r} is not yes_no")
-        elif moment.rule is not None:
-            raise _fail(m, change.value, "moment", "only the 'created' moment takes a rule")
+    for key in MomentKey:
+        if key not in moments:
+            raise _fail(m, key.value, "moment", "missing (every deal moment needs its content)")
+    for key, moment in moments.items():
+        _check_moment(m, key, moment, by_id)
 
     for p in prompts:
         for use in p.use:
-            if use != CHECKIN and p.id not in moments[DealChange(use)].prompts:
+            if use != CHECKIN and p.id not in moments[MomentKey(use)].prompts:
                 raise _fail(q, p.id, "prompt", f"use lists {use!r} but moment {use!r} omits it")
     for dim in Dimension:
         if not any(x.dimension is dim for x in tips):
             raise PromptBankError(f"{t}: no tip for dimension {dim.value!r}", file=t)
+
+
+def _check_moment(m: str, key: MomentKey, moment: Moment, by_id: dict[str, Prompt]) -> None:
+    if dupes := _duplicates(moment.prompts):
+        raise _fail(m, key.value, "moment", f"lists prompt {dupes[0]!r} twice")
+    for pid in moment.prompts:
+        if pid not in by_id:
+            raise _fail(m, key.value, "moment", f"unknown prompt id {pid!r}")
+        if key.value not in by_id[pid].use:
+            raise _fail(
+                m, key.value, "moment", f"prompt {pid!r} does not list {key.value!r} in its use"
+            )
+        if by_id[pid].kind == "text":
+            raise _fail(m, key.value, "moment", f"prompt {pid!r} is a note: a nudge asks clicks")
+    allowed = INTRO_FIELDS.get(key, frozenset())
+    if unknown := sorted(moment.intro_fields() - allowed):
+        what = f"only {', '.join('{' + f + '}' for f in sorted(allowed))}" if allowed else "none"
+        raise _fail(
+            m,
+            key.value,
+            "moment",
+            f"intro uses {', '.join('{' + f + '}' for f in unknown)}; this moment knows {what}",
+        )
+    if key is MomentKey.CREATED and moment.rule is None:
+        raise _fail(m, key.value, "moment", "needs the seed-000 investment rule")
+    if moment.rule is None:
+        return
+    if key not in RULE_MOMENTS:
+        names = " and ".join(repr(k.value) for k in sorted(RULE_MOMENTS))
+        raise _fail(m, key.value, "moment", f"only the {names} moments take a rule")
+    for pid in moment.rule.prompts:
+        if pid not in moment.prompts:
+            raise _fail(
+                m, key.value, "moment", f"rule prompt {pid!r} is not one of this moment's prompts"
+            )
+        if not isinstance(by_id[pid].answer, YesNoAnswer):
+            raise _fail(m, key.value, "moment", f"rule prompt {pid!r} is not yes_no")
+        if by_id[pid].measures is not Measures.DECISION:
+            raise _fail(
+                m,
+                key.value,
+                "moment",
+                f"rule prompt {pid!r} must measure decision: a verdict is never scored",
+            )
 
 
 def load_bank(directory: Path | None = None) -> PromptBank:
@@ -233,7 +254,7 @@ def load_bank(directory: Path | None = None) -> PromptBank:
     tips = _validate(TipsFile, t_label, t_data, "tips")
     files = {QUESTIONS_FILE: q_label, MOMENTS_FILE: m_label, TIPS_FILE: t_label}
     _cross_check(files, questions.prompts, moments.moments, tips.tips)
-    ordered = {c: moments.moments[c] for c in DealChange}
+    ordered = {key: moments.moments[key] for key in MomentKey}
     return PromptBank(prompts=tuple(questions.prompts), moments=ordered, tips=tuple(tips.tips))
 
 

@@ -4,6 +4,7 @@ tips, and :class:`PromptBank`, the checked bank with the helpers the app uses.""
 from __future__ import annotations
 
 import enum
+import string
 import zlib
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
@@ -23,7 +24,10 @@ PROMPT_TEXT_MAX = 150  # fits a section / header comfortably
 OPTION_LABEL_MAX = 75  # button / option plain_text
 OPTION_VALUE_MAX = 150  # option value
 PLACEHOLDER_MAX = 150  # input placeholder
-GUIDANCE_MAX = 300
+FEEDBACK_TEXT_MAX = 220  # what a click is answered with: short enough to read at a glance
+NEXT_STEP_MAX = 160  # one concrete next step
+NOTE_MAX = 200  # a moment's extra line
+VERDICT_MAX = 300
 TIP_TEXT_MAX = 300
 TITLE_MAX = 150  # header block
 INTRO_MAX = 300
@@ -43,6 +47,13 @@ TRUST_AND_VALUE = "trust_and_value"
 
 YES = "yes"
 NO = "no"
+NOT_SURE = "not_sure"
+"""The value of a yes/no prompt's optional third answer ("Not sure yet")."""
+DIDNT_COME_UP = "didnt_come_up"
+"""The value of every scale's "Didn't come up" answer: recorded, never scored."""
+DIDNT_COME_UP_LABEL = "Didn't come up"
+DEAL_FIELD = "deal"
+"""The one placeholder of a prompt's ``on_deal`` text: ``{deal}``."""
 
 SEEDS: dict[str, str] = {
     "000": "Trust – a firm belief in the reliability, truth, or ability of someone or something",
@@ -81,6 +92,67 @@ class DealChange(enum.StrEnum):
     LOST = "lost"
 
 
+class Measures(enum.StrEnum):
+    """What a prompt's answer says, and so whether it is ever scored."""
+
+    BEHAVIOUR = "behaviour"
+    """My own conduct: scored 1-5 (5 = the trustworthy end); the only kind that feeds trends,
+    digests' indexes and any score."""
+    SITUATION = "situation"
+    """Evidence about the client, the deal or the team: recorded, never scored against me."""
+    DECISION = "decision"
+    """A call about the deal (seed 000's go / stop, qualifying out): tracked, never scored."""
+
+
+class MomentKey(enum.StrEnum):
+    """The deal moments the prompt bank has content for (``prompts/moments.yaml``).
+
+    The deal rules (:func:`bot.core.deals.rules.moment_key`) read a CRM change for its
+    meaning and name one of these. The seven :class:`DealChange` values are keys too (a
+    change whose direction or size is not known keeps its plain moment).
+    """
+
+    CREATED = "created"  # a new deal, asked at once (no stage, or a stage past first contact)
+    FIRST_CONTACT = "first_contact"  # the first move past a pre-contact stage
+    RENEWAL_OR_EXPANSION = "renewal_or_expansion"
+    EVALUATION = "evaluation"
+    PROPOSAL = "proposal"
+    NEGOTIATION = "negotiation"
+    TOWARD_CONTRACT = "toward_contract"
+    STAGE_CHANGED = "stage_changed"  # into a stage we cannot place
+    BACKWARD_MOVE = "backward_move"
+    REOPENED = "reopened"
+    CLOSE_DATE_PUSHED = "close_date_pushed"
+    CLOSE_DATE_PUSHED_AGAIN = "close_date_pushed_again"
+    CLOSE_DATE_PULLED_IN = "close_date_pulled_in"
+    CLOSE_DATE_CHANGED = "close_date_changed"  # which way is not known
+    AMOUNT_UP = "amount_up"
+    AMOUNT_DOWN = "amount_down"
+    AMOUNT_CHANGED = "amount_changed"  # which way is not known
+    DISCOUNT_SMALL = "discount_small"  # under 10 %
+    DISCOUNT_MEDIUM = "discount_medium"  # 10-25 %
+    DISCOUNT_LARGE = "discount_large"  # 25 % and more
+    DISCOUNT_REQUESTED = "discount_requested"  # no percentage given
+    WON = "won"
+    LOST = "lost"
+    NO_DECISION = "no_decision"
+    DISQUALIFIED = "disqualified"
+
+
+RULE_MOMENTS = frozenset({MomentKey.CREATED, MomentKey.FIRST_CONTACT})
+"""The moments that ask seed 000's three questions and give its verdict."""
+
+INTRO_FIELDS: dict[MomentKey, frozenset[str]] = {
+    MomentKey.CLOSE_DATE_PUSHED: frozenset({"days"}),
+    MomentKey.CLOSE_DATE_PULLED_IN: frozenset({"days"}),
+    MomentKey.CLOSE_DATE_PUSHED_AGAIN: frozenset({"days", "times"}),
+    MomentKey.DISCOUNT_SMALL: frozenset({"percent"}),
+    MomentKey.DISCOUNT_MEDIUM: frozenset({"percent"}),
+    MomentKey.DISCOUNT_LARGE: frozenset({"percent"}),
+}
+"""The placeholders a moment's intro may use (every other moment's intro uses none)."""
+
+
 class Audience(enum.StrEnum):
     """Who a coaching tip is written for."""
 
@@ -89,8 +161,9 @@ class Audience(enum.StrEnum):
 
 
 _DIMENSIONS = frozenset(d.value for d in Dimension)
-_CHANGES = frozenset(c.value for c in DealChange)
-_USES = frozenset({CHECKIN, *_CHANGES})
+_MEASURES = frozenset(m.value for m in Measures)
+_MOMENTS = frozenset(m.value for m in MomentKey)
+_USES = frozenset({CHECKIN, *_MOMENTS})
 _AUDIENCES = frozenset(a.value for a in Audience)
 
 
@@ -142,8 +215,53 @@ def _fits(value: str, limit: int, what: str) -> str:
     return value
 
 
+def _yes_no_keys(value: object) -> object:
+    """YAML 1.1 reads the keys ``yes:`` and ``no:`` as booleans: take them as the words."""
+    if isinstance(value, dict):
+        return {
+            ({True: YES, False: NO}.get(k, k) if isinstance(k, bool) else k): v
+            for k, v in value.items()
+        }
+    return value
+
+
+def _placeholders(text: str, what: str) -> set[str]:
+    """The ``{name}`` fields of ``text``; ``ValueError`` for a stray or malformed brace."""
+    try:
+        found = {
+            field for _, field, spec, conv in string.Formatter().parse(text) if field is not None
+        }
+    except ValueError as exc:
+        raise ValueError(
+            f"{what} has a stray brace ({exc}); write {{name}} placeholders only"
+        ) from None
+    for _, field, spec, conv in string.Formatter().parse(text):
+        if field is not None and (not field.isidentifier() or spec or conv):
+            raise ValueError(f"{what} has a malformed placeholder {{{field}}}")
+    return found
+
+
+class Feedback(_Strict):
+    """What a rep reads right after choosing one answer: a short word back (``text``: affirming,
+    thanking them for candor when they admit a problem) and ONE concrete ``next`` step from the
+    seeds (a question to ask the client, a sentence to say, who to tell)."""
+
+    text: Annotated[str, Field(min_length=1)]
+    next: Annotated[str, Field(min_length=1)]
+
+    @field_validator("text")
+    @classmethod
+    def _text_fits(cls, v: str) -> str:
+        return _fits(v, FEEDBACK_TEXT_MAX, "feedback text")
+
+    @field_validator("next")
+    @classmethod
+    def _next_fits(cls, v: str) -> str:
+        return _fits(v, NEXT_STEP_MAX, "next step")
+
+
 class ChoiceOption(_Strict):
-    """One option of a ``choice`` prompt; ``score`` (1-5) makes it count in averages."""
+    """One answer a rep can pick; ``score`` (1-5, behaviour prompts only) makes it count."""
 
     value: Annotated[str, Field(min_length=1, pattern=_SLUG)]
     label: Annotated[str, Field(min_length=1)]
@@ -160,8 +278,20 @@ class ChoiceOption(_Strict):
         return _fits(v, OPTION_LABEL_MAX, "option label")
 
 
+SCALE_BANDS: dict[str, str] = {
+    "1": "low",
+    "2": "low",
+    "3": "mid",
+    "4": "high",
+    "5": "high",
+    DIDNT_COME_UP: DIDNT_COME_UP,
+}
+"""Which piece of a scale's feedback an answer gets: 1-2 low, 3 mid, 4-5 high."""
+
+
 class ScaleAnswer(_Strict):
-    """A 1-5 scale; ``low`` labels 1 and ``high`` labels 5 (5 is the trustworthy end)."""
+    """A 1-5 scale; ``low`` labels 1 and ``high`` labels 5 (5 is the trustworthy end). Every
+    scale also offers "Didn't come up" (:data:`DIDNT_COME_UP`), which is never scored."""
 
     type: Literal["scale"]
     low: Annotated[str, Field(min_length=1)]
@@ -173,8 +303,15 @@ class ScaleAnswer(_Strict):
         return _fits(v, OPTION_LABEL_MAX, "scale label")
 
     def choices(self) -> list[ChoiceOption]:
-        """The five buttons, values ``"1"``..``"5"``."""
-        return [ChoiceOption(value=str(n), label=str(n), score=n) for n in range(1, 6)]
+        """The five buttons, values ``"1"``..``"5"``, then "Didn't come up"."""
+        numbers = [ChoiceOption(value=str(n), label=str(n), score=n) for n in range(1, 6)]
+        return [*numbers, ChoiceOption(value=DIDNT_COME_UP, label=DIDNT_COME_UP_LABEL)]
+
+    def feedback_keys(self) -> tuple[str, ...]:
+        return ("low", "mid", "high", DIDNT_COME_UP)
+
+    def feedback_key(self, value: str) -> str | None:
+        return SCALE_BANDS.get(value)
 
 
 class ChoiceAnswer(_Strict):
@@ -197,20 +334,51 @@ class ChoiceAnswer(_Strict):
         """The options, in order."""
         return list(self.options)
 
+    def feedback_keys(self) -> tuple[str, ...]:
+        return tuple(o.value for o in self.options)
+
+    def feedback_key(self, value: str) -> str | None:
+        return value if value in self.feedback_keys() else None
+
 
 class YesNoAnswer(_Strict):
-    """Yes or no. ``yes_is_positive: false`` marks a negatively-phrased prompt (yes scores 1)."""
+    """Yes or no, with the labels a question reads best with (``no: "Not yet"``), and an
+    optional third answer ``not_sure`` ("Not sure yet"), never scored.
+
+    ``yes_is_positive: false`` marks a negatively-phrased behaviour (yes scores 1)."""
 
     type: Literal["yes_no"]
     yes_is_positive: Annotated[bool, Field(strict=True)] = True
+    yes: Annotated[str, Field(min_length=1)] = "Yes"
+    no: Annotated[str, Field(min_length=1)] = "No"
+    not_sure: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words_not_booleans(cls, data: object) -> object:
+        return _yes_no_keys(data)
+
+    @field_validator("yes", "no", "not_sure")
+    @classmethod
+    def _label_fits(cls, v: str | None) -> str | None:
+        return None if v is None else _fits(v, OPTION_LABEL_MAX, "yes/no label")
 
     def choices(self) -> list[ChoiceOption]:
-        """Yes / No buttons, values ``"yes"`` / ``"no"``."""
+        """Yes / No (/ Not sure) buttons, values ``"yes"`` / ``"no"`` (/ ``"not_sure"``)."""
         good, bad = (5, 1) if self.yes_is_positive else (1, 5)
-        return [
-            ChoiceOption(value=YES, label="Yes", score=good),
-            ChoiceOption(value=NO, label="No", score=bad),
+        found = [
+            ChoiceOption(value=YES, label=self.yes, score=good),
+            ChoiceOption(value=NO, label=self.no, score=bad),
         ]
+        if self.not_sure is not None:
+            found.append(ChoiceOption(value=NOT_SURE, label=self.not_sure))
+        return found
+
+    def feedback_keys(self) -> tuple[str, ...]:
+        return (YES, NO, NOT_SURE) if self.not_sure is not None else (YES, NO)
+
+    def feedback_key(self, value: str) -> str | None:
+        return value if value in self.feedback_keys() else None
 
 
 class TextAnswer(_Strict):
@@ -229,6 +397,12 @@ class TextAnswer(_Strict):
         """No buttons: free text is typed in a modal."""
         return []
 
+    def feedback_keys(self) -> tuple[str, ...]:
+        return ()
+
+    def feedback_key(self, value: str) -> str | None:
+        return None
+
 
 Answer = Annotated[
     ScaleAnswer | ChoiceAnswer | YesNoAnswer | TextAnswer, Field(discriminator="type")
@@ -241,10 +415,13 @@ class Prompt(_Strict):
 
     id: Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=_SLUG)]
     text: Annotated[str, Field(min_length=1)]
+    on_deal: str | None = None
+    """The check-in's deal-anchored wording, with ``{deal}`` where the deal's name goes."""
     dimension: Dimension
+    measures: Measures
     answer: Answer
+    feedback: dict[str, Feedback] = Field(default_factory=dict)
     seed: tuple[str, ...]
-    guidance: Annotated[str, Field(min_length=1)]
     use: Annotated[tuple[str, ...], Field(min_length=1)]
     enabled_by_default: Annotated[bool, Field(strict=True)] = True
     manager_text: str | None = None
@@ -254,6 +431,16 @@ class Prompt(_Strict):
     @classmethod
     def _known_dimension(cls, v: object) -> str:
         return _one_of(v, _DIMENSIONS, "dimension")
+
+    @field_validator("feedback", mode="before")
+    @classmethod
+    def _feedback_keys(cls, v: object) -> object:
+        return _yes_no_keys(v)
+
+    @field_validator("measures", mode="before")
+    @classmethod
+    def _known_measures(cls, v: object) -> str:
+        return _one_of(v, _MEASURES, "measures")
 
     @field_validator("seed", mode="before")
     @classmethod
@@ -265,15 +452,24 @@ class Prompt(_Strict):
     def _text_fits(cls, v: str) -> str:
         return _fits(v, PROMPT_TEXT_MAX, "prompt text")
 
+    @field_validator("on_deal")
+    @classmethod
+    def _on_deal_names_the_deal(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        _fits(v, PROMPT_TEXT_MAX, "on_deal")
+        fields = _placeholders(v, "on_deal")
+        if fields != {DEAL_FIELD} or v.count("{" + DEAL_FIELD + "}") != 1:
+            raise ValueError(
+                f"on_deal must name the deal once as {{{DEAL_FIELD}}} and use no other "
+                f"placeholder, not {v!r}"
+            )
+        return v
+
     @field_validator("manager_text")
     @classmethod
     def _manager_text_fits(cls, v: str | None) -> str | None:
         return None if v is None else _fits(v, PROMPT_TEXT_MAX, "manager_text")
-
-    @field_validator("guidance")
-    @classmethod
-    def _guidance_fits(cls, v: str) -> str:
-        return _fits(v, GUIDANCE_MAX, "guidance")
 
     @field_validator("use", mode="before")
     @classmethod
@@ -286,10 +482,59 @@ class Prompt(_Strict):
         return out
 
     @model_validator(mode="after")
-    def _manager_text_on_scale(self) -> Prompt:
-        if self.manager_text is not None and not isinstance(self.answer, ScaleAnswer):
-            raise ValueError("manager_text is only allowed on scale prompts")
+    def _consistent(self) -> Prompt:
+        answer = self.answer
+        scored = [o.value for o in answer.choices() if o.score is not None]
+        if isinstance(answer, ChoiceAnswer) and self.measures is not Measures.BEHAVIOUR and scored:
+            raise ValueError(
+                f"option(s) {', '.join(scored)} have a score, but only behaviour prompts are "
+                f"scored (this one measures {self.measures.value}); remove the scores"
+            )
+        if self.measures is Measures.BEHAVIOUR:
+            if isinstance(answer, TextAnswer):
+                raise ValueError("a text prompt cannot measure behaviour: it is never scored")
+            if isinstance(answer, ChoiceAnswer) and len(scored) < 2:
+                raise ValueError(
+                    "a behaviour choice needs a score on at least two options, or it "
+                    "measures a situation or a decision"
+                )
+        if self.manager_text is not None and not (
+            isinstance(answer, ScaleAnswer) and self.measures is Measures.BEHAVIOUR
+        ):
+            raise ValueError("manager_text is only allowed on behaviour scale prompts")
+        if self.on_deal is not None and (CHECKIN not in self.use or isinstance(answer, TextAnswer)):
+            raise ValueError("on_deal is only allowed on check-in questions that take an answer")
+        self._check_feedback()
         return self
+
+    def _check_feedback(self) -> None:
+        wanted = self.answer.feedback_keys()
+        if not wanted:
+            if self.feedback:
+                raise ValueError("a text prompt takes no feedback: it has no answers to react to")
+            return
+        missing = [k for k in wanted if k not in self.feedback]
+        if missing:
+            raise ValueError(
+                f"feedback is missing for answer(s) {', '.join(map(repr, missing))}: every "
+                "answer needs its own {text, next}"
+            )
+        extra = [k for k in self.feedback if k not in wanted]
+        if extra:
+            raise ValueError(
+                f"feedback for {', '.join(map(repr, extra))}, which is not an answer of this "
+                f"prompt (its answers: {', '.join(wanted)})"
+            )
+        for part in ("text", "next"):
+            seen: dict[str, str] = {}
+            for key in wanted:
+                said = getattr(self.feedback[key], part)
+                if said in seen:
+                    raise ValueError(
+                        f"answers {seen[said]!r} and {key!r} share the same feedback {part}; "
+                        "answers that mean different things need their own"
+                    )
+                seen[said] = key
 
     @property
     def in_checkin(self) -> bool:
@@ -301,12 +546,32 @@ class Prompt(_Strict):
         """The answer type: ``scale``, ``choice``, ``yes_no`` or ``text``."""
         return self.answer.type
 
+    @property
+    def scored(self) -> bool:
+        """Whether answers to it are ever scored (behaviour prompts only)."""
+        return self.measures is Measures.BEHAVIOUR
+
+    def feedback_for(self, value: str | None) -> Feedback | None:
+        """The feedback a rep who answered ``value`` reads (``None``: not an answer)."""
+        if value is None:
+            return None
+        key = self.answer.feedback_key(value)
+        return None if key is None else self.feedback.get(key)
+
+    def text_for(self, deal: str | None) -> str:
+        """The question as asked: anchored on ``deal`` when it has an ``on_deal`` wording and a
+        deal is given (the name is put in as given: escape it first for mrkdwn)."""
+        if deal and self.on_deal is not None:
+            return self.on_deal.replace("{" + DEAL_FIELD + "}", deal)
+        return self.text
+
 
 class Verdict(_Strict):
-    """What the seed-000 rule says for one outcome."""
+    """What the seed-000 rule says for one outcome, and the next step when it has one."""
 
     label: Annotated[str, Field(min_length=1)]
     message: Annotated[str, Field(min_length=1)]
+    next: str | None = None
 
     @field_validator("label")
     @classmethod
@@ -316,19 +581,49 @@ class Verdict(_Strict):
     @field_validator("message")
     @classmethod
     def _message_fits(cls, v: str) -> str:
-        return _fits(v, GUIDANCE_MAX, "verdict message")
+        return _fits(v, VERDICT_MAX, "verdict message")
+
+    @field_validator("next")
+    @classmethod
+    def _next_fits(cls, v: str | None) -> str | None:
+        return None if v is None else _fits(v, NEXT_STEP_MAX, "verdict next step")
+
+
+VerdictName = Literal["go", "stop", "think", "find_out"]
+VERDICTS: tuple[VerdictName, ...] = ("go", "stop", "think", "find_out")
 
 
 class InvestmentRule(_Strict):
-    """Seed 000: yes to all the questions, go; no to all, stop; otherwise think hard."""
+    """Seed 000: yes to all three questions, go; no to all three, stop. Anything in between is a
+    harder call whose every No gets its own next step; a "not sure yet" means find out first.
+
+    ``names`` is a short name for each question, to say which one got the No.
+    """
 
     prompts: Annotated[tuple[str, ...], Field(min_length=1)]
+    names: dict[str, str] = Field(default_factory=dict)
     go: Verdict
     stop: Verdict
     think: Verdict
+    find_out: Verdict
 
-    def verdict(self, answers: Mapping[str, bool]) -> Literal["go", "stop", "think"]:
-        """``go`` / ``stop`` / ``think`` for yes/no answers keyed by prompt id.
+    @model_validator(mode="after")
+    def _named(self) -> InvestmentRule:
+        missing = [p for p in self.prompts if p not in self.names]
+        extra = [p for p in self.names if p not in self.prompts]
+        if missing or extra:
+            raise ValueError(
+                "names must give a short name to each of the rule's prompts"
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+                + (f"; not a rule prompt: {', '.join(extra)}" if extra else "")
+            )
+        for name in self.names.values():
+            _fits(name, OPTION_LABEL_MAX, "rule question name")
+        return self
+
+    def verdict(self, answers: Mapping[str, bool | str]) -> VerdictName:
+        """``go`` / ``stop`` / ``think`` / ``find_out`` for the answers keyed by prompt id:
+        ``True`` / ``"yes"``, ``False`` / ``"no"``, or ``"not_sure"``.
 
         Raises ``ValueError`` if one of the rule's questions is unanswered; other keys
         are ignored.
@@ -336,38 +631,81 @@ class InvestmentRule(_Strict):
         missing = [p for p in self.prompts if p not in answers]
         if missing:
             raise ValueError(f"unanswered investment question(s): {', '.join(missing)}")
-        values = [bool(answers[p]) for p in self.prompts]
-        if all(values):
+        values = [_yes_no(answers[p]) for p in self.prompts]
+        if all(v == YES for v in values):
             return "go"
-        if not any(values):
+        if all(v == NO for v in values):
             return "stop"
+        if NOT_SURE in values:
+            return "find_out"
         return "think"
+
+    def open_questions(self, answers: Mapping[str, bool | str]) -> list[tuple[str, str]]:
+        """``(prompt id, answer)`` of every question answered No or "not sure", in order: the
+        ones the verdict gives a next step for."""
+        found = []
+        for prompt_id in self.prompts:
+            if prompt_id in answers and (value := _yes_no(answers[prompt_id])) != YES:
+                found.append((prompt_id, value))
+        return found
 
     def outcome(self, verdict: str) -> Verdict:
         """The label and message for a verdict name."""
-        if verdict not in ("go", "stop", "think"):
+        if verdict not in VERDICTS:
             raise ValueError(f"unknown verdict {verdict!r}")
         result: Verdict = getattr(self, verdict)
         return result
 
 
+def _yes_no(value: bool | str) -> str:
+    if isinstance(value, bool):
+        return YES if value else NO
+    text = str(value).strip().lower()
+    return text if text in (YES, NO, NOT_SURE) else NO
+
+
 class Moment(_Strict):
-    """A deal moment's nudge: title, one-line intro, ordered prompt ids (and seed-000 rule)."""
+    """A deal moment's nudge: title, one-line intro (maybe with placeholders the deal fills
+    in, :data:`INTRO_FIELDS`), an optional extra line, ordered prompt ids, and for the new-deal
+    moments seed 000's rule."""
 
     title: Annotated[str, Field(min_length=1)]
     intro: Annotated[str, Field(min_length=1)]
+    note: str | None = None
     prompts: Annotated[tuple[str, ...], Field(min_length=1)]
     rule: InvestmentRule | None = None
 
     @field_validator("title")
     @classmethod
     def _title_fits(cls, v: str) -> str:
-        return _fits(v, TITLE_MAX, "title")
+        _fits(v, TITLE_MAX, "title")
+        if _placeholders(v, "title"):
+            raise ValueError("title takes no placeholders; put them in the intro")
+        return v
 
     @field_validator("intro")
     @classmethod
     def _intro_fits(cls, v: str) -> str:
+        _placeholders(v, "intro")
         return _fits(v, INTRO_MAX, "intro")
+
+    @field_validator("note")
+    @classmethod
+    def _note_fits(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if _placeholders(v, "note"):
+            raise ValueError("note takes no placeholders")
+        return _fits(v, NOTE_MAX, "note")
+
+    def intro_fields(self) -> set[str]:
+        """The placeholders its intro uses."""
+        return _placeholders(self.intro, "intro")
+
+    def intro_for(self, **values: str) -> str:
+        """The intro with its placeholders filled in (a missing value reads as "some")."""
+        wanted = self.intro_fields()
+        return self.intro.format(**{f: values.get(f) or "some" for f in wanted})
 
 
 class Tip(_Strict):
@@ -407,14 +745,14 @@ class QuestionsFile(_Strict):
 
 
 class MomentsFile(_Strict):
-    moments: dict[DealChange, Moment]
+    moments: dict[MomentKey, Moment]
 
     @field_validator("moments", mode="before")
     @classmethod
-    def _known_changes(cls, v: object) -> object:
+    def _known_moments(cls, v: object) -> object:
         if isinstance(v, dict):
             for key in v:
-                _one_of(key, _CHANGES, "deal moment")
+                _one_of(key, _MOMENTS, "deal moment")
         return v
 
 
@@ -428,7 +766,7 @@ class PromptBank(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     prompts: tuple[Prompt, ...]
-    moments: dict[DealChange, Moment]
+    moments: dict[MomentKey, Moment]
     tips: tuple[Tip, ...]
     _by_id: dict[str, Prompt] = PrivateAttr(default_factory=dict)
 
@@ -455,7 +793,8 @@ class PromptBank(BaseModel):
         return {p.id for p in self.checkin_prompts() if p.enabled_by_default}
 
     def for_checkin(self, enabled_ids: AbstractSet[str] | None = None) -> list[Prompt]:
-        """The check-in prompts to ask, in bank order with free-text notes last.
+        """The enabled check-in prompts, in bank order with free-text notes last (the pool the
+        weekly rotation, :mod:`bot.core.rotation`, picks from).
 
         ``enabled_ids=None`` means the defaults; otherwise exactly the check-in prompts
         whose id is in the set (unknown ids are ignored).
@@ -464,13 +803,14 @@ class PromptBank(BaseModel):
         chosen = [p for p in self.checkin_prompts() if p.id in wanted]
         return sorted(chosen, key=lambda p: p.kind == "text")
 
-    def moment(self, change: DealChange | str) -> Moment:
-        """The moment (title, intro, prompt ids, rule) for a deal change."""
-        return self.moments[DealChange(change)]
+    def moment(self, key: MomentKey | DealChange | str) -> Moment:
+        """The moment (title, intro, prompt ids, rule) for a moment key (a deal change's own
+        name is one too); ``ValueError`` for a name that is none."""
+        return self.moments[MomentKey(key)]
 
-    def for_moment(self, change: DealChange | str) -> list[Prompt]:
+    def for_moment(self, key: MomentKey | DealChange | str) -> list[Prompt]:
         """The prompts of a deal moment's nudge, in order."""
-        return [self._by_id[pid] for pid in self.moment(change).prompts]
+        return [self._by_id[pid] for pid in self.moment(key).prompts]
 
     def for_manager_estimate(self) -> list[Prompt]:
         """Scale prompts whose team average the digest compares with a manager's estimate."""
@@ -496,20 +836,23 @@ class PromptBank(BaseModel):
     @property
     def investment_rule(self) -> InvestmentRule:
         """The seed-000 rule attached to the ``created`` moment."""
-        rule = self.moments[DealChange.CREATED].rule
+        rule = self.moments[MomentKey.CREATED].rule
         assert rule is not None  # guaranteed by load_bank
         return rule
 
-    def investment_verdict(self, answers: Mapping[str, bool]) -> Literal["go", "stop", "think"]:
-        """Seed 000: ``'go'`` if all yes, ``'stop'`` if all no, else ``'think'``."""
+    def investment_verdict(self, answers: Mapping[str, bool | str]) -> VerdictName:
+        """Seed 000: ``'go'`` if all yes, ``'stop'`` if all no, ``'find_out'`` with a "not sure
+        yet", else ``'think'``."""
         return self.investment_rule.verdict(answers)
 
     def scale_value(self, prompt: Prompt | str, raw: object) -> int | None:
-        """A recorded answer as a 1-5 score for averaging, or ``None`` if it has none.
+        """Where a recorded answer sits on its prompt's own 1-5 scale, whatever the prompt
+        measures, or ``None`` if it has no place there. For anything that counts (trends,
+        digests, indexes) use :meth:`score`, which is behaviour-only.
 
-        scale: the number; yes_no: yes=5 / no=1 (reversed for negatively-phrased prompts);
-        choice: the option's ``score``; text, unscored options and values the prompt does
-        not know: ``None``.
+        scale: the number ("Didn't come up" has none); yes_no: yes=5 / no=1 (reversed for
+        negatively-phrased prompts), "not sure" none; choice: the option's ``score``; text,
+        unscored options and values the prompt does not know: ``None``.
         """
         p = self.prompt(prompt) if isinstance(prompt, str) else prompt
         answer = p.answer
@@ -527,3 +870,10 @@ class PromptBank(BaseModel):
             if option.value == wanted:
                 return option.score
         return None
+
+    def score(self, prompt: Prompt | str, raw: object) -> int | None:
+        """The score a recorded answer counts with: :meth:`scale_value` for a behaviour prompt,
+        ``None`` for everything else (a situation or a decision is never scored, so admitting
+        a risk or qualifying out cannot move a rep's trend)."""
+        p = self.prompt(prompt) if isinstance(prompt, str) else prompt
+        return self.scale_value(p, raw) if p.scored else None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot.core import admins, audit, checkins, deals, home, outbox, people, teams
+from bot.core import admins, audit, checkins, deals, home, outbox, people, rotation, teams
 from bot.core.prompts import default_bank
 from bot.core.teams import WEEKDAYS
 from bot.core.trust.grammar import Command
@@ -197,13 +197,22 @@ async def prompt_settings(rt: Runtime, c: Caller, cmd: Command) -> Reply:
                 )
             ).all()
         }
+        defaults = set(bank.default_checkin_ids())
+        enabled = {
+            p.id
+            for p in bank.checkin_prompts()
+            if (settings[p.id].enabled if p.id in settings else p.id in defaults)
+        }
         if cmd.args["action"] == "list":
-            defaults = set(bank.default_checkin_ids())
-            lines = []
-            for p in bank.checkin_prompts():
-                on = settings[p.id].enabled if p.id in settings else p.id in defaults
-                lines.append(f"{ON if on else OFF} `{p.id}` ({p.dimension}) {p.text}")
-            return Reply("*Weekly check-in prompts*\n" + "\n".join(lines))
+            lines = [
+                f"{ON if p.id in enabled else OFF} `{p.id}` ({p.dimension}, {p.measures}) {p.text}"
+                for p in bank.checkin_prompts()
+            ]
+            return Reply(
+                "*Weekly check-in prompts*\n"
+                + "\n".join(lines)
+                + f"\n{rotation.describe(bank, enabled)} Only behaviour prompts are scored."
+            )
         prompt_id = cmd.args["prompt"]
         if not bank.has_prompt(prompt_id) or prompt_id not in {
             p.id for p in bank.checkin_prompts()
@@ -211,14 +220,14 @@ async def prompt_settings(rt: Runtime, c: Caller, cmd: Command) -> Reply:
             return Reply(
                 f"There is no check-in prompt `{prompt_id}`. See `/trust prompts list`.", ok=False
             )
-        enabled = cmd.args["action"] == "enable"
+        enabled_now = cmd.args["action"] == "enable"
         row = settings.get(prompt_id) or PromptSetting(
             workspace_id=c.workspace_id,
             prompt_id=prompt_id,
             changed_by=c.user_id,
             changed_at=rt.clock.now(),
         )
-        row.enabled, row.changed_by, row.changed_at = enabled, c.user_id, rt.clock.now()
+        row.enabled, row.changed_by, row.changed_at = enabled_now, c.user_id, rt.clock.now()
         session.add(row)
         audit.record(
             session,
@@ -228,9 +237,8 @@ async def prompt_settings(rt: Runtime, c: Caller, cmd: Command) -> Reply:
             rt.clock,
             prompt=prompt_id,
         )
-    return Reply(
-        f"`{prompt_id}` is {'enabled' if enabled else 'disabled'} from the next check-in on."
-    )
+    after = enabled | {prompt_id} if enabled_now else enabled - {prompt_id}
+    return Reply(rotation.describe_change(bank, enabled, after, prompt_id))
 
 
 STATUS_TEAMS = 30

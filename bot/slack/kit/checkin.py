@@ -10,20 +10,23 @@ The note button is ``checkin.note`` with value ``"<round_id>"``; the modal's cal
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from bot.core.prompts import (
+    DIDNT_COME_UP,
     Audience,
     ChoiceAnswer,
     ChoiceOption,
     Dimension,
+    Measures,
     Prompt,
     PromptBank,
     ScaleAnswer,
     Tip,
 )
-from bot.slack.kit.blocks import Block, context, plain, quote, section
+from bot.slack.kit.blocks import Block, context, escape, plain, quote, section
 from bot.storage.models import CheckinRound, Note
 
 ANSWER_ACTION = "checkin.answer"
@@ -36,8 +39,19 @@ CLOSED_TEXT = "This check-in has closed."
 EMPTY_NOTE_ERROR = "Write something, or close this window."
 
 MAX_BLOCKS = 50
-MAX_PROMPTS = 15
-"""Most prompts a check-in message can hold: 3 blocks per question + 4 around them <= 50."""
+MAX_QUESTIONS = 11
+"""Most questions a check-in message can hold: 4 blocks per question (the question, its
+buttons, its anchors, the feedback once answered) + 4 around them (header, intro, note,
+tip) <= 50. The weekly rotation asks 5 (:data:`bot.core.rotation.MAX_QUESTIONS`)."""
+MAX_PROMPTS = MAX_QUESTIONS + 1
+"""Most prompts a round can list: the questions and its note (rounds planned before the
+rotation asked up to 12)."""
+
+NOT_SCORED = {
+    Measures.SITUATION: "_Not scored: it records how things are, not how I did._",
+    Measures.DECISION: "_Not scored: it's a call I make, never a grade._",
+}
+"""Said under every question that is never scored, so admitting a risk feels safe."""
 MAX_BUTTONS = 3  # a choice with more options becomes a select
 NOTE_EXCERPT = 600
 
@@ -87,8 +101,17 @@ def answer_label(prompt: Prompt, value: str) -> str | None:
     """How a stored answer reads: the option label (``"4 of 5"`` on a scale)."""
     for option in prompt.answer.choices():
         if option.value == value:
-            return f"{value} of 5" if isinstance(prompt.answer, ScaleAnswer) else option.label
+            numbered = isinstance(prompt.answer, ScaleAnswer) and value != DIDNT_COME_UP
+            return f"{value} of 5" if numbered else option.label
     return None
+
+
+def feedback_text(prompt: Prompt, value: str | None) -> str | None:
+    """What the rep reads after choosing ``value``: the word back and the one next step."""
+    said = prompt.feedback_for(value)
+    if said is None:
+        return None
+    return f":bulb: {said.text}\n:point_right: *Next:* {said.next}"
 
 
 def _prompts(bank: PromptBank, round: CheckinRound) -> list[Prompt]:
@@ -103,7 +126,13 @@ def _prompts(bank: PromptBank, round: CheckinRound) -> list[Prompt]:
     unknown = [p for p in ids if not bank.has_prompt(p)]
     if unknown:
         raise ValueError(f"round {round.id} asks unknown prompt(s): {', '.join(unknown)}")
-    return [bank.prompt(p) for p in ids]
+    prompts = [bank.prompt(p) for p in ids]
+    if sum(p.kind != "text" for p in prompts) > MAX_QUESTIONS:
+        raise ValueError(
+            f"round {round.id} asks more than {MAX_QUESTIONS} questions; a check-in message "
+            f"holds at most {MAX_QUESTIONS} (Slack allows {MAX_BLOCKS} blocks)"
+        )
+    return prompts
 
 
 def _answer_element(
@@ -137,12 +166,20 @@ def _answer_element(
 
 
 def question_blocks(
-    prompt: Prompt, number: int, ref: int, chosen: str | None, action: str = ANSWER_ACTION
+    prompt: Prompt,
+    number: int,
+    ref: int,
+    chosen: str | None,
+    action: str = ANSWER_ACTION,
+    *,
+    text: str | None = None,
 ) -> list[Block]:
-    """One question: its text, a row of buttons (or a select) whose values carry ``ref``
-    (the round, or the nudge's delivery) and, once answered, the prompt's guidance."""
+    """One question: its text (``text`` when it is asked in other words, already escaped, e.g.
+    about a deal), a row of buttons (or a select) whose values carry ``ref`` (the round, or
+    the nudge's delivery), the scale's anchors or "not scored", and once answered the
+    feedback for that very answer."""
     blocks = [
-        section(f"*{number}. {prompt.text}*", block_id=f"q|{prompt.id}"),
+        section(f"*{number}. {text or prompt.text}*", block_id=f"q|{prompt.id}"),
         {
             "type": "actions",
             "block_id": f"a|{prompt.id}",
@@ -152,10 +189,24 @@ def question_blocks(
     notes = []
     if isinstance(prompt.answer, ScaleAnswer):
         notes.append(f"1 = {prompt.answer.low}  ·  5 = {prompt.answer.high}")
-    if chosen is not None and answer_label(prompt, chosen) is not None:
-        notes.append(f":bulb: {prompt.guidance}")
+    if prompt.measures in NOT_SCORED:
+        notes.append(NOT_SCORED[prompt.measures])
     if notes:
         blocks.append(context(*notes, block_id=f"c|{prompt.id}"))
+    said = feedback_text(prompt, chosen)
+    if said is not None:
+        blocks.append(context(said, block_id=f"f|{prompt.id}"))
+    return blocks
+
+
+def closed_blocks(prompt: Prompt, number: int, chosen: str | None, text: str) -> list[Block]:
+    """A question of a closed check-in or nudge: what was answered, and its next step."""
+    label = answer_label(prompt, chosen) if chosen is not None else None
+    shown = f"*{label}*" if label else "_No answer_"
+    blocks = [section(f"{number}. {text}\n{shown}", block_id=f"q|{prompt.id}")]
+    said = prompt.feedback_for(chosen)
+    if said is not None:
+        blocks.append(context(f":point_right: *Next:* {said.next}", block_id=f"f|{prompt.id}"))
     return blocks
 
 
@@ -177,10 +228,21 @@ def _week(round: CheckinRound) -> str:
 
 
 def checkin_tip(bank: PromptBank, round: CheckinRound) -> Tip:
-    """The closing tip of a round: chosen by the first prompt's dimension, stable per round."""
-    first = next((p for p in round.prompt_ids if bank.has_prompt(p)), None)
-    dimension = bank.prompt(first).dimension if first else Dimension.GOAL
+    """The closing tip of a round, "a practice for next week": from a dimension this week's
+    questions did not ask about, so it never comments on an answer; stable per round."""
+    asked = {bank.prompt(p).dimension for p in round.prompt_ids if bank.has_prompt(p)}
+    others = [d for d in Dimension if d not in asked and bank.tips_for(d, Audience.REP)]
+    choices = others or [d for d in Dimension if bank.tips_for(d, Audience.REP)]
+    dimension = choices[zlib.crc32(f"round:{round.id}".encode()) % len(choices)]
     return bank.pick_tip(dimension, key=f"round:{round.id}", audience=Audience.REP)
+
+
+def _anchored(prompts: list[Prompt], deal: str | None) -> dict[str, str]:
+    """The question asked about ``deal`` (the first with a deal wording), as it reads."""
+    if not deal:
+        return {}
+    first = next((p for p in prompts if p.on_deal is not None and p.kind != "text"), None)
+    return {} if first is None else {first.id: first.text_for(escape(deal))}
 
 
 # --------------------------------------------------------------------------- messages
@@ -194,46 +256,55 @@ def checkin_message(
     *,
     state: State = "open",
     tip: Tip,
+    deal: str | None = None,
 ) -> dict[str, Any]:
     """``chat.postMessage`` / ``chat.update`` kwargs for a rep's check-in.
 
-    ``answers`` is ``{prompt_id: value}``. Open: one row of buttons (or a select) per
-    question, the chosen answer highlighted, its guidance shown once answered, and an
-    "Add a note" button for a free-text prompt. Closed: what was answered, no buttons.
-    Raises ``ValueError`` for a round that cannot fit in one message.
+    ``answers`` is ``{prompt_id: value}``; ``deal`` is the name of the deal the rep touched
+    this week (:func:`bot.core.rotation.anchor_deal`), which the first question with a deal
+    wording asks about. Open: one row of buttons (or a select) per question, the chosen answer
+    highlighted with its own feedback, and an "Add a note" button for a free-text prompt.
+    Closed: what was answered and its next step, no buttons. Raises ``ValueError`` for a round
+    that cannot fit in one message.
     """
     if round.id is None:
         raise ValueError("the round has no id yet: save it before building its message")
     prompts = _prompts(bank, round)
     questions = [p for p in prompts if p.kind != "text"]
     note_prompt = next((p for p in prompts if p.kind == "text"), None)
+    asked = _anchored(questions, deal)
     title = f"Weekly trust check-in · {_week(round)}"
     blocks: list[Block] = [
         {"type": "header", "block_id": "header", "text": plain(title, 150)},
     ]
+    practice = context(f":seedling: *A practice for next week:* {tip.text}", block_id="tip")
     if state == "closed":
         for number, prompt in enumerate(questions, start=1):
-            chosen = answers.get(prompt.id)
-            label = answer_label(prompt, chosen) if chosen is not None else None
-            shown = f"*{label}*" if label else "_No answer_"
-            blocks.append(section(f"{number}. {prompt.text}\n{shown}", block_id=f"q|{prompt.id}"))
+            said = asked.get(prompt.id, prompt.text)
+            blocks.extend(closed_blocks(prompt, number, answers.get(prompt.id), said))
         if note_prompt is not None and note is not None:
             blocks.append(section(_note_text(note_prompt, note), block_id=NOTE_BLOCK))
         blocks.append(context(CLOSED_TEXT + " Thank you for taking the time.", block_id="closed"))
-        blocks.append(context(f":seedling: *Tip:* {tip.text}", block_id="tip"))
+        blocks.append(practice)
         fallback = f"Your trust check-in for the {_week(round)} has closed."
     else:
+        count = len(questions)
+        plural = "s" if count != 1 else ""
         blocks.append(
             section(
-                "A few quick questions to ask yourself about this week. Tap an answer: it is "
-                "saved at once, and you can change it until the check-in closes.\n"
-                "_Your answers are stored under a pseudonym; your manager only ever sees "
-                "team figures._",
+                f"{count} quick question{plural} to ask yourself about this week. A tap saves "
+                "your answer; you can change it until the check-in closes.\n"
+                "_Only questions about your own conduct are ever scored. Answers are stored "
+                "under a pseudonym; your manager only ever sees team figures._",
                 block_id="intro",
             )
         )
         for number, prompt in enumerate(questions, start=1):
-            blocks.extend(question_blocks(prompt, number, round.id, answers.get(prompt.id)))
+            blocks.extend(
+                question_blocks(
+                    prompt, number, round.id, answers.get(prompt.id), text=asked.get(prompt.id)
+                )
+            )
         if note_prompt is not None:
             button = {
                 "type": "button",
@@ -244,9 +315,7 @@ def checkin_message(
             blocks.append(
                 section(_note_text(note_prompt, note), block_id=NOTE_BLOCK, accessory=button)
             )
-        blocks.append(context(f":seedling: *Tip:* {tip.text}", block_id="tip"))
-        count = len(questions)
-        plural = "s" if count != 1 else ""
+        blocks.append(practice)
         fallback = f"Your weekly trust check-in: {count} quick question{plural}."
     if len(blocks) > MAX_BLOCKS:  # pragma: no cover - guarded by MAX_PROMPTS
         raise ValueError(f"the check-in message needs {len(blocks)} blocks; Slack allows 50")

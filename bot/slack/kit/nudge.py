@@ -1,5 +1,6 @@
 """Block Kit for a deal nudge DM: the deal and what changed, the moment's questions as
-buttons, and, for a new deal, seed 000's verdict once its three questions are answered."""
+buttons with each answer's own feedback, and, for a new deal, seed 000's verdict once its
+three questions are answered, with a next step for every No and every "not sure yet"."""
 
 from __future__ import annotations
 
@@ -7,16 +8,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.core.deals import NudgeContent
-from bot.core.nudges import NudgeState, verdict
-from bot.core.prompts import DealChange, PromptBank
+from bot.core.nudges import NudgeState
+from bot.core.prompts import NOT_SURE, DealChange, PromptBank
+from bot.core.verdicts import decide
 from bot.slack.kit.blocks import Block, context, escape, header, section
-from bot.slack.kit.checkin import MAX_BLOCKS, answer_label, question_blocks
+from bot.slack.kit.checkin import MAX_BLOCKS, closed_blocks, question_blocks
 
 ANSWER_ACTION = "nudge.answer"
 """Action ids ``nudge.answer:<prompt id>[:<value>]``; values ``"<delivery id>|<value>"``."""
 
 CLOSED_TEXT = "This nudge has closed."
-VERDICT_ICONS = {"go": ":large_green_circle:", "stop": ":red_circle:", "think": ":thinking_face:"}
+VERDICT_ICONS = {
+    "go": ":large_green_circle:",
+    "stop": ":red_circle:",
+    "think": ":thinking_face:",
+    "find_out": ":mag:",
+}
+RULE_HINT = (
+    "Answer all three and I'll sum up: yes to all three, go; no to all three, stop (a good "
+    'decision, never scored); anything else, a next step for each No or "not sure".'
+)
 
 
 def _deal(content: NudgeContent) -> str:
@@ -44,31 +55,32 @@ def what_changed(content: NudgeContent) -> str:
 
 
 def _verdict_block(content: NudgeContent, given: Mapping[str, str], bank: PromptBank) -> Block:
-    found = verdict(content, given, bank)
+    found = decide(content.rule, given, bank)
     if found is None:
-        return context(
-            "Answer all three and the rule of thumb says what to do: yes to all three, go; "
-            "no to all three, stop; anything else, think hard."
-        )
-    outcome, said = found
-    return section(f"{VERDICT_ICONS[outcome]} *{escape(said.label)}*: {escape(said.message)}")
+        return context(RULE_HINT, block_id="verdict")
+    lines = [
+        f"{VERDICT_ICONS[found.name]} *{escape(found.said.label)}.* {escape(found.said.message)}"
+    ]
+    for follow in found.follow_ups:
+        said = "not sure yet" if follow.answer == NOT_SURE else "no"
+        lines.append(f"• *{escape(follow.name)}* ({said}): {escape(follow.next)}")
+    if found.said.next:
+        lines.append(f":point_right: *Next:* {escape(found.said.next)}")
+    return section("\n".join(lines), block_id="verdict")
 
 
 def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
     """``chat.postMessage`` / ``chat.update`` kwargs for a rep's deal nudge.
 
-    Open: one row of buttons (or a select) per question, the chosen answer highlighted and
-    its guidance shown; closed: what was answered, no buttons.
+    Open: one row of buttons (or a select) per question, the chosen answer highlighted with
+    its own feedback; closed: what was answered and its next step, no buttons.
     """
     content, given = state.content, state.answers
     prompts = [bank.prompt(p) for p in content.prompt_ids]
     blocks: list[Block] = [header(content.title), section(what_changed(content))]
     if state.closed:
         for number, prompt in enumerate(prompts, start=1):
-            chosen = given.get(prompt.id)
-            label = answer_label(prompt, chosen) if chosen is not None else None
-            shown = f"*{label}*" if label else "_No answer_"
-            blocks.append(section(f"{number}. {prompt.text}\n{shown}"))
+            blocks.extend(closed_blocks(prompt, number, given.get(prompt.id), prompt.text))
         blocks.append(context(CLOSED_TEXT + " Thank you for taking the time."))
         fallback = f"Your reflection on {content.deal_name or content.deal_id} has closed."
     else:
@@ -78,6 +90,8 @@ def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
                 "it until the nudge closes. Your manager only ever sees team figures."
             )
         )
+        if content.note:
+            blocks.append(context(f":mag: {escape(content.note)}", block_id="note"))
         for number, prompt in enumerate(prompts, start=1):
             blocks.extend(
                 question_blocks(
@@ -85,8 +99,10 @@ def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
                 )
             )
         fallback = f"{content.title} ({content.deal_name or content.deal_id})"
-    if content.rule is not None:
-        blocks.append(_verdict_block(content, given, bank))
+    if content.rule is not None and not (
+        state.closed and decide(content.rule, given, bank) is None
+    ):
+        blocks.append(_verdict_block(content, given, bank))  # a closed nudge: only a verdict
     if len(blocks) > MAX_BLOCKS:  # pragma: no cover - a moment asks a handful of questions
         raise ValueError(f"the nudge message needs {len(blocks)} blocks; Slack allows 50")
     return {"text": fallback[:3000], "blocks": blocks}

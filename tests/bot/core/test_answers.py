@@ -104,15 +104,30 @@ async def test_an_answer_is_stored_under_the_pseudonym(runtime: Runtime) -> None
     assert REP not in flat and "D0" not in flat
 
 
-async def test_scores_follow_the_bank(runtime: Runtime) -> None:
+async def test_only_behaviour_is_scored(runtime: Runtime) -> None:
+    """A quota goal (a reflection) and an admitted risk (a situation) are recorded with no
+    score, so they can never pull a rep's trend down; a behaviour answer keeps its score, and
+    "didn't come up" has none."""
     rnd = await make_round(runtime)
     await answers.record_answer(runtime, WS, REP, rid(rnd), "goal.trust_or_else", "quota")
+    await answers.record_answer(runtime, WS, REP, rid(rnd), "care.interests_first", "2")
     got = await answers.record_answer(
         runtime, WS, REP, rid(rnd), "reliability.unsure_promise", "yes"
     )
-    assert got == {"goal.trust_or_else": "quota", "reliability.unsure_promise": "yes"}
+    assert got == {
+        "goal.trust_or_else": "quota",
+        "care.interests_first": "2",
+        "reliability.unsure_promise": "yes",
+    }
     scores = {r.prompt_id: r.score for r in await all_rows(runtime, Response)}
-    assert scores == {"goal.trust_or_else": 1, "reliability.unsure_promise": 1}
+    assert scores == {
+        "goal.trust_or_else": None,
+        "care.interests_first": 2,
+        "reliability.unsure_promise": None,
+    }
+    await answers.record_answer(runtime, WS, REP, rid(rnd), "care.interests_first", "didnt_come_up")
+    scores = {r.prompt_id: r.score for r in await all_rows(runtime, Response)}
+    assert scores["care.interests_first"] is None
 
 
 async def test_clicking_again_changes_the_answer_in_place(

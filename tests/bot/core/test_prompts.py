@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import shutil
 from collections import Counter
 from importlib import resources
@@ -17,13 +18,17 @@ from hypothesis import strategies as st
 
 from bot.core.prompts import (
     CHECKIN,
+    DIDNT_COME_UP,
     GOAL_PROMPT_ID,
+    NOT_SURE,
     SEEDS,
     TRUST_AND_VALUE,
     Audience,
     ChoiceAnswer,
     DealChange,
     Dimension,
+    Measures,
+    MomentKey,
     PromptBank,
     PromptBankError,
     ScaleAnswer,
@@ -98,83 +103,252 @@ def test_every_dimension_has_at_least_two_prompts_and_three_tips(bank: PromptBan
         assert bank.tips_for(dim, Audience.MANAGER), f"no manager tip for {dim}"
 
 
-def test_goal_question_verbatim(bank: PromptBank) -> None:
+# ------------------------------------------------------------------ what a prompt measures
+
+
+def test_every_prompt_says_what_it_measures(bank: PromptBank) -> None:
+    kinds = Counter(p.measures for p in bank.prompts)
+    assert set(kinds) == set(Measures)
+    for p in bank.prompts:
+        assert isinstance(p.measures, Measures), p.id
+        assert p.scored is (p.measures is Measures.BEHAVIOUR)
+
+
+def test_every_option_of_every_prompt_has_its_own_feedback(bank: PromptBank) -> None:
+    for p in bank.prompts:
+        for option in p.answer.choices():
+            said = p.feedback_for(option.value)
+            assert said is not None, (p.id, option.value)
+            assert said.text.strip() and said.next.strip(), (p.id, option.value)
+            assert len(said.text) <= 220 and len(said.next) <= 160, (p.id, option.value)
+        if isinstance(p.answer, TextAnswer):
+            assert not p.feedback and p.feedback_for("anything") is None
+
+
+def test_answers_that_mean_different_things_never_share_feedback(bank: PromptBank) -> None:
+    """Two answers of a prompt share feedback only when they mean the same (1 and 2 on a
+    scale are both "low"); any other two differ in their word back and in their next step."""
+    for p in bank.prompts:
+        choices = p.answer.choices()
+        for i, a in enumerate(choices):
+            for b in choices[i + 1 :]:
+                same_meaning = p.answer.feedback_key(a.value) == p.answer.feedback_key(b.value)
+                fa, fb = p.feedback_for(a.value), p.feedback_for(b.value)
+                assert fa is not None and fb is not None
+                if same_meaning:
+                    assert fa == fb, (p.id, a.value, b.value)
+                else:
+                    assert fa.text != fb.text, (p.id, a.value, b.value)
+                    assert fa.next != fb.next, (p.id, a.value, b.value)
+
+
+def test_feedback_is_never_copied_between_prompts(bank: PromptBank) -> None:
+    said = Counter(f.text for p in bank.prompts for f in p.feedback.values())
+    assert [text for text, n in said.items() if n > 1] == []
+
+
+def test_feedback_coaches_rather_than_preaches(bank: PromptBank) -> None:
+    preachy = ("you should", "you must", "never ", "shame", "failure to", "unacceptable")
+    for p in bank.prompts:
+        for key, said in p.feedback.items():
+            lowered = said.text.lower()
+            assert not any(word in lowered for word in preachy), (p.id, key, said.text)
+
+
+def test_admitting_a_problem_is_thanked(bank: PromptBank) -> None:
+    """Where an answer admits a problem (the low end of a behaviour scale), the word back
+    affirms the candor instead of lecturing."""
+    thanks = ("thanks", "honest", "fair", "candid", "straight")
+    for p in bank.prompts:
+        if isinstance(p.answer, ScaleAnswer) and p.scored:
+            low = p.feedback["low"].text.lower()
+            assert any(word in low for word in thanks), (p.id, low)
+    forecast = bank.prompt("candor.forecast_honest").feedback["low"].text
+    assert "that is exactly what makes a forecast trustworthy" in forecast
+
+
+def test_only_behaviour_is_ever_scored(bank: PromptBank) -> None:
+    for p in bank.prompts:
+        for option in p.answer.choices():
+            score = bank.score(p, option.value)
+            if not p.scored or option.value in (DIDNT_COME_UP, NOT_SURE):
+                assert score is None, (p.id, option.value)
+            elif isinstance(p.answer, ScaleAnswer):
+                assert score == int(option.value)
+    # the issue's cases: qualifying out, admitting a risk, a quota goal
+    assert all(bank.score(i, "no") is None for i in INVESTMENT_IDS)
+    assert bank.score("reliability.unsure_promise", "yes") is None
+    assert bank.score(GOAL_PROMPT_ID, "quota") is None
+    assert bank.score("candor.forecast_honest", "2") == 2
+
+
+def test_behaviour_scales_offer_didnt_come_up_and_gentle_low_ends(bank: PromptBank) -> None:
+    harsh = re.compile(r"\b(lied?|dishonest|cheat\w*|fool\w*|never|what they want to hear)\b")
+    for p in bank.prompts:
+        if not isinstance(p.answer, ScaleAnswer):
+            continue
+        values = [o.value for o in p.answer.choices()]
+        assert values == ["1", "2", "3", "4", "5", DIDNT_COME_UP], p.id
+        assert p.answer.choices()[-1].label == "Didn't come up"
+        assert not harsh.search(p.answer.low.lower()), (p.id, p.answer.low)
+
+
+def test_no_check_in_question_asks_two_things_at_once(bank: PromptBank) -> None:
+    for p in bank.checkin_prompts():
+        text = p.text.lower()
+        assert "even when" not in text and "even if" not in text, p.id
+    honest = bank.prompt("integrity.honest_every_interaction")
+    assert "cost" not in honest.text
+    assert "cost" in bank.prompt("integrity.honest_when_it_cost").text
+
+
+def test_goal_question_verbatim_and_a_reflection_not_a_score(bank: PromptBank) -> None:
     goal = bank.prompt(GOAL_PROMPT_ID)
     assert goal.text == "What is my goal: trust and value, or something else?"
-    assert goal.dimension is Dimension.GOAL
+    assert goal.dimension is Dimension.GOAL and goal.measures is Measures.SITUATION
     assert goal.seed == ("001",)
     assert CHECKIN in goal.use and goal.enabled_by_default
     assert isinstance(goal.answer, ChoiceAnswer)
     values = [o.value for o in goal.answer.options]
     assert values[0] == TRUST_AND_VALUE
     assert {"quota", "commission"} <= set(values)
-    assert bank.scale_value(goal, TRUST_AND_VALUE) == 5
-    assert all(bank.scale_value(goal, v) == 1 for v in values[1:])
+    assert all(o.score is None for o in goal.answer.options)
+    assert all(bank.score(goal, v) is None for v in values)
+    quota = goal.feedback_for("quota")
+    assert quota is not None and "never" not in quota.text and "honest" in quota.text.lower()
 
 
-def test_weekly_checkin_defaults(bank: PromptBank) -> None:
+def test_deal_anchored_wordings(bank: PromptBank) -> None:
+    anchored = [p for p in bank.checkin_prompts() if p.on_deal is not None]
+    assert len({p.dimension for p in anchored}) >= 5
+    care = bank.prompt("care.interests_first")
+    assert care.text_for("Acme renewal").startswith("On Acme renewal, did I")
+    assert care.text_for(None) == care.text and care.text_for("") == care.text
+    note = bank.prompt("internal_trust.weekly_note")
+    assert note.text_for("Acme") == note.text
+
+
+def test_the_checkin_pool(bank: PromptBank) -> None:
     checkin = bank.for_checkin(None)
-    ids = [p.id for p in checkin]
-    assert ids[0] == GOAL_PROMPT_ID
     notes = [p for p in checkin if isinstance(p.answer, TextAnswer)]
     assert len(notes) == 1 and notes[0] is checkin[-1]
     assert isinstance(notes[0].answer, TextAnswer) and notes[0].answer.optional
-    scales = [p for p in checkin if isinstance(p.answer, ScaleAnswer)]
-    assert {p.dimension for p in scales} == set(Dimension) - {Dimension.GOAL}
-    assert len(checkin) <= 12  # a few clicks, not a survey
+    assert {p.dimension for p in checkin} == set(Dimension)
+    behaviour = {p.dimension for p in checkin if p.scored}
+    assert behaviour == set(Dimension)  # every dimension has something to trend
 
 
 def test_for_checkin_respects_enabled_ids(bank: PromptBank) -> None:
     optional = next(p for p in bank.checkin_prompts() if not p.enabled_by_default)
     chosen = bank.for_checkin({GOAL_PROMPT_ID, optional.id, "internal_trust.weekly_note", "gone"})
-    assert [p.id for p in chosen] == [GOAL_PROMPT_ID, optional.id, "internal_trust.weekly_note"]
+    order = [p.id for p in bank.checkin_prompts()]
+    expected = sorted([GOAL_PROMPT_ID, optional.id], key=order.index)
+    assert [p.id for p in chosen] == [*expected, "internal_trust.weekly_note"]
     assert bank.for_checkin(set()) == []
-    moment_only = bank.for_moment(DealChange.LOST)[0]
+    moment_only = bank.for_moment(MomentKey.LOST)[0]
     assert bank.for_checkin({moment_only.id}) == []
 
 
+# ------------------------------------------------------------------ deal moments
+
+
 def test_every_moment_has_prompts(bank: PromptBank) -> None:
-    assert set(bank.moments) == set(DealChange)
-    for change in DealChange:
-        moment = bank.moment(change)
-        prompts = bank.for_moment(change.value)
+    assert set(bank.moments) == set(MomentKey)
+    assert {c.value for c in DealChange} <= {k.value for k in MomentKey}
+    for key in MomentKey:
+        moment = bank.moment(key)
+        prompts = bank.for_moment(key.value)
         assert prompts and moment.title and moment.intro
-        assert all(change.value in p.use for p in prompts)
+        assert all(key.value in p.use for p in prompts)
         assert not any(isinstance(p.answer, TextAnswer) for p in prompts)
+        assert len(prompts) <= 4  # a nudge is a few clicks
 
 
 def test_moment_prompts_match_the_trust_model(bank: PromptBank) -> None:
-    dims = {c: {p.dimension for p in bank.for_moment(c)} for c in DealChange}
-    assert dims[DealChange.CLOSE_DATE_CHANGED] == {Dimension.CANDOR}
-    assert dims[DealChange.DISCOUNT_REQUESTED] == {Dimension.VALUE_FOCUS}
-    assert dims[DealChange.AMOUNT_CHANGED] == {Dimension.VALUE_FOCUS}
-    assert Dimension.RELIABILITY in dims[DealChange.STAGE_CHANGED]
-    assert Dimension.RELIABILITY in dims[DealChange.WON]
-    assert {Dimension.CARE, Dimension.INTEGRITY} <= dims[DealChange.LOST]
+    dims = {k: {p.dimension for p in bank.for_moment(k)} for k in MomentKey}
+    assert dims[MomentKey.CLOSE_DATE_CHANGED] == {Dimension.CANDOR}
+    assert dims[MomentKey.CLOSE_DATE_PUSHED] == {Dimension.CANDOR}
+    for key in (MomentKey.DISCOUNT_SMALL, MomentKey.DISCOUNT_MEDIUM, MomentKey.AMOUNT_DOWN):
+        assert dims[key] == {Dimension.VALUE_FOCUS}
+    assert Dimension.RELIABILITY in dims[MomentKey.TOWARD_CONTRACT]
+    assert Dimension.RELIABILITY in dims[MomentKey.WON]
+    assert Dimension.CARE in dims[MomentKey.LOST]
+
+
+def test_qualifying_out_is_a_decision_never_a_score(bank: PromptBank) -> None:
+    for key in (MomentKey.DISQUALIFIED, MomentKey.CREATED, MomentKey.FIRST_CONTACT):
+        assert any(p.measures is Measures.DECISION for p in bank.for_moment(key))
+    assert "never counts against" in bank.moment(MomentKey.DISQUALIFIED).intro
+    assert "never counts against" in bank.investment_rule.stop.message
+
+
+def test_seed_004_trust_evidence_at_the_moments_it_is_knowable(bank: PromptBank) -> None:
+    evidence = {
+        "evidence.key_players": MomentKey.EVALUATION,
+        "evidence.criteria": MomentKey.EVALUATION,
+        "evidence.budget": MomentKey.PROPOSAL,
+        "evidence.decision_process": MomentKey.NEGOTIATION,
+        "evidence.confided": MomentKey.TOWARD_CONTRACT,
+    }
+    for prompt_id, key in evidence.items():
+        prompt = bank.prompt(prompt_id)
+        assert prompt.measures is Measures.SITUATION and "004" in prompt.seed
+        assert prompt_id in bank.moment(key).prompts
+    notes = [m.note for m in bank.moments.values() if m.note]
+    assert notes and all("18%" in n for n in notes)
+
+
+def test_client_first_is_asked_while_the_deal_is_live(bank: PromptBank) -> None:
+    client_first = bank.prompt("integrity.named_better_options")
+    assert (
+        client_first.text == "Have I told them which other options would fit them better, if any?"
+    )
+    assert client_first.id in bank.moment(MomentKey.NEGOTIATION).prompts
+    assert not bank.has_prompt("integrity.lost_better_alternative")  # the after-loss hypothetical
+    script = client_first.feedback_for("not_yet")
+    assert script is not None and "regroup" in script.next
 
 
 def test_created_asks_the_three_investment_questions(bank: PromptBank) -> None:
-    created = bank.for_moment("created")
-    assert tuple(p.id for p in created) == INVESTMENT_IDS
-    assert all(isinstance(p.answer, YesNoAnswer) and p.seed == ("000",) for p in created)
+    for key in (MomentKey.CREATED, MomentKey.FIRST_CONTACT):
+        asked = bank.for_moment(key)
+        assert tuple(p.id for p in asked) == INVESTMENT_IDS
+        assert all(isinstance(p.answer, YesNoAnswer) and p.seed == ("000",) for p in asked)
+        assert all(p.measures is Measures.DECISION for p in asked)
+        assert all(isinstance(p.answer, YesNoAnswer) and p.answer.not_sure for p in asked)
+        assert bank.moment(key).rule == bank.investment_rule
     assert bank.investment_rule.prompts == INVESTMENT_IDS
 
 
 @pytest.mark.parametrize(
     ("answers", "verdict"),
     [
-        ((True, True, True), "go"),
-        ((False, False, False), "stop"),
-        ((True, False, True), "think"),
-        ((False, True, False), "think"),
+        (("yes", "yes", "yes"), "go"),
+        (("no", "no", "no"), "stop"),
+        (("yes", "no", "yes"), "think"),
+        (("no", "yes", "no"), "think"),
         ((True, True, False), "think"),
+        (("yes", "not_sure", "yes"), "find_out"),
+        (("no", "no", "not_sure"), "find_out"),
     ],
 )
-def test_seed_000_rule(bank: PromptBank, answers: tuple[bool, ...], verdict: str) -> None:
+def test_seed_000_rule(bank: PromptBank, answers: tuple[Any, ...], verdict: str) -> None:
     given_answers = dict(zip(INVESTMENT_IDS, answers, strict=True))
     assert bank.investment_verdict(given_answers) == verdict
     outcome = bank.investment_rule.outcome(verdict)
     assert outcome.label and outcome.message
+
+
+def test_seed_000_names_the_questions_that_need_a_next_step(bank: PromptBank) -> None:
+    rule = bank.investment_rule
+    answers = dict(zip(INVESTMENT_IDS, ("yes", "no", "not_sure"), strict=True))
+    assert rule.open_questions(answers) == [
+        ("value_focus.value_not_price", "no"),
+        ("value_focus.worth_investment", "not_sure"),
+    ]
+    assert set(rule.names) == set(INVESTMENT_IDS)
+    price = bank.prompt("value_focus.value_not_price").feedback_for("no")
+    assert price is not None and "what a wrong choice would cost them" in price.next
 
 
 def test_seed_000_rule_needs_all_three_answers(bank: PromptBank) -> None:
@@ -184,10 +358,19 @@ def test_seed_000_rule_needs_all_three_answers(bank: PromptBank) -> None:
     assert bank.investment_verdict(extra) == "stop"
 
 
+def test_intro_placeholders(bank: PromptBank) -> None:
+    pushed = bank.moment(MomentKey.CLOSE_DATE_PUSHED_AGAIN)
+    assert pushed.intro_fields() == {"days", "times"}
+    text = pushed.intro_for(days="30", times="second")
+    assert "30 days" in text and "second" in text and "{" not in text
+    assert "15%" in bank.moment(MomentKey.DISCOUNT_LARGE).intro_for(percent="15%")
+    assert bank.moment(MomentKey.WON).intro_fields() == set()
+
+
 def test_slack_limits(bank: PromptBank) -> None:
     for p in bank.prompts:
         assert len(p.text) <= 150, p.id
-        assert len(p.guidance) <= 300, p.id
+        assert p.on_deal is None or len(p.on_deal) <= 150, p.id
         assert p.manager_text is None or len(p.manager_text) <= 150, p.id
         assert len(p.id) <= 64, p.id
         answer = p.answer
@@ -195,15 +378,16 @@ def test_slack_limits(bank: PromptBank) -> None:
             assert len(answer.low) <= 75 and len(answer.high) <= 75, p.id
         if isinstance(answer, ChoiceAnswer):
             assert 2 <= len(answer.options) <= 5, p.id
-            for option in answer.options:
-                assert len(option.label) <= 75, p.id
-                assert len(option.value) <= 150, p.id
+        for option in answer.choices():
+            assert len(option.label) <= 75, p.id
+            assert len(option.value) <= 150, p.id
         if isinstance(answer, TextAnswer) and answer.placeholder:
             assert len(answer.placeholder) <= 150, p.id
     for t in bank.tips:
         assert len(t.text) <= 300, t.id
     for m in bank.moments.values():
         assert len(m.title) <= 150 and len(m.intro) <= 300
+        assert m.note is None or len(m.note) <= 200
 
 
 def test_seeds_are_cited(bank: PromptBank) -> None:
@@ -215,28 +399,32 @@ def test_manager_estimate_prompts(bank: PromptBank) -> None:
     estimates = bank.for_manager_estimate()
     assert estimates
     assert all(isinstance(p.answer, ScaleAnswer) and p.manager_text for p in estimates)
+    assert all(p.scored for p in estimates)
     bad_news = bank.prompt("internal_trust.bad_news")
-    assert bad_news in estimates and bad_news.text == "I can tell my manager bad news about a deal."
-    defaults = bank.default_checkin_ids()
-    assert sum(p.id in defaults for p in estimates) >= 2
+    assert bad_news in estimates
+    assert bad_news.text == "I told my manager the bad news on my deals as soon as I knew it."
+    assert bad_news.id in bank.default_checkin_ids()
 
 
-def test_scale_value(bank: PromptBank) -> None:
+def test_scale_value_is_the_raw_position_and_score_is_behaviour_only(bank: PromptBank) -> None:
     assert bank.scale_value("candor.forecast_honest", "4") == 4
     assert bank.scale_value("candor.forecast_honest", 2) == 2
     assert bank.scale_value("candor.forecast_honest", "9") is None
+    assert bank.scale_value("candor.forecast_honest", DIDNT_COME_UP) is None
     assert bank.scale_value("candor.forecast_honest", True) is None
-    assert bank.scale_value("value_focus.like_them", "yes") == 5
-    assert bank.scale_value("value_focus.like_them", False) == 1
-    # negatively phrased: "is there any promise I'm not sure we can keep?" yes is the worry
-    assert bank.scale_value("reliability.unsure_promise", "yes") == 1
-    assert bank.scale_value("reliability.unsure_promise", "no") == 5
-    assert bank.scale_value("value_focus.won_value", "lower_price") == 1
-    assert bank.scale_value("value_focus.won_value", "not_sure") is None
-    assert bank.scale_value("value_focus.discount_reason", "commodity") is None
+    assert bank.scale_value("candor.told_manager", "yes") == 5
+    assert bank.scale_value("candor.told_manager", False) == 1
+    assert bank.scale_value("value_focus.like_them", "yes") == 5  # a position ...
+    assert bank.score("value_focus.like_them", "yes") is None  # ... but never a score
+    assert bank.scale_value("value_focus.like_them", NOT_SURE) is None
+    assert bank.score("integrity.named_better_options", "named_them") == 5
+    assert bank.score("integrity.named_better_options", "none_fit_better") is None
+    assert bank.scale_value("value_focus.won_value", "lower_price") is None
     assert bank.scale_value("internal_trust.weekly_note", "anything") is None
     with pytest.raises(KeyError):
         bank.scale_value("no.such_prompt", "5")
+    with pytest.raises(KeyError):
+        bank.score("no.such_prompt", "5")
 
 
 def test_pick_tip_is_stable(bank: PromptBank) -> None:
@@ -284,9 +472,92 @@ def test_duplicate_id(bank_dir: Path) -> None:
 
 def test_missing_field(bank_dir: Path) -> None:
     data, prompt = _prompt_data(bank_dir, "integrity.said_so_when_not_best")
-    del prompt["guidance"]
+    del prompt["measures"]
     _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "integrity.said_so_when_not_best", "missing", "guidance")
+    _raises(bank_dir, "questions.yaml", "integrity.said_so_when_not_best", "missing", "measures")
+
+
+def test_unknown_measures(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, "care.their_shoes")
+    prompt["measures"] = "attitude"
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", "care.their_shoes", "unknown measures", "attitude")
+
+
+def test_every_answer_needs_feedback(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, "care.their_shoes")
+    del prompt["feedback"]["didnt_come_up"]
+    _write(bank_dir, "questions.yaml", data)
+    err = _raises(
+        bank_dir, "questions.yaml", "care.their_shoes", "feedback is missing", "'didnt_come_up'"
+    )
+    assert err.item == "care.their_shoes"
+    data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
+    del prompt["feedback"]["quota"]
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "feedback is missing", "'quota'")
+
+
+def test_feedback_for_an_answer_the_prompt_does_not_have(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, "candor.told_manager")
+    prompt["feedback"]["maybe"] = {"text": "Hm.", "next": "Think."}
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", "candor.told_manager", "'maybe'", "not an answer")
+
+
+def test_two_answers_cannot_share_feedback(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
+    prompt["feedback"]["commission"]["next"] = prompt["feedback"]["quota"]["next"]
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "'quota' and 'commission'", "feedback next")
+
+
+def test_feedback_too_long(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
+    prompt["feedback"]["quota"]["text"] = "x" * 221
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "feedback text", "221", "220")
+
+
+def test_only_behaviour_may_carry_scores(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
+    prompt["answer"]["options"][1]["score"] = 1
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "only behaviour prompts are scored")
+
+
+def test_a_behaviour_choice_needs_scores(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, "integrity.named_better_options")
+    del prompt["answer"]["options"][0]["score"]
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", "integrity.named_better_options", "at least two")
+
+
+def test_on_deal_must_name_the_deal_once(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, "care.interests_first")
+    prompt["on_deal"] = "On this deal, did I put them first?"
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", "care.interests_first", "on_deal", "{deal}")
+    prompt["on_deal"] = "On {deal} for {client}, did I put them first?"
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", "care.interests_first", "no other placeholder")
+    prompt["on_deal"] = "On {deal, did I put them first?"
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", "care.interests_first", "brace")
+
+
+def test_manager_text_only_on_behaviour_scales(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, "internal_trust.heard_out_first")
+    prompt["manager_text"] = "I hear my reps out."
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", "heard_out_first", "behaviour scale")
+
+
+def test_a_note_takes_no_feedback(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, "internal_trust.weekly_note")
+    prompt["feedback"] = {"yes": {"text": "Thanks.", "next": "Go on."}}
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "questions.yaml", "weekly_note", "takes no feedback")
 
 
 def test_extra_key(bank_dir: Path) -> None:
@@ -385,7 +656,7 @@ def test_moment_prompt_must_list_the_moment_in_use(bank_dir: Path) -> None:
 
 def test_prompt_used_by_moment_must_be_listed(bank_dir: Path) -> None:
     data, prompt = _prompt_data(bank_dir, "candor.told_manager")
-    prompt["use"] = ["close_date_changed", "lost"]
+    prompt["use"] = [*prompt["use"], "lost"]
     _write(bank_dir, "questions.yaml", data)
     _raises(bank_dir, "questions.yaml", "candor.told_manager", "'lost'")
 
@@ -408,7 +679,29 @@ def test_created_needs_its_rule(bank_dir: Path) -> None:
     data["moments"]["created"]["rule"] = rule
     data["moments"]["won"]["rule"] = rule
     _write(bank_dir, "moments.yaml", data)
-    _raises(bank_dir, "moments.yaml", "won", "only the 'created' moment")
+    _raises(bank_dir, "moments.yaml", "won", "only the 'created' and 'first_contact' moments")
+
+
+def test_rule_prompts_must_be_decisions(bank_dir: Path) -> None:
+    data, prompt = _prompt_data(bank_dir, "value_focus.like_them")
+    prompt["measures"] = "behaviour"
+    _write(bank_dir, "questions.yaml", data)
+    _raises(bank_dir, "moments.yaml", "created", "value_focus.like_them", "decision")
+
+
+def test_intro_placeholders_are_checked(bank_dir: Path) -> None:
+    data = _data(bank_dir, "moments.yaml")
+    data["moments"]["won"]["intro"] = "Won after {days} days."
+    _write(bank_dir, "moments.yaml", data)
+    _raises(bank_dir, "moments.yaml", "'won'", "{days}", "knows none")
+    data["moments"]["won"]["intro"] = "Won."
+    data["moments"]["discount_large"]["intro"] = "{percent} off after {days} days."
+    _write(bank_dir, "moments.yaml", data)
+    _raises(bank_dir, "moments.yaml", "discount_large", "{days}", "only {percent}")
+    data["moments"]["discount_large"]["intro"] = "{percent} off."
+    data["moments"]["won"]["title"] = "Won {deal}"
+    _write(bank_dir, "moments.yaml", data)
+    _raises(bank_dir, "moments.yaml", "'won'", "title takes no placeholders")
 
 
 def test_rule_prompts_must_be_yes_no(bank_dir: Path) -> None:

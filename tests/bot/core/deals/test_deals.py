@@ -19,7 +19,7 @@ from bot.core import deals
 from bot.core.deals import DealUpdate, PayloadError
 from bot.core.deals import planning as deal_planning
 from bot.core.deals import storing as deal_store
-from bot.core.prompts import DealChange, default_bank
+from bot.core.prompts import DealChange, MomentKey, default_bank
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
@@ -236,17 +236,19 @@ def test_moment_for_a_change(change: str, to: str | None, moment: DealChange) ->
 
 async def test_nudge_context_gives_the_moments_prompts(runtime: Runtime) -> None:
     bank = default_bank()
-    [event_id] = await accept(runtime, update(change=DealChange.STAGE_CHANGED, to_value="Lead"))
+    first = update(change=DealChange.STAGE_CHANGED, from_value="Lead", to_value="Qualification")
+    [event_id] = await accept(runtime, first)
     assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
     [delivery] = await nudges(runtime)
     content = await deals.nudge_context(runtime, delivery)
-    assert content.moment is DealChange.CREATED and content.change is DealChange.STAGE_CHANGED
-    assert content.prompt_ids == tuple(p.id for p in bank.for_moment(DealChange.CREATED))
+    assert content.moment is MomentKey.FIRST_CONTACT
+    assert content.change is DealChange.STAGE_CHANGED
+    assert content.prompt_ids == tuple(p.id for p in bank.for_moment(MomentKey.FIRST_CONTACT))
     assert content.rule == bank.investment_rule
-    assert content.title == bank.moment(DealChange.CREATED).title
+    assert content.title == bank.moment(MomentKey.FIRST_CONTACT).title
     assert (content.deal_name, content.to_value, content.user_id) == (
         "Acme renewal",
-        "Lead",
+        "Qualification",
         LONDON,
     )
     assert content.team_id is not None
@@ -254,6 +256,61 @@ async def test_nudge_context_gives_the_moments_prompts(runtime: Runtime) -> None
     assert content.answer_context != deals.answer_context(
         Pseudonyms("another-key-0123456"), WS, event_id
     )
+
+
+async def test_a_new_deal_before_first_contact_waits_for_it(runtime: Runtime) -> None:
+    """Seed 000's questions are asked after the first conversation, not when a lead is keyed
+    into the CRM: a deal created at a pre-contact stage gets no nudge, the first move past it
+    does."""
+    created = update("crm-1", change=DealChange.CREATED, to_value="Prospecting")
+    [waiting] = await accept(runtime, created)
+    assert await deals.process_event(runtime, waiting, no_lookup) == deals.WAITING
+    assert await nudges(runtime) == []
+    booked = update(
+        "crm-2",
+        change=DealChange.STAGE_CHANGED,
+        from_value="Prospecting",
+        to_value="Appointment Scheduled",
+    )
+    [still] = await accept(runtime, booked)
+    assert await deals.process_event(runtime, still, no_lookup) == deals.WAITING
+    met = update(
+        "crm-3",
+        change=DealChange.STAGE_CHANGED,
+        from_value="Appointment Scheduled",
+        to_value="Discovery",
+    )
+    [event_id] = await accept(runtime, met)
+    assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
+    [delivery] = await nudges(runtime)
+    content = await deals.nudge_context(runtime, delivery)
+    assert content.moment is MomentKey.FIRST_CONTACT and content.rule is not None
+
+
+async def test_a_new_deal_past_first_contact_is_asked_at_once(runtime: Runtime) -> None:
+    [event_id] = await accept(runtime, update(change=DealChange.CREATED, to_value="Discovery"))
+    assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
+    [delivery] = await nudges(runtime)
+    assert (await deals.nudge_context(runtime, delivery)).moment is MomentKey.CREATED
+
+
+async def test_a_repeated_slip_is_its_own_moment(runtime: Runtime) -> None:
+    bank = default_bank()
+    pushes = [("2026-11-30", "2026-12-31"), ("2026-12-31", "2027-02-15")]
+    moments = []
+    for n, (before, after) in enumerate(pushes):
+        pushed = update(
+            f"crm-{n}", change=DealChange.CLOSE_DATE_CHANGED, from_value=before, to_value=after
+        )
+        [event_id] = await accept(runtime, pushed)
+        await deals.process_event(runtime, event_id, no_lookup)
+        delivery = next(d for d in await nudges(runtime) if d.deal_event_id == event_id)
+        moments.append(await deals.nudge_context(runtime, delivery))
+    first, again = moments
+    assert first.moment is MomentKey.CLOSE_DATE_PUSHED and "31 days later" in first.intro
+    assert again.moment is MomentKey.CLOSE_DATE_PUSHED_AGAIN
+    assert "second time" in again.intro and "46 days" in again.intro
+    assert again.prompt_ids == bank.moment(MomentKey.CLOSE_DATE_PUSHED_AGAIN).prompts
 
 
 @pytest.mark.parametrize("change", list(DealChange))
@@ -264,6 +321,8 @@ async def test_every_change_plans_a_nudge_with_its_moment(
     assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
     [delivery] = await nudges(runtime)
     content = await deals.nudge_context(runtime, delivery)
+    # with nothing known about its direction or size, a change keeps its plain moment
+    assert content.moment == change.value
     assert content.prompt_ids == default_bank().moment(change).prompts
 
 

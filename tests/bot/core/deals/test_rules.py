@@ -1,5 +1,5 @@
-"""Routing a deal change to its moment: the rich moment, its context, and the nearest of the
-prompt bank's seven moments for today's nudges."""
+"""Routing a deal change to its moment: the rich moment, its context, the prompt bank's moment
+whose questions the nudge asks, and the nearest of the webhook's seven changes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ from decimal import Decimal
 import pytest
 
 from bot.core import deals
-from bot.core.deals.rules import LEGACY, DiscountBand, Moment, Trend, moment_for, route
+from bot.core.deals.rules import (
+    LEGACY,
+    DealMoment,
+    DiscountBand,
+    Moment,
+    Trend,
+    moment_for,
+    moment_key,
+    route,
+    waits_for_contact,
+)
 from bot.core.deals.stages import DealType, Direction, StageFacts, StageKind
-from bot.core.prompts import DealChange
+from bot.core.prompts import DealChange, MomentKey, default_bank
 from bot.runtime import Runtime
 from tests.support.deals import accept, no_lookup, nudges, update
 
@@ -109,7 +119,7 @@ def test_an_existing_customers_early_stage_is_the_renewal_moment() -> None:
 
 def test_created() -> None:
     assert route(DealChange.CREATED).moment is Moment.EARLY
-    assert route(DealChange.CREATED, None, "Prospecting").moment is Moment.EARLY
+    assert route(DealChange.CREATED, None, "Discovery").moment is Moment.EARLY
     assert route(DealChange.CREATED, None, "Proposal").moment is Moment.EARLY  # still new
     # a deal entered after the fact, already closed, is that outcome
     assert route(DealChange.CREATED, None, "Closed Won").moment is Moment.WON
@@ -209,4 +219,90 @@ async def test_a_nudge_for_a_backward_move_is_not_the_new_deal_moment(runtime: R
     assert await deals.process_event(runtime, event_id, no_lookup) == deals.NUDGED
     [delivery] = await nudges(runtime)
     content = await deals.nudge_context(runtime, delivery)
-    assert content.moment is DealChange.STAGE_CHANGED
+    assert content.moment is MomentKey.BACKWARD_MOVE and content.rule is None
+
+
+# --------------------------------------------------------------------------- first contact
+
+
+@pytest.mark.parametrize(
+    ("change", "before", "after", "moment"),
+    [
+        (DealChange.CREATED, None, "Prospecting", Moment.AWAITING_CONTACT),
+        (DealChange.CREATED, None, "appointmentscheduled", Moment.AWAITING_CONTACT),
+        (DealChange.CREATED, None, "New Lead", Moment.AWAITING_CONTACT),
+        (DealChange.CREATED, None, "Qualification", Moment.EARLY),
+        (DealChange.CREATED, None, "Contacted", Moment.EARLY),
+        (STAGE, "Lead", "Appointment Scheduled", Moment.AWAITING_CONTACT),
+        (STAGE, "Prospecting", "Qualification", Moment.FIRST_CONTACT),
+        (STAGE, "appointmentscheduled", "qualifiedtobuy", Moment.FIRST_CONTACT),
+        (STAGE, "Lead", "Proposal/Price Quote", Moment.FIRST_CONTACT),
+        (STAGE, "Prospecting", "Closed - Not a fit", Moment.DISQUALIFIED),
+        (STAGE, "Discovery", "Needs Analysis", Moment.EVALUATION),
+        (STAGE, "Proposal/Price Quote", "Prospecting", Moment.BACKWARD_MOVE),
+    ],
+)
+def test_first_contact(change: DealChange, before: str | None, after: str, moment: Moment) -> None:
+    """A new deal at a stage where nobody has met the buyer waits; the first move past it
+    asks seed 000's questions."""
+    assert route(change, before, after).moment is moment
+    assert waits_for_contact(change, before, after) is (moment is Moment.AWAITING_CONTACT)
+
+
+def test_an_existing_customer_never_waits_for_first_contact() -> None:
+    found = route(DealChange.CREATED, None, "Prospecting", deal_type=DealType.RENEWAL)
+    assert found.moment is Moment.RENEWAL_OR_EXPANSION
+
+
+# --------------------------------------------------------------------------- moment keys
+
+
+@pytest.mark.parametrize(
+    ("change", "before", "after", "pushed_before", "key"),
+    [
+        (DealChange.CLOSE_DATE_CHANGED, "2026-11-30", "2027-01-15", 0, MomentKey.CLOSE_DATE_PUSHED),
+        (
+            DealChange.CLOSE_DATE_CHANGED,
+            "2026-11-30",
+            "2027-01-15",
+            1,
+            MomentKey.CLOSE_DATE_PUSHED_AGAIN,
+        ),
+        (
+            DealChange.CLOSE_DATE_CHANGED,
+            "2027-01-15",
+            "2026-11-30",
+            3,
+            MomentKey.CLOSE_DATE_PULLED_IN,
+        ),
+        (DealChange.CLOSE_DATE_CHANGED, None, "soon", 0, MomentKey.CLOSE_DATE_CHANGED),
+        (DealChange.AMOUNT_CHANGED, "10000", "12000", 0, MomentKey.AMOUNT_UP),
+        (DealChange.AMOUNT_CHANGED, "$12,000", "$9,000", 0, MomentKey.AMOUNT_DOWN),
+        (DealChange.AMOUNT_CHANGED, None, "a lot", 0, MomentKey.AMOUNT_CHANGED),
+        (DealChange.DISCOUNT_REQUESTED, None, "5%", 0, MomentKey.DISCOUNT_SMALL),
+        (DealChange.DISCOUNT_REQUESTED, None, "15 %", 0, MomentKey.DISCOUNT_MEDIUM),
+        (DealChange.DISCOUNT_REQUESTED, None, "30% off list", 0, MomentKey.DISCOUNT_LARGE),
+        (DealChange.DISCOUNT_REQUESTED, None, "a bit", 0, MomentKey.DISCOUNT_REQUESTED),
+        (STAGE, "Proposal", "Negotiation/Review", 0, MomentKey.NEGOTIATION),
+        (STAGE, "Discovery", "Needs Analysis", 0, MomentKey.EVALUATION),
+        (STAGE, "Needs Analysis", "Proposal/Price Quote", 0, MomentKey.PROPOSAL),
+        (STAGE, "Negotiation/Review", "Contract Sent", 0, MomentKey.TOWARD_CONTRACT),
+        (STAGE, "Negotiation/Review", "Closed Lost – No Decision", 0, MomentKey.NO_DECISION),
+        (DealChange.LOST, None, "Disqualified", 0, MomentKey.DISQUALIFIED),
+        (DealChange.CREATED, None, "Renewal", 0, MomentKey.RENEWAL_OR_EXPANSION),
+        (STAGE, "Prospecting", "Discovery", 0, MomentKey.FIRST_CONTACT),
+    ],
+)
+def test_every_routed_change_names_a_moment_with_content(
+    change: DealChange, before: str | None, after: str | None, pushed_before: int, key: MomentKey
+) -> None:
+    found = moment_key(route(change, before, after), pushed_before)
+    assert found is key
+    assert default_bank().for_moment(found)
+
+
+def test_every_rich_moment_has_content() -> None:
+    bank = default_bank()
+    for moment in Moment:
+        found = DealMoment(moment, DealChange.STAGE_CHANGED)
+        assert bank.for_moment(moment_key(found)), moment

@@ -25,7 +25,7 @@ from bot.core.deals.last_known import KEEP_SEEN, LastKnown
 from bot.core.deals.model import PayloadError
 from bot.core.deals.rules import Moment, route
 from bot.core.deals.salesforce import Notification, changes, parse_outbound_message
-from bot.core.prompts import DealChange
+from bot.core.prompts import DealChange, MomentKey
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.runtime.settings import DEAL_CHANGES, SettingsError, load_settings
@@ -535,7 +535,7 @@ async def test_an_outbound_message_is_stored_and_acknowledged(
     assert [d.user_id for d in await nudges(runtime)] == [LONDON]
     [delivery] = await nudges(runtime)
     content = await deals.nudge_context(runtime, delivery)
-    assert content.moment is DealChange.STAGE_CHANGED  # "toward contract" until its own prompts
+    assert content.moment is MomentKey.NEGOTIATION  # with its own questions (client first)
 
 
 async def test_closed_lost_is_the_lost_moment(
@@ -559,7 +559,7 @@ async def test_closed_lost_is_the_lost_moment(
     assert route(event.change, event.from_value, event.to_value).moment is Moment.NO_DECISION
     await hooks.drain()
     [delivery] = await nudges(runtime)
-    assert (await deals.nudge_context(runtime, delivery)).moment is DealChange.LOST
+    assert (await deals.nudge_context(runtime, delivery)).moment is MomentKey.NO_DECISION
 
 
 async def test_a_redelivery_is_acknowledged_and_stored_once(

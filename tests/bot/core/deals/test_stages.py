@@ -16,6 +16,7 @@ from bot.core.deals.stages import (
     classify_stage,
     deal_type_of,
     direction,
+    is_pre_contact,
     kind_by_name,
     normalise,
 )
@@ -277,3 +278,37 @@ def test_deal_type(text: str, deal_type: DealType | None) -> None:
 def test_renewal_is_a_type_not_a_stage() -> None:
     assert classify_stage("Renewal") is StageKind.UNKNOWN
     assert deal_type_of(None, "", "Renewal") is DealType.RENEWAL
+
+
+@pytest.mark.parametrize(
+    ("name", "before_contact"),
+    [
+        ("Prospecting", True),
+        ("appointmentscheduled", True),
+        ("Appointment Scheduled", True),
+        ("Lead", True),
+        ("New Lead", True),
+        ("Open - Not Contacted", True),
+        ("Attempting contact", True),
+        ("Meeting scheduled", True),
+        ("MQL", True),
+        ("Qualification", False),
+        ("qualifiedtobuy", False),
+        ("Discovery", False),
+        ("Working - Contacted", False),
+        ("Lead qualified", False),
+        ("Needs Analysis", False),
+        ("Closed Lost", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_stages_before_first_contact(name: str | None, before_contact: bool) -> None:
+    """Where the CRM says nobody has met the buyer yet, seed 000's questions wait."""
+    assert is_pre_contact(name) is before_contact
+
+
+def test_an_override_can_make_a_stage_past_contact() -> None:
+    assert is_pre_contact("Intake") is False  # a name no rule knows is not early
+    assert is_pre_contact("New") is True
+    assert is_pre_contact("New", {"new": StageKind.EVALUATION}) is False

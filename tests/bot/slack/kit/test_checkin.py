@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.prompts import Prompt, PromptBank, default_bank
+from bot.core.prompts import DIDNT_COME_UP, Prompt, PromptBank, default_bank
 from bot.slack.kit.checkin import (
     CLOSED_TEXT,
     MAX_PROMPTS,
+    MAX_QUESTIONS,
+    NOT_SCORED,
     NOTE_ACTION,
     checkin_message,
     checkin_tip,
@@ -29,7 +31,14 @@ from slack_emulator.payloads import click_action
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 BANK = default_bank()
-DEFAULT_IDS = [p.id for p in BANK.for_checkin()]
+DEFAULT_IDS = [
+    "care.interests_first",
+    "goal.trust_or_else",
+    "candor.forecast_honest",
+    "internal_trust.heard_out_first",
+    "integrity.honest_every_interaction",
+    "internal_trust.weekly_note",
+]  # a week as the rotation asks it: five questions (scales, a choice, a situation), the note
 ANSWERABLE = [p for p in BANK.prompts if p.kind != "text"]
 
 
@@ -66,6 +75,7 @@ def build(
     note: Note | None = None,
     state: str = "open",
     bank: PromptBank = BANK,
+    deal: str | None = None,
 ) -> dict[str, Any]:
     rnd = make_round(prompt_ids)
     message = checkin_message(
@@ -75,6 +85,7 @@ def build(
         note,
         state=state,  # type: ignore[arg-type]
         tip=checkin_tip(bank, rnd),
+        deal=deal,
     )
     assert validate_blocks(message["blocks"]) == []
     assert len(message["blocks"]) <= 50 and message["text"]
@@ -101,9 +112,7 @@ def interactive(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 def with_prompt(**fields: Any) -> PromptBank:
     """The default bank plus one extra check-in prompt."""
-    extra = Prompt.model_validate(
-        {"seed": "001", "guidance": "Extra guidance.", "use": ["checkin"], **fields}
-    )
+    extra = Prompt.model_validate({"seed": "001", "use": ["checkin"], **fields})
     return PromptBank(prompts=(*BANK.prompts, extra), moments=BANK.moments, tips=BANK.tips)
 
 
@@ -114,13 +123,13 @@ def test_the_default_checkin_asks_every_question_with_buttons() -> None:
     message = build(DEFAULT_IDS)
     texts = str(message["blocks"])
     assert message["blocks"][0]["type"] == "header"
-    questions = [p for p in BANK.for_checkin() if p.kind != "text"]
+    questions = [BANK.prompt(p) for p in DEFAULT_IDS if BANK.prompt(p).kind != "text"]
     for n, prompt in enumerate(questions, start=1):
         assert f"*{n}. {prompt.text}*" in texts
-        assert prompt.guidance not in texts  # shown only once answered
+        assert not any(b.get("block_id") == f"f|{prompt.id}" for b in message["blocks"])
     scale = elements(message, "care.interests_first")
-    assert [b["text"]["text"] for b in scale] == ["1", "2", "3", "4", "5"]
-    assert [b["value"] for b in scale] == [f"7|{n}" for n in range(1, 6)]
+    assert [b["text"]["text"] for b in scale] == ["1", "2", "3", "4", "5", "Didn't come up"]
+    assert [b["value"] for b in scale] == [*(f"7|{n}" for n in range(1, 6)), "7|didnt_come_up"]
     assert all(b["action_id"].startswith("checkin.answer:care.interests_first:") for b in scale)
     assert not any("style" in b for b in scale)
     labels = block(message, "c|care.interests_first")["elements"][0]["text"]
@@ -141,27 +150,75 @@ def test_the_default_checkin_asks_every_question_with_buttons() -> None:
     assert "weekly_note" not in texts.replace("internal_trust.weekly_note", "")
     tip = checkin_tip(BANK, make_round(DEFAULT_IDS))
     assert tip.text in block(message, "tip")["elements"][0]["text"]
+    assert "5 quick questions" in block(message, "intro")["text"]["text"]
 
 
-def test_the_chosen_answer_is_highlighted_with_its_guidance() -> None:
+def test_only_questions_about_the_rep_go_unmarked() -> None:
+    message = build(DEFAULT_IDS)
+    situation = str(block(message, "c|internal_trust.heard_out_first"))
+    assert "Not scored" in situation
+    goal = str(block(message, "c|goal.trust_or_else"))  # a reflection, not a grade
+    assert "Not scored" in goal
+    assert "Not scored" not in str(block(message, "c|care.interests_first"))
+    assert set(NOT_SCORED) == {"situation", "decision"}
+
+
+def test_each_answer_gets_its_own_feedback() -> None:
     answers = {"care.interests_first": "4", "goal.trust_or_else": "quota"}
     message = build(DEFAULT_IDS, answers)
     styles = {b["text"]["text"]: b.get("style") for b in elements(message, "care.interests_first")}
-    assert styles == {"1": None, "2": None, "3": None, "4": "primary", "5": None}
+    assert styles == {"1": None, "2": None, "3": None, "4": "primary", "5": None} | {
+        "Didn't come up": None
+    }
     (select,) = elements(message, "goal.trust_or_else")
     assert select["initial_option"] in select["options"]
     assert select["initial_option"]["value"] == "7|quota"
-    for prompt_id in answers:
-        context = str(block(message, f"c|{prompt_id}"))
-        assert BANK.prompt(prompt_id).guidance in context
-    assert BANK.prompt("candor.forecast_honest").guidance not in str(message["blocks"])
+    for prompt_id, value in answers.items():
+        said = BANK.prompt(prompt_id).feedback_for(value)
+        assert said is not None
+        shown = str(block(message, f"f|{prompt_id}"))
+        assert said.text in shown and said.next in shown and "*Next:*" in shown
+    assert not any(b.get("block_id") == "f|candor.forecast_honest" for b in message["blocks"])
+    # the same question answered the other way reads differently
+    other = build(DEFAULT_IDS, {"goal.trust_or_else": "trust_and_value"})
+    assert str(block(other, "f|goal.trust_or_else")) != str(block(message, "f|goal.trust_or_else"))
+    low = build(DEFAULT_IDS, {"candor.forecast_honest": "1"})
+    assert "exactly what makes a forecast trustworthy" in str(
+        block(low, "f|candor.forecast_honest")
+    )
+
+
+def test_didnt_come_up_is_an_answer_with_its_own_feedback() -> None:
+    message = build(DEFAULT_IDS, {"care.interests_first": DIDNT_COME_UP})
+    (chosen,) = [b for b in elements(message, "care.interests_first") if b.get("style")]
+    assert chosen["text"]["text"] == "Didn't come up"
+    said = BANK.prompt("care.interests_first").feedback["didnt_come_up"]
+    assert said.text in str(block(message, "f|care.interests_first"))
+    closed = build(DEFAULT_IDS, {"care.interests_first": DIDNT_COME_UP}, state="closed")
+    assert "*Didn't come up*" in block(closed, "q|care.interests_first")["text"]["text"]
+
+
+def test_one_question_is_asked_about_the_deal_the_rep_touched() -> None:
+    message = build(DEFAULT_IDS, deal="Acme <renewal> & co")
+    first = block(message, "q|care.interests_first")["text"]["text"]
+    wanted = "On Acme &lt;renewal&gt; &amp; co, did I put the client's interests ahead of my own?"
+    assert first == f"*1. {wanted}*"
+    # only the first question with a deal wording is anchored; the others read as usual
+    honest = block(message, "q|integrity.honest_every_interaction")["text"]["text"]
+    assert "Acme" not in honest
+    general = build(DEFAULT_IDS)
+    assert "On " not in block(general, "q|care.interests_first")["text"]["text"]
+    closed = build(DEFAULT_IDS, {"care.interests_first": "5"}, state="closed", deal="Acme")
+    assert "On Acme, did I" in block(closed, "q|care.interests_first")["text"]["text"]
 
 
 def test_yes_no_and_short_choices_are_buttons() -> None:
+    feedback = {v: {"text": f"About {v}.", "next": f"Then {v}."} for v in ("up", "flat", "down")}
     bank = with_prompt(
         id="test.three_ways",
         text="Which way did it go?",
         dimension="care",
+        measures="behaviour",
         answer={
             "type": "choice",
             "options": [
@@ -170,18 +227,20 @@ def test_yes_no_and_short_choices_are_buttons() -> None:
                 {"value": "down", "label": "Down", "score": 1},
             ],
         },
+        feedback=feedback,
     )
     ids = ["candor.told_manager", "test.three_ways"]
     message = build(ids, {"candor.told_manager": "no", "test.three_ways": "flat"}, bank=bank)
     yes_no = elements(message, "candor.told_manager")
     assert [(b["text"]["text"], b["value"], b.get("style")) for b in yes_no] == [
         ("Yes", "7|yes", None),
-        ("No", "7|no", "primary"),
+        ("Not yet", "7|no", "primary"),
     ]
     three = elements(message, "test.three_ways")
     assert [b["type"] for b in three] == ["button"] * 3
     assert [b.get("style") for b in three] == [None, "primary", None]
-    assert "c|candor.told_manager" in {b.get("block_id") for b in message["blocks"]}
+    assert "About flat." in str(block(message, "f|test.three_ways"))
+    assert "f|candor.told_manager" in {b.get("block_id") for b in message["blocks"]}
     assert not any(b.get("block_id") == "note" for b in message["blocks"])  # no text prompt
 
 
@@ -207,35 +266,34 @@ def test_every_bank_prompt_with_every_answer_fits() -> None:
         ids = [prompt.id, "internal_trust.weekly_note"]
         build(ids)
         for option in prompt.answer.choices():
-            message = build(ids, {prompt.id: option.value}, make_note("x" * 3000))
+            message = build(ids, {prompt.id: option.value}, make_note("x" * 3000), deal="D" * 300)
             build(ids, {prompt.id: option.value}, make_note("y" * 3000), state="closed")
-            shown = [e["text"] for e in block(message, f"c|{prompt.id}")["elements"]]
-            assert f":bulb: {prompt.guidance}" in shown
+            said = prompt.feedback_for(option.value)
+            assert said is not None
+            shown = block(message, f"f|{prompt.id}")["elements"][0]["text"]
+            assert shown == f":bulb: {said.text}\n:point_right: *Next:* {said.next}"
 
 
 # --------------------------------------------------------------------------- size
 
 
 def test_a_round_of_twelve_prompts_fits_answered() -> None:
-    ids = [*[p.id for p in ANSWERABLE if p.kind == "scale"][:11], "internal_trust.weekly_note"]
-    assert len(ids) == 12
+    scales = [p.id for p in ANSWERABLE if p.kind == "scale"]
+    ids = [*scales[:MAX_QUESTIONS], "internal_trust.weekly_note"]
+    assert len(ids) == MAX_PROMPTS == 12
     answered = {p: "3" for p in ids[:-1]}
-    message = build(ids, answered, make_note("z" * 3000))
+    message = build(ids, answered, make_note("z" * 3000), deal="Acme")
     assert len(message["blocks"]) <= 50
     build(ids, answered, make_note(), state="closed")
 
 
-def test_the_largest_round_fits_and_a_bigger_one_fails_loudly() -> None:
-    widest = [p for p in ANSWERABLE if p.kind == "scale"][:MAX_PROMPTS]
-    ids = [p.id for p in widest]
-    message = build(ids, {p: "5" for p in ids})
-    assert len(message["blocks"]) <= 50
-    too_many = [p.id for p in ANSWERABLE][:24]
-    for count in (MAX_PROMPTS + 1, 24):
+def test_a_bigger_round_fails_loudly() -> None:
+    scales = [p.id for p in ANSWERABLE if p.kind == "scale"]
+    for ids in (scales[: MAX_QUESTIONS + 1], [p.id for p in ANSWERABLE][:24]):
         with pytest.raises(ValueError, match="at most"):
-            build(too_many[:count])
+            build(ids)
         with pytest.raises(ValueError, match="at most"):
-            build(too_many[:count], state="closed")
+            build(ids, state="closed")
 
 
 def test_bad_rounds_fail_loudly() -> None:
@@ -267,6 +325,9 @@ def test_a_closed_checkin_shows_what_was_answered_and_no_buttons() -> None:
     assert "*Trust and value*" in block(message, "q|goal.trust_or_else")["text"]["text"]
     assert "_No answer_" in block(message, "q|candor.forecast_honest")["text"]["text"]
     assert "> kept" in block(message, "note")["text"]["text"]
+    said = BANK.prompt("care.interests_first").feedback["high"]
+    assert said.next in str(block(message, "f|care.interests_first"))  # the step stays
+    assert not any(b.get("block_id") == "f|candor.forecast_honest" for b in message["blocks"])
 
 
 def test_a_value_the_prompt_no_longer_knows_reads_as_unanswered() -> None:
@@ -332,12 +393,19 @@ def test_round_ids_must_be_positive_integers(raw: object) -> None:
 # --------------------------------------------------------------------------- tip
 
 
-def test_the_tip_is_stable_and_follows_the_first_prompt() -> None:
-    rnd = make_round(["care.interests_first", "goal.trust_or_else"])
+def test_the_tip_is_a_practice_from_a_dimension_not_asked_this_week() -> None:
+    rnd = make_round(DEFAULT_IDS)
     tip = checkin_tip(BANK, rnd)
-    assert tip == checkin_tip(BANK, rnd) and tip.dimension == "care"
-    assert tip == BANK.pick_tip("care", key="round:7", audience="rep")
-    assert checkin_tip(BANK, make_round([])).dimension == "goal"
+    asked = {BANK.prompt(p).dimension for p in DEFAULT_IDS}
+    assert tip == checkin_tip(BANK, rnd) and tip.dimension not in asked
+    assert "rep" in tip.audience
+    # a rep who answered "Hitting my target" is not told in the same message that revenue
+    # should never be the goal: the goal question's week never closes on a goal tip
+    for round_id in range(1, 60):
+        assert checkin_tip(BANK, make_round(DEFAULT_IDS, round_id)).dimension != "goal"
+    assert checkin_tip(BANK, make_round([])).dimension
+    message = build(DEFAULT_IDS)
+    assert "A practice for next week" in str(block(message, "tip"))
 
 
 # --------------------------------------------------------------------------- modal

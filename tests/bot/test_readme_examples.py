@@ -1,0 +1,76 @@
+"""The check-in and the nudge README shows "as a rep sees them" are what the kit builds today:
+rendered here the same way, they must appear in README.md verbatim."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.core import rotation
+from bot.core.deals import NudgeContent
+from bot.core.nudges import NudgeState
+from bot.core.prompts import DealChange, MomentKey, default_bank
+from bot.demo import render
+from bot.slack.kit.checkin import checkin_message, checkin_tip
+from bot.slack.kit.nudge import nudge_message
+from bot.storage.models import CheckinRound
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+AT = datetime(2026, 12, 7, 10, tzinfo=UTC)
+
+
+def rendered(message: dict[str, object], title: str) -> str:
+    console = Console(record=True, width=92, color_system=None, file=io.StringIO())
+    console.print(render.message(message, render.Directory(), title=title))  # type: ignore[arg-type]
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+
+
+def test_the_readme_shows_the_checkin_and_the_nudge_as_built() -> None:
+    bank = default_bank()
+    week = rotation.plan_week(bank, None, "T0ACME", date(2026, 12, 7))
+    rnd = CheckinRound(
+        id=3,
+        workspace_id="T0ACME",
+        team_id=1,
+        period_start=date(2026, 12, 7),
+        period_end=date(2026, 12, 13),
+        prompt_ids=week.prompt_ids,
+        created_at=AT,
+    )
+    clicked = {
+        "care.interests_first": "4",
+        "goal.trust_or_else": "quota",
+        "candor.forecast_honest": "2",
+    }
+    checkin = checkin_message(
+        bank, rnd, clicked, None, tip=checkin_tip(bank, rnd), deal="Globex renewal"
+    )
+    moment = bank.moment(MomentKey.FIRST_CONTACT)
+    content = NudgeContent(
+        delivery_id=9,
+        deal_event_id=3,
+        workspace_id="T0ACME",
+        user_id="U1",
+        team_id=1,
+        deal_id="D-7",
+        deal_name="Initech platform deal",
+        change=DealChange.STAGE_CHANGED,
+        moment=MomentKey.FIRST_CONTACT,
+        from_value="Prospecting",
+        to_value="Discovery",
+        occurred_at=AT,
+        title=moment.title,
+        intro=moment.intro,
+        prompt_ids=moment.prompts,
+        rule=moment.rule,
+        answer_context="nudge:x",
+        note=moment.note,
+    )
+    answers = dict(zip(moment.prompts, ("yes", "no", "yes"), strict=True))
+    nudge = nudge_message(bank, NudgeState(content, answers, False, "D1", "1.2"))
+    readme = README.read_text(encoding="utf-8")
+    assert rendered(checkin, "Trustbot · weekly check-in, after three clicks") in readme
+    assert rendered(nudge, "Trustbot · deal nudge, all three answered") in readme

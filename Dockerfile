@@ -1,6 +1,7 @@
 # Trustbot: one image for every role (web, worker, scheduler, migrate); see README "Deploying".
 #   docker build -t trustbot .
-#   docker run --env-file .env -p 3000:3000 trustbot serve --role all
+#   docker run --env-file .env -p 3000:3000 -v trustbot-data:/data trustbot
+# (one container on SQLite in /data, migrated on start; Compose runs the roles on PostgreSQL)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -36,4 +37,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 # outbox, the scheduler lease is released; give it up to 30 s (docker stop -t 30)
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["trustbot"]
-CMD ["serve", "--role", "all", "--port", "3000"]
+# --migrate: a new /data volume gets its schema, an upgraded image updates it, then it serves
+CMD ["serve", "--migrate", "--role", "all", "--port", "3000"]

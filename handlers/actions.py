@@ -1,8 +1,10 @@
 """Buttons and selects in messages: the check-in's and deal nudge's answers, the check-in's
 "Add a note" button, the App Home's controls and the setup modal's team picker.
 
-Each listener acks at once, then lets :mod:`bot.answers` do the work and redraws the DM with
-:mod:`bot.slack.checkin_blocks`. Anything refused is told to the rep in an ephemeral message.
+Each listener acks at once, then lets :mod:`bot.core.answers` do the work and redraws the DM
+(where the outbox posted it, whatever the click says) with :mod:`bot.slack.checkin_dm`.
+Anything refused is told to the rep in an ephemeral message. The setup modal's team picker
+shows a team's roster, so it answers admins only.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from bot.core import answers, nudges, people, teams
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
 from bot.slack import followups
-from bot.slack.checkin_dm import message_of, refresh_checkin, tell
+from bot.slack.checkin_dm import clicked_in, refresh_checkin, tell
 from bot.slack.followups import FORGET_ACTION
 from bot.slack.home_publish import publish_home
 from bot.slack.kit.blocks import notice
@@ -29,6 +31,7 @@ from bot.slack.kit.nudge import ANSWER_ACTION as NUDGE_ACTION
 from bot.slack.kit.setup import PICK_ACTION, setup_view
 from bot.slack.middleware import AfterAck
 from bot.slack.nudge_dm import refresh_nudge
+from bot.slack.users import is_admin
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     ) -> None:
         await ack()
         user_id, workspace_id = body["user"]["id"], str(context.team_id)
-        channel, ts = message_of(body)
+        channel = clicked_in(body)
         try:
             round_id, prompt_id, value = parse_answer((body.get("actions") or [{}])[0])
         except ValueError:
@@ -58,7 +61,7 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             await tell(client, channel, user_id, error.message)
             if not isinstance(error, answers.CheckinClosed):
                 return
-        await refresh_checkin(runtime, client, workspace_id, user_id, round_id, channel, ts)
+        await refresh_checkin(runtime, client, workspace_id, user_id, round_id)
         await publish_home(runtime, client, workspace_id, user_id)
 
     @app.action(NUDGE_PATTERN)
@@ -68,7 +71,7 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     ) -> None:
         await ack()
         user_id, workspace_id = body["user"]["id"], str(context.team_id)
-        channel, ts = message_of(body)
+        channel = clicked_in(body)
         try:
             delivery_id, prompt_id, value = parse_answer(
                 (body.get("actions") or [{}])[0], NUDGE_ACTION
@@ -84,7 +87,7 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             await tell(client, channel, user_id, error.message)
             if not isinstance(error, nudges.NudgeClosed):
                 return
-        await refresh_nudge(runtime, client, workspace_id, user_id, delivery_id, channel, ts)
+        await refresh_nudge(runtime, client, workspace_id, user_id, delivery_id)
 
     @app.action(NOTE_ACTION)
     @after_ack
@@ -93,7 +96,7 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     ) -> None:
         await ack()
         user_id, workspace_id = body["user"]["id"], str(context.team_id)
-        channel, ts = message_of(body)
+        channel = clicked_in(body)
         try:
             round_id = parse_round_id((body.get("actions") or [{}])[0].get("value"))
             state = await answers.checkin_state(runtime, workspace_id, user_id, round_id)
@@ -103,7 +106,7 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             return
         if state.closed:
             await tell(client, channel, user_id, answers.CLOSED)
-            await refresh_checkin(runtime, client, workspace_id, user_id, round_id, channel, ts)
+            await refresh_checkin(runtime, client, workspace_id, user_id, round_id)
             return
         await client.views_open(
             trigger_id=body["trigger_id"],
@@ -116,8 +119,12 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         await ack()
+        team_id, user_id = str(context.team_id), body["user"]["id"]
+        if not await is_admin(runtime, client, team_id, user_id):  # the roster is admins' only
+            log.warning("refused the setup team picker to %s: not an admin", user_id)
+            return
         chosen = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value")
-        summaries = await teams.summaries(runtime.db, str(context.team_id))
+        summaries = await teams.summaries(runtime.db, team_id)
         match = next((s for s in summaries if s.team.name == chosen), None)
         view = body.get("view") or {}
         if not isinstance(view.get("id"), str):  # not picked in a modal: nothing to redraw

@@ -31,17 +31,25 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         team_id = context.get("team_id") or event.get("view", {}).get("team_id", "")
         await publish_home(runtime, client, team_id, event["user"])
 
-    @app.event("message_metadata_posted")
-    @after_ack
     @once
-    async def deal_metadata(
+    async def store_deal(
         event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient, body: dict[str, Any]
     ) -> None:
-        """``deal_updated`` message metadata: the deal webhook's update, posted in Slack."""
         team_id = context.get("team_id") or event.get("team_id")
         if team_id:
             resolve = email_resolver(client, emails)
             await deals.receive_metadata(runtime, team_id, event.get("metadata"), resolve)
+
+    @app.event("message_metadata_posted")
+    @after_ack
+    async def deal_metadata(
+        event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient, body: dict[str, Any]
+    ) -> None:
+        """``deal_updated`` message metadata: the deal webhook's update, posted in Slack by
+        an app named in ``TRUSTBOT_DEAL_APP_IDS``; any other app's is stored nowhere (not
+        even as an event seen)."""
+        if deals.metadata_apps(runtime).allows(event.get("app_id")):
+            await store_deal(event=event, context=context, client=client, body=body)
 
     @app.event("app_uninstalled")
     @after_ack

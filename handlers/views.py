@@ -11,7 +11,7 @@ from bot.core import answers, teams
 from bot.runtime import Runtime
 from bot.slack import timezones
 from bot.slack.checkin_dm import refresh_checkin
-from bot.slack.kit.blocks import notice
+from bot.slack.kit.blocks import inert, notice
 from bot.slack.kit.checkin import (
     EMPTY_NOTE_ERROR,
     NOTE_BLOCK,
@@ -24,6 +24,7 @@ from bot.slack.middleware import AfterAck
 from bot.slack.users import is_admin
 
 UNKNOWN_ROUND = "This note cannot be saved: its check-in is unknown. Close this window."
+NOT_ADMIN = ":warning: Only Trustbot admins can set up teams; nothing was saved."
 
 
 def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
@@ -64,27 +65,29 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
+        """Acks as soon as the form reads well (nothing slow before the ack: the admin check
+        may ask Slack's ``users.info``); the rest is told in the admin's DM."""
         user_id, team_id = body["user"]["id"], str(context.team_id)
         parsed = parse_setup(view)
         if isinstance(parsed, dict):
             await ack(response_action="errors", errors=parsed)
             return
+        await ack()
         if not await is_admin(runtime, client, team_id, user_id):
-            await ack(
-                response_action="errors", errors={"name": "Only Trustbot admins can do this."}
-            )
+            await client.chat_postMessage(channel=user_id, **notice(NOT_ADMIN))
             return
         try:
             team = await teams.save(runtime.db, team_id, user_id, parsed, runtime.clock)
         except teams.TeamError as error:
-            await ack(response_action="errors", errors={"name": str(error)})
+            await client.chat_postMessage(
+                channel=user_id, **notice(f":warning: The team was not saved: {error}")
+            )
             return
-        await ack()
         await timezones.learn(runtime, client, team_id, parsed.reps)
         await client.chat_postMessage(
             channel=user_id,
             **notice(
-                f"Team `{team.name}` saved: {len(parsed.reps)} reps, {len(parsed.managers)} "
+                f"Team `{inert(team.name)}` saved: {len(parsed.reps)} reps, {len(parsed.managers)} "
                 f"managers, digest in <#{team.channel_id}>, k={team.k}."
             ),
         )

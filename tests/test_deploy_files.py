@@ -13,11 +13,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from bot.app.cli import build_parser
 from bot.runtime.settings import Settings, load_settings, requirements
+from tests.support.cli import running
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = {"web": "web", "worker": "worker", "scheduler": "scheduler"}
@@ -149,3 +151,52 @@ def test_no_secret_or_database_goes_into_the_image() -> None:
     allowed = {r[1:].rstrip("/") for r in rules if r.startswith("!")}
     assert allowed == {"pyproject.toml", "README.md", "bot", "handlers", "prompts"}
     assert {"**/.env", "**/*.db"} <= set(rules)
+
+
+def readme_block(containing: str) -> list[str]:
+    """The lines of README's ```sh block that contains ``containing``."""
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    (block,) = [b for b in blocks if containing in b]
+    return block.splitlines()
+
+
+def test_readmes_env_file_reads_the_same_to_docker_run_and_compose() -> None:
+    """``docker run --env-file`` takes everything after ``=`` as the value, a trailing
+    ``# comment`` included (Compose would drop it): comments stay on their own lines."""
+    lines = readme_block("cat > .env")
+    body = lines[lines.index("cat > .env <<'END'") + 1 : lines.index("END")]
+    for line in body:
+        if line.startswith("#"):
+            continue
+        name, _, value = line.partition("=")
+        assert re.fullmatch(r"[A-Z_]+", name) and "#" not in value and value == value.strip()
+    names = {line.partition("=")[0] for line in body if not line.startswith("#")}
+    assert names - {"POSTGRES_PASSWORD"} <= set(Settings.model_fields)
+
+
+def test_readmes_single_container_starts_on_a_new_volume(tmp_path: Path) -> None:
+    """``docker run ... -v trustbot-data:/data trustbot`` runs the image's CMD on an empty
+    /data: it must create the schema itself (on main it refused: no schema) and serve."""
+    (command,) = [line for line in readme_block("docker build") if line.startswith("docker run")]
+    assert command.split()[-1] == "trustbot"  # no command given: the image's CMD runs
+    assert "-v trustbot-data:/data" in command
+    cmd = json.loads(instructions()["CMD"][-1])
+    args = build_parser().parse_args(cmd)
+    assert args.migrate and args.role == "all"
+    image_env = dict(
+        item.split("=", 1) for item in " ".join(instructions()["ENV"]).split() if "=" in item
+    )
+    data = tmp_path / "data"  # the new, empty volume
+    data.mkdir()
+    database = image_env["TRUSTBOT_DATABASE_URL"].replace("////data/", f"///{data}/")
+    dotenv = {k: v for k, v in DOTENV.items() if k != "POSTGRES_PASSWORD"}
+    given = cmd[: cmd.index("--port")] + cmd[cmd.index("--port") + 2 :]  # ours: a free one
+    with running(
+        tmp_path,
+        *given,
+        TRUSTBOT_DATABASE_URL=database,
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        **dotenv,
+    ) as server:
+        assert httpx.get(f"{server.url}/healthz", timeout=5).json() == {"ok": True}
+    assert (data / "trustbot.db").exists()

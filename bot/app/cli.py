@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import importlib.util
 import logging
 import sys
@@ -19,6 +20,7 @@ DESCRIPTION = "Trustbot: trust-building check-ins, deal nudges and anonymised di
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trustbot", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"trustbot {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = sub.add_parser(
@@ -34,9 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
         "needed) and also serve the HTTP endpoints (health, webhooks) on --port.",
     )
     for p in (serve, run):
-        p.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+        p.add_argument("--port", type=port, default=3000, help="HTTP port (default 3000)")
         p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
         p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+        p.add_argument(
+            "--migrate",
+            action="store_true",
+            help="bring the database schema up to date first (one process on SQLite, as the "
+            "Docker image runs; with several processes run `trustbot migrate` once instead)",
+        )
         p.add_argument(
             "--role",
             default="all",
@@ -57,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Apply every pending migration to TRUSTBOT_DATABASE_URL.",
     )
     return parser
+
+
+def version() -> str:
+    """The installed package's version (its metadata), or "unknown" from a bare checkout."""
+    try:
+        return importlib.metadata.version("trustbot")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def port(text: str) -> int:
+    """``--port``: a TCP port number, 0 (any free port) to 65535."""
+    if not text.strip().isdecimal() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: expected 0 to 65535")
+    return int(text)
 
 
 def fail(message: str) -> int:
@@ -95,7 +118,8 @@ def migrate(settings: Settings) -> int:
         upgrade(settings.TRUSTBOT_DATABASE_URL, pseudonym_key=settings.TRUSTBOT_PSEUDONYM_KEY)
     except Exception as error:  # the database refused: say so in one line
         return fail(f"TRUSTBOT_DATABASE_URL: cannot migrate: {str(error).splitlines()[0]}")
-    print(f"database at revision {head}" + ("" if before == head else f" (was {before})"))
+    was = "" if before == head else f" (was {before or 'empty'})"
+    print(f"database at revision {head}{was}")
     return 0
 
 
@@ -121,10 +145,14 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             settings.TRUSTBOT_WEBHOOK_SECRET,
         ),
     )
+    if args.migrate and migrate(settings) != 0:
+        return 2
     try:
         current, head = pending(settings.TRUSTBOT_DATABASE_URL)
     except Exception as error:
         return fail(f"TRUSTBOT_DATABASE_URL: cannot connect: {str(error).splitlines()[0]}")
+    if current is None:
+        return fail("the database has no schema yet: run `trustbot migrate`")
     if current != head:
         return fail(
             f"the database schema is at {current}, this version needs {head}: "
@@ -139,11 +167,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             log_level=args.log_level,
             role=args.role,
         )
-    except OSError as error:
-        return fail(f"--port {args.port}: cannot listen on {args.host}: {error.strerror}")
+    except OSError as error:  # in use, not allowed, or no such address
+        reason = error.strerror or str(error)
+        return fail(f"--port {args.port}: cannot listen on {args.host}: {reason}")
     log.info("trustbot %s, role %s, listening on %s", args.command, args.role, server.url)
     asyncio.run(server.serve())  # until SIGTERM or SIGINT: work in flight finishes first
-    return 0
+    return fail(server.failure) if server.failure else 0
 
 
 if __name__ == "__main__":

@@ -15,9 +15,11 @@ from datetime import timedelta
 import aiohttp
 import uvicorn
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.app import jobs
 from bot.app.bolt import create_app
+from bot.app.front_door import LIMITS, FrontDoor
 from bot.app.web import create_web_app
 from bot.core import lease
 from bot.core.deals import email_cache
@@ -47,6 +49,7 @@ class TrustbotServer:
         log_level: str = "info",
         schedule: bool = True,
         role: str = "all",
+        front_door: FrontDoor = LIMITS,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -62,6 +65,9 @@ class TrustbotServer:
         self.schedule = schedule and role in ("all", "scheduler")
         self.deliver = role in ("all", "worker")
         self.web = role in ("all", "web")
+        self.front_door = front_door
+        self.failure: str | None = None
+        """Why the server stopped on its own (a refused SLACK_APP_TOKEN), else None."""
         self._server: uvicorn.Server | None = None
 
     @property
@@ -75,24 +81,23 @@ class TrustbotServer:
         background = Background(runtime, bolt, schedule=self.schedule, deliver=self.deliver)
         # only a dedicated scheduler is "not ready" while it waits for the lease
         leader = (lambda: background.leader) if self.role == "scheduler" else (lambda: None)
-        web = create_web_app(runtime, bolt, slack_routes=self.web, leader=leader)
+        web = create_web_app(
+            runtime, bolt, slack_routes=self.web, leader=leader, front_door=self.front_door
+        )
         # log_config=None: uvicorn's loggers write through ours (JSON, redacted), not its own
         config = uvicorn.Config(web, log_level=self.log_level, lifespan="on", log_config=None)
         self._server = _Uvicorn(config)
         await background.start()
-        handler = None
-        if self.socket_mode and self.web:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            handler = AsyncSocketModeHandler(bolt, runtime.settings.SLACK_APP_TOKEN)
-            await handler.connect_async()
-            log.info("connected to Slack over Socket Mode")
         signals = self._handle_signals()
+        link = None
+        if self.socket_mode and self.web:  # in the background: serve and stop meanwhile
+            link = SocketModeLink(bolt, runtime.settings.SLACK_APP_TOKEN or "", self._refused)
+            link.start()
         try:
             await self._server.serve(sockets=[self.sock])
         finally:
-            if handler is not None:
-                await handler.close_async()
+            if link is not None:
+                await link.close()
             await background.stop()
             await runtime.db.dispose()  # what the stopping worker used after the app's shutdown
             for signum in signals:
@@ -115,6 +120,11 @@ class TrustbotServer:
             loop.add_signal_handler(signum, graceful, signum)
         return signals
 
+    def _refused(self, reason: str) -> None:
+        """Slack refused the app-level token: stop, and let the CLI say why (exit 2)."""
+        self.failure = reason
+        self.stop()
+
     @property
     def started(self) -> bool:
         return bool(self._server and self._server.started)
@@ -122,6 +132,72 @@ class TrustbotServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+
+
+REFUSED_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive"}
+    | {"token_revoked", "missing_scope"}
+)
+"""apps.connections.open's answers that no retry can change: a wrong or revoked token, a bot
+token instead of an app-level one, no connections:write."""
+LINK_RETRY_MAX = 60.0
+
+
+class SocketModeLink:
+    """The Socket Mode connection, opened in the background so that the process serves its
+    HTTP endpoints (``/healthz``) and obeys SIGTERM while Slack is out of reach.
+
+    The token is tried first with one ``apps.connections.open`` of our own: slack_sdk's
+    client retries every failure (a refused token too) every 10 s, with a traceback each
+    time. A refused token calls ``refused`` with one line saying so; an unreachable Slack is
+    tried again, 1 s, 2 s, 4 s ... up to a minute apart, one warning line each time."""
+
+    def __init__(self, bolt: AsyncApp, app_token: str, refused: Callable[[str], None]) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        self.bolt = bolt
+        self.app_token = app_token
+        self.refused = refused
+        self.handler = AsyncSocketModeHandler(bolt, app_token)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name="socket-mode")
+
+    async def _connect(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.bolt.client.apps_connections_open(app_token=self.app_token)
+            except SlackApiError as error:
+                code = str(error.response.get("error"))
+                if code in REFUSED_TOKEN:
+                    self.refused(
+                        f"SLACK_APP_TOKEN was refused by Slack ({code}): expected an "
+                        "app-level token (xapp-...) with connections:write, from Basic "
+                        "Information › App-Level Tokens"
+                    )
+                    return
+                log.warning("Socket Mode: Slack answered %s; trying again in %g s", code, delay)
+            except Exception as error:  # Slack out of reach: serve meanwhile
+                log.warning(
+                    "Socket Mode: cannot reach Slack (%s); trying again in %g s",
+                    type(error).__name__,
+                    delay,
+                )
+            else:
+                await self.handler.connect_async()
+                log.info("connected to Slack over Socket Mode")
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LINK_RETRY_MAX)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.handler.close_async()
 
 
 class _Uvicorn(uvicorn.Server):

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.app.front_door import LIMITS, BodyDeadline, FrontDoor
 from bot.app.salesforce_webhook import SalesforceWebhook
 from bot.app.webhooks import DealWebhooks
 from bot.core import deals, workspaces
@@ -53,16 +54,19 @@ def create_web_app(
     *,
     slack_routes: bool = True,
     leader: Callable[[], bool | None] = lambda: None,
+    front_door: FrontDoor = LIMITS,
 ) -> Starlette:
     """``leader`` says whether this process holds the scheduler lease (None: it does not
-    run the scheduler), for ``/readyz``."""
+    run the scheduler), for ``/readyz``. Every route reads its body within ``front_door``'s
+    size and time limits (:mod:`bot.app.front_door`)."""
     slack = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
         if request.method != "POST":
             return await slack.handle(request)  # the OAuth pages
+        body = await request.body()  # within the front door's size and time limits
         try:  # Bolt parses the body before checking the signature, and raises on garbage
-            bolt_request = to_async_bolt_request(request, await request.body())
+            bolt_request = to_async_bolt_request(request, body)
         except Exception:  # not UTF-8, not JSON, not an object: nothing Slack sends
             return JSONResponse({"error": "the body is not a Slack request"}, status_code=400)
         return to_starlette_response(await bolt.async_dispatch(bolt_request))
@@ -115,4 +119,13 @@ def create_web_app(
         if oauth:  # Bolt's OAuth flow: the "Add to Slack" page and Slack's redirect back
             routes.append(Route(INSTALL_PATH, slack_events, methods=["GET"]))
             routes.append(Route(REDIRECT_PATH, slack_events, methods=["GET"]))
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(logs.RequestIds)])
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(logs.RequestIds),
+            Middleware(BodyDeadline, seconds=front_door.body_timeout),
+        ],
+        exception_handlers=front_door.exception_handlers(),  # type: ignore[arg-type]
+        max_body_size=front_door.max_body,
+    )

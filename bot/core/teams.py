@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import case, func, or_
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import audit
 from bot.core.anonymity import K_FLOOR
+from bot.core.untrusted import mark
 from bot.runtime.clock import Clock
 from bot.storage import Database
-from bot.storage.models import Member, Team
+from bot.storage.models import Member, Team, name_key
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -56,16 +57,23 @@ class TeamCount:
 
 
 async def find(session: AsyncSession, workspace_id: str, name: str) -> Team:
-    """The team called ``name`` (case-insensitive) or a :class:`TeamError`."""
+    """The team called ``name`` or a :class:`TeamError`. Names match whatever their case
+    and Unicode form (:func:`~bot.storage.models.name_key`), on SQLite as on PostgreSQL; an
+    exact spelling wins (two old teams whose names have one key, see migration 0009)."""
+    exact = col(Team.name) == name
     team = (
         await session.exec(
-            select(Team).where(
-                Team.workspace_id == workspace_id, func.lower(Team.name) == name.lower()
+            select(Team)
+            .where(
+                Team.workspace_id == workspace_id,
+                or_(col(Team.name_key) == name_key(name), exact),
             )
+            .order_by(case((exact, 0), else_=1))
+            .limit(1)
         )
     ).first()
     if team is None:
-        raise TeamError(f"There is no team `{name}`. See `/trust team list`.")
+        raise TeamError(f"There is no team `{mark(name)}`. See `/trust team list`.")
     return team
 
 
@@ -78,7 +86,7 @@ async def create(
         except TeamError:
             pass
         else:
-            raise TeamError(f"A team `{name}` already exists.")
+            raise TeamError(f"A team `{mark(name)}` already exists.")
         team = Team(
             workspace_id=workspace_id, name=name, channel_id=channel_id, created_at=clock.now()
         )

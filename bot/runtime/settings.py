@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+APP_ID = re.compile(r"^A[A-Z0-9]{2,31}$")
 SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 _CASE_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 DEAL_CHANGES = frozenset(
@@ -30,7 +31,7 @@ def salesforce_case_suffix(id15: str) -> str:
 
 
 class SettingsError(Exception):
-    """A setting is missing or malformed; the message is one line naming it."""
+    """Settings are missing or malformed; the message is one line naming each of them."""
 
 
 class Settings(BaseSettings):
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     TRUSTBOT_PSEUDONYM_KEY: str | None = None
     TRUSTBOT_WEBHOOK_SECRET: str | None = None
     TRUSTBOT_ADMINS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
+    TRUSTBOT_DEAL_APP_IDS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
     TRUSTBOT_SALESFORCE_ORG_ID: str | None = None
     TRUSTBOT_SALESFORCE_ACTIONS: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
@@ -106,6 +108,20 @@ class Settings(BaseSettings):
             )
         return admins
 
+    @field_validator("TRUSTBOT_DEAL_APP_IDS", mode="before")
+    @classmethod
+    def _deal_apps(cls, v: object) -> tuple[str, ...]:
+        """The Slack apps (``A...``) whose ``deal_updated`` message metadata is accepted."""
+        form = "expected comma-separated Slack app IDs like A0123ABCD (Basic Information)"
+        if not isinstance(v, str | list | tuple):
+            raise ValueError(form)
+        items: Iterable[object] = v.split(",") if isinstance(v, str) else v
+        apps = tuple(dict.fromkeys(str(i).strip() for i in items if str(i).strip()))
+        bad = [a for a in apps if not APP_ID.match(a)]
+        if bad:
+            raise ValueError(f"{form}, got {bad[0][:40]!r}")
+        return apps
+
     @field_validator("TRUSTBOT_SALESFORCE_ORG_ID")
     @classmethod
     def _salesforce_org(cls, v: str | None) -> str | None:
@@ -147,10 +163,11 @@ class Settings(BaseSettings):
         return bool(self.SLACK_CLIENT_ID)
 
     def require(self, *names: str) -> None:
-        """Raise :class:`SettingsError` for the first of ``names`` that is not set."""
-        for name in names:
-            if not getattr(self, name):
-                raise SettingsError(f"{name} is not set: {EXPECTED[name]}")
+        """Raise :class:`SettingsError` naming every one of ``names`` that is not set, each
+        with what is expected, in one line."""
+        missing = [name for name in names if not getattr(self, name)]
+        if missing:
+            raise SettingsError("; ".join(f"{n} is not set: {EXPECTED[n]}" for n in missing))
 
 
 EXPECTED = {
@@ -166,16 +183,17 @@ EXPECTED = {
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings, turning pydantic's report into one line naming the setting."""
+    """Read settings, turning pydantic's report into one line naming each bad setting."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except UnicodeDecodeError as exc:  # only the .env file is read as bytes
         raise SettingsError(f".env is malformed: not UTF-8 text ({exc.reason})") from None
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = ".".join(str(p) for p in err["loc"]) or "settings"
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name} is malformed: {msg}") from None
+        said = []
+        for err in exc.errors():  # every malformed setting at once, not one per start
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            said.append(f"{name} is malformed: {str(err['msg']).removeprefix('Value error, ')}")
+        raise SettingsError("; ".join(said)) from None
 
 
 def requirements(command: str, settings: Settings) -> tuple[str, ...]:

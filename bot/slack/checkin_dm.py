@@ -1,5 +1,5 @@
 """The check-in DM as a conversation: redraw it from what is stored, tell the rep what
-went wrong, find the message a click came from."""
+went wrong where they clicked."""
 
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ from bot.slack.kit.checkin import checkin_message, checkin_tip
 log = logging.getLogger(__name__)
 
 
-def message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(channel, ts) of the message a block action came from, when it came from one."""
+def clicked_in(body: dict[str, Any]) -> str | None:
+    """The channel a block action says it came from, when it names one: where to answer the
+    user privately (:func:`tell`), never what to redraw."""
     container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    return _text(channel), _text(ts)
+    return _text(container.get("channel_id") or (body.get("channel") or {}).get("id"))
 
 
 def _text(value: object) -> str | None:
@@ -51,18 +50,15 @@ async def refresh_checkin(
     workspace_id: str,
     user_id: str,
     round_id: int,
-    channel: str | None = None,
-    ts: str | None = None,
 ) -> None:
-    """Redraw the user's check-in DM (open or closed) from what is stored now.
-
-    ``channel``/``ts`` default to where the outbox posted it.
-    """
+    """Redraw the user's check-in DM (open or closed) from what is stored now, where the
+    outbox posted it: never where a click says it came from (a forged click could name
+    another rep's DM, which the bot may edit too)."""
     try:
         state = await answers.checkin_state(runtime, workspace_id, user_id, round_id)
     except answers.AnswerError:
         return
-    channel, ts = channel or state.channel_id, ts or state.message_ts
+    channel, ts = state.channel_id, state.message_ts
     if not channel or not ts:
         return
     bank = default_bank()

@@ -24,7 +24,7 @@ from bot.core.trust.grammar import CommandError
 from bot.core.trust.registry import USAGE
 from bot.runtime import Runtime
 from bot.slack import digest_post
-from bot.slack.kit.blocks import message, notice, section
+from bot.slack.kit.blocks import inert, message, notice, section
 from bot.slack.kit.replies import error_message
 from bot.slack.kit.replies import reply as reply_blocks
 from bot.slack.kit.setup import setup_view
@@ -175,8 +175,8 @@ async def digest(
             f"invite the app to it first: `/invite @trustbot`."
         )
     if not result.posted:
-        return notice(f":warning: The `{team.name}` digest was not posted: {result.detail}")
+        return notice(f":warning: The `{inert(team.name)}` digest was not posted: {result.detail}")
     return notice(
-        f"The `{team.name}` digest for the week of {result.period_start:%d %b %Y} is posted "
+        f"The `{inert(team.name)}` digest for the week of {result.period_start:%d %b %Y} is posted "
         f"in <#{result.channel_id}>."
     )

@@ -20,10 +20,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.core.seen_events import first_sighting
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime, logs
+from bot.slack.kit.blocks import notice
 
 log = logging.getLogger(__name__)
 
@@ -167,14 +170,25 @@ def once_per_event(runtime: Runtime) -> Callable[[Listener], Listener]:
 AFTER_ACK = 10
 """Listeners working at once after their ack, per process: about the database pool's size."""
 
+REPORTING = ("ack", "body", "client", "respond")
+"""What :class:`AfterAck` asks Bolt for besides the listener's own arguments, to answer and
+tell the user when the listener fails."""
+
 
 class AfterAck:
-    """Bounds how many listeners do their work at once, counting from their ack.
+    """Bounds how many listeners do their work at once, counting from their ack, and catches
+    and reports what a listener raises.
 
     A burst of 200 requests would otherwise run 200 listeners' work side by side: the acks of
     the requests still arriving wait behind all of it on the event loop, every listener holds
     its rows in memory at the same time, and the database pool runs dry. A listener passes
     its ack first (its own ``ack()``, or Bolt's for events) and then waits its turn.
+
+    No exception reaches Bolt: an async listener that raises soon after its ``ack()`` makes
+    Bolt forget the ack (its runner sets ``ack.response`` back to ``None`` before its 10 ms
+    poll sees it) and answer ``404`` after 3 s. A failure is instead logged in one line, acked
+    if it was not yet, and told to the user: in the modal (``response_action: errors``) when
+    a submission fails before its ack, else privately where they asked (:func:`report`).
     """
 
     def __init__(self, limit: int = AFTER_ACK) -> None:
@@ -182,10 +196,11 @@ class AfterAck:
 
     def __call__(self, listener: Listener) -> Listener:
         turns = self._turns
+        own = inspect.getfullargspec(inspect.unwrap(listener)).args
 
-        @functools.wraps(listener)
         async def run(*args: Any, **kwargs: Any) -> None:
             held = False
+            acked = False
 
             async def take_turn() -> None:
                 nonlocal held
@@ -193,21 +208,94 @@ class AfterAck:
                     await turns.acquire()
                     held = True
 
-            acked = kwargs.get("ack")
-            if acked is None:  # an event: Bolt acknowledged it before the listener ran
+            ack = kwargs.get("ack")
+            body = kwargs.get("body") or {}
+            event = ack is None or body.get("type") == "event_callback"
+            call = {name: value for name, value in kwargs.items() if name in own}
+            if event:  # Bolt acknowledged it before the listener ran
+                acked = True
                 await take_turn()
-            else:
+            elif "ack" in own and ack is not None:
+                answer: Callable[..., Awaitable[None]] = ack
 
                 async def ack_then_wait(*a: Any, **kw: Any) -> None:
-                    await acked(*a, **kw)
+                    nonlocal acked
+                    await answer(*a, **kw)
+                    acked = True
                     await take_turn()
 
-                kwargs["ack"] = ack_then_wait
+                call["ack"] = ack_then_wait
             try:
-                await listener(*args, **kwargs)
+                await listener(*args, **call)
+            except Exception as error:
+                await report(listener.__name__, error, kwargs, acked=acked)
             finally:
                 if held:
                     turns.release()
 
+        functools.update_wrapper(run, listener)
+        del run.__wrapped__  # type: ignore[attr-defined]  # Bolt unwraps to read the arguments
+        # Bolt passes a listener the arguments its signature names: the listener's own, and
+        # what a report needs
+        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                for name in dict.fromkeys([*own, *REPORTING])
+            ]
+        )
         run.after_ack = self  # type: ignore[attr-defined]  # a test checks every listener has it
         return run
+
+
+TRIGGER_ERRORS = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
+
+
+def what_failed(error: Exception) -> str:
+    """The cause of a listener's failure, in words a user can act on."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error") or "error")
+        if code in TRIGGER_ERRORS:  # views.open: a trigger_id lives 3 s and is used once
+            return f"Slack no longer let Trustbot open the window (`{code}`)"
+        return f"Slack refused it (`{code}`)"
+    if isinstance(error, OperationalError | InterfaceError):
+        return "Trustbot's database is busy or unreachable"
+    return "something went wrong inside Trustbot (it is in the log)"
+
+
+async def report(name: str, error: Exception, kwargs: dict[str, Any], *, acked: bool) -> None:
+    """Log a listener's failure in one line, ack the request if the listener had not, and
+    tell the user: in the modal if a submission is still open, else with an ephemeral
+    message where the request came from (a slash command's or a message's
+    ``response_url``), else in their DM with the app (Home, modals). Events have no one
+    to tell."""
+    cause = what_failed(error)
+    if isinstance(error, SlackApiError | OperationalError | InterfaceError):
+        log.error("%s failed: %s", name, cause)
+    else:
+        log.error("%s failed: %s", name, cause, exc_info=error)
+    body: dict[str, Any] = kwargs.get("body") or {}
+    text = f"Sorry, that did not work: {cause}. Please try again in a moment."
+    ack, respond, client = kwargs.get("ack"), kwargs.get("respond"), kwargs.get("client")
+    try:
+        if not acked and ack is not None:
+            block = _first_input(body) if body.get("type") == "view_submission" else None
+            if block is not None:
+                await ack(response_action="errors", errors={block: text.replace("`", "")})
+                return
+            await ack()
+        if body.get("type") == "event_callback" or not body:
+            return
+        if body.get("response_url") and respond is not None:
+            await respond(response_type="ephemeral", replace_original=False, **notice(text))
+            return
+        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        if client is not None and isinstance(user, str):
+            await client.chat_postMessage(channel=user, **notice(f":warning: {text}"))
+    except Exception as failed:  # Slack unreachable too: the log line above is all there is
+        log.warning("could not tell the user that %s failed: %s", name, what_failed(failed))
+
+
+def _first_input(body: dict[str, Any]) -> str | None:
+    """The block id of a submitted modal's first input, where Slack can show an error."""
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    return next(iter(values), None) if isinstance(values, dict) else None

@@ -21,19 +21,15 @@ async def refresh_nudge(
     workspace_id: str,
     user_id: str,
     delivery_id: int,
-    channel: str | None = None,
-    ts: str | None = None,
 ) -> None:
-    """Redraw the user's nudge DM (open or closed) from what is stored now.
-
-    ``channel``/``ts`` default to where the outbox posted it.
-    """
+    """Redraw the user's nudge DM (open or closed) from what is stored now, where the outbox
+    posted it: never where a click says it came from."""
     bank = default_bank()
     try:
         state = await nudges.nudge_state(runtime, workspace_id, user_id, delivery_id, bank)
     except answers.AnswerError:
         return
-    channel, ts = channel or state.channel_id, ts or state.message_ts
+    channel, ts = state.channel_id, state.message_ts
     if not channel or not ts:
         return
     try:

@@ -7,10 +7,11 @@ pseudonym, never a Slack user ID, and no column of theirs points at a row that n
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -56,14 +57,33 @@ class Workspace(SQLModel, table=True):
     uninstalled_at: datetime | None = instant(nullable=True)
 
 
-class Team(SQLModel, table=True):
-    """A sales team: its reps, managers, digest channel, schedule and anonymity threshold."""
+NAME_KEY_MAX = 320
+"""Longest team name key (an 80-character name's key can be longer: casefolding and NFKC
+expand some characters)."""
 
-    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+def name_key(name: str) -> str:
+    """What makes two team names the same: NFKC-normalised and casefolded (``Équipe``,
+    ``ÉQUIPE``, ``équipe`` with a combining accent and full-width ``ＥＱＵＩＰＥ`` are one key).
+    Done here, not with SQL's ``lower()``, which is ASCII-only on SQLite."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+class Team(SQLModel, table=True):
+    """A sales team: its reps, managers, digest channel, schedule and anonymity threshold.
+
+    ``name_key`` (:func:`name_key` of ``name``, set on every insert and update) is what a
+    name is looked up by, unique per workspace."""
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        UniqueConstraint("workspace_id", "name_key", name="uq_team_name_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
     name: str = Field(max_length=80)
+    name_key: str = Field(default="", max_length=NAME_KEY_MAX)
     channel_id: str = Field(max_length=32)
     checkin_weekday: int = 4  # 0 = Monday; rep-local
     checkin_time: str = Field(default="16:00", max_length=5)  # HH:MM, rep-local
@@ -80,6 +100,12 @@ class Team(SQLModel, table=True):
     work_end: str = Field(default="18:00", max_length=5)
     paused: bool = False
     created_at: datetime = instant()
+
+
+@event.listens_for(Team, "before_insert")
+@event.listens_for(Team, "before_update")
+def _key_the_name(_: Any, __: Any, team: Team) -> None:
+    team.name_key = name_key(team.name)
 
 
 class Member(SQLModel, table=True):

@@ -62,8 +62,8 @@ def test_setup_modal_creates_then_edits_a_team(http_stack: Stack) -> None:
     ok = emu.send_view_submission(
         "U0ADMIN", view, setup_values("west", "C0SALES", ["U0REP1", "U0REP2"], ["U0MGR"])
     )
-    assert ok.status == 200 and not ok.body
-    (team,) = rows(http_stack.database_url, Team)
+    assert ok.status == 200 and not ok.body  # acked: the team is saved after the ack
+    (team,) = wait_for(lambda: rows(http_stack.database_url, Team))
     assert (team.name, team.checkin_weekday, team.checkin_time, team.k) == ("west", 2, "10:30", 4)
     assert sorted((m.user_id, m.role) for m in rows(http_stack.database_url, Member)) == [
         ("U0MGR", "manager"),
@@ -87,6 +87,7 @@ def test_setup_modal_creates_then_edits_a_team(http_stack: Stack) -> None:
         filled,
         setup_values("west", "C0SALES", ["U0REP1"], ["U0MGR"], day="mon", paused=True),
     )
+    wait_for(lambda: rows(http_stack.database_url, Team)[0].paused)  # saved after the ack
     assert sorted(m.user_id for m in rows(http_stack.database_url, Member)) == ["U0MGR", "U0REP1"]
     assert rows(http_stack.database_url, Team)[0].checkin_weekday == 0
     assert rows(http_stack.database_url, Team)[0].paused is True

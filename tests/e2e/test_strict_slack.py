@@ -161,11 +161,6 @@ async def test_recovery_under_non_marketplace_history_posts_nothing_twice(
 # -- slash-command text as Slack sends it ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the /trust grammar never decodes Slack's &amp; &lt; &gt;: a team typed R&D is "
-    "stored as R&amp;D, which bot/slack/kit/digest.py then escapes a second time",
-)
 def test_a_team_name_with_an_ampersand(http_stack: Stack) -> None:
     """Slack sends ``&`` as ``&amp;`` in slash-command text (its formatting reference); the
     team is the one the admin typed."""

@@ -13,6 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.runtime.settings import (
+    APP_ID,
     DEAL_CHANGES,
     SALESFORCE_ID,
     USER_ID,
@@ -65,7 +66,13 @@ def check(loaded: Settings, name: str) -> None:
     if name == "TRUSTBOT_SALESFORCE_ACTIONS":
         assert isinstance(value, dict)
         assert all(len(k) == 15 and v in DEAL_CHANGES for k, v in value.items())
-    if value is not None and name not in ("TRUSTBOT_ADMINS", "TRUSTBOT_SALESFORCE_ACTIONS"):
+    if name == "TRUSTBOT_DEAL_APP_IDS":
+        assert isinstance(value, tuple) and all(APP_ID.match(a) for a in value)
+    if value is not None and name not in (
+        "TRUSTBOT_ADMINS",
+        "TRUSTBOT_DEAL_APP_IDS",
+        "TRUSTBOT_SALESFORCE_ACTIONS",
+    ):
         assert isinstance(value, str)
 
 

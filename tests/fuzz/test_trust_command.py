@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from bot.core.trust.grammar import HHMM, PROMPT_ID, TEAM_NAME, Command, CommandError, tokenize
 from bot.core.trust.registry import COMMANDS, USAGE, parse, spec
+from bot.core.untrusted import mark
 from bot.slack.kit.replies import error_message, help_message
 from slack_emulator.payloads import command_text
 from tests.fuzz.conftest import ADMIN, CHANNEL, REP, FuzzApp
@@ -107,7 +108,8 @@ def quoted(words: list[str], args: list[str]) -> str:
 
 
 def shown(token: str) -> str:
-    return token.replace("`", "'")[:40]
+    """A token as an error message echoes it: cut short, marked as outside text."""
+    return mark(token.replace("`", "'")[:40])
 
 
 def check_command(command: Command, words: list[str]) -> None:

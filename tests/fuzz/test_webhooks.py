@@ -226,7 +226,7 @@ def test_a_body_over_1_mib_is_413_and_at_the_limit_is_read(
     body = body[:-2] + b"x" * (MAX_BODY + extra - len(body)) + b'"}'
     reply = http.post("/webhooks/deals", content=body, headers=signed(app, body))
     if extra > 0:
-        assert reply.status_code == 413 and "bytes" in answer(reply)["error"]
+        assert reply.status_code == 413 and reply.text == "Content Too Large"  # Starlette's
     else:
         assert reply.status_code == 202, reply.text  # unknown fields are ignored
     assert deal_events(app) == before + (extra <= 0)

@@ -2,6 +2,7 @@
 files; a test module imports shared code from here, never from another test module.
 
 - ``waiting``: ``wait_for``, for what the app does on its own threads and processes
+- ``cli``: the ``trustbot`` command run as a subprocess, on its own port
 - ``db``: the app's database read (and written) from a test's own thread
 - ``stack``: the real app against the Slack emulator, and ``/trust``
 - ``oauth``: the app installed by OAuth, and the install flow a browser walks through

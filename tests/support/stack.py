@@ -18,6 +18,8 @@ BOT_TOKEN = "xoxb-e2e"
 APP_TOKEN = "xapp-e2e"
 PSEUDONYM_KEY = "e2e-pseudonym-key-0123456789"
 WEBHOOK_SECRET = "e2e-webhook-secret"
+CRM_APP = "A0CRM"
+"""The CRM integration's Slack app, whose deal_updated metadata the test apps accept."""
 
 
 @dataclass
@@ -43,6 +45,7 @@ def app_settings(emulator: SlackEmulator, database_url: str, **overrides: str) -
             "TRUSTBOT_DATABASE_URL": database_url,
             "TRUSTBOT_PSEUDONYM_KEY": PSEUDONYM_KEY,
             "TRUSTBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "TRUSTBOT_DEAL_APP_IDS": CRM_APP,
             **overrides,
         }
     )

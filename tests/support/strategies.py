@@ -48,6 +48,54 @@ tricky_text = st.lists(st.sampled_from(TRICKY_CHARACTERS) | st.text(max_size=6),
 )
 """Short text rich in the characters parsers trip over."""
 
+HOSTILE_PIECES = [
+    "https://evil.example/x?y=1",
+    "HTTP://EVIL.EXAMPLE",
+    "slack://open",
+    "www.example.org",
+    "evil.com",
+    "mail.example.co.uk",
+    "ana@example.com",
+    "ｅｖｉｌ．ｃｏｍ",  # full-width, which hostnames accept
+    "evil\u3002com",  # ideographic full stop
+    "<https://evil.example|Click me>",
+    "<mailto:a@b.io|mail>",
+    "<!here>",
+    "<!subteam^S123>",
+    "&lt;",
+    "&amp;amp;",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "\u200b",
+    "\u2060",
+    "\u00ad",
+    "\u3164",  # Hangul filler: a letter that shows nothing
+    "\U000e0041",  # a Unicode tag: hidden ASCII
+    "\u2028",
+    "\u0085",
+    "\u200d",  # the joiner emoji sequences need: kept
+    "👩\u200d💻",
+    "*bold*",
+    "_it_",
+    "`code`",
+    "> quote",
+    "\n",
+]
+hostile_text = st.lists(
+    st.sampled_from(HOSTILE_PIECES + TRICKY_CHARACTERS) | st.text(max_size=8), max_size=16
+).map("".join)
+"""Text that tries to become a link, a mention or hidden, reordered writing once in Slack."""
+
 any_text = st.text(max_size=200) | tricky_text
 """Arbitrary unicode (control characters included), or tricky text."""
 

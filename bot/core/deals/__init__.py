@@ -60,6 +60,7 @@ from bot.core.deals.nudge_content import NudgeContent, answer_context, nudge_con
 from bot.core.deals.planning import (
     Pipeline,
     Processed,
+    metadata_apps,
     process_event,
     process_events,
     process_pending,
@@ -106,6 +107,7 @@ __all__ = [
     "answer_context",
     "classify_stage",
     "email_cache",
+    "metadata_apps",
     "moment_for",
     "moment_key",
     "nudge_context",

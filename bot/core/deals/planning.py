@@ -442,12 +442,48 @@ class Pipeline:
         self._tasks = []
 
 
+REFUSED_APPS_LOGGED = 1000
+"""Distinct refused app ids whose first refusal is logged, per process (no unbounded set)."""
+
+
+class MetadataApps:
+    """Which Slack apps may post ``deal_updated`` message metadata: those an admin listed in
+    ``TRUSTBOT_DEAL_APP_IDS`` (none by default). Any app in a workspace can post message
+    metadata, and the manifest can only subscribe to every app's (``app_id: "*"``) or to app
+    ids known when it is written, so the check is here. A refused app is logged once."""
+
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self.allowed = frozenset(allowed)
+        self._logged: set[str] = set()
+
+    def allows(self, app_id: object) -> bool:
+        if isinstance(app_id, str) and app_id in self.allowed:
+            return True
+        shown = app_id if isinstance(app_id, str) else repr(app_id)
+        if shown not in self._logged and len(self._logged) < REFUSED_APPS_LOGGED:
+            self._logged.add(shown)
+            log.warning(
+                "refused deal_updated metadata posted by app %.40s: it is not in "
+                "TRUSTBOT_DEAL_APP_IDS (later ones from this app are refused unlogged)",
+                shown,
+            )
+        return False
+
+
+def metadata_apps(runtime: Runtime) -> MetadataApps:
+    """This process's :class:`MetadataApps`, from the settings."""
+    return runtime.service(
+        MetadataApps, lambda: MetadataApps(runtime.settings.TRUSTBOT_DEAL_APP_IDS)
+    )
+
+
 async def receive_metadata(
     runtime: Runtime, workspace_id: str, metadata: object, resolve_email: ResolveEmail
 ) -> Receipt | None:
-    """A ``message_metadata_posted`` event's metadata: store and process a ``deal_updated``
-    update (call it after Slack's ack). Other event types give ``None``; a bad payload is
-    logged and dropped (there is nobody to answer 400 to)."""
+    """A ``message_metadata_posted`` event's metadata, from an app :func:`metadata_apps`
+    allows: store and process a ``deal_updated`` update (call it after Slack's ack). Other
+    event types give ``None``; a bad payload is logged and dropped (there is nobody to
+    answer 400 to)."""
     try:
         update = parse_metadata(metadata)
     except PayloadError as error:

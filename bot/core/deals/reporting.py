@@ -12,6 +12,7 @@ from sqlalchemy import (
 from sqlmodel import col, select
 
 from bot.core.deals.model import UNKNOWN_REP
+from bot.core.untrusted import mark
 from bot.runtime import Runtime
 from bot.storage.models import DealEvent
 
@@ -32,14 +33,15 @@ class UnknownRep:
 
     @property
     def label(self) -> str:
-        """e.g. ``Acme renewal (ana@example.com)`` / ``(<@U123>, not a rep of any team)``."""
+        """e.g. ``Acme renewal (ana@example.com)`` / ``(<@U123>, not a rep of any team)``; the
+        CRM's deal name and e-mail marked as outside text."""
         if self.rep_user_id:
-            who = f"<@{self.rep_user_id}>, not a rep of any team"
+            who = f"<@{mark(self.rep_user_id)}>, not a rep of any team"
         elif self.rep_email:
-            who = f"{self.rep_email}, no such Slack user"
+            who = f"{mark(self.rep_email)}, no such Slack user"
         else:
             who = "no rep given"
-        return f"{self.deal_name} ({who})"
+        return f"{mark(self.deal_name)} ({who})"
 
 
 @dataclass(frozen=True)

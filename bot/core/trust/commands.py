@@ -1,9 +1,10 @@
 """What each ``/trust`` command does, for a caller. Plain Python: the Slack listener only
 gathers who is asking and renders the outcome.
 
-A handler returns a :class:`Reply` (text for the caller), or, for the commands that go beyond
-text, a typed request the Slack layer carries out (:class:`OpenSetup`, :class:`ShowDigest`,
-:class:`SendExport`, :class:`ConfirmForget`)."""
+A handler returns a :class:`Reply` (mrkdwn for the caller, with every name or value that came
+from outside marked by :func:`~bot.core.untrusted.mark` for the Slack layer to render inert),
+or, for the commands that go beyond text, a typed request the Slack layer carries out
+(:class:`OpenSetup`, :class:`ShowDigest`, :class:`SendExport`, :class:`ConfirmForget`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.core import admins, audit, checkins, deals, home, outbox, people, rotat
 from bot.core.prompts import default_bank
 from bot.core.teams import WEEKDAYS
 from bot.core.trust.grammar import Command
+from bot.core.untrusted import mark
 from bot.runtime import Runtime
 from bot.storage.models import PromptSetting
 
@@ -74,9 +76,9 @@ async def team_create(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["channel"], rt.clock
     )
     return Reply(
-        f"Team `{team.name}` created; its digest goes to <#{team.channel_id}>. "
-        f"Next: `/trust team add {team.name} @rep ...` and "
-        f"`/trust team manager {team.name} @manager`."
+        f"Team `{mark(team.name)}` created; its digest goes to <#{team.channel_id}>. "
+        f"Next: `/trust team add {mark(team.name)} @rep ...` and "
+        f"`/trust team manager {mark(team.name)} @manager`."
     )
 
 
@@ -86,7 +88,7 @@ async def team_people(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["users"], role, rt.clock
     )
     already = [u for u in cmd.args["users"] if u not in added]
-    text = f"Added to `{cmd.args['team']}` as {role}s: {mentions(added)}."
+    text = f"Added to `{mark(cmd.args['team'])}` as {role}s: {mentions(added)}."
     if already:
         text += f" Already there: {mentions(already)}."
     # a rep's time zone is known before the admin reads "Added"
@@ -98,7 +100,7 @@ async def team_remove(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], cmd.args["users"], rt.clock
     )
     missing = [u for u in cmd.args["users"] if u not in removed]
-    text = f"Removed from `{cmd.args['team']}`: {mentions(removed)}."
+    text = f"Removed from `{mark(cmd.args['team'])}`: {mentions(removed)}."
     if missing:
         text += f" Not in the team: {mentions(missing)}."
     return Reply(text)
@@ -112,7 +114,7 @@ async def team_list(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     for s in found:
         state = " (paused)" if s.team.paused else ""
         lines.append(
-            f"*{s.team.name}*{state} → <#{s.team.channel_id}> · check-in {s.schedule}"
+            f"*{mark(s.team.name)}*{state} → <#{s.team.channel_id}> · check-in {s.schedule}"
             f" · k={s.team.k}\n"
             f"  reps ({len(s.reps)}): {mentions(s.reps)}\n  managers: {mentions(s.managers)}"
         )
@@ -130,8 +132,8 @@ async def set_schedule(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         checkin_time=cmd.args["time"],
     )
     return Reply(
-        f"`{team.name}` checks in every {WEEKDAYS[team.checkin_weekday]} at {team.checkin_time}, "
-        "each rep in their own time zone."
+        f"`{mark(team.name)}` checks in every {WEEKDAYS[team.checkin_weekday]} at "
+        f"{team.checkin_time}, each rep in their own time zone."
     )
 
 
@@ -140,7 +142,8 @@ async def set_anonymity(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, k=cmd.args["k"]
     )
     return Reply(
-        f"`{team.name}` digests now show a figure only when at least {team.k} people answered."
+        f"`{mark(team.name)}` digests now show a figure only when at least {team.k} people "
+        "answered."
     )
 
 
@@ -150,7 +153,7 @@ async def pause(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, paused=paused
     )
     return Reply(
-        f"`{team.name}` is {'paused: no check-ins or nudges' if paused else 'running again'}."
+        f"`{mark(team.name)}` is {'paused: no check-ins or nudges' if paused else 'running again'}."
     )
 
 
@@ -158,20 +161,24 @@ async def checkin_now(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     async with rt.db.session() as session:
         team = await teams.find(session, c.workspace_id, cmd.args["team"])
     if team.paused:
-        return Reply(f"`{team.name}` is paused: `/trust resume {team.name}` first.", ok=False)
+        return Reply(
+            f"`{mark(team.name)}` is paused: `/trust resume {mark(team.name)}` first.", ok=False
+        )
     now = rt.clock.now()
     period = checkins.week_start(now.astimezone(checkins.zone(team.timezone)).date())
     plan = await checkins.plan_round(rt, default_bank(), team, period, now=True)
     if not plan.created:
         return Reply(
-            f"This week's check-in for `{team.name}` was already planned or sent; "
+            f"This week's check-in for `{mark(team.name)}` was already planned or sent; "
             "each rep gets one a week.",
             ok=False,
         )
     if plan.deliveries == 0:
-        return Reply(f"`{team.name}` has no reps yet: `/trust team add {team.name} @rep ...`.")
+        return Reply(
+            f"`{mark(team.name)}` has no reps yet: `/trust team add {mark(team.name)} @rep ...`."
+        )
     return Reply(
-        f"Sending this week's check-in to the {plan.deliveries} reps of `{team.name}` now."
+        f"Sending this week's check-in to the {plan.deliveries} reps of `{mark(team.name)}` now."
     )
 
 
@@ -218,7 +225,8 @@ async def prompt_settings(rt: Runtime, c: Caller, cmd: Command) -> Reply:
             p.id for p in bank.checkin_prompts()
         }:
             return Reply(
-                f"There is no check-in prompt `{prompt_id}`. See `/trust prompts list`.", ok=False
+                f"There is no check-in prompt `{mark(prompt_id)}`. See `/trust prompts list`.",
+                ok=False,
             )
         enabled_now = cmd.args["action"] == "enable"
         row = settings.get(prompt_id) or PromptSetting(
@@ -253,7 +261,7 @@ async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     now = rt.clock.now()
     lines = [f"*Teams*: {len(found)}"]
     lines += [
-        f"• {s.team.name}{' (paused)' if s.team.paused else ''}: {s.reps} reps, "
+        f"• {mark(s.team.name)}{' (paused)' if s.team.paused else ''}: {s.reps} reps, "
         f"{s.managers} managers, check-in {s.schedule}"
         + (
             ""
@@ -268,10 +276,12 @@ async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "none yet"
     lines.append(f"*Deliveries*: {shown}")
     for failed in await outbox.recent_failures(rt.db, c.workspace_id):
-        lines.append(f"• failed: DM to <@{failed.user_id}> ({failed.kind}): {failed.last_error}")
+        lines.append(
+            f"• failed: DM to <@{failed.user_id}> ({failed.kind}): {mark(failed.last_error)}"
+        )
     hours = int(checkins.MISSED_GRACE.total_seconds() // 3600)
     lines += [
-        f"• missed: {m.skipped} check-in{'s' if m.skipped != 1 else ''} of `{m.team}` "
+        f"• missed: {m.skipped} check-in{'s' if m.skipped != 1 else ''} of `{mark(m.team)}` "
         f"(week of {m.period_start:%d %b}) skipped: the slot passed while Trustbot was down, "
         f"more than {hours} h before it was back"
         for m in await checkins.missed_rounds(rt, c.workspace_id)
@@ -296,12 +306,12 @@ def _who(user_id: str) -> str:
 
 
 def _detail(detail: dict[str, object]) -> str:
-    return " ".join(f"{k}={v}" for k, v in detail.items() if k not in ("before",))
+    return " ".join(f"{k}={mark(v)}" for k, v in detail.items() if k not in ("before",))
 
 
 async def show_me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     data = await home.home_for(rt, c.workspace_id, c.user_id, is_admin=False)
-    lines = [f"Teams: {', '.join(data.rep_of) or 'none yet'}"]
+    lines = [f"Teams: {', '.join(mark(t) for t in data.rep_of) or 'none yet'}"]
     if data.opted_out:
         lines.append("You have opted out: no check-ins or nudges. `/trust optin` to come back.")
     elif data.snoozed_until:

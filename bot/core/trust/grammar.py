@@ -14,6 +14,8 @@ from typing import Any
 
 from bot.core.anonymity import K_FLOOR
 from bot.core.teams import DAY_NAMES, WEEKDAYS
+from bot.core.untrusted import invisible, looks_like_link, mark
+from bot.storage.models import NAME_KEY_MAX, name_key
 
 USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 CHANNEL = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -40,17 +42,33 @@ class Command:
 
 
 def tokenize(text: str) -> list[str]:
-    """Split like a shell, tolerating curly quotes and an unbalanced quote."""
+    """Split like a shell, tolerating curly quotes and an unbalanced quote.
+
+    Slack sends ``&``, ``<`` and ``>`` typed by the user as ``&amp;``, ``&lt;`` and ``&gt;``
+    (its formatting reference: they are its control characters), and the users and channels
+    picked as ``<@U…|name>`` / ``<#C…|name>``: each word is decoded, except Slack's own
+    ``<…>`` markup, which the parsers read as it is."""
     cleaned = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'")
     cleaned = cleaned.replace("\u2019", "'").replace("\u00a0", " ").strip()
     try:
-        return shlex.split(cleaned)
+        words = shlex.split(cleaned)
     except ValueError:
         raise CommandError("There is a quote that is never closed.") from None
+    return [word if word.startswith("<") else unescape(word) for word in words]
+
+
+ENTITY = re.compile(r"&(amp|lt|gt);")
+ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def unescape(word: str) -> str:
+    """Slack's three entities decoded, in one pass (``&amp;lt;`` is the text ``&lt;``)."""
+    return ENTITY.sub(lambda m: ENTITIES[m.group(1)], word) if "&" in word else word
 
 
 def shown(token: str) -> str:
-    return token.replace("`", "'")[:40]
+    """What the user typed, echoed back in an error: cut short and marked as outside text."""
+    return mark(token.replace("`", "'")[:40])
 
 
 def arity(usage: str, rest: list[str], count: int) -> None:
@@ -62,13 +80,23 @@ def arity(usage: str, rest: list[str], count: int) -> None:
         raise CommandError(f"I didn't expect `{extra}`{more}.", usage)
 
 
+def team_name_problem(name: str) -> str | None:
+    """What is wrong with ``name`` as a team name, or ``None``. A team name is shown in
+    Slack as it was typed, so it may not hold invisible characters (a bidi override would
+    reorder what follows it) or look like a web address (Slack would link it)."""
+    if not TEAM_NAME.match(name) or any(invisible(c) for c in name):
+        return "use up to 80 letters, digits or dashes, no spaces, mentions or channels."
+    if looks_like_link(name):
+        return "it looks like a web address, which Slack would link: use dashes, not dots."
+    if len(name_key(name)) > NAME_KEY_MAX:  # a few characters expand a lot under NFKC
+        return "it is too long once its letters are normalised: use a shorter name."
+    return None
+
+
 def team_name(token: str, usage: str) -> str:
-    if not TEAM_NAME.match(token):
-        raise CommandError(
-            f"`{shown(token)}` is not a team name: use up to 80 letters, digits or dashes, "
-            "no spaces, mentions or channels.",
-            usage,
-        )
+    problem = team_name_problem(token)
+    if problem is not None:
+        raise CommandError(f"`{shown(token)}` is not a team name: {problem}", usage)
     return token
 
 

@@ -1,13 +1,17 @@
 """The Block Kit builders every Trustbot message, modal and Home view is made of: plain dicts
 that stay within Slack's limits (section text 3000 characters, button and option text 75).
 
-Text typed by people (notes, CRM deal names, team names) goes through :func:`escape` before it
-reaches mrkdwn, so it can neither mention anyone nor inject a link or formatting.
+Text from outside (notes, CRM deal names, team names, what someone typed) reaches Slack only
+through :func:`inert`, or marked by the domain (:func:`bot.core.untrusted.mark`), which every
+builder here renders inert. Every mrkdwn text object is ``verbatim``, so Slack turns no bare
+URL or name into a link by itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from bot.core import untrusted
 
 Block = dict[str, Any]
 
@@ -16,18 +20,40 @@ LABEL_MAX = 75  # button and option text
 
 
 def escape(text: str) -> str:
-    """mrkdwn-safe text: ``&``, ``<`` and ``>`` escaped (no mentions, links or commands)."""
+    """mrkdwn-safe text: ``&``, ``<`` and ``>`` escaped (no mentions, links or commands), as
+    Slack's formatting reference asks; for our own words. Outside text takes :func:`inert`."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inert(text: str, *, mrkdwn: bool = True) -> str:
+    """Outside text made harmless for Slack: its invisible controls removed (bidi overrides
+    and isolates among them: nothing can reorder what follows it on screen), every link
+    broken (``https[:]//example[.]com``: Slack neither links nor unfurls it), and, for
+    mrkdwn, ``&``, ``<`` and ``>`` escaped (no ``<https://…|links>``, ``<!channel>`` or
+    ``<@U…>`` mentions). ``mrkdwn=False`` for plain_text objects, which show entities as
+    written. Formatting characters (``*``, ``_``, ``~``, a backtick) stay: Slack's mrkdwn has
+    no escape for them, and they can only style text, not link or mention."""
+    disarmed = untrusted.defang(untrusted.visible(text))
+    return escape(disarmed) if mrkdwn else disarmed
+
+
+def render(body: str, *, mrkdwn: bool = True) -> str:
+    """The domain's text with the outside text it marked made :func:`inert`."""
+    if untrusted.OPEN not in body and untrusted.CLOSE not in body:
+        return body
+    return "".join(
+        inert(piece, mrkdwn=mrkdwn) if marked else piece for piece, marked in untrusted.spans(body)
+    )
 
 
 def plain(text: str, limit: int = LABEL_MAX) -> dict[str, Any]:
     """A ``plain_text`` object, cut to ``limit`` characters."""
-    return {"type": "plain_text", "text": text[:limit], "emoji": True}
+    return {"type": "plain_text", "text": render(text, mrkdwn=False)[:limit], "emoji": True}
 
 
 def text(body: str) -> dict[str, Any]:
-    """A ``mrkdwn`` text object, cut to Slack's limit."""
-    return {"type": "mrkdwn", "text": _fit(body)}
+    """A ``mrkdwn`` text object, cut to Slack's limit; ``verbatim``: Slack adds no links."""
+    return {"type": "mrkdwn", "text": _fit(render(body)), "verbatim": True}
 
 
 def section(body: str, *, block_id: str | None = None, accessory: Block | None = None) -> Block:
@@ -67,15 +93,17 @@ def button(
 
 
 def quote(body: str, limit: int) -> str:
-    """``body`` escaped as a mrkdwn block quote, cut to ``limit`` characters."""
+    """Outside text (a note) made :func:`inert` as a mrkdwn block quote, cut to ``limit``
+    characters."""
+    body = untrusted.visible(body)
     if len(body) > limit:
         body = body[: limit - 1].rstrip() + "…"
-    return "\n".join(f"> {line}" if line else ">" for line in escape(body).splitlines() or [""])
+    return "\n".join(f"> {line}" if line else ">" for line in inert(body).splitlines() or [""])
 
 
 def message(fallback: str, blocks: list[Block]) -> dict[str, Any]:
     """Keyword arguments for ``ack``/``respond``/``chat_postMessage``: fallback text plus blocks."""
-    return {"text": fallback, "blocks": blocks}
+    return {"text": render(fallback), "blocks": blocks}
 
 
 def notice(body: str) -> dict[str, Any]:

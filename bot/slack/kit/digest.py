@@ -16,7 +16,7 @@ from bot.core.anonymity import NOT_ENOUGH, Breakdown
 from bot.core.digests import Figures
 from bot.core.digests.figures import DimensionFigure, Focus, GapFigure, GoalMix, Moments, Notes
 from bot.core.prompts import SEEDS
-from bot.slack.kit.blocks import DIVIDER, Block, context, escape, header, quote, section
+from bot.slack.kit.blocks import DIVIDER, Block, context, escape, header, inert, quote, section
 
 __all__ = [
     "DOWN",
@@ -198,7 +198,7 @@ def digest_message(
     """``{"text", "blocks"}`` for ``chat.postMessage`` (or an ephemeral preview)."""
     week = f"{_day(figures.period_start)} – {_day(figures.period_end)}"
     answered, asked = figures.participation.answered, figures.participation.asked
-    name = escape(team_name)
+    name = inert(team_name)
     intro = (
         f"Week of {week}. Team figures only: each needs at least {figures.k} people "
         f"(shared notes: {figures.notes_k}); smaller groups say “{NOT_ENOUGH}”."
@@ -208,7 +208,7 @@ def digest_message(
     if reposted:
         intro += " Posted again: the figures are those first published."
     blocks: list[Block] = [
-        header(f"Trust digest: {team_name}"),
+        header(f"Trust digest: {inert(team_name, mrkdwn=False)}"),
         context(intro),
         section(f"*Participation*: *{answered}* answered · *{asked}* asked"),
         DIVIDER,
@@ -244,7 +244,8 @@ def chart_filename(team_name: str, period_start: str) -> str:
 
 def chart_title(team_name: str, period_start: str) -> str:
     return (
-        f"Trust index, last 8 weeks: {team_name} (week of {_day(date.fromisoformat(period_start))})"
+        f"Trust index, last 8 weeks: {inert(team_name, mrkdwn=False)} "
+        f"(week of {_day(date.fromisoformat(period_start))})"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.home import HomeData, TeamDigest, sparkline
-from bot.slack.kit.blocks import Block, button, context, header, section
+from bot.slack.kit.blocks import Block, button, context, header, inert, section
 
 SNOOZE_ACTION = "home.snooze"
 OPTOUT_ACTION = "home.optout"
@@ -81,7 +81,7 @@ def _digest_summary(digest: TeamDigest) -> str:
     """Participation, each dimension's index (or why it is hidden) and the coaching focus:
     only the figures the digest itself showed, already k-anonymous."""
     figures = digest.figures
-    lines = [f"*{digest.team}*, week of {figures.period_start:%d %b}"]
+    lines = [f"*{inert(digest.team)}*, week of {figures.period_start:%d %b}"]
     taking = figures.participation
     lines.append(f"{taking.answered} answered of {taking.asked} asked")
     shown = [f"{d.label} {d.index:.2f}" for d in figures.dimensions if d.index is not None]
@@ -101,7 +101,7 @@ def _admin(data: HomeData) -> list[Block]:
         paused = " (paused)" if s.team.paused else ""
         blocks.append(
             section(
-                f"*{s.team.name}*{paused} → <#{s.team.channel_id}>: {s.reps} reps, "
+                f"*{inert(s.team.name)}*{paused} → <#{s.team.channel_id}>: {s.reps} reps, "
                 f"{s.managers} managers; check-in {s.schedule}; k={s.team.k}"
             )
         )

@@ -11,7 +11,7 @@ from bot.core.deals import NudgeContent
 from bot.core.nudges import NudgeState
 from bot.core.prompts import NOT_SURE, DealChange, PromptBank
 from bot.core.verdicts import decide
-from bot.slack.kit.blocks import Block, context, escape, header, section
+from bot.slack.kit.blocks import Block, context, escape, header, inert, section
 from bot.slack.kit.checkin import MAX_BLOCKS, closed_blocks, question_blocks
 
 ANSWER_ACTION = "nudge.answer"
@@ -31,11 +31,11 @@ RULE_HINT = (
 
 
 def _deal(content: NudgeContent) -> str:
-    return f"*{escape(content.deal_name or content.deal_id)}*"
+    return f"*{inert(content.deal_name or content.deal_id)}*"
 
 
 def _value(text: str | None) -> str:
-    return f"`{escape(text)}`" if text else "_unknown_"
+    return f"`{inert(text)}`" if text else "_unknown_"
 
 
 def what_changed(content: NudgeContent) -> str:
@@ -82,7 +82,7 @@ def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
         for number, prompt in enumerate(prompts, start=1):
             blocks.extend(closed_blocks(prompt, number, given.get(prompt.id), prompt.text))
         blocks.append(context(CLOSED_TEXT + " Thank you for taking the time."))
-        fallback = f"Your reflection on {content.deal_name or content.deal_id} has closed."
+        fallback = f"Your reflection on {inert(content.deal_name or content.deal_id)} has closed."
     else:
         blocks.append(
             context(
@@ -98,7 +98,7 @@ def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
                     prompt, number, content.delivery_id, given.get(prompt.id), ANSWER_ACTION
                 )
             )
-        fallback = f"{content.title} ({content.deal_name or content.deal_id})"
+        fallback = f"{content.title} ({inert(content.deal_name or content.deal_id)})"
     if content.rule is not None and not (
         state.closed and decide(content.rule, given, bank) is None
     ):

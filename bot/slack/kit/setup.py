@@ -6,7 +6,8 @@ from typing import Any
 
 from bot.core.anonymity import K_FLOOR
 from bot.core.teams import DAY_NAMES, WEEKDAYS, TeamSetup, TeamSummary
-from bot.core.trust.grammar import HHMM, TEAM_NAME
+from bot.core.trust.grammar import HHMM, team_name_problem
+from bot.slack.kit.blocks import inert
 
 CALLBACK_ID = "setup"
 PICK_ACTION = "setup.pick"
@@ -40,10 +41,14 @@ def setup_view(existing: list[TeamSummary], chosen: TeamSummary | None = None) -
             "type": "static_select",
             "action_id": PICK_ACTION,
             "placeholder": {"type": "plain_text", "text": "Edit a team"},
-            "options": [_option(s.team.name, s.team.name) for s in existing[:100]],
+            "options": [
+                _option(s.team.name, inert(s.team.name, mrkdwn=False)) for s in existing[:100]
+            ],
         }
         if chosen:
-            picker["initial_option"] = _option(chosen.team.name, chosen.team.name)
+            picker["initial_option"] = _option(
+                chosen.team.name, inert(chosen.team.name, mrkdwn=False)
+            )
         blocks.append(
             {
                 "type": "section",
@@ -113,8 +118,9 @@ def parse_setup(view: JsonDict) -> TeamSetup | dict[str, str]:
 
     errors: dict[str, str] = {}
     name = str(field("name").get("value") or "").strip()
-    if not TEAM_NAME.match(name):
-        errors["name"] = "Up to 80 letters, digits or dashes; no spaces, @ or #."
+    problem = team_name_problem(name)
+    if problem is not None:
+        errors["name"] = problem[0].upper() + problem[1:]
     channel = field("channel").get("selected_conversation")
     if not isinstance(channel, str) or not channel:
         errors["channel"] = "Pick the channel where the digest goes."

@@ -31,14 +31,25 @@ def run_migrations_online() -> None:
     engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     configure_sqlite(engine)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename); with foreign keys on, dropping a
+            # table other rows point at fails. Alembic's advice: off while migrating, and a
+            # foreign_key_check afterwards so nothing dangling is committed unnoticed.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
             compare_type=True,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    raise RuntimeError(f"migration left rows pointing nowhere: {dangling[:3]}")
     engine.dispose()
 
 

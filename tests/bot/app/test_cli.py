@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import importlib.metadata
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -16,28 +15,17 @@ from bot.runtime import Runtime
 from bot.runtime.settings import load_settings
 from bot.storage import Database
 from slack_emulator import SlackEmulator
+from tests.support.cli import (
+    SERVE_SETTINGS,
+    TRUSTBOT,
+    env,
+    free_port,
+    running,
+    trustbot,
+    wait_healthy,
+)
 from tests.support.slack_app import APP_SCOPES
 from tests.support.waiting import wait_for
-
-TRUSTBOT = [sys.executable, "-m", "bot.app.cli"]
-
-
-def env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TRUSTBOT_"))}
-    base["TRUSTBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
-    return base | extra
-
-
-def trustbot(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*TRUSTBOT, *args],
-        env=env(tmp_path, **extra),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_help_explains_each_command(tmp_path: Path) -> None:
@@ -139,24 +127,6 @@ async def test_healthz_is_503_when_the_database_is_gone() -> None:
     await runtime.db.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"trustbot exited: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            return httpx.get(url, timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, "trustbot serve to be healthy", timeout=timeout, interval=0.1)
-
-
 def test_a_bad_prompt_file_stops_start_up_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -184,3 +154,100 @@ def test_a_bad_prompt_file_stops_start_up_naming_it(
     err = capsys.readouterr().err
     assert err.startswith("trustbot: ") and "questions.yaml" in err and "bravado" in err
     assert err.count("\n") == 1
+
+
+# -- operations: issue #16 ------------------------------------------------------------------
+
+RUN_SETTINGS = {**SERVE_SETTINGS, "SLACK_APP_TOKEN": "xapp-cli"}
+
+
+def test_version_comes_from_the_package(tmp_path: Path) -> None:
+    out = trustbot(tmp_path, "--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"trustbot {importlib.metadata.version('trustbot')}"
+
+
+def test_every_missing_setting_is_named_in_one_line(tmp_path: Path) -> None:
+    """On main only the first missing setting was named: one more start per setting."""
+    out = trustbot(tmp_path, "run")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "TRUSTBOT_PSEUDONYM_KEY",
+        "TRUSTBOT_WEBHOOK_SECRET",
+        "SLACK_APP_TOKEN",
+    ):
+        assert f"{name} is not set: expected" in out.stderr
+    bad = trustbot(tmp_path, "serve", SLACK_BOT_TOKEN="oops", TRUSTBOT_PSEUDONYM_KEY="short")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "SLACK_BOT_TOKEN is malformed" in bad.stderr
+    assert "TRUSTBOT_PSEUDONYM_KEY is malformed" in bad.stderr
+
+
+@pytest.mark.parametrize("value", ["99999", "-1", "http", "65536"])
+def test_attack_a_port_out_of_range_is_one_clear_error(tmp_path: Path, value: str) -> None:
+    """On main ``--port 99999`` ended in an OverflowError traceback from bind()."""
+    out = trustbot(tmp_path, "serve", "--port", value, **SERVE_SETTINGS)
+    assert out.returncode == 2
+    assert f"argument --port: '{value}' is not a port: expected 0 to 65535" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
+    assert trustbot(tmp_path, "migrate").returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        out = trustbot(tmp_path, "serve", "--port", port, "--host", "127.0.0.1", **SERVE_SETTINGS)
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[-1].startswith(f"trustbot: --port {port}: cannot listen on")
+    assert "in use" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_fresh_database_says_it_has_no_schema_yet(tmp_path: Path) -> None:
+    """On main: "the database schema is at None"."""
+    out = trustbot(tmp_path, "serve", "--port", str(free_port()), **SERVE_SETTINGS)
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[-1] == (
+        "trustbot: the database has no schema yet: run `trustbot migrate`"
+    )
+
+
+def test_serve_migrate_creates_the_schema_then_serves(tmp_path: Path) -> None:
+    with running(
+        tmp_path, "serve", "--migrate", SLACK_API_URL="http://127.0.0.1:9/api/", **SERVE_SETTINGS
+    ) as server:
+        assert httpx.get(f"{server.url}/healthz", timeout=5).json() == {"ok": True}
+
+
+def test_attack_run_serves_health_and_stops_on_sigterm_while_slack_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    """Slack out of reach (a network outage, a firewall): on main ``trustbot run`` waited for
+    Socket Mode before it served /healthz or handled SIGTERM, so an orchestrator saw it dead
+    and could not stop it cleanly."""
+    assert trustbot(tmp_path, "migrate").returncode == 0
+    with running(tmp_path, "run", SLACK_API_URL="http://127.0.0.1:9/api/", **RUN_SETTINGS) as s:
+        assert httpx.get(f"{s.url}/healthz", timeout=5).status_code == 200
+        wait_for(lambda: "cannot reach Slack" in s.output(), "a warning that Slack is away")
+        s.proc.terminate()
+        assert s.proc.wait(timeout=15) == 0
+    assert "Traceback" not in s.output()
+
+
+def test_attack_run_with_a_refused_app_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """A wrong SLACK_APP_TOKEN: on main slack_sdk retried apps.connections.open every 10 s
+    for ever, a traceback each time."""
+    assert trustbot(tmp_path, "migrate").returncode == 0
+    with SlackEmulator(scopes=APP_SCOPES, bot_token="xoxb-cli", app_token="xapp-right") as emu:
+        settings = {**RUN_SETTINGS, "SLACK_APP_TOKEN": "xapp-wrong"}
+        with running(tmp_path, "run", healthy=False, SLACK_API_URL=emu.api_url, **settings) as s:
+            assert s.proc.wait(timeout=30) == 2
+        said = s.output()
+    assert said.splitlines()[-1] == (
+        "trustbot: SLACK_APP_TOKEN was refused by Slack (invalid_auth): expected an app-level "
+        "token (xapp-...) with connections:write, from Basic Information › App-Level Tokens"
+    )
+    assert said.count("SLACK_APP_TOKEN") == 1 and "Traceback" not in said

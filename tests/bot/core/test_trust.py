@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.trust.grammar import Command, CommandError
+from bot.core.trust.grammar import Command, CommandError, tokenize
 from bot.core.trust.registry import COMMANDS, USAGE, parse, spec
+from bot.core.untrusted import unmarked
 
 
 @pytest.mark.parametrize(
@@ -97,7 +98,7 @@ def test_parses(text: str, expected: Command | None) -> None:
 def test_bad_input_says_what_and_shows_the_form(text: str, says: str, usage: str | None) -> None:
     with pytest.raises(CommandError) as info:
         parse(text)
-    assert says in info.value.message
+    assert says in unmarked(info.value.message)
     if usage:
         assert info.value.usage is not None and usage in info.value.usage
 
@@ -165,3 +166,18 @@ def test_any_text_parses_or_explains(text: str) -> None:
         assert error.usage is None or error.usage.startswith("/trust")
     else:
         assert command.name in USAGE
+
+
+def test_slacks_escaping_is_read_back_and_its_markup_kept() -> None:
+    """Slack sends a typed ``&``, ``<``, ``>`` as entities and picked users as markup."""
+    command = parse("team add R&amp;D <@U1AAA|tom&amp;jerry> <@U2BBB>")
+    assert command.args == {"team": "R&D", "users": ["U1AAA", "U2BBB"]}
+    assert tokenize("&amp;lt; a&gt;b &amp;amp;") == ["&lt;", "a>b", "&amp;"]
+
+
+@pytest.mark.parametrize(
+    "name", ["evil.example", "https://x", "sales\u202e", "a\u200bb", "ops\u2066"]
+)
+def test_a_team_name_slack_would_link_or_that_hides_a_control_is_refused(name: str) -> None:
+    with pytest.raises(CommandError, match="is not a team name"):
+        parse(f"team create {name} <#C1>")

@@ -17,6 +17,7 @@ ALL = [
     "TRUSTBOT_PSEUDONYM_KEY",
     "TRUSTBOT_WEBHOOK_SECRET",
     "TRUSTBOT_ADMINS",
+    "TRUSTBOT_DEAL_APP_IDS",
 ]
 
 
@@ -32,6 +33,7 @@ def test_defaults() -> None:
     assert s.SLACK_API_URL == "https://slack.com/api/"
     assert s.TRUSTBOT_DATABASE_URL == "sqlite:///trustbot.db"
     assert s.TRUSTBOT_ADMINS == ()
+    assert s.TRUSTBOT_DEAL_APP_IDS == ()  # no app's deal metadata is accepted
 
 
 def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -53,6 +55,7 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path) -> No
         ("TRUSTBOT_DATABASE_URL", "::not a url::", "database URL"),
         ("TRUSTBOT_PSEUDONYM_KEY", "short", "16 characters"),
         ("TRUSTBOT_ADMINS", "U1AAA,bob", "'bob'"),
+        ("TRUSTBOT_DEAL_APP_IDS", "A0CRM,U0REP1", "'U0REP1'"),
     ],
 )
 def test_malformed_setting_is_named(
@@ -91,3 +94,8 @@ def test_any_admin_list_is_accepted_or_named(value: str) -> None:
         assert str(error).startswith("TRUSTBOT_ADMINS is malformed")
     else:
         assert all(a.startswith(("U", "W")) for a in s.TRUSTBOT_ADMINS)
+
+
+def test_deal_app_ids_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTBOT_DEAL_APP_IDS", " A0CRM1, A0CRM2 ,,A0CRM1")
+    assert load_settings().TRUSTBOT_DEAL_APP_IDS == ("A0CRM1", "A0CRM2")

@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.home import HomeData, TeamDigest, sparkline
-from bot.core.prompts import PromptBank, default_bank
 from bot.core.rep_page import BASELINE_WEEKS, EVIDENCE, TOLD, BlindSpot, RepPage
 from bot.slack.kit.blocks import Block, button, context, header, inert, message, section
-from bot.slack.kit.checkin import answer_label
 
 SNOOZE_ACTION = "home.snooze"
 OPTOUT_ACTION = "home.optout"
@@ -96,14 +94,13 @@ def _trends(page: RepPage) -> str:
     return "\n".join(lines)
 
 
-def _evidence(page: RepPage, bank: PromptBank) -> str:
+def _evidence(page: RepPage) -> str:
     lines = ["*What buyers have shared with me*, deal by deal (seed 004's test of trust)"]
     for deal in page.evidence:
         items = []
         for prompt_id, value in deal.items:
-            answer = answer_label(bank.prompt(prompt_id), value) or value
-            mark = EVIDENCE_MARK.get(value, "🤔")
-            items.append(f"{mark} {EVIDENCE[prompt_id]} ({answer.lower()})")
+            said = "told me" if value == TOLD else value.replace("_", " ")
+            items.append(f"{EVIDENCE_MARK.get(value, '🤔')} {EVIDENCE[prompt_id]} ({said})")
         lines.append(f"• *{inert(deal.deal)}*: " + " · ".join(items))
     return "\n".join(lines)
 
@@ -139,18 +136,18 @@ def blind_spot_text(spot: BlindSpot) -> str:
     )
     return (
         "*My blind spot check* (only I see this)\n"
-        f"{rated}Buyers told me *{spot.told} of {spot.asked}* things I asked myself about.\n"
+        f"{rated}Buyers told me *{spot.told} of the {spot.asked}* "
+        f"{'thing' if spot.asked == 1 else 'things'} I logged about what they shared.\n"
         + READING[spot.reading]
     )
 
 
-def rep_page_blocks(data: HomeData, bank: PromptBank | None = None) -> list[Block]:
+def rep_page_blocks(data: HomeData) -> list[Block]:
     """The rep's own page: behaviour trends, the evidence per deal, the blind spot and one
     practice for next week. Shared by App Home and ``/trust me``."""
     page = data.page
     if page is None:
         return []
-    bank = bank or default_bank()
     blocks: list[Block] = []
     if page.trends:
         blocks.append(section(_trends(page)))
@@ -161,7 +158,7 @@ def rep_page_blocks(data: HomeData, bank: PromptBank | None = None) -> list[Bloc
             )
         )
     if page.evidence:
-        blocks.append(section(_evidence(page, bank)))
+        blocks.append(section(_evidence(page)))
     if page.blind_spot is not None:
         blocks.append(section(blind_spot_text(page.blind_spot)))
     blocks.append(section(f"🌱 *A practice for next week*: {page.practice.text}"))

@@ -102,10 +102,10 @@ def test_times_are_the_reps_own_and_an_answered_checkin_says_so() -> None:
 def test_the_blind_spot_and_evidence_show_inert_deal_names() -> None:
     data = HomeData(user_id="U1", rep_of=["west"], page=KOLKATA_PAGE)
     text = page_text(data)
-    assert "*&lt;!channel&gt; Globex*: ✅ who else decides (yes, they told me)" in text
-    assert "🤔 their budget (i'm guessing)" in text
+    assert "*&lt;!channel&gt; Globex*: ✅ who else decides (told me)" in text
+    assert "🤔 their budget (guessing)" in text
     assert "I rate my client-first conduct *4.5 of 5*" in text
-    assert "Buyers told me *1 of 4*" in text and "18% of sellers" in text
+    assert "Buyers told me *1 of the 4* things I logged" in text and "18% of sellers" in text
     assert "🌱 *A practice for next week*: Go first." in text
     assert "Candor *4.0*, new: the baseline comes with the next weeks" in text
     me = me_message(data)

@@ -8,6 +8,7 @@ from typing import Any
 from bot.core.home import HomeData, TeamDigest, sparkline
 from bot.core.rep_page import BASELINE_WEEKS, EVIDENCE, TOLD, BlindSpot, RepPage
 from bot.slack.kit.blocks import Block, button, context, header, inert, message, section
+from bot.storage.models import DeliveryStatus
 
 SNOOZE_ACTION = "home.snooze"
 OPTOUT_ACTION = "home.optout"
@@ -62,12 +63,14 @@ def status_lines(data: HomeData) -> list[str]:
         return lines
     state = week.state
     counts = f"{week.answered} of {week.asked} answered"
-    closes = f" until {_when(data, week.closes_at)}" if week.closes_at else ""
-    if state == "answered" and week.closes_at:
-        said = f"answered, {counts}. You can change your answers{closes}."
+    if state == "answered" and week.status != DeliveryStatus.EXPIRED:
+        until = f" until {_when(data, week.closes_at)}" if week.closes_at else ""
+        said = f"{counts}. You can change your answers{until}."
+    elif state == "answered":
+        said = f"{counts}; closed."
     elif state == "open" and week.closes_at:
         said = f"open, {counts}. Closes {_when(data, week.closes_at)}."
-    elif state in ("answered", "closed", "open"):
+    elif state in ("closed", "open"):
         said = f"{state}, {counts}."
     else:
         said = f"{state}."

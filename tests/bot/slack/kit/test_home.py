@@ -89,12 +89,14 @@ def test_times_are_the_reps_own_and_an_answered_checkin_says_so() -> None:
     text = page_text(data)
     assert "Snoozed until Sat 28 Nov 09:00 IST." in text
     assert (
-        "*Check-in, week of 23 Nov*: answered, 5 of 5 answered. You can change your answers "
-        "until Thu 26 Nov 17:00 IST." in text
+        "*Check-in, week of 23 Nov*: 5 of 5 answered. You can change your answers until "
+        "Thu 26 Nov 17:00 IST." in text
     )
     assert "UTC" not in text
     closed = CheckinStatus(date(2026, 11, 16), "expired", 5, 5, None)
     assert closed.state == "answered"  # answered, never "expired"
+    data.this_week = closed
+    assert "*Check-in, week of 16 Nov*: 5 of 5 answered; closed." in page_text(data)
     assert CheckinStatus(date(2026, 11, 16), "expired", 2, 5, None).state == "closed"
     assert CheckinStatus(date(2026, 11, 16), "pending", 0, 5, None).state == "on its way"
 

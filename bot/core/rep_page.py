@@ -23,7 +23,7 @@ the week they were given (:func:`bot.core.deals.answer_context`), in memory, nev
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -62,8 +62,9 @@ the client's interest, honestly (the trusted-advisor behaviours)."""
 HIGH_SELF = 4.0
 THIN = 0.5  # a share of evidence items the buyer told below this is thin
 
-EVENT_BEFORE = timedelta(days=21)  # a nudge is answered within days of its deal update
-EVENT_AFTER = timedelta(days=8)
+EVENT_BEFORE = timedelta(days=10)  # a nudge goes out within days of its deal update (working
+EVENT_AFTER = timedelta(days=8)  # hours) and closes 3 working days later
+NUDGED_STATUSES = (deals.NUDGED, deals.DEFERRED)  # the updates that have a nudge
 
 
 @dataclass(frozen=True)
@@ -165,36 +166,86 @@ async def rep_page(
     )
 
 
+DealRef = tuple[str, str, datetime]  # (deal id, deal name, when the update happened)
+
+
+class KnownDeals:
+    """Answer contexts already tied to their deal, per process (a deal update never changes,
+    so neither does its context's deal): a rep's next Home open reads nothing again. In
+    memory only, never stored; at most ``limit`` of them, the oldest dropped."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._found: OrderedDict[str, DealRef] = OrderedDict()
+
+    def get(self, context: str) -> DealRef | None:
+        found = self._found.get(context)
+        if found is not None:
+            self._found.move_to_end(context)
+        return found
+
+    def put(self, context: str, deal: DealRef) -> None:
+        self._found[context] = deal
+        self._found.move_to_end(context)
+        while len(self._found) > self.limit:
+            self._found.popitem(last=False)
+
+
 async def _deals_of(
     runtime: Runtime, workspace_id: str, given: Sequence[_Answer]
-) -> dict[str, tuple[str, str, datetime]]:
+) -> dict[str, DealRef]:
     """``{answer context: (deal id, deal name, when)}`` for the nudges ``given`` answered:
-    the deal updates received around each week, matched by their keyed context."""
-    wanted = {a.context for a in given}
-    found: dict[str, tuple[str, str, datetime]] = {}
-    for week in sorted({a.week for a in given}):
-        if wanted <= found.keys():
-            break
-        start = _week_time(week)
-        async with runtime.db.session() as session:
-            events = (
+    the ids of the deal updates nudged around those weeks are read, their keyed contexts
+    recomputed in memory, and only the matches are read in full."""
+    known = runtime.service(KnownDeals)
+    found = {a.context: known.get(a.context) for a in given}
+    cached = {c: d for c, d in found.items() if d is not None}
+    wanted = set(found) - set(cached)
+    if not wanted:
+        return cached
+    spans: list[list[datetime]] = []  # the weeks' windows, overlapping ones merged
+    for week in sorted({a.week for a in given if a.context in wanted}):
+        start, end = _week_time(week) - EVENT_BEFORE, _week_time(week) + EVENT_AFTER
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    matched: dict[int, str] = {}
+    async with runtime.db.session() as session:
+        for start, end in spans:
+            ids = (
                 await session.exec(
-                    select(
-                        DealEvent.id, DealEvent.deal_id, DealEvent.deal_name, DealEvent.occurred_at
-                    ).where(
+                    select(col(DealEvent.id)).where(
                         DealEvent.workspace_id == workspace_id,
-                        col(DealEvent.received_at) >= start - EVENT_BEFORE,
-                        col(DealEvent.received_at) < start + EVENT_AFTER,
+                        col(DealEvent.received_at) >= start,
+                        col(DealEvent.received_at) < end,
+                        col(DealEvent.status).in_(NUDGED_STATUSES),
                     )
                 )
             ).all()
-        for event_id, deal_id, name, occurred in events:
-            if event_id is None:
-                continue
-            context = deals.answer_context(runtime.pseudonyms, workspace_id, event_id)
-            if context in wanted:
-                found[context] = (deal_id, name, occurred)
-    return found
+            for event_id in ids:
+                assert event_id is not None
+                context = deals.answer_context(runtime.pseudonyms, workspace_id, event_id)
+                if context in wanted:
+                    matched[event_id] = context
+            if len(matched) == len(wanted):
+                break
+        rows = (
+            (
+                await session.exec(
+                    select(
+                        DealEvent.id, DealEvent.deal_id, DealEvent.deal_name, DealEvent.occurred_at
+                    ).where(col(DealEvent.id).in_(list(matched)))
+                )
+            ).all()
+            if matched
+            else []
+        )
+    for event_id, deal_id, name, at in rows:
+        assert event_id is not None
+        cached[matched[event_id]] = (deal_id, name, at)
+        known.put(matched[event_id], (deal_id, name, at))
+    return cached
 
 
 def behaviour(answers: Iterable[_Answer], bank: PromptBank) -> list[_Answer]:
@@ -234,9 +285,7 @@ def _dimension_order(dimension: str) -> int:
     return names.index(dimension) if dimension in names else len(names)
 
 
-def evidence_by_deal(
-    given: Iterable[_Answer], named: Mapping[str, tuple[str, str, datetime]]
-) -> list[DealEvidence]:
+def evidence_by_deal(given: Iterable[_Answer], named: Mapping[str, DealRef]) -> list[DealEvidence]:
     """The latest answer to each evidence question per deal, the most recent deals first."""
     latest: dict[str, dict[str, tuple[datetime, str]]] = defaultdict(dict)
     names: dict[str, tuple[str, datetime]] = {}

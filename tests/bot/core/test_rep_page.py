@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from sqlmodel import select
+
 from bot.core import deals
 from bot.core.prompts import default_bank
-from bot.core.rep_page import EVIDENCE, DealEvidence, rep_page
+from bot.core.rep_page import EVIDENCE, DealEvidence, KnownDeals, rep_page
 from bot.runtime import Runtime
 from bot.storage import Database
 from bot.storage.models import DealEvent
@@ -166,3 +168,18 @@ async def test_attack_a_page_shows_only_the_requesting_reps_own_answers(db: Data
     # the same user ID in another workspace has other pseudonyms: nothing of Ana's
     elsewhere = await rep_page(rt, "T2", ana)
     assert (elsewhere.trends, elsewhere.evidence) == ([], [])
+
+
+async def test_a_deal_once_found_is_not_searched_again(db: Database) -> None:
+    """The deal behind a nudge's keyed context never changes, so the process remembers it
+    (in memory, a bounded number of them) and the next page reads no deal update again."""
+    rt, ana, _ = await two_reps(db)
+    first = await rep_page(rt, WS, ana)
+    async with db.session() as s:  # the updates are gone: only the memory can name the deal
+        for event in (await s.exec(select(DealEvent))).all():
+            await s.delete(event)
+    assert (await rep_page(rt, WS, ana)).evidence == first.evidence
+    known = KnownDeals(limit=2)
+    for n in range(3):
+        known.put(f"nudge:{n}", (f"D-{n}", f"deal {n}", datetime(2026, 11, 2, tzinfo=UTC)))
+    assert known.get("nudge:0") is None and known.get("nudge:2") is not None

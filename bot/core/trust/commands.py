@@ -321,7 +321,12 @@ async def show_me(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
 
 async def snooze_me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     until = await people.snooze(rt.db, c.workspace_id, c.user_id, cmd.args["days"], rt.clock)
-    return Reply(f"Snoozed: no check-ins or nudges until {until:%a %d %b} (UTC).")
+    local = until.astimezone(
+        checkins.zone(await people.timezone_of(rt.db, c.workspace_id, c.user_id))
+    )
+    return Reply(
+        f"Snoozed: no check-ins or nudges until {local:%a} {local.day} {local:%b %H:%M %Z}."
+    )
 
 
 async def opt_in_out(rt: Runtime, c: Caller, cmd: Command) -> Reply:

@@ -131,3 +131,14 @@ async def test_counts_and_statuses_are_right_and_times_are_the_reps(db: Database
     assert (data.this_week.answered, data.this_week.asked) == (5, 5)
     assert data.tz == "America/Chicago"  # Slack's users.info wins over the stored one
     assert (await home_for(rt, WS, ana, is_admin=False, tz="Mars/Olympus")).tz == "Asia/Kolkata"
+
+
+async def test_a_snooze_is_confirmed_in_the_reps_own_time(db: Database) -> None:
+    rt = make_runtime(db)  # Monday 23 Nov 09:30 UTC
+    await make_team(rt, "east", 1)  # the workspace
+    async with db.session() as s:
+        s.add(Person(workspace_id=WS, user_id="UREP", tz="Asia/Kolkata"))
+    reply = await execute(rt, Caller(WS, "UREP", False), parse("snooze 2"))
+    assert reply.ok and reply.text.endswith("until Wed 25 Nov 15:00 IST.")
+    elsewhere = await execute(rt, Caller(WS, "UNOZONE", False), parse("snooze 2"))
+    assert elsewhere.text.endswith("until Wed 25 Nov 09:30 UTC.")

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import deals
 from bot.core.checkins import week_start
 from bot.core.prompts import default_bank
 from bot.runtime.pseudonyms import Pseudonyms
-from bot.storage.models import DealEvent, Response
+from bot.storage.models import Response
 from tests.support.db import in_session
+from tests.support.deals import nudged_event
 from tests.support.stack import PSEUDONYM_KEY, Stack, trust
 from tests.support.waiting import wait_for
 
@@ -32,27 +32,11 @@ def seed(stack: Stack) -> None:
             (ANA, "Globex renewal", "5", "not_yet"),
             (BEN, "Initech secret", "2", "told_me"),
         ):
-            event = DealEvent(
-                workspace_id=WS,
-                source="webhook",
-                event_id=f"e-{user}",
-                deal_id=f"D-{user}",
-                deal_name=deal,
-                change="stage_changed",
-                status="nudged",
-                occurred_at=now - timedelta(hours=1),
-                received_at=now - timedelta(hours=1),
-            )
-            s.add(event)
-            await s.flush()
+            at = now - timedelta(hours=1)
+            context = await nudged_event(s, keys, WS, deal, at, f"e-{user}")
             rows = (
                 (f"checkin:{week}", None, "care.interests_first", care),
-                (
-                    deals.answer_context(keys, WS, event.id),
-                    "evaluation",
-                    "evidence.key_players",
-                    told,
-                ),
+                (context, "evaluation", "evidence.key_players", told),
             )
             for context, moment, prompt_id, value in rows:
                 s.add(

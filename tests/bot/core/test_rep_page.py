@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.core import deals
 from bot.core.prompts import default_bank
 from bot.core.rep_page import EVIDENCE, DealEvidence, KnownDeals, rep_page
 from bot.runtime import Runtime
 from bot.storage import Database
 from bot.storage.models import DealEvent
+from tests.support.deals import nudged_event
 from tests.support.teams import (
     CARE,
     INTEGRITY,
@@ -38,21 +38,8 @@ async def deal_nudge(
     stored as the app stores them: under the week's pseudonym and the nudge's keyed context."""
     at = datetime.combine(period, datetime.min.time(), UTC) + timedelta(days=1, hours=10)
     async with rt.db.session() as s:
-        event = DealEvent(
-            workspace_id=WS,
-            source="webhook",
-            event_id=f"{deal}-{period}-{moment}",
-            deal_id=f"D-{deal}",
-            deal_name=deal,
-            change="stage_changed",
-            status="nudged",
-            occurred_at=at,
-            received_at=at,
-        )
-        s.add(event)
-        await s.flush()
-        assert event.id is not None
-        context = deals.answer_context(rt.pseudonyms, WS, event.id)
+        event_id = f"{deal}-{period}-{moment}"
+        context = await nudged_event(s, rt.pseudonyms, WS, deal, at, event_id)
         for prompt_id, value in answers.items():
             s.add(response_row(period, context, user, prompt_id, value, moment=moment))
 

@@ -123,8 +123,8 @@ READING = {
         "advisors: each thing I give first makes the next question easier."
     ),
     "unrated": (
-        "No self-rating on care or integrity yet: it comes with the weekly check-ins. Until "
-        "then, what a buyer shares is the honest test."
+        "I haven't rated my care or integrity yet: that comes with the weekly check-ins. "
+        "Until then, what a buyer shares is the honest test."
     ),
 }
 

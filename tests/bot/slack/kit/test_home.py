@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from bot.core.digests import Figures
 from bot.core.home import CheckinStatus, HomeData, TeamDigest
 from bot.core.rep_page import BlindSpot, DealEvidence, Practice, RepPage, Trend
-from bot.slack.kit.home import home_view, me_message
+from bot.slack.kit.home import READING, home_view, me_message
 from slack_emulator import validate_view
 
 FIGURES = {
@@ -118,3 +118,13 @@ def test_the_blind_spot_and_evidence_show_inert_deal_names() -> None:
         == []
     )
     assert "Teams: west" in str(me) and "18% of sellers" in str(me)
+
+
+def test_the_blind_spot_coaches_rather_than_judges() -> None:
+    """Every reading is short, first person, and never a verdict or a lecture."""
+    preachy = ("you should", "you must", "never", "shame", "failure", "unacceptable", "untrust")
+    for reading, text in READING.items():
+        lowered = text.lower()
+        assert not any(word in lowered for word in preachy), reading
+        assert len(text) <= 220 and (" i " in f" {lowered}" or "my " in lowered), reading
+    assert "18%" in READING["gap"]  # seed 004's figure where the gap shows

@@ -44,6 +44,11 @@ class CheckinStatus:
     closes_at: datetime | None
 
     @property
+    def closed(self) -> bool:
+        """Answers can no longer change."""
+        return self.status == DeliveryStatus.EXPIRED
+
+    @property
     def state(self) -> str:
         """What the person reads: ``answered`` once every question is, open or closed;
         ``open``, ``on its way``, ``closed`` (some left unanswered), or the delivery's
@@ -54,7 +59,7 @@ class CheckinStatus:
             return "answered"
         if self.status == DeliveryStatus.PENDING:
             return "on its way"
-        return "closed" if self.status == DeliveryStatus.EXPIRED else "open"
+        return "closed" if self.closed else "open"
 
 
 @dataclass(frozen=True)

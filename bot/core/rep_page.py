@@ -100,10 +100,6 @@ class BlindSpot:
     asked: int  # evidence answers in all (a guess, not yet, not sure count as not told)
     reading: str  # gap | matched | modest | underrated | unrated
 
-    @property
-    def share(self) -> float:
-        return self.told / self.asked if self.asked else 0.0
-
 
 @dataclass(frozen=True)
 class Practice:
@@ -121,7 +117,9 @@ class RepPage:
 
 
 @dataclass(frozen=True)
-class _Answer:
+class OwnAnswer:
+    """One of the rep's own stored answers, as the page reads it."""
+
     week: date
     context: str
     moment: str | None
@@ -150,7 +148,7 @@ async def rep_page(
             )
         ).all()
     answers = [
-        _Answer(r.period_start, r.context, r.moment, r.prompt_id, r.dimension, r.value, r.score)
+        OwnAnswer(r.period_start, r.context, r.moment, r.prompt_id, r.dimension, r.value, r.score)
         for r in rows
     ]
     evidence = [a for a in answers if a.moment is not None and a.prompt_id in EVIDENCE]
@@ -192,7 +190,7 @@ class KnownDeals:
 
 
 async def _deals_of(
-    runtime: Runtime, workspace_id: str, given: Sequence[_Answer]
+    runtime: Runtime, workspace_id: str, given: Sequence[OwnAnswer]
 ) -> dict[str, DealRef]:
     """``{answer context: (deal id, deal name, when)}`` for the nudges ``given`` answered:
     the ids of the deal updates nudged around those weeks are read, their keyed contexts
@@ -248,7 +246,7 @@ async def _deals_of(
     return cached
 
 
-def behaviour(answers: Iterable[_Answer], bank: PromptBank) -> list[_Answer]:
+def behaviour(answers: Iterable[OwnAnswer], bank: PromptBank) -> list[OwnAnswer]:
     """The answers about the rep's own conduct that carry a score: never a situation or a
     decision, whatever a stored row says."""
     return [
@@ -258,7 +256,7 @@ def behaviour(answers: Iterable[_Answer], bank: PromptBank) -> list[_Answer]:
     ]
 
 
-def trends(answers: Iterable[_Answer], bank: PromptBank) -> list[Trend]:
+def trends(answers: Iterable[OwnAnswer], bank: PromptBank) -> list[Trend]:
     """Each dimension's weekly mean of the rep's behaviour scores, with its baseline."""
     scores: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(list))
     for a in behaviour(answers, bank):
@@ -285,7 +283,9 @@ def _dimension_order(dimension: str) -> int:
     return names.index(dimension) if dimension in names else len(names)
 
 
-def evidence_by_deal(given: Iterable[_Answer], named: Mapping[str, DealRef]) -> list[DealEvidence]:
+def evidence_by_deal(
+    given: Iterable[OwnAnswer], named: Mapping[str, DealRef]
+) -> list[DealEvidence]:
     """The latest answer to each evidence question per deal, the most recent deals first."""
     latest: dict[str, dict[str, tuple[datetime, str]]] = defaultdict(dict)
     names: dict[str, tuple[str, datetime]] = {}
@@ -307,7 +307,7 @@ def _week_time(week: date) -> datetime:
     return datetime.combine(week, time(0), UTC)
 
 
-def blind_spot(answers: Sequence[_Answer], bank: PromptBank) -> BlindSpot | None:
+def blind_spot(answers: Sequence[OwnAnswer], bank: PromptBank) -> BlindSpot | None:
     """How the rep rates their own client-first conduct, next to what buyers shared with
     them; ``None`` before they logged any evidence."""
     evidence = [a for a in answers if a.moment is not None and a.prompt_id in EVIDENCE]
@@ -327,7 +327,7 @@ def blind_spot(answers: Sequence[_Answer], bank: PromptBank) -> BlindSpot | None
 
 
 def practice(
-    found: Sequence[Trend], evidence: Sequence[_Answer], bank: PromptBank, *, key: str
+    found: Sequence[Trend], evidence: Sequence[OwnAnswer], bank: PromptBank, *, key: str
 ) -> Practice:
     """One practice for next week from the seeds: the next step for the evidence buyers have
     shared least when that is thin, else a tip for the behaviour rated lowest lately."""

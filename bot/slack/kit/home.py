@@ -8,7 +8,6 @@ from typing import Any
 from bot.core.home import HomeData, TeamDigest, sparkline
 from bot.core.rep_page import BASELINE_WEEKS, EVIDENCE, TOLD, BlindSpot, RepPage
 from bot.slack.kit.blocks import Block, button, context, header, inert, message, section
-from bot.storage.models import DeliveryStatus
 
 SNOOZE_ACTION = "home.snooze"
 OPTOUT_ACTION = "home.optout"
@@ -63,7 +62,7 @@ def status_lines(data: HomeData) -> list[str]:
         return lines
     state = week.state
     counts = f"{week.answered} of {week.asked} answered"
-    if state == "answered" and week.status != DeliveryStatus.EXPIRED:
+    if state == "answered" and not week.closed:
         until = f" until {_when(data, week.closes_at)}" if week.closes_at else ""
         said = f"{counts}. You can change your answers{until}."
     elif state == "answered":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.home import home_for
@@ -9,12 +12,19 @@ from bot.runtime import Runtime
 from bot.slack.kit.home import home_view
 from bot.slack.users import UserDirectory, is_admin
 
+log = logging.getLogger(__name__)
+
 
 async def own_timezone(
     runtime: Runtime, client: AsyncWebClient, team_id: str, user_id: str
 ) -> str | None:
-    """The person's time zone as Slack has it (``users.info``, cached briefly)."""
-    user = await runtime.service(UserDirectory).get(client, team_id, user_id)
+    """The person's time zone as Slack has it (``users.info``, cached briefly); ``None`` if
+    Slack cannot say now, and the page falls back to the one stored for them."""
+    try:
+        user = await runtime.service(UserDirectory).get(client, team_id, user_id)
+    except SlackApiError as error:
+        log.warning("users.info failed for a page's time zone: %s", error.response.get("error"))
+        return None
     return user.tz if user else None
 
 

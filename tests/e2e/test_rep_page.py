@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.core.checkins import week_start
 from bot.core.prompts import default_bank
 from bot.runtime.pseudonyms import Pseudonyms
-from bot.storage.models import Response
+from bot.storage.models import Person, Response
 from tests.support.db import in_session
 from tests.support.deals import nudged_event
 from tests.support.stack import PSEUDONYM_KEY, Stack, trust
@@ -100,3 +100,20 @@ def test_trust_me_is_the_callers_own_page_in_their_time_zone(http_stack: Stack) 
     # naming someone else is refused, and shows nothing of theirs
     refused = trust(http_stack, f"me <@{BEN}>", user=ANA)
     assert "Initech" not in refused and "/trust me" in refused
+
+
+def test_when_slack_cannot_say_the_time_zone_the_stored_one_is_used(http_stack: Stack) -> None:
+    """users.info failing (Slack's 503s, retried and still failing) costs /trust me nothing
+    but the fresh zone: the page shows the time zone stored for the rep."""
+    emu = http_stack.emulator
+    trust(http_stack, "team create sales <#C0SALES>")
+
+    async def person(s: Any) -> None:
+        s.add(Person(workspace_id=WS, user_id=BEN, tz="Asia/Tokyo"))
+
+    in_session(http_stack.database_url, person)
+    emu.inject_failure(method="users.info", status=503, duration=30)
+    assert "JST." in trust(http_stack, "snooze 3", user=BEN)
+    mine = trust(http_stack, "me", user=BEN, timeout=15)
+    assert "Snoozed until" in mine and "JST." in mine
+    assert emu.calls_to("users.info")  # it was asked, and failed

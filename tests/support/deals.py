@@ -189,3 +189,25 @@ def settled(stack: Stack, count: int) -> list[DealEvent] | None:
     if len(found) == count and all(e.status != deals.ACCEPTED for e in found):
         return found
     return None
+
+
+async def nudged_event(
+    session: Any, pseudonyms: Any, workspace_id: str, deal: str, at: datetime, event_id: str
+) -> str:
+    """A deal update about ``deal`` received and nudged at ``at``, added to ``session``; the
+    keyed ``Response.context`` its nudge's answers are stored under."""
+    event = DealEvent(
+        workspace_id=workspace_id,
+        source="webhook",
+        event_id=event_id,
+        deal_id=f"D-{deal}",
+        deal_name=deal,
+        change="stage_changed",
+        status=deals.NUDGED,
+        occurred_at=at,
+        received_at=at,
+    )
+    session.add(event)
+    await session.flush()
+    assert event.id is not None
+    return deals.answer_context(pseudonyms, workspace_id, event.id)

@@ -206,6 +206,7 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"  # a permanent error; last_error says which
     EXPIRED = "expired"  # sent, and closed to answers
     SKIPPED = "skipped"  # not sent, and never will be; last_error says why
+    SUPERSEDED = "superseded"  # a deal nudge a newer update about the deal made obsolete
 
 
 class Delivery(SQLModel, table=True):
@@ -341,7 +342,7 @@ class DealEvent(SQLModel, table=True):
     rep_email: str | None = Field(default=None, max_length=320)
     status: str = Field(
         default="accepted", max_length=16
-    )  # accepted|nudged|deferred|unknown_rep|skipped
+    )  # accepted|nudged|deferred|unknown_rep|skipped|waiting|superseded
     occurred_at: datetime = instant()
     received_at: datetime = instant()
 

@@ -39,6 +39,7 @@ from bot.core.deals.model import (
 )
 from bot.core.deals.rules import waits_for_contact
 from bot.core.deals.storing import Receipt, store
+from bot.core.deals.superseding import SUPERSEDED, Stamp, supersede
 from bot.runtime import Runtime
 from bot.runtime.clock import Clock
 from bot.runtime.pseudonyms import Pseudonyms
@@ -89,6 +90,7 @@ class _Event(NamedTuple):
     change: str = ""
     from_value: str | None = None
     to_value: str | None = None
+    occurred_at: datetime | None = None
 
 
 def _events_query(
@@ -107,6 +109,7 @@ def _events_query(
         table.c.change,
         table.c.from_value,
         table.c.to_value,
+        table.c.occurred_at,
     ).where(table.c.id.in_(ids))
     if accepted_only:
         query = query.where(table.c.status == ACCEPTED)
@@ -270,12 +273,19 @@ def _plan_events(
     with Session(bind=connection) as session:
         for workspace_id in sorted({r.workspace_id for r in todo}):
             mine = [r for r in todo if r.workspace_id == workspace_id]
+            # first cancel what a newer update made obsolete: it then counts toward no limit
+            newest = supersede(connection, workspace_id, {r.deal_id for r in mine})
             reps = {u for r in mine if (u := users[r.id])}
             states = guardrails.rep_states(session, pseudonyms, workspace_id, reps, now, lock=True)
             for event in mine:
                 user_id = users[event.id]
                 state = states.get(user_id) if user_id else None
-                status, nudge = _plan(event, user_id, state, now)
+                assert event.occurred_at is not None
+                if newest.is_stale(event.deal_id, Stamp(event.occurred_at, event.id)):
+                    log.info("deal event %s superseded by a newer update: no nudge", event.id)
+                    status, nudge = SUPERSEDED, None
+                else:
+                    status, nudge = _plan(event, user_id, state, now)
                 statuses[event.id] = status
                 changes.append(
                     {

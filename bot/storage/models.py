@@ -325,6 +325,7 @@ class DealEvent(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("workspace_id", "source", "event_id", name="uq_dealevent_event"),
+        Index("ix_dealevent_deal", "workspace_id", "deal_id"),  # a deal's history
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -421,3 +422,24 @@ class DealVerdict(SQLModel, table=True):
     deal_ref: str = Field(max_length=64)
     verdict: str = Field(max_length=16)
     team_id: int | None = Field(default=None, foreign_key="team.id")
+
+
+class StageMapping(SQLModel, table=True):
+    """An admin's reading of one CRM stage name that the built-in rules cannot guess
+    (``/trust stages map``): what the stage means for the deal (a
+    :class:`~bot.core.deals.stages.StageKind` value). ``pipeline`` is the CRM the updates
+    come from (``salesforce``, ``hubspot``, ``webhook``, ``slack``) or ``all``; ``stage_key``
+    is the name as the rules read it (case, accents and punctuation aside)."""
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "pipeline", "stage_key", name="uq_stagemapping_stage"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=32)
+    pipeline: str = Field(max_length=16)
+    stage: str = Field(max_length=300)  # as the admin typed it
+    stage_key: str = Field(max_length=300)
+    kind: str = Field(max_length=16)
+    changed_by: str = Field(max_length=32)
+    changed_at: datetime = instant()

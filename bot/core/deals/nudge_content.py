@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import recipients
+from bot.core.deals import stage_map
 from bot.core.deals.model import DEFERRED, NUDGED
 from bot.core.deals.rules import DealMoment, Moment, moment_key, route
 from bot.core.prompts import DealChange, InvestmentRule, MomentKey, PromptBank, default_bank
@@ -146,7 +147,8 @@ async def nudge_context(
             raise LookupError(f"deal event {delivery.deal_event_id} is gone")
         team = await recipients.first_team(session, delivery.workspace_id, delivery.recipient)
         change = DealChange(event.change)
-        found = route(change, event.from_value, event.to_value)
+        overrides = await stage_map.overrides_for(runtime, event.workspace_id, event.source)
+        found = route(change, event.from_value, event.to_value, overrides=overrides)
         history = (
             await _history(session, event)
             if found.moment in (*OPENING, Moment.CLOSE_DATE_PUSHED)

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import guardrails
 from bot.core.checkins import add_working_time
+from bot.core.deals import stage_map
 from bot.core.deals.model import (
     ACCEPTED,
     DEFERRED,
@@ -91,6 +92,7 @@ class _Event(NamedTuple):
     from_value: str | None = None
     to_value: str | None = None
     occurred_at: datetime | None = None
+    source: str = ""
 
 
 def _events_query(
@@ -110,6 +112,7 @@ def _events_query(
         table.c.from_value,
         table.c.to_value,
         table.c.occurred_at,
+        table.c.source,
     ).where(table.c.id.in_(ids))
     if accepted_only:
         query = query.where(table.c.status == ACCEPTED)
@@ -165,10 +168,16 @@ async def _resolve_reps(
 
 
 def _plan(
-    event: _Event, user_id: str | None, state: guardrails.RepState | None, now: datetime
+    event: _Event,
+    user_id: str | None,
+    state: guardrails.RepState | None,
+    now: datetime,
+    overrides: stage_map.Overrides | None = None,
 ) -> tuple[str, dict[str, Any] | None]:
-    """One accepted event's outcome, and the outbox row of its nudge if it gets one."""
-    if state is not None and waits_for_contact(event.change, event.from_value, event.to_value):
+    """One accepted event's outcome, and the outbox row of its nudge if it gets one
+    (``overrides``: the admin's stage mapping for the event's CRM)."""
+    waits = waits_for_contact(event.change, event.from_value, event.to_value, overrides)
+    if state is not None and waits:
         log.info("deal event %s waits for first contact: no nudge yet", event.id)
         return WAITING, None  # seed 000's questions come at the first move past this stage
     decision = state.plan(event.deal_id, now) if state is not None else None
@@ -275,6 +284,7 @@ def _plan_events(
             mine = [r for r in todo if r.workspace_id == workspace_id]
             # first cancel what a newer update made obsolete: it then counts toward no limit
             newest = supersede(connection, workspace_id, {r.deal_id for r in mine})
+            mapped = stage_map.overrides_in(connection, workspace_id)
             reps = {u for r in mine if (u := users[r.id])}
             states = guardrails.rep_states(session, pseudonyms, workspace_id, reps, now, lock=True)
             for event in mine:
@@ -285,7 +295,8 @@ def _plan_events(
                     log.info("deal event %s superseded by a newer update: no nudge", event.id)
                     status, nudge = SUPERSEDED, None
                 else:
-                    status, nudge = _plan(event, user_id, state, now)
+                    overrides = mapped.get(event.source)
+                    status, nudge = _plan(event, user_id, state, now, overrides)
                 statuses[event.id] = status
                 changes.append(
                     {

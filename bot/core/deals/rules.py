@@ -373,11 +373,15 @@ def moment_key(found: DealMoment, pushed_before: int = 0) -> MomentKey:
 
 
 def waits_for_contact(
-    change: DealChange | str, from_value: str | None = None, to_value: str | None = None
+    change: DealChange | str,
+    from_value: str | None = None,
+    to_value: str | None = None,
+    overrides: Mapping[str, StageKind] | None = None,
 ) -> bool:
     """Whether a change leaves a deal where nobody has met the buyer yet, so its nudge waits
     for the first move past it (seed 000's questions are asked then)."""
     try:
-        return route(change, from_value, to_value).moment is Moment.AWAITING_CONTACT
+        found = route(change, from_value, to_value, overrides=overrides)
+        return found.moment is Moment.AWAITING_CONTACT
     except ValueError:  # not a change we know: nothing to wait for
         return False

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from bot.core import admins, audit, checkins, deals, home, outbox, people, rotation, teams
+from bot.core.deals import stage_map
 from bot.core.prompts import default_bank
 from bot.core.teams import WEEKDAYS
 from bot.core.trust.grammar import Command
@@ -247,6 +248,45 @@ async def prompt_settings(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         )
     after = enabled | {prompt_id} if enabled_now else enabled - {prompt_id}
     return Reply(rotation.describe_change(bank, enabled, after, prompt_id))
+
+
+async def stage_mapping(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    """``/trust stages``: show, map or unmap what a CRM stage means (bad input raises
+    :class:`~bot.core.deals.stage_map.StageMapError`, which the registry answers)."""
+    args = cmd.args
+    if args["action"] == "map":
+        done = await stage_map.map_stage(
+            rt, c.workspace_id, c.user_id, args["pipeline"], args["stage"], args["moment"]
+        )
+        return Reply(
+            f"{done.pipeline} stage _{mark(done.stage)}_ now means "
+            f"*{stage_map.SHOWN[done.kind]}* for new updates (the name alone read as "
+            f"{done.guessed.value}). What the CRM says (won, closed) still wins."
+        )
+    if args["action"] == "unmap":
+        gone = await stage_map.unmap_stage(
+            rt, c.workspace_id, c.user_id, args["pipeline"], args["stage"]
+        )
+        name = mark(stage_map.check_stage(args["stage"]))
+        if not gone:
+            return Reply(
+                f"There is no mapping of _{name}_ for {args['pipeline'].lower()}: "
+                "see `/trust stages`.",
+                ok=False,
+            )
+        return Reply(f"_{name}_ is read by its name again.")
+    found = await stage_map.listed(rt, c.workspace_id)
+    if not found:
+        return Reply(
+            "No stage mappings: every stage is read by its name. Map one the names cannot "
+            'tell, e.g. `/trust stages map salesforce "Technical Win" evaluation`.'
+        )
+    lines = [
+        f"• {m.pipeline}: _{mark(m.stage)}_ → *{stage_map.SHOWN[m.kind]}* "
+        f"(by its name: {m.guessed.value})"
+        for m in found
+    ]
+    return Reply("*Stage mappings*\n" + "\n".join(lines))
 
 
 STATUS_TEAMS = 30

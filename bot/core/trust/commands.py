@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from bot.core import admins, audit, checkins, deals, home, outbox, people, rotation, teams
-from bot.core.deals import stage_map
+from bot.core.deals import outcomes, stage_map
 from bot.core.prompts import default_bank
 from bot.core.teams import WEEKDAYS
 from bot.core.trust.grammar import Command
 from bot.core.untrusted import mark
 from bot.runtime import Runtime
-from bot.storage.models import PromptSetting
+from bot.storage.models import PromptSetting, Team
 
 
 @dataclass(frozen=True)
@@ -312,6 +312,7 @@ async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     ]
     if len(found) > STATUS_TEAMS:
         lines.append(f"• … and {len(found) - STATUS_TEAMS} more: `/trust team list`")
+    lines += await _outcome_lines(rt, [s.team for s in found[:STATUS_TEAMS]])
     counts = await outbox.counts(rt.db, c.workspace_id)
     shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "none yet"
     lines.append(f"*Deliveries*: {shown}")
@@ -339,6 +340,17 @@ async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         f"• {e.at:%Y-%m-%d %H:%M} UTC {_who(e.actor)} {e.action} {_detail(e.detail)}" for e in log
     ] or ["• none yet"]
     return Reply("\n".join(lines))
+
+
+async def _outcome_lines(rt: Runtime, shown: list[Team]) -> list[str]:
+    """Each team's win and slip rates by verdict and trust evidence, where it has deals with
+    a seed 000 verdict (:func:`~bot.core.deals.outcomes.team_outcomes`: k applies)."""
+    lines = []
+    for team in shown:
+        found = await outcomes.team_outcomes(rt, team)
+        if found.deals:
+            lines.append(f"• {mark(team.name)}: {outcomes.summary(found)}")
+    return ["*Does trust pay?* (deals decided with seed 000's questions)", *lines] if lines else []
 
 
 def _who(user_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import answers, nudges, rotation
+from bot.core.deals import follow_through
 from bot.core.deals.superseding import superseded_by
 from bot.core.outbox import Skip
 from bot.core.prompts import default_bank
@@ -34,7 +35,7 @@ async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip
             )
         except answers.AnswerError as error:
             return Skip(error.message)
-        return nudge_message(bank, state)
+        return nudge_message(bank, state, await follow_through.offers_for(runtime, state))
     if decision.round is None or decision.round.id is None:
         return Skip(f"nothing to send for a {delivery.kind}")
     rnd = decision.round

@@ -92,6 +92,8 @@ class Team(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)  # the team's, for the digest
     k: int = 5  # distinct respondents before a figure is shown (never below 3)
     notes_k: int = 5  # distinct respondents before shared notes are shown
+    # where reps may flag commitments and hand over won deals (/trust delivery), if anywhere
+    delivery_channel_id: str | None = Field(default=None, max_length=32)
     reminder_after_hours: int = 24  # working hours, rep-local
     expire_after_days: int = 3
     nudges_per_day: int = 3

@@ -148,6 +148,20 @@ async def set_anonymity(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
 
 
+async def set_delivery(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    channel = cmd.args["channel"]
+    team = await teams.update(
+        rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, delivery_channel_id=channel
+    )
+    if channel is None:
+        return Reply(f"`{mark(team.name)}` reps can no longer post commitments to a channel.")
+    return Reply(
+        f"`{mark(team.name)}` reps can now flag a commitment, or hand over a won deal, to "
+        f"<#{channel}> from a deal nudge, in their own words and only if they choose. "
+        "Invite me there (`/invite @Trustbot`) so I can post."
+    )
+
+
 async def pause(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     paused = cmd.name == "pause"
     team = await teams.update(

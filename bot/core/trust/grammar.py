@@ -239,3 +239,12 @@ def stages(usage: str, rest: list[str]) -> Args:
     if action == "map":
         found["moment"] = words[-1]
     return found
+
+
+def delivery(usage: str, rest: list[str]) -> Args:
+    """``<team> <#channel>|off``: where the team's reps may flag commitments."""
+    arity(usage, rest, 2)
+    team = team_name(rest[0], usage)
+    if rest[1].lower() == "off":
+        return {"team": team, "channel": None}
+    return {"team": team, "channel": channel_id(rest[1], usage)}

@@ -141,6 +141,14 @@ COMMANDS: tuple[Spec, ...] = (
         run.prompt_settings,
     ),
     Spec(
+        "delivery",
+        "/trust delivery <team> <#channel>|off",
+        True,
+        "where reps may flag commitments and hand over won deals",
+        grammar.delivery,
+        run.set_delivery,
+    ),
+    Spec(
         "stages",
         "/trust stages [map <crm> <stage> <moment> | unmap <crm> <stage>]",
         True,

@@ -1,9 +1,10 @@
-"""stage mapping per CRM, and an index on a deal's history
+"""stage mapping per CRM, a team's delivery channel, and an index on a deal's history
 
 ``stagemapping`` holds what an admin said a CRM stage means (``/trust stages map``), for the
 stage names the built-in rules cannot place. ``ix_dealevent_deal`` serves the lookups of a
 deal's earlier updates: a newer update supersedes a waiting nudge, seed 000's questions are
-asked once per deal, a repeated slip is counted.
+asked once per deal, a repeated slip is counted. ``team.delivery_channel_id`` is where a rep
+may flag a commitment or hand over a won deal (``/trust delivery``).
 
 Revision ID: 0013
 Revises: 0011
@@ -42,10 +43,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("dealevent", schema=None) as batch_op:
         batch_op.create_index("ix_dealevent_deal", ["workspace_id", "deal_id"], unique=False)
+    with op.batch_alter_table("team", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "delivery_channel_id",
+                sqlmodel.sql.sqltypes.AutoString(length=32),
+                nullable=True,
+            )
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("team", schema=None) as batch_op:
+        batch_op.drop_column("delivery_channel_id")
     with op.batch_alter_table("dealevent", schema=None) as batch_op:
         batch_op.drop_index("ix_dealevent_deal")
     op.drop_table("stagemapping")

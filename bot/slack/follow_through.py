@@ -78,8 +78,8 @@ async def clicked(
     client: AsyncWebClient,
     workspace_id: str,
     user_id: str,
-    action: Mapping[str, Any],
-    trigger_id: str | None,
+    action: object,
+    trigger_id: object,
 ) -> None:
     """A follow-through button: checked, then done (or its form opened for the rep's words);
     anything refused is told to the rep, and nothing is sent."""
@@ -93,7 +93,7 @@ async def clicked(
         await _confirm(client, user_id, ":warning: " + UNREADABLE)
         return
     if plan.action in follow.NEEDS_WORDS:
-        if trigger_id:
+        if isinstance(trigger_id, str) and trigger_id:
             await client.views_open(
                 trigger_id=trigger_id,
                 view=words_modal(plan.action, plan.delivery_id, plan.deal_name),

@@ -291,7 +291,9 @@ def _plan_events(
                 user_id = users[event.id]
                 state = states.get(user_id) if user_id else None
                 assert event.occurred_at is not None
-                if newest.is_stale(event.deal_id, Stamp(event.occurred_at, event.id)):
+                stale = newest.is_stale(event.deal_id, Stamp(event.occurred_at, event.id))
+                # a rep we cannot match keeps the update listed in /trust status instead
+                if stale and state is not None and state.team is not None:
                     log.info("deal event %s superseded by a newer update: no nudge", event.id)
                     status, nudge = SUPERSEDED, None
                 else:

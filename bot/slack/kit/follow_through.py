@@ -43,8 +43,10 @@ def follow_block(delivery_id: int, offers: Sequence[Action]) -> list[Block]:
     ]
 
 
-def parse_follow(action: Mapping[str, Any]) -> tuple[int, str]:
+def parse_follow(action: object) -> tuple[int, str]:
     """``(delivery id, action)`` of a follow-through click; ``ValueError`` if unreadable."""
+    if not isinstance(action, Mapping):
+        raise ValueError("not a follow-through click")
     action_id, value = str(action.get("action_id", "")), str(action.get("value", ""))
     prefix = FOLLOW_ACTION + ":"
     if not action_id.startswith(prefix) or not value.isdecimal() or len(value) > 18:
@@ -85,10 +87,10 @@ def words_submission(view: Mapping[str, Any]) -> tuple[int, str, str]:
     try:
         meta = json.loads(str(view.get("private_metadata") or ""))
         delivery_id, action = int(meta["d"]), str(meta["a"])
-    except (ValueError, KeyError, TypeError):
+        values = (view.get("state") or {}).get("values") or {}
+        typed = ((values.get(WORDS_BLOCK) or {}).get(WORDS_INPUT) or {}).get("value")
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise ValueError("not a follow-through form") from None
-    values = (view.get("state") or {}).get("values") or {}
-    typed = ((values.get(WORDS_BLOCK) or {}).get(WORDS_INPUT) or {}).get("value")
     return delivery_id, action, typed if isinstance(typed, str) else ""
 
 

@@ -29,6 +29,7 @@ from typing import Final
 from sqlmodel import col, select
 
 from bot.core.anonymity import safe_partition, threshold
+from bot.core.deals import stage_map
 from bot.core.deals.nudge_content import answer_context
 from bot.core.deals.rules import Moment, route
 from bot.core.prompts import VERDICTS, DealChange
@@ -172,7 +173,9 @@ async def _team_deals(
         ).all()
         changes: dict[str, list[tuple[str, str | None, str | None]]] = {}
         contexts: dict[str, str] = {}
+        source: dict[str, str] = {}
         for event in history:
+            source[event.deal_id] = event.source  # the latest update's CRM reads the outcome
             event_id, deal_id, change = event.id, event.deal_id, event.change
             before, after = event.from_value, event.to_value
             changes.setdefault(deal_id, []).append((change, before, after))
@@ -181,8 +184,12 @@ async def _team_deals(
             if change == DealChange.CLOSE_DATE_CHANGED.value:
                 pushed = route(change, before, after).moment is Moment.CLOSE_DATE_PUSHED
                 ours[deal_id].slipped |= pushed
+        mapped = {
+            crm: await stage_map.overrides_for(runtime, workspace_id, crm)
+            for crm in set(source.values())
+        }
         for deal_id, found in changes.items():
-            ours[deal_id].outcome = outcome_of(found)
+            ours[deal_id].outcome = outcome_of(found, mapped[source[deal_id]])
         answers = (
             await session.exec(
                 select(Response.context, Response.prompt_id, Response.value).where(

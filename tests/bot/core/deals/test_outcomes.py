@@ -167,3 +167,23 @@ async def test_trust_status_shows_each_teams_outcome_line(runtime: Runtime) -> N
     assert isinstance(after, Reply)
     assert "*Does trust pay?*" in after.text
     assert "Outcomes, this week (3 deals): go: won 100% of 3 closed, slipped 0%" in after.text
+
+
+async def test_a_stage_the_admin_mapped_closes_the_deal_in_the_outcomes(runtime: Runtime) -> None:
+    for n in range(3):
+        await a_deal(runtime, f"G{n}", "go")
+        gone = update(
+            f"G{n}-x",
+            deal_id=f"G{n}",
+            change=DealChange.STAGE_CHANGED,
+            from_value="Negotiation",
+            to_value="Gone Dark",
+            occurred_at=MONDAY,
+        )
+        await accept(runtime, gone)
+    before = await outcomes.team_outcomes(runtime, await team(runtime, 3))
+    assert [(r.deals, r.closed) for r in before.by_verdict] == [(3, 0)]  # "Gone Dark": open
+    caller = Caller(WS, "UADMIN", is_admin=True)
+    await execute(runtime, caller, parse("stages map all Gone Dark no_decision"))
+    after = await outcomes.team_outcomes(runtime, await team(runtime, 3))
+    assert [(r.deals, r.closed, r.won) for r in after.by_verdict] == [(3, 3, 0)]

@@ -34,7 +34,7 @@ async def refresh_nudge(
     if not channel or not ts:
         return
     try:
-        offers = await follow_through.offers_for(runtime, state)
+        offers = follow_through.offers_for(state)
         await client.chat_update(channel=channel, ts=ts, **nudge_message(bank, state, offers))
     except SlackApiError as error:
         log.warning("could not update nudge %s: %s", delivery_id, error.response.get("error"))

@@ -35,7 +35,7 @@ async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip
             )
         except answers.AnswerError as error:
             return Skip(error.message)
-        return nudge_message(bank, state, await follow_through.offers_for(runtime, state))
+        return nudge_message(bank, state, follow_through.offers_for(state))
     if decision.round is None or decision.round.id is None:
         return Skip(f"nothing to send for a {delivery.kind}")
     rnd = decision.round

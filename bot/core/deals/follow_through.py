@@ -32,7 +32,7 @@ from bot.core.prompts import MomentKey, default_bank
 from bot.core.teams import MANAGER
 from bot.core.untrusted import invisible
 from bot.runtime import Runtime
-from bot.storage.models import Member, Team
+from bot.storage.models import Member
 
 
 class Action(enum.StrEnum):
@@ -149,11 +149,7 @@ async def check(
     if state.closed:
         raise nudges.NudgeClosed()
     content = state.content
-    team = None
-    if content.team_id is not None:
-        async with runtime.db.session() as session:
-            team = await session.get(Team, content.team_id)
-    channel = team.delivery_channel_id if team is not None else None
+    channel = content.delivery_channel
     decided = verdicts.decide(content.rule, state.answers, bank)
     offers = offered(content.moment, decided.name if decided else None, channel is not None)
     if wanted not in offers:
@@ -162,8 +158,12 @@ async def check(
         raise FollowError(NOT_OFFERED)
     managers: tuple[str, ...] = ()
     if wanted is Action.QUALIFY_OUT:
-        assert team is not None and team.id is not None
-        managers = tuple(m for m in await _managers(runtime, workspace_id, team.id) if m != user_id)
+        found = (
+            ()
+            if content.team_id is None
+            else await _managers(runtime, workspace_id, content.team_id)
+        )
+        managers = tuple(m for m in found if m != user_id)
         if not managers:
             raise FollowError(NO_MANAGER)
     return FollowThrough(
@@ -177,15 +177,13 @@ async def check(
     )
 
 
-async def offers_for(runtime: Runtime, state: nudges.NudgeState) -> tuple[Action, ...]:
-    """The follow-throughs to show on an open nudge."""
+def offers_for(state: nudges.NudgeState) -> tuple[Action, ...]:
+    """The follow-throughs to show on an open nudge (nothing to read: the nudge's content
+    carries its team's delivery channel)."""
     if state.closed:
         return ()
     content = state.content
-    channel = None
-    if content.team_id is not None:
-        async with runtime.db.session() as session:
-            team = await session.get(Team, content.team_id)
-        channel = team.delivery_channel_id if team is not None else None
     decided = verdicts.decide(content.rule, state.answers)
-    return offered(content.moment, decided.name if decided else None, channel is not None)
+    return offered(
+        content.moment, decided.name if decided else None, content.delivery_channel is not None
+    )

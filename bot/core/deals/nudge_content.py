@@ -52,6 +52,7 @@ class NudgeContent:
     rule: InvestmentRule | None
     answer_context: str
     note: str | None = None
+    delivery_channel: str | None = None  # the rep's team's (/trust delivery), if named
 
 
 def answer_context(pseudonyms: Pseudonyms, workspace_id: str, deal_event_id: int) -> str:
@@ -177,4 +178,5 @@ async def nudge_context(
         rule=moment.rule,
         answer_context=answer_context(runtime.pseudonyms, event.workspace_id, event.id),
         note=moment.note,
+        delivery_channel=team.delivery_channel_id if team else None,
     )

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import answers, nudges, people, teams
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
+from bot.slack import follow_through as follow_up
 from bot.slack import followups
 from bot.slack.checkin_dm import clicked_in, refresh_checkin, tell
 from bot.slack.followups import FORGET_ACTION
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 ANSWER_PATTERN = re.compile(r"^checkin\.answer:")
 NUDGE_PATTERN = re.compile(r"^nudge\.answer:")
+FOLLOW_PATTERN = re.compile(r"^nudge\.follow:")
 UNREADABLE = "That answer could not be read. Please use the buttons of your latest check-in."
 UNREADABLE_NUDGE = "That answer could not be read. Please use the buttons of the nudge."
 
@@ -88,6 +90,21 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             if not isinstance(error, nudges.NudgeClosed):
                 return
         await refresh_nudge(runtime, client, workspace_id, user_id, delivery_id)
+
+    @app.action(FOLLOW_PATTERN)
+    @after_ack
+    async def follow_through(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await follow_up.clicked(
+            runtime,
+            client,
+            str(context.team_id),
+            body["user"]["id"],
+            (body.get("actions") or [{}])[0],
+            body.get("trigger_id"),
+        )
 
     @app.action(NOTE_ACTION)
     @after_ack

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import answers, teams
 from bot.runtime import Runtime
+from bot.slack import follow_through as follow_up
 from bot.slack import timezones
 from bot.slack.checkin_dm import refresh_checkin
 from bot.slack.kit.blocks import inert, notice
@@ -18,6 +19,7 @@ from bot.slack.kit.checkin import (
     NOTE_CALLBACK,
     note_submission,
 )
+from bot.slack.kit.follow_through import WORDS_BLOCK, WORDS_CALLBACK
 from bot.slack.kit.setup import CALLBACK_ID as SETUP_CALLBACK
 from bot.slack.kit.setup import parse_setup
 from bot.slack.middleware import AfterAck
@@ -55,6 +57,23 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             return
         await ack()
         await refresh_checkin(runtime, client, workspace_id, user_id, round_id)
+
+    @app.view(WORDS_CALLBACK)
+    @after_ack
+    async def follow_through_words(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        user_id, workspace_id = body["user"]["id"], str(context.team_id)
+        plan = await follow_up.submitted(runtime, workspace_id, user_id, view)
+        if isinstance(plan, str):
+            await ack(response_action="errors", errors={WORDS_BLOCK: plan})
+            return
+        await ack()
+        await follow_up.finish(client, plan)
 
     @app.view(SETUP_CALLBACK)
     @after_ack

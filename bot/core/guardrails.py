@@ -52,6 +52,7 @@ a bulk CRM import) is skipped rather than queued for months."""
 MAX_STEPS = 500  # bound on the deferral search (each step moves the slot strictly forward)
 NOT_COUNTED = (
     DeliveryStatus.SKIPPED,
+    DeliveryStatus.SUPERSEDED,
 )  # outbox statuses that do not use up a rep's daily allowance
 
 

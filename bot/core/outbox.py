@@ -34,7 +34,8 @@ from bot.storage.models import Delivery, DeliveryStatus
 
 PENDING, SENDING, SENT = DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT
 FAILED, EXPIRED, SKIPPED = DeliveryStatus.FAILED, DeliveryStatus.EXPIRED, DeliveryStatus.SKIPPED
-STATUSES = (PENDING, SENDING, SENT, FAILED, EXPIRED, SKIPPED)
+SUPERSEDED = DeliveryStatus.SUPERSEDED
+STATUSES = (PENDING, SENDING, SENT, FAILED, EXPIRED, SKIPPED, SUPERSEDED)
 
 UNCONFIRMED = "unconfirmed: "
 """Prefix of ``last_error`` after a send whose outcome is unknown: look in Slack first."""
@@ -45,9 +46,11 @@ MAX_ERROR = 200  # Delivery.last_error's length
 
 @dataclass(frozen=True)
 class Skip:
-    """What a composer returns instead of a message: do not send, and say why."""
+    """What a composer returns instead of a message: do not send, and say why (``status``:
+    :data:`SKIPPED`, or :data:`SUPERSEDED` for a nudge a newer deal update made obsolete)."""
 
     reason: str
+    status: DeliveryStatus = DeliveryStatus.SKIPPED
 
 
 @dataclass(frozen=True)
@@ -268,13 +271,18 @@ async def mark_failed(
 
 
 async def mark_skipped(
-    db: Database, delivery_id: int, reason: str, *, worker_id: str | None = None
+    db: Database,
+    delivery_id: int,
+    reason: str,
+    *,
+    worker_id: str | None = None,
+    status: DeliveryStatus = SKIPPED,
 ) -> bool:
     """Do not send this row (e.g. the rep is snoozed); ``reason`` goes to ``last_error``."""
     return await _update(
         db,
         delivery_id,
-        {"status": SKIPPED, "last_error": clip(reason)},
+        {"status": status, "last_error": clip(reason)},
         *_owned(worker_id, col(Delivery.status).in_((PENDING, SENDING))),
     )
 

@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.answers import upsert
 from bot.core.deals.rules import Moment, route
+from bot.core.deals.stages import StageKind
 from bot.core.prompts import (
     NO,
     NOT_SURE,
@@ -133,14 +134,18 @@ async def keep(
     return decided
 
 
-def outcome_of(changes: list[tuple[str, str | None, str | None]]) -> str:
+def outcome_of(
+    changes: list[tuple[str, str | None, str | None]],
+    overrides: Mapping[str, StageKind] | None = None,
+) -> str:
     """What became of a deal, from its updates ``(change, from, to)`` oldest first: the
-    outcome its latest update closed it with, or :data:`OPEN`."""
+    outcome its latest update closed it with, or :data:`OPEN` (``overrides``: the admin's
+    stage mapping, ``/trust stages``)."""
     if not changes:
         return OPEN
     change, before, after = changes[-1]
     try:
-        moment = route(DealChange(change), before, after).moment.value
+        moment = route(DealChange(change), before, after, overrides=overrides).moment.value
     except ValueError:
         return OPEN
     return moment if moment in _CLOSED else OPEN

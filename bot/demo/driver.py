@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from bot.app import jobs
 from bot.core import checkins, deals, verdicts
-from bot.core.deals import email_cache
+from bot.core.deals import email_cache, outcomes
 from bot.core.prompts import PromptBank, default_bank
 from bot.core.rep_page import rep_page
 from bot.demo.crm import Crm, WebhookSender
@@ -28,6 +28,8 @@ from bot.demo.model import (
     CHECKIN_DAY,
     CHECKIN_TIME,
     CLOSE_AFTER,
+    DELIVERY_ID,
+    DELIVERY_NAME,
     DIGEST_AFTER,
     GROUP_WINDOW,
     MANAGER,
@@ -53,7 +55,7 @@ from bot.slack.client import make_client
 from bot.slack.kit.checkin import answer_label
 from bot.slack.users import email_resolver
 from bot.storage import Database
-from bot.storage.models import CheckinRound, DealEvent, Delivery, Note, Response
+from bot.storage.models import CheckinRound, DealEvent, Delivery, Note, Response, Team
 from slack_emulator import SlackEmulator
 
 
@@ -148,6 +150,7 @@ class Driver(Hands):
         await self.trust(f"team manager {TEAM_NAME} <@{MANAGER[0]}>")
         await self.trust(f"schedule {TEAM_NAME} {CHECKIN_DAY} {CHECKIN_TIME}")
         await self.trust(f"anonymity {TEAM_NAME} {k}")
+        await self.trust(f"delivery {TEAM_NAME} <#{DELIVERY_ID}|{DELIVERY_NAME}>")
         for action, prompt_id in PROMPT_CHANGES:
             await self.trust(f"prompts {action} {prompt_id}")
         await self.trust("team list")
@@ -387,7 +390,10 @@ class Driver(Hands):
         risks = [c for c in found if c.verdict is None]
         rest = [c for c in found if c not in stops and c not in risks]
         shown = (stops[:1] + risks[:1] + rest[:1] + stops[1:] + risks[1:])[:3]
-        return Coaching(weeks, shown, await verdicts.outcomes(self.rt, workspace))
+        async with self.rt.db.session() as session:
+            team = (await session.exec(select(Team).where(Team.name == TEAM_NAME))).one()
+        line = outcomes.summary(await outcomes.team_outcomes(self.rt, team))
+        return Coaching(weeks, shown, await verdicts.outcomes(self.rt, workspace), line)
 
     async def own_page(self) -> None:
         """A rep opens their App Home at the end of the run: the rep who logged the most trust

@@ -13,9 +13,12 @@ from sqlmodel import col, select
 
 from bot.core.prompts import PromptBank
 from bot.demo.model import (
+    COMMITMENT_WORDS,
     DB_POLL,
+    DELIVERY_ID,
     POLL,
     WAIT,
+    FollowShown,
     Outcome,
     Seen,
 )
@@ -30,6 +33,7 @@ from bot.slack.kit.checkin import (
     SHARE_BLOCK,
     SHARE_INPUT,
 )
+from bot.slack.kit.follow_through import WORDS_BLOCK, WORDS_INPUT
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
 
@@ -300,6 +304,58 @@ class Hands:
                     return not self.peek(seen, lambda m: m == old)
 
                 await self.until(changed, "a nudge answer to show in the DM", limit=5)
+        await self.follow_through(rep, seen)
+
+    async def follow_through(self, rep: Rep, seen: Seen) -> None:
+        """The first nudge in the run that offers to flag a commitment to delivery: the rep
+        clicks it, writes what they promised in the form, and the bot posts it (once a run,
+        so the report has one to show)."""
+        if self.out.follow_through is not None:
+            return
+        message = self.message(seen) or {}
+        buttons = [
+            e
+            for b in message.get("blocks") or []
+            if b.get("block_id") == "follow"
+            for e in b.get("elements") or []
+        ]
+        chosen = next((b for b in buttons if str(b.get("action_id")).endswith(":commitment")), None)
+        if chosen is None:
+            return
+        with self.emu.state.lock:
+            index = len(self.emu.state.view_events)
+        before = len(self.emu.state.list_messages(DELIVERY_ID))
+        if await self.click(rep.user_id, str(chosen["action_id"]), seen) is None:
+            return
+        if not await self.until(
+            lambda: self.opened_since(rep.user_id, index), "the commitment form to open"
+        ):
+            return
+        view = self.opened_since(rep.user_id, index) or {}
+        values = {
+            WORDS_BLOCK: {WORDS_INPUT: {"type": "plain_text_input", "value": COMMITMENT_WORDS}}
+        }
+        submitted = await self.emu.asend_view_submission(rep.user_id, view, values)
+        if not submitted.ok or (isinstance(submitted.body, dict) and submitted.body):
+            self.warn("a commitment was refused by its form")
+            return
+
+        def posted() -> list[dict[str, Any]]:
+            return self.emu.state.list_messages(DELIVERY_ID)[before:]  # copies, under its lock
+
+        if not await self.until(posted, "the commitment to reach the delivery channel"):
+            return
+        title = next(
+            (
+                str(b["text"]["text"])
+                for b in message.get("blocks") or []
+                if b.get("type") == "header"
+            ),
+            "a deal nudge",
+        )
+        self.out.follow_through = FollowShown(
+            rep.name, title, str(chosen["text"]["text"]), posted()[-1]
+        )
 
     async def rep_turn(self, rep: Rep, arrived: list[Seen], week: int) -> None:
         """A rep reads the DMs that just arrived and acts as their persona would."""

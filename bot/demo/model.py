@@ -17,6 +17,13 @@ the cast's zones; longer runs do (US, Europe, Australia), and the app's slots fo
 
 TEAM_NAME = "field-sales"
 CHANNEL_ID, CHANNEL_NAME = "C0DEMODIGEST", "sales-leadership"
+DELIVERY_ID, DELIVERY_NAME = "C0DEMODELIVER", "delivery"
+"""Where the team's reps may flag commitments (``/trust delivery``)."""
+COMMITMENT_WORDS = (
+    "Go-live within 6 weeks of signature, with the CRM integration they rely on, and a "
+    "named success manager from day one."
+)
+"""What the demo's rep writes when they flag a commitment to delivery from a nudge."""
 ADMIN = ("U0DEMOADMIN", "alex", "Alex Admin", "Europe/London")
 MANAGER = ("U0DEMOMGR", "mia", "Mia Chen", "Europe/London")
 CHECKIN_DAY, CHECKIN_TIME = "tue", "10:00"
@@ -99,6 +106,17 @@ class Coaching:
     weeks: list[tuple[date, list[str]]]  # the round's questions each week (the note apart)
     candor: list[Candor]
     verdicts: dict[str, dict[str, int]]
+    outcomes: str = ""  # the team's outcomes line, as /trust status shows it
+
+
+@dataclass(frozen=True)
+class FollowShown:
+    """The one follow-through the demo shows: who clicked what, and what was posted."""
+
+    rep: str
+    deal_moment: str
+    label: str
+    posted: dict[str, Any]  # the message in the delivery channel
 
 
 @dataclass
@@ -118,6 +136,7 @@ class Outcome:
     stats: dict[str, Any] = field(default_factory=dict)
     coaching: Coaching | None = None
     home: tuple[Rep, dict[str, Any]] | None = None  # a rep's own App Home at the end
+    follow_through: FollowShown | None = None
     charts: list[Path] = field(default_factory=list)
     elapsed: float = 0.0
 

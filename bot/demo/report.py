@@ -120,6 +120,7 @@ def report(
                 view, names, title=f"Trustbot · App Home of @{shown.name}", border="cyan"
             )
         )
+    follow_through(console, names, out)
 
     console.print(Rule(f"[bold]Weekly digests in #{channel}"))
     files = {str(f.get("id")): f for f in emu.files}
@@ -192,6 +193,23 @@ def _trend(points: list[tuple[date, float]]) -> str:
     return " → ".join(f"{p:.2f}" for _, p in points) or "no scored answers yet"
 
 
+def follow_through(console: Console, names: render.Directory, out: Outcome) -> None:
+    """Issue #19 in the run: a rep acting on a nudge with one click, and what was posted."""
+    console.print(Rule("[bold]Follow-through: from reflection to action"))
+    shown = out.follow_through
+    if shown is None:
+        console.print(Text("No nudge in this run offered to flag a commitment.", style="dim"))
+        return
+    console.print(
+        Text(
+            f"@{shown.rep} answered a nudge ({shown.deal_moment}), clicked "
+            f"“{shown.label}”, wrote what they promised, and Trustbot posted it, in their "
+            "words, where delivery can see it:"
+        )
+    )
+    console.print(render.message(shown.posted, names, title="Trustbot · in #delivery"))
+
+
 def coaching(console: Console, shown: Coaching) -> None:
     """Issue #17 in the run: the weekly questions (at most five, different every week, the
     same for everyone), reps who qualified out or admitted a risk and what they read back,
@@ -252,3 +270,5 @@ def coaching(console: Console, shown: Coaching) -> None:
     for verdict, counts in shown.verdicts.items():
         table.add_row(verdict.replace("_", " "), *(str(counts[o]) for o in outcomes))
     console.print(table)
+    if shown.outcomes:
+        console.print(Text(f"/trust status › {shown.outcomes}", style="bold"))

@@ -41,6 +41,8 @@ from bot.demo.model import (
     BOT_TOKEN,
     CHANNEL_ID,
     CHANNEL_NAME,
+    DELIVERY_ID,
+    DELIVERY_NAME,
     MANAGER,
     SIGNING_SECRET,
     START,
@@ -79,6 +81,8 @@ def _workspace(emu: SlackEmulator, reps: list[Rep]) -> render.Directory:
         names.users[rep.user_id] = rep.name
     emu.add_channel(CHANNEL_ID, name=CHANNEL_NAME, members=[ADMIN[0], MANAGER[0]])
     names.channels[CHANNEL_ID] = CHANNEL_NAME
+    emu.add_channel(DELIVERY_ID, name=DELIVERY_NAME, members=[ADMIN[0], MANAGER[0]])
+    names.channels[DELIVERY_ID] = DELIVERY_NAME
     return names
 
 

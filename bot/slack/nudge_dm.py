@@ -8,6 +8,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import answers, nudges
+from bot.core.deals import follow_through
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
 from bot.slack.kit.nudge import nudge_message
@@ -33,6 +34,7 @@ async def refresh_nudge(
     if not channel or not ts:
         return
     try:
-        await client.chat_update(channel=channel, ts=ts, **nudge_message(bank, state))
+        offers = follow_through.offers_for(state)
+        await client.chat_update(channel=channel, ts=ts, **nudge_message(bank, state, offers))
     except SlackApiError as error:
         log.warning("could not update nudge %s: %s", delivery_id, error.response.get("error"))

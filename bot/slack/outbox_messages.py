@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import answers, nudges, rotation
+from bot.core.deals import follow_through
+from bot.core.deals.superseding import superseded_by
 from bot.core.outbox import Skip
 from bot.core.prompts import default_bank
 from bot.core.recipients import Hold, decide
 from bot.runtime import Runtime
 from bot.slack.kit.checkin import checkin_message, checkin_tip
 from bot.slack.kit.nudge import nudge_message
-from bot.storage.models import Delivery, DeliveryKind
+from bot.storage.models import Delivery, DeliveryKind, DeliveryStatus
 
 DELIVERED_KINDS = tuple(DeliveryKind)
 """The kinds of outbox row the worker posts."""
@@ -24,13 +26,16 @@ async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip
     bank = default_bank()
     if delivery.kind == DeliveryKind.NUDGE:
         assert delivery.id is not None
+        obsolete = await superseded_by(runtime, delivery)
+        if obsolete is not None:  # the deal has left the state this nudge is about
+            return Skip(obsolete, DeliveryStatus.SUPERSEDED)
         try:
             state = await nudges.nudge_state(
                 runtime, delivery.workspace_id, delivery.recipient, delivery.id, bank
             )
         except answers.AnswerError as error:
             return Skip(error.message)
-        return nudge_message(bank, state)
+        return nudge_message(bank, state, follow_through.offers_for(state))
     if decision.round is None or decision.round.id is None:
         return Skip(f"nothing to send for a {delivery.kind}")
     rnd = decision.round

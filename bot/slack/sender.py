@@ -286,8 +286,12 @@ class OutboxWorker:
             await self._retry(row, Outcome("retry", f"compose_error: {type(exc).__name__}"))
             return
         if composed is None or isinstance(composed, Skip):
-            reason = composed.reason if isinstance(composed, Skip) else "skipped"
-            if await outbox.mark_skipped(db, row.id, reason, worker_id=self.worker_id):
+            skip = composed if isinstance(composed, Skip) else Skip("skipped")
+            reason = skip.reason
+            marked = await outbox.mark_skipped(
+                db, row.id, reason, worker_id=self.worker_id, status=skip.status
+            )
+            if marked:
                 self.stats.skipped += 1
                 log.info("delivery %s skipped: %s", row.id, reason)
             return

@@ -92,6 +92,8 @@ class Team(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)  # the team's, for the digest
     k: int = 5  # distinct respondents before a figure is shown (never below 3)
     notes_k: int = 5  # distinct respondents before shared notes are shown
+    # where reps may flag commitments and hand over won deals (/trust delivery), if anywhere
+    delivery_channel_id: str | None = Field(default=None, max_length=32)
     reminder_after_hours: int = 24  # working hours, rep-local
     expire_after_days: int = 3
     nudges_per_day: int = 3
@@ -206,6 +208,7 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"  # a permanent error; last_error says which
     EXPIRED = "expired"  # sent, and closed to answers
     SKIPPED = "skipped"  # not sent, and never will be; last_error says why
+    SUPERSEDED = "superseded"  # a deal nudge a newer update about the deal made obsolete
 
 
 class Delivery(SQLModel, table=True):
@@ -326,6 +329,7 @@ class DealEvent(SQLModel, table=True):
         UniqueConstraint("workspace_id", "source", "event_id", name="uq_dealevent_event"),
         # a rep's own page finds the updates of the weeks they answered nudges in
         Index("ix_dealevent_workspace_received", "workspace_id", "received_at"),
+        Index("ix_dealevent_deal", "workspace_id", "deal_id"),  # a deal's history
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -343,7 +347,7 @@ class DealEvent(SQLModel, table=True):
     rep_email: str | None = Field(default=None, max_length=320)
     status: str = Field(
         default="accepted", max_length=16
-    )  # accepted|nudged|deferred|unknown_rep|skipped
+    )  # accepted|nudged|deferred|unknown_rep|skipped|waiting|superseded
     occurred_at: datetime = instant()
     received_at: datetime = instant()
 
@@ -422,3 +426,24 @@ class DealVerdict(SQLModel, table=True):
     deal_ref: str = Field(max_length=64)
     verdict: str = Field(max_length=16)
     team_id: int | None = Field(default=None, foreign_key="team.id")
+
+
+class StageMapping(SQLModel, table=True):
+    """An admin's reading of one CRM stage name that the built-in rules cannot guess
+    (``/trust stages map``): what the stage means for the deal (a
+    :class:`~bot.core.deals.stages.StageKind` value). ``pipeline`` is the CRM the updates
+    come from (``salesforce``, ``hubspot``, ``webhook``, ``slack``) or ``all``; ``stage_key``
+    is the name as the rules read it (case, accents and punctuation aside)."""
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "pipeline", "stage_key", name="uq_stagemapping_stage"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=32)
+    pipeline: str = Field(max_length=16)
+    stage: str = Field(max_length=300)  # as the admin typed it
+    stage_key: str = Field(max_length=300)
+    kind: str = Field(max_length=16)
+    changed_by: str = Field(max_length=32)
+    changed_at: datetime = instant()

@@ -70,6 +70,13 @@ def test_a_short_demo_runs_offline_and_leaves_its_outputs(
     assert re.search(r"(\d) different check-ins in \1 weeks; at most 5 questions each", coaching)
     assert "CHANGED" not in coaching
     assert "Seed 000's verdicts on new deals" in coaching
+    assert "/trust status › Outcomes" in coaching  # the team's outcomes line, k applied
+
+    # one follow-through: a rep flags a commitment from a nudge, posted in their words
+    follow = section(text, "Follow-through: from reflection to action", "Weekly digests in #")
+    assert "clicked “Flag a commitment to delivery”" in follow
+    assert "Trustbot · in #delivery" in follow and "Commitment to check on" in follow
+    assert "Go-live within 6 weeks of signature" in follow
 
     # a rep with logged trust evidence opens their App Home: their own page and blind spot
     page = section(text, "The rep's own page: @", "Weekly digests in #")

@@ -21,7 +21,7 @@ from bot.storage import Database
 from bot.storage.models import DealEvent, Delivery, Person
 from slack_emulator.delivery import slack_signature  # an implementation independent of the app's
 from tests.support.db import rows
-from tests.support.stack import WEBHOOK_SECRET, Stack, trust
+from tests.support.stack import WEBHOOK_SECRET, Stack, start_app, trust
 
 KEY = "unit-test-pseudonym-key-0123"
 SECRET = "unit-test-webhook-secret"
@@ -211,3 +211,25 @@ async def nudged_event(
     await session.flush()
     assert event.id is not None
     return deals.answer_context(pseudonyms, workspace_id, event.id)
+
+
+class ClockStack(Stack):
+    """The running app on a manual clock (``clock``), with team ``sales`` of ``reps``."""
+
+    clock: ManualClock
+
+
+def clock_stack(emulator: Any, database_url: str, at: datetime, *reps: str) -> ClockStack:
+    clock = ManualClock(at)
+    found = ClockStack(
+        emulator, start_app(emulator, database_url, "http", clock), "http", database_url
+    )
+    found.clock = clock
+    team_with(found, *reps)
+    return found
+
+
+def dm_with(stack: Stack, user: str, words: str) -> dict[str, Any] | None:
+    """The user's newest DM whose blocks hold ``words``."""
+    found = [m for m in stack.emulator.dm_messages(user) if words in str(m.get("blocks"))]
+    return found[-1] if found else None

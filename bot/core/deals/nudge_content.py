@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Final
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import recipients
+from bot.core.deals import stage_map
+from bot.core.deals.model import DEFERRED, NUDGED
 from bot.core.deals.rules import DealMoment, Moment, moment_key, route
 from bot.core.prompts import DealChange, InvestmentRule, MomentKey, PromptBank, default_bank
 from bot.runtime import Runtime
@@ -50,6 +52,7 @@ class NudgeContent:
     rule: InvestmentRule | None
     answer_context: str
     note: str | None = None
+    delivery_channel: str | None = None  # the rep's team's (/trust delivery), if named
 
 
 def answer_context(pseudonyms: Pseudonyms, workspace_id: str, deal_event_id: int) -> str:
@@ -82,28 +85,53 @@ def intro_values(found: DealMoment, pushed_before: int) -> dict[str, str]:
     return values
 
 
-async def _pushes_before(session: AsyncSession, event: DealEvent) -> int:
-    """How many times the same deal's close date was pushed out before this event."""
-    where: list[Any] = [
-        DealEvent.workspace_id == event.workspace_id,
-        DealEvent.deal_id == event.deal_id,
-        DealEvent.change == DealChange.CLOSE_DATE_CHANGED.value,
-        col(DealEvent.id) < (event.id or 0),
-    ]
-    if event.rep_user_id is not None:  # narrows the search to the rep's events (indexed)
-        where.append(DealEvent.rep_user_id == event.rep_user_id)
+OPENING: Final = frozenset({Moment.EARLY, Moment.FIRST_CONTACT})
+"""The moments that ask seed 000's new-deal questions: once per deal."""
+ASKED: Final = (NUDGED, DEFERRED)
+"""Deal event statuses whose nudge was planned and not superseded."""
+
+
+@dataclass(frozen=True)
+class History:
+    """What a deal's earlier updates say about this one."""
+
+    pushes: int = 0  # how many times its close date was pushed out before
+    opened: bool = False  # whether seed 000's questions were asked about it already
+
+
+async def _history(session: AsyncSession, event: DealEvent) -> History:
+    """How many times the same deal's close date was pushed out before this event, and
+    whether an earlier nudge about it asked seed 000's questions."""
     earlier = (
         await session.exec(
-            select(DealEvent.from_value, DealEvent.to_value)
-            .where(*where)
+            select(DealEvent.change, DealEvent.from_value, DealEvent.to_value, DealEvent.status)
+            .where(
+                DealEvent.workspace_id == event.workspace_id,
+                DealEvent.deal_id == event.deal_id,
+                col(DealEvent.id) < (event.id or 0),
+            )
             .order_by(col(DealEvent.id).desc())
-            .limit(20)
+            .limit(50)
         )
     ).all()
-    return sum(
-        route(DealChange.CLOSE_DATE_CHANGED, before, after).moment is Moment.CLOSE_DATE_PUSHED
-        for before, after in earlier
-    )
+    pushes, opened = 0, False
+    for change, before, after, status in earlier:
+        try:
+            moment = route(change, before, after).moment
+        except ValueError:
+            continue
+        pushes += moment is Moment.CLOSE_DATE_PUSHED
+        opened = opened or (moment in OPENING and status in ASKED)
+    return History(pushes, opened)
+
+
+def once_per_deal(found: DealMoment, history: History) -> DealMoment:
+    """Seed 000's new-deal questions are asked once per deal: a deal that got them already
+    and moves on within the early stages (Qualification to Discovery, say) is asked the
+    questions of a stage change instead."""
+    if found.moment in OPENING and history.opened:
+        return replace(found, moment=Moment.STAGE_CHANGED)
+    return found
 
 
 async def nudge_context(
@@ -120,10 +148,14 @@ async def nudge_context(
             raise LookupError(f"deal event {delivery.deal_event_id} is gone")
         team = await recipients.first_team(session, delivery.workspace_id, delivery.recipient)
         change = DealChange(event.change)
-        found = route(change, event.from_value, event.to_value)
-        pushed = (
-            await _pushes_before(session, event) if found.moment is Moment.CLOSE_DATE_PUSHED else 0
+        overrides = await stage_map.overrides_for(runtime, event.workspace_id, event.source)
+        found = route(change, event.from_value, event.to_value, overrides=overrides)
+        history = (
+            await _history(session, event)
+            if found.moment in (*OPENING, Moment.CLOSE_DATE_PUSHED)
+            else History()
         )
+    found, pushed = once_per_deal(found, history), history.pushes
     key = moment_key(found, pushed)
     moment = bank.moment(key)
     assert event.id is not None and delivery.id is not None
@@ -146,4 +178,5 @@ async def nudge_context(
         rule=moment.rule,
         answer_context=answer_context(runtime.pseudonyms, event.workspace_id, event.id),
         note=moment.note,
+        delivery_channel=team.delivery_channel_id if team else None,
     )

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import guardrails
 from bot.core.checkins import add_working_time
+from bot.core.deals import stage_map
 from bot.core.deals.model import (
     ACCEPTED,
     DEFERRED,
@@ -39,6 +40,7 @@ from bot.core.deals.model import (
 )
 from bot.core.deals.rules import waits_for_contact
 from bot.core.deals.storing import Receipt, store
+from bot.core.deals.superseding import SUPERSEDED, Stamp, supersede
 from bot.runtime import Runtime
 from bot.runtime.clock import Clock
 from bot.runtime.pseudonyms import Pseudonyms
@@ -89,6 +91,8 @@ class _Event(NamedTuple):
     change: str = ""
     from_value: str | None = None
     to_value: str | None = None
+    occurred_at: datetime | None = None
+    source: str = ""
 
 
 def _events_query(
@@ -107,6 +111,8 @@ def _events_query(
         table.c.change,
         table.c.from_value,
         table.c.to_value,
+        table.c.occurred_at,
+        table.c.source,
     ).where(table.c.id.in_(ids))
     if accepted_only:
         query = query.where(table.c.status == ACCEPTED)
@@ -162,10 +168,16 @@ async def _resolve_reps(
 
 
 def _plan(
-    event: _Event, user_id: str | None, state: guardrails.RepState | None, now: datetime
+    event: _Event,
+    user_id: str | None,
+    state: guardrails.RepState | None,
+    now: datetime,
+    overrides: stage_map.Overrides | None = None,
 ) -> tuple[str, dict[str, Any] | None]:
-    """One accepted event's outcome, and the outbox row of its nudge if it gets one."""
-    if state is not None and waits_for_contact(event.change, event.from_value, event.to_value):
+    """One accepted event's outcome, and the outbox row of its nudge if it gets one
+    (``overrides``: the admin's stage mapping for the event's CRM)."""
+    waits = waits_for_contact(event.change, event.from_value, event.to_value, overrides)
+    if state is not None and waits:
         log.info("deal event %s waits for first contact: no nudge yet", event.id)
         return WAITING, None  # seed 000's questions come at the first move past this stage
     decision = state.plan(event.deal_id, now) if state is not None else None
@@ -270,12 +282,23 @@ def _plan_events(
     with Session(bind=connection) as session:
         for workspace_id in sorted({r.workspace_id for r in todo}):
             mine = [r for r in todo if r.workspace_id == workspace_id]
+            # first cancel what a newer update made obsolete: it then counts toward no limit
+            newest = supersede(connection, workspace_id, {r.deal_id for r in mine})
+            mapped = stage_map.overrides_in(connection, workspace_id)
             reps = {u for r in mine if (u := users[r.id])}
             states = guardrails.rep_states(session, pseudonyms, workspace_id, reps, now, lock=True)
             for event in mine:
                 user_id = users[event.id]
                 state = states.get(user_id) if user_id else None
-                status, nudge = _plan(event, user_id, state, now)
+                assert event.occurred_at is not None
+                stale = newest.is_stale(event.deal_id, Stamp(event.occurred_at, event.id))
+                # a rep we cannot match keeps the update listed in /trust status instead
+                if stale and state is not None and state.team is not None:
+                    log.info("deal event %s superseded by a newer update: no nudge", event.id)
+                    status, nudge = SUPERSEDED, None
+                else:
+                    overrides = mapped.get(event.source)
+                    status, nudge = _plan(event, user_id, state, now, overrides)
                 statuses[event.id] = status
                 changes.append(
                     {

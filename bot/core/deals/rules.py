@@ -362,7 +362,10 @@ _DISCOUNTS: Final = {
 def moment_key(found: DealMoment, pushed_before: int = 0) -> MomentKey:
     """The prompt bank's moment for a routed change: a discount by its band, an amount by
     its direction, and a close date pushed out again (``pushed_before``: how many earlier
-    pushes of the same deal) as a repeated slip."""
+    pushes of the same deal) as a repeated slip: the second push asks what is holding it up,
+    the third and later ones whether I still believe the deal is real."""
+    if found.moment is Moment.CLOSE_DATE_PUSHED and pushed_before > 1:
+        return MomentKey.CLOSE_DATE_PUSHED_REPEATEDLY
     if found.moment is Moment.CLOSE_DATE_PUSHED and pushed_before > 0:
         return MomentKey.CLOSE_DATE_PUSHED_AGAIN
     if found.moment is Moment.AMOUNT_CHANGED and found.amount_trend in _AMOUNTS:
@@ -373,11 +376,15 @@ def moment_key(found: DealMoment, pushed_before: int = 0) -> MomentKey:
 
 
 def waits_for_contact(
-    change: DealChange | str, from_value: str | None = None, to_value: str | None = None
+    change: DealChange | str,
+    from_value: str | None = None,
+    to_value: str | None = None,
+    overrides: Mapping[str, StageKind] | None = None,
 ) -> bool:
     """Whether a change leaves a deal where nobody has met the buyer yet, so its nudge waits
     for the first move past it (seed 000's questions are asked then)."""
     try:
-        return route(change, from_value, to_value).moment is Moment.AWAITING_CONTACT
+        found = route(change, from_value, to_value, overrides=overrides)
+        return found.moment is Moment.AWAITING_CONTACT
     except ValueError:  # not a change we know: nothing to wait for
         return False

@@ -30,7 +30,11 @@ from bot.storage.models import (
 )
 
 SCORES = (1, 2, 3, 4, 5)
-NOT_ASKED = (DeliveryStatus.SKIPPED, DeliveryStatus.FAILED)  # never reached the rep
+NOT_ASKED = (  # never reached the rep
+    DeliveryStatus.SKIPPED,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.SUPERSEDED,
+)
 
 
 @dataclass

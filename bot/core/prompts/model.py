@@ -123,7 +123,8 @@ class MomentKey(enum.StrEnum):
     BACKWARD_MOVE = "backward_move"
     REOPENED = "reopened"
     CLOSE_DATE_PUSHED = "close_date_pushed"
-    CLOSE_DATE_PUSHED_AGAIN = "close_date_pushed_again"
+    CLOSE_DATE_PUSHED_AGAIN = "close_date_pushed_again"  # the second push of a deal
+    CLOSE_DATE_PUSHED_REPEATEDLY = "close_date_pushed_repeatedly"  # the third push and on
     CLOSE_DATE_PULLED_IN = "close_date_pulled_in"
     CLOSE_DATE_CHANGED = "close_date_changed"  # which way is not known
     AMOUNT_UP = "amount_up"
@@ -146,6 +147,7 @@ INTRO_FIELDS: dict[MomentKey, frozenset[str]] = {
     MomentKey.CLOSE_DATE_PUSHED: frozenset({"days"}),
     MomentKey.CLOSE_DATE_PULLED_IN: frozenset({"days"}),
     MomentKey.CLOSE_DATE_PUSHED_AGAIN: frozenset({"days", "times"}),
+    MomentKey.CLOSE_DATE_PUSHED_REPEATEDLY: frozenset({"days", "times"}),
     MomentKey.DISCOUNT_SMALL: frozenset({"percent"}),
     MomentKey.DISCOUNT_MEDIUM: frozenset({"percent"}),
     MomentKey.DISCOUNT_LARGE: frozenset({"percent"}),

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from bot.core import admins, audit, checkins, deals, outbox, people, rotation, teams
+from bot.core.deals import outcomes, stage_map
 from bot.core.prompts import default_bank
 from bot.core.teams import WEEKDAYS
 from bot.core.trust.grammar import Command
 from bot.core.untrusted import mark
 from bot.runtime import Runtime
-from bot.storage.models import PromptSetting
+from bot.storage.models import PromptSetting, Team
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,20 @@ async def set_anonymity(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     )
 
 
+async def set_delivery(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    channel = cmd.args["channel"]
+    team = await teams.update(
+        rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, delivery_channel_id=channel
+    )
+    if channel is None:
+        return Reply(f"`{mark(team.name)}` reps can no longer post commitments to a channel.")
+    return Reply(
+        f"`{mark(team.name)}` reps can now flag a commitment, or hand over a won deal, to "
+        f"<#{channel}> from a deal nudge, in their own words and only if they choose. "
+        "Invite me there (`/invite @Trustbot`) so I can post."
+    )
+
+
 async def pause(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     paused = cmd.name == "pause"
     team = await teams.update(
@@ -255,6 +270,45 @@ async def prompt_settings(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     return Reply(rotation.describe_change(bank, enabled, after, prompt_id))
 
 
+async def stage_mapping(rt: Runtime, c: Caller, cmd: Command) -> Reply:
+    """``/trust stages``: show, map or unmap what a CRM stage means (bad input raises
+    :class:`~bot.core.deals.stage_map.StageMapError`, which the registry answers)."""
+    args = cmd.args
+    if args["action"] == "map":
+        done = await stage_map.map_stage(
+            rt, c.workspace_id, c.user_id, args["pipeline"], args["stage"], args["moment"]
+        )
+        return Reply(
+            f"{done.pipeline} stage _{mark(done.stage)}_ now means "
+            f"*{stage_map.SHOWN[done.kind]}* for new updates (the name alone read as "
+            f"{done.guessed.value}). What the CRM says (won, closed) still wins."
+        )
+    if args["action"] == "unmap":
+        gone = await stage_map.unmap_stage(
+            rt, c.workspace_id, c.user_id, args["pipeline"], args["stage"]
+        )
+        name = mark(stage_map.check_stage(args["stage"]))
+        if not gone:
+            return Reply(
+                f"There is no mapping of _{name}_ for {args['pipeline'].lower()}: "
+                "see `/trust stages`.",
+                ok=False,
+            )
+        return Reply(f"_{name}_ is read by its name again.")
+    found = await stage_map.listed(rt, c.workspace_id)
+    if not found:
+        return Reply(
+            "No stage mappings: every stage is read by its name. Map one the names cannot "
+            'tell, e.g. `/trust stages map salesforce "Technical Win" evaluation`.'
+        )
+    lines = [
+        f"• {m.pipeline}: _{mark(m.stage)}_ → *{stage_map.SHOWN[m.kind]}* "
+        f"(by its name: {m.guessed.value})"
+        for m in found
+    ]
+    return Reply("*Stage mappings*\n" + "\n".join(lines))
+
+
 STATUS_TEAMS = 30
 """Teams listed one by one in ``/trust status`` (a big org's list would bury the rest)."""
 
@@ -278,6 +332,7 @@ async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     ]
     if len(found) > STATUS_TEAMS:
         lines.append(f"• … and {len(found) - STATUS_TEAMS} more: `/trust team list`")
+    lines += await _outcome_lines(rt, [s.team for s in found[:STATUS_TEAMS]])
     counts = await outbox.counts(rt.db, c.workspace_id)
     shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "none yet"
     lines.append(f"*Deliveries*: {shown}")
@@ -305,6 +360,17 @@ async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         f"• {e.at:%Y-%m-%d %H:%M} UTC {_who(e.actor)} {e.action} {_detail(e.detail)}" for e in log
     ] or ["• none yet"]
     return Reply("\n".join(lines))
+
+
+async def _outcome_lines(rt: Runtime, shown: list[Team]) -> list[str]:
+    """Each team's win and slip rates by verdict and trust evidence, where it has deals with
+    a seed 000 verdict (:func:`~bot.core.deals.outcomes.team_outcomes`: k applies)."""
+    lines = []
+    for team in shown:
+        found = await outcomes.team_outcomes(rt, team)
+        if found.deals:
+            lines.append(f"• {mark(team.name)}: {outcomes.summary(found)}")
+    return ["*Does trust pay?* (deals decided with seed 000's questions)", *lines] if lines else []
 
 
 def _who(user_id: str) -> str:

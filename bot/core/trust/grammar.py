@@ -216,3 +216,35 @@ def snooze(usage: str, rest: list[str]) -> Args:
     if not raw.isdecimal() or len(raw) > 4 or not 1 <= int(raw) <= 90:
         raise CommandError(f"`{shown(rest[0])}` is not a number of days from 1 to 90.", usage)
     return {"days": int(raw)}
+
+
+def stages(usage: str, rest: list[str]) -> Args:
+    """``[map <crm> <stage> <moment> | unmap <crm> <stage>]``: a stage name may have spaces
+    (``map salesforce Technical Win evaluation``), quoted or not."""
+    action = rest[0].lower() if rest else "show"
+    if action == "show":
+        arity(usage, rest[1:], 0)
+        return {"action": "show"}
+    if action not in ("map", "unmap"):
+        raise CommandError(f"`{shown(rest[0])}` is not show, map or unmap.", usage)
+    words = rest[1:]
+    needed = 3 if action == "map" else 2
+    if len(words) < needed:
+        what = (
+            "the CRM, the stage and what it means" if action == "map" else "the CRM and the stage"
+        )
+        raise CommandError(f"Name {what}.", usage)
+    stage_words = words[1:-1] if action == "map" else words[1:]
+    found: Args = {"action": action, "pipeline": words[0], "stage": " ".join(stage_words)}
+    if action == "map":
+        found["moment"] = words[-1]
+    return found
+
+
+def delivery(usage: str, rest: list[str]) -> Args:
+    """``<team> <#channel>|off``: where the team's reps may flag commitments."""
+    arity(usage, rest, 2)
+    team = team_name(rest[0], usage)
+    if rest[1].lower() == "off":
+        return {"team": team, "channel": None}
+    return {"team": team, "channel": channel_id(rest[1], usage)}

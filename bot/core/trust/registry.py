@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bot.core import admins, teams
 from bot.core.anonymity import K_FLOOR
+from bot.core.deals import stage_map
 from bot.core.trust import commands as run
 from bot.core.trust import grammar
 from bot.core.trust.commands import Caller, Handler, Outcome, Reply
@@ -140,6 +141,22 @@ COMMANDS: tuple[Spec, ...] = (
         run.prompt_settings,
     ),
     Spec(
+        "delivery",
+        "/trust delivery <team> <#channel>|off",
+        True,
+        "where reps may flag commitments and hand over won deals",
+        grammar.delivery,
+        run.set_delivery,
+    ),
+    Spec(
+        "stages",
+        "/trust stages [map <crm> <stage> <moment> | unmap <crm> <stage>]",
+        True,
+        "what CRM stages mean, for names Trustbot cannot guess",
+        grammar.stages,
+        run.stage_mapping,
+    ),
+    Spec(
         "status",
         "/trust status",
         True,
@@ -242,5 +259,5 @@ async def execute(runtime: Runtime, caller: Caller, command: Command) -> Outcome
         raise ValueError(f"/trust {command.name} is answered by the listener")
     try:
         return await entry.run(runtime, caller, command)
-    except (teams.TeamError, admins.AdminError) as error:
+    except (teams.TeamError, admins.AdminError, stage_map.StageMapError) as error:
         return Reply(str(error), ok=False, usage=entry.usage)

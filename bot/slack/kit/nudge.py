@@ -4,15 +4,17 @@ three questions are answered, with a next step for every No and every "not sure 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.core.deals import NudgeContent
+from bot.core.deals.follow_through import Action
 from bot.core.nudges import NudgeState
 from bot.core.prompts import NOT_SURE, DealChange, PromptBank
 from bot.core.verdicts import decide
 from bot.slack.kit.blocks import Block, context, escape, header, inert, section
 from bot.slack.kit.checkin import MAX_BLOCKS, closed_blocks, question_blocks
+from bot.slack.kit.follow_through import follow_block
 
 ANSWER_ACTION = "nudge.answer"
 """Action ids ``nudge.answer:<prompt id>[:<value>]``; values ``"<delivery id>|<value>"``."""
@@ -69,11 +71,14 @@ def _verdict_block(content: NudgeContent, given: Mapping[str, str], bank: Prompt
     return section("\n".join(lines), block_id="verdict")
 
 
-def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
+def nudge_message(
+    bank: PromptBank, state: NudgeState, offers: Sequence[Action] = ()
+) -> dict[str, Any]:
     """``chat.postMessage`` / ``chat.update`` kwargs for a rep's deal nudge.
 
     Open: one row of buttons (or a select) per question, the chosen answer highlighted with
-    its own feedback; closed: what was answered and its next step, no buttons.
+    its own feedback, then the follow-through ``offers`` (optional buttons); closed: what was
+    answered and its next step, no buttons.
     """
     content, given = state.content, state.answers
     prompts = [bank.prompt(p) for p in content.prompt_ids]
@@ -103,6 +108,8 @@ def nudge_message(bank: PromptBank, state: NudgeState) -> dict[str, Any]:
         state.closed and decide(content.rule, given, bank) is None
     ):
         blocks.append(_verdict_block(content, given, bank))  # a closed nudge: only a verdict
+    if not state.closed:
+        blocks.extend(follow_block(content.delivery_id, offers))
     if len(blocks) > MAX_BLOCKS:  # pragma: no cover - a moment asks a handful of questions
         raise ValueError(f"the nudge message needs {len(blocks)} blocks; Slack allows 50")
     return {"text": fallback[:3000], "blocks": blocks}

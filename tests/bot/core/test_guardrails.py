@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core import deals, guardrails, people, recipients, teams
+from bot.core import deals, guardrails, outbox, people, recipients, teams
 from bot.core.guardrails import Limits, NotPlanned
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.storage import Database
-from bot.storage.models import Person, Team
+from bot.storage.models import DeliveryStatus, Person, Team
 from tests.support.deals import (
     LONDON,
     NEW_YORK,
@@ -211,6 +211,14 @@ async def slots(rt: Runtime) -> list[datetime]:
     return [d.next_attempt_at for d in await nudges(rt)]
 
 
+async def sent(rt: Runtime) -> None:
+    """The outbox delivers every nudge pending (one that waits would be superseded by the
+    next update about its deal, and hold no slot)."""
+    for row in await nudges(rt):
+        if row.status == DeliveryStatus.PENDING and row.id is not None:
+            await outbox.mark_sent(rt.db, row.id, "D1", str(row.id), rt.clock)
+
+
 def moved(rt: Runtime) -> ManualClock:
     assert isinstance(rt.clock, ManualClock)
     return rt.clock
@@ -236,10 +244,13 @@ async def test_the_daily_cap_is_per_rep_and_per_team(runtime: Runtime) -> None:
 
 async def test_one_nudge_per_deal_per_24_hours(runtime: Runtime) -> None:
     assert await deal_event(runtime, "a", deal_id="D-1") == "nudged"
+    await sent(runtime)
     moved(runtime).set(at(23, 11))
     assert await deal_event(runtime, "b", deal_id="D-1") == "deferred"
     assert await deal_event(runtime, "c", deal_id="D-2") == "nudged"  # another deal is fine
     assert await slots(runtime) == [at(23, 9), at(24, 9), at(23, 11)]
+    moved(runtime).set(at(24, 9))
+    await sent(runtime)
     moved(runtime).set(at(25, 9, 30))  # a day after the deferred one
     assert await deal_event(runtime, "d", deal_id="D-1") == "nudged"
 
@@ -254,6 +265,7 @@ async def test_a_flood_is_deferred_for_a_week_then_skipped(runtime: Runtime) -> 
 async def test_the_gap_is_configurable(runtime: Runtime) -> None:
     await set_team(runtime, nudge_gap_hours=2)
     assert await deal_event(runtime, "a", deal_id="D-1") == "nudged"
+    await sent(runtime)
     assert await deal_event(runtime, "b", deal_id="D-1") == "deferred"
     assert (await slots(runtime))[-1] == at(23, 11)
 

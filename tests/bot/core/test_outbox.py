@@ -200,6 +200,7 @@ async def test_counts_and_recent_failures(db: Database, clock: ManualClock) -> N
         "failed": 2,
         "expired": 0,
         "skipped": 0,
+        "superseded": 0,
     }
     failures = await outbox.recent_failures(db, WS, limit=5)
     assert [(f.user_id, f.last_error) for f in failures] == [

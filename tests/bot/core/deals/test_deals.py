@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sqlite3
 import threading
@@ -312,6 +313,33 @@ async def test_a_repeated_slip_is_its_own_moment(runtime: Runtime) -> None:
     assert again.moment is MomentKey.CLOSE_DATE_PUSHED_AGAIN
     assert "second time" in again.intro and "46 days" in again.intro
     assert again.prompt_ids == bank.moment(MomentKey.CLOSE_DATE_PUSHED_AGAIN).prompts
+
+
+async def test_a_third_slip_is_not_asked_like_the_first(runtime: Runtime) -> None:
+    """Seed 002: a forecast says what I believe. The first push asks whether the date is
+    honest, the second what is holding the deal up, the third and later whether I still
+    believe in it at all."""
+    dates = ["2026-11-30", "2026-12-31", "2027-01-31", "2027-02-21", "2027-03-31"]
+    seen = []
+    for n, (before, after) in enumerate(itertools.pairwise(dates)):
+        pushed = update(
+            f"crm-{n}", change=DealChange.CLOSE_DATE_CHANGED, from_value=before, to_value=after
+        )
+        [event_id] = await accept(runtime, pushed)
+        await deals.process_event(runtime, event_id, no_lookup)
+        delivery = next(d for d in await nudges(runtime) if d.deal_event_id == event_id)
+        seen.append(await deals.nudge_context(runtime, delivery))
+    assert [c.moment for c in seen] == [
+        MomentKey.CLOSE_DATE_PUSHED,
+        MomentKey.CLOSE_DATE_PUSHED_AGAIN,
+        MomentKey.CLOSE_DATE_PUSHED_REPEATEDLY,
+        MomentKey.CLOSE_DATE_PUSHED_REPEATEDLY,
+    ]
+    third, fourth = seen[2], seen[3]
+    assert "third time" in third.intro and "21 days" in third.intro
+    assert "fourth time" in fourth.intro
+    assert third.prompt_ids[0] == "candor.still_believe"
+    assert set(third.prompt_ids).isdisjoint(seen[0].prompt_ids[:1])  # not the first's question
 
 
 @pytest.mark.parametrize("change", list(DealChange))

@@ -92,12 +92,6 @@ def test_oauth_org_wide_install(oauth_stack: OAuthStack) -> None:
 # -- error codes Slack returns for a DM ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/slack/sender.py PERMANENT_ERRORS lacks user_not_visible, "
-    "invalid_user_combination and restricted_action: such a DM is retried up to "
-    "RetryPolicy.max_attempts instead of failing at once",
-)
 async def test_dms_slack_refuses_for_good_fail_at_once(sqlite_url: str) -> None:
     """conversations.open's codes for a user the app may not message (slack-api-ref
     docs.slack.dev/methods/conversations.open.json) cannot be fixed by retrying."""

@@ -335,6 +335,7 @@ async def forget_recipients(db: Database, delivery_ids: Sequence[int]) -> int:
         "message_ts": None,
         "deal_event_id": None,
         "planned_at": None,
+        "unsure_since": None,
         "sent_at": None,
         "remind_at": None,
         "reminded_at": None,

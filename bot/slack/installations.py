@@ -250,12 +250,14 @@ async def revoke(
     *,
     users: Sequence[str] = (),
     bot: bool = True,
+    org_wide: bool = False,
 ) -> int:
     """Slack revoked tokens of ``team_id``: ``app_uninstalled`` (everything, the default) or
     ``tokens_revoked`` (these ``users``' tokens, and the bot's when ``bot``). Revoked tokens
     leave the store (``store`` is None with one bot token); without its bot token the
     workspace is marked uninstalled (:func:`bot.workspaces.mark_uninstalled`): its schedules
-    stop and its pending deliveries are skipped. Returns how many deliveries were skipped."""
+    stop and its pending deliveries are skipped. ``org_wide``: the event is about an org-wide
+    install (``is_enterprise_install``), whose tokens are stored under the org alone. Returns how many deliveries were skipped."""
     if store is not None:
         for user_id in users:
             await store.async_delete_installation(
@@ -263,6 +265,8 @@ async def revoke(
             )
         if bot:
             await store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+            if org_wide and enterprise_id:  # installed org-wide: stored under the org alone
+                await store.async_delete_all(enterprise_id=enterprise_id, team_id=None)
     if not bot:
         return 0
     skipped = await workspaces.mark_uninstalled(runtime.db, team_id, runtime.clock)

@@ -16,7 +16,8 @@ from sqlmodel import col, select
 
 from bot.core import outbox
 from bot.runtime.clock import ManualClock, SystemClock
-from bot.storage.models import Delivery, Team
+from bot.storage.models import Delivery, Team, Workspace
+from bot.storage.slack_tables import slack_bots
 from slack_emulator import SlackEmulator
 from tests.support.checkin_dm import SCALE, click, current, primary, send_checkin
 from tests.support.db import sql_rows
@@ -87,6 +88,57 @@ def test_oauth_org_wide_install(oauth_stack: OAuthStack) -> None:
     assert install(oauth_stack).status_code == 200
     set_up_team(emu, ["U0REP1"])
     assert "U0REP1" in trust_in(emu, "team list")
+
+
+def test_an_org_wide_install_sends_its_dms(oauth_stack: OAuthStack) -> None:
+    """Installed org-wide, the stored install names the org and no workspace: the outbox,
+    which works for a workspace, finds the org's token for it (the org comes from the
+    workspace's own requests: ``enterprise_id`` in every Grid payload)."""
+    emu = oauth_stack.emulator
+    emu.join_enterprise("E0123", "Acme Org", org_install=True)
+    assert install(oauth_stack).status_code == 200
+    set_up_team(emu, ["U0REP1"])
+    assert "Sending this week's check-in" in trust_in(emu, "checkin sales now")
+    assert wait_for(lambda: emu.dm_messages("U0REP1"))
+
+
+def test_an_org_wide_uninstall_forgets_the_org_token(oauth_stack: OAuthStack) -> None:
+    """app_uninstalled for an org-wide install (``is_enterprise_install`` in its
+    authorizations): the token stored under the org alone goes, and the workspace stops."""
+    emu = oauth_stack.emulator
+    emu.join_enterprise("E0123", "Acme Org", org_install=True)
+    assert install(oauth_stack).status_code == 200
+    set_up_team(emu, ["U0REP1"])
+    assert sql_rows(oauth_stack.database_url, select(slack_bots.c.enterprise_id)) == [("E0123",)]
+    assert emu.uninstall().status == 200
+    assert wait_for(lambda: not sql_rows(oauth_stack.database_url, select(slack_bots.c.id)))
+    workspace = select(Workspace.active, Workspace.enterprise_id).where(Workspace.id == "T0001")
+    assert wait_for(lambda: sql_rows(oauth_stack.database_url, workspace) == [(False, "E0123")])
+
+
+def test_an_install_from_before_the_workspace_joined_grid(oauth_stack: OAuthStack) -> None:
+    """A workspace installed outside Grid, later moved into an org: its requests now carry
+    the org, its stored install does not; slack_sdk's lookup by (org, workspace) finds
+    nothing and Bolt would answer "please reinstall"."""
+    emu = oauth_stack.emulator
+    assert install(oauth_stack).status_code == 200
+    emu.join_enterprise("E0123", "Acme Org")
+    set_up_team(emu, ["U0REP1"])
+    assert "U0REP1" in trust_in(emu, "team list")
+    assert "Sending this week's check-in" in trust_in(emu, "checkin sales now")
+    assert wait_for(lambda: emu.dm_messages("U0REP1"))
+
+
+@pytest.mark.parametrize("role", ["is_org_admin", "is_org_owner"])
+def test_org_admins_are_admins(http_stack: Stack, role: str) -> None:
+    """users.info's ``enterprise_user.is_admin`` / ``is_owner`` (slackapi/java-slack-sdk
+    json-logs/samples/api/users.info.json): the org's admins, not the workspace's."""
+    emu = http_stack.emulator
+    emu.join_enterprise("E0123", "Acme Org")
+    emu.add_user("U0ORGADM", name="orga", **{role: True})
+    emu.add_user("U0PLAIN", name="plain")
+    assert "admin" in trust(http_stack, "team list", user="U0PLAIN").lower()
+    assert "Team `sales` created" in trust(http_stack, "team create sales <#C0SALES>", "U0ORGADM")
 
 
 # -- error codes Slack returns for a DM ----------------------------------------------------

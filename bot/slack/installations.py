@@ -257,7 +257,8 @@ async def revoke(
     leave the store (``store`` is None with one bot token); without its bot token the
     workspace is marked uninstalled (:func:`bot.workspaces.mark_uninstalled`): its schedules
     stop and its pending deliveries are skipped. ``org_wide``: the event is about an org-wide
-    install (``is_enterprise_install``), whose tokens are stored under the org alone. Returns how many deliveries were skipped."""
+    install (``is_enterprise_install``), whose tokens are stored under the org alone.
+    Returns how many deliveries were skipped."""
     if store is not None:
         for user_id in users:
             await store.async_delete_installation(

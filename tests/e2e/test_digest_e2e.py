@@ -15,7 +15,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.anonymity import NOT_ENOUGH
-from bot.core.digests import DigestError
+from bot.core.digests import DigestError, unpostable
 from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
@@ -24,6 +24,7 @@ from bot.slack.client import make_client
 from bot.slack.digest_post import post_digest, post_due_digests, preview_digest
 from bot.slack.kit.digest import DOWN, UP
 from bot.storage import Database
+from bot.storage.models import Team
 from slack_emulator import SlackEmulator
 from tests.support.stack import BOT_TOKEN
 from tests.support.teams import (
@@ -33,6 +34,7 @@ from tests.support.teams import (
     W1,
     W2,
     W3,
+    WS,
     checkin_week,
     estimate,
     make_team,
@@ -220,16 +222,58 @@ async def test_a_rerun_of_the_same_week_shows_the_same_figures(
     assert a == b  # the same chart
 
 
-async def test_a_failed_post_is_retried_at_the_next_tick(
-    rt: Runtime, client: AsyncWebClient, slack: SlackEmulator
+@pytest.mark.parametrize("refusal", ["is_archived", "not_in_channel", "channel_not_found"])
+async def test_a_channel_the_digest_cannot_reach_stops_the_week_and_tells_the_admins_once(
+    db: Database,
+    slack: SlackEmulator,
+    refusal: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    team, reps = await make_team(rt, "retry", 5, channel="C0LATER")
+    """chat.postMessage's channel errors (slack-api-ref chat.postMessage.json): no retry fixes
+    them. The week stops at the first refusal (no post a minute, no traceback each), the
+    admins get one DM saying what to do, /trust status lists it; once fixed it goes out."""
+    settings = load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=slack.api_url,
+        TRUSTBOT_PSEUDONYM_KEY=KEY,
+        TRUSTBOT_ADMINS="U0ADMIN",
+    )
+    rt = Runtime(settings=settings, db=db, clock=ManualClock(MONDAY))
+    client = make_client(settings)
+    channel = "C0GONE" if refusal == "channel_not_found" else CHANNEL
+    team, reps = await make_team(rt, "blocked", 5, channel=channel)
     await checkin_week(rt, team, W3, same(reps, care__interests_first="4"))
-    assert await post_due_digests(rt, client) == []  # channel_not_found: logged, claim given back
-    slack.add_channel("C0LATER", name="created-later")
-    (result,) = await post_due_digests(rt, client)
-    assert result.posted and result.channel_id == "C0LATER"
+    if refusal == "is_archived":
+        slack.archive_channel(CHANNEL)
+    elif refusal == "not_in_channel":
+        slack.remove_bot_from_channel(CHANNEL)
+    for _ in range(3):  # three ticks of the weekly job
+        assert await post_due_digests(rt, client) == []
+    tries = [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == channel]
+    assert [c.response["error"] for c in tries] == [refusal]
+    assert not [r for r in caplog.records if r.exc_info]
+    (told,) = slack.dm_messages("U0ADMIN")
+    advice = {"is_archived": "/trust setup", "not_in_channel": "/invite @trustbot"}
+    assert "`blocked`" in told["text"] and advice.get(refusal, "/trust setup") in told["text"]
+    (stopped,) = await unpostable(rt, WS)
+    assert (stopped.team_name, stopped.period_start, stopped.error) == ("blocked", W3, refusal)
+
+    if refusal == "not_in_channel":  # invited, then /trust digest blocked now
+        slack.invite_bot(CHANNEL)
+        result = await post_digest(rt, client, team, repost=True)
+        assert result.posted and result.detail == "posted"
+    else:  # another channel picked with /trust setup: the next tick posts the week there
+        slack.add_channel("C0OTHER", name="other")
+        async with rt.db.session() as s:
+            row = await s.get(Team, team.id)
+            assert row is not None
+            row.channel_id = "C0OTHER"
+            s.add(row)
+        (result,) = await post_due_digests(rt, client)
+        assert result.posted and result.channel_id == "C0OTHER"
     assert await post_due_digests(rt, client) == []
+    assert await unpostable(rt, WS) == []
+    assert len(slack.dm_messages("U0ADMIN")) == 1
 
 
 async def test_the_schedule_never_posts_a_week_twice_and_a_chart_failure_keeps_the_post(

@@ -218,15 +218,21 @@ def test_a_team_name_with_an_ampersand(http_stack: Stack) -> None:
 # -- channels the digest cannot reach --------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/slack/followups.py answers every refused digest post with 'If the channel "
-    "is private, invite the app to it first', also is_archived, which no invitation fixes",
-)
 def test_an_archived_digest_channel_is_named_as_such(http_stack: Stack) -> None:
     """is_archived: "Channel has been archived." (chat.postMessage.json): the admin must pick
     another channel (or unarchive it); inviting the app does not help."""
     trust(http_stack, "team create sales <#C0SALES>")
     http_stack.emulator.archive_channel("C0SALES")
     answer = trust(http_stack, "digest sales now")
-    assert "archived" in answer and "/invite" not in answer
+    assert "archived" in answer and "/invite" not in answer and "/trust setup" in answer
+
+
+def test_trust_status_shows_a_digest_its_channel_refused(http_stack: Stack) -> None:
+    """The week the schedule could not post: in /trust status with Slack's error and what to
+    do (the bot was removed from the public channel: ``not_in_channel``)."""
+    trust(http_stack, "team create sales <#C0SALES>")
+    http_stack.emulator.remove_bot_from_channel("C0SALES")
+    assert "not a member" in trust(http_stack, "digest sales now")
+    status = trust(http_stack, "status")
+    assert "Digests Slack would not take" in status and "not_in_channel" in status
+    assert "/invite @trustbot" in status

@@ -34,7 +34,14 @@ async def ensure_workspace(db: Database, team_id: str, clock: Clock, name: str =
 
 async def note_enterprise(db: Database, team_id: str, enterprise_id: str | None) -> None:
     """Remember the Enterprise Grid org a workspace's requests carry (None: not on Grid), so
-    background work can use the org's org-wide install there."""
+    background work can use the org's org-wide install there. Reads first: it runs before
+    the ack, and a write there would wait on a busy database (a read does not, in WAL)."""
+    async with db.session() as session:
+        known = (
+            await session.exec(select(Workspace.enterprise_id).where(Workspace.id == team_id))
+        ).first()
+    if known == enterprise_id:
+        return
     async with db.session() as session:
         await session.exec(
             update(Workspace)

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     TRUSTBOT_PSEUDONYM_KEY: str | None = None
     TRUSTBOT_WEBHOOK_SECRET: str | None = None
     TRUSTBOT_TOKEN_KEY: str | None = None
+    TRUSTBOT_HISTORY_PER_MINUTE: int = Field(default=1, ge=1, le=100)
     TRUSTBOT_ADMINS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
     TRUSTBOT_DEAL_APP_IDS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
     TRUSTBOT_SALESFORCE_ORG_ID: str | None = None

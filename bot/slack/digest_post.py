@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import admins, charts, digests, lease
 from bot.runtime import Runtime
 from bot.slack.client import ClientSource, client_for
-from bot.slack.history import find_by_metadata
+from bot.slack.history import HistoryBusy, find_by_metadata, pacer_of
 from bot.slack.kit.blocks import inert, notice
 from bot.slack.kit.digest import (
     chart_alt_text,
@@ -54,8 +54,7 @@ __all__ = [
 EVENT_TYPE = "trustbot_digest"
 CLAIM_TTL = timedelta(minutes=5)
 """How long a poster holds a week's claim unrecorded before it counts as dead."""
-HISTORY_PAGE = 200
-HISTORY_MAX_PAGES = 5
+SEARCH_MARGIN = timedelta(seconds=5)
 
 
 class ChannelRefused(Exception):
@@ -233,19 +232,24 @@ async def preview_digest(
     return digest_message(result.figures, team_name=team.name, preview=True)
 
 
-async def _find_posted(client: AsyncWebClient, digest: digests.StoredDigest) -> str | None:
-    """The ts of the message that posted ``digest`` in its channel, if there is one."""
+async def _find_posted(
+    runtime: Runtime, client: AsyncWebClient, team: Team, digest: digests.StoredDigest
+) -> str | None:
+    """The ts of the message that posted ``digest`` in its channel, if there is one: read
+    from when its post began (claims from before that was recorded: from the week's end,
+    before which no digest is posted), within the workspace's history pace."""
     assert digest.channel_id is not None
     week_over = datetime.combine(digest.period_start + timedelta(days=6), time(), tzinfo=UTC)
+    since = digest.claimed_at - SEARCH_MARGIN if digest.claimed_at else week_over
     return await find_by_metadata(
         client,
         digest.channel_id,
-        since=week_over,  # no digest is posted before its week ends
+        since=since,
         event_type=EVENT_TYPE,
         key="digest_id",
         value=digest.id,
-        page=HISTORY_PAGE,
-        max_pages=HISTORY_MAX_PAGES,
+        pacer=pacer_of(runtime),
+        workspace_id=team.workspace_id,
     )
 
 
@@ -266,7 +270,10 @@ async def recover_claims(runtime: Runtime, clients: ClientSource) -> int:
             if all(d.id != digest.id for _, d in await digests.unsettled(runtime)):
                 continue  # its poster finished meanwhile
             try:
-                ts = await _find_posted(client, digest)
+                ts = await _find_posted(runtime, client, team, digest)
+            except HistoryBusy as busy:  # looked at again at a later tick
+                log.info("digest %s (team %s): %s", digest.id, team.id, busy)
+                continue
             except (SlackApiError, SlackClientError, LookupError) as error:
                 log.warning(
                     "digest %s (team %s): could not look for its message, left claimed: %s",

@@ -125,7 +125,7 @@ def migrate(settings: Settings) -> int:
     except Exception as error:  # the database refused: say so in one line
         return fail(f"TRUSTBOT_DATABASE_URL: cannot migrate: {str(error).splitlines()[0]}")
     was = "" if before == head else f" (was {before or 'empty'})"
-    also = f"; {sealed} Slack tokens sealed" if sealed else ""
+    also = f"; {sealed} Slack token{'s' if sealed != 1 else ''} sealed" if sealed else ""
     print(f"database at revision {head}{was}{also}")
     return 0
 

@@ -57,8 +57,8 @@ def upgrade(
         engine.dispose()
     if clear:
         raise ClearTokensError(
-            f"{clear} Slack tokens are stored in clear: set {sealed.SETTING} (a Fernet key) "
-            "and run `trustbot migrate` again to seal them"
+            f"{clear} Slack token{'s are' if clear != 1 else ' is'} stored in clear: set "
+            f"{sealed.SETTING} (a Fernet key) and run `trustbot migrate` again to seal them"
         )
     return 0
 

@@ -58,7 +58,11 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         """Forget the workspace's tokens; stop its schedules and pending DMs."""
         if context.get("team_id"):
             await installations.revoke(
-                runtime, app.installation_store, context["team_id"], context.get("enterprise_id")
+                runtime,
+                app.installation_store,
+                context["team_id"],
+                context.get("enterprise_id"),
+                org_wide=bool(context.get("is_enterprise_install")),
             )
 
     @app.event("tokens_revoked")
@@ -75,4 +79,5 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
                 context.get("enterprise_id"),
                 users=list(tokens.get("oauth") or []),
                 bot=bool(tokens.get("bot")),
+                org_wide=bool(context.get("is_enterprise_install")),
             )

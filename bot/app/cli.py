@@ -111,15 +111,22 @@ def run_demo(argv: list[str]) -> int:
 
 
 def migrate(settings: Settings) -> int:
-    from bot.storage.migrate import pending, upgrade
+    from bot.storage.migrate import ClearTokensError, pending, upgrade
 
     try:
         before, head = pending(settings.TRUSTBOT_DATABASE_URL)
-        upgrade(settings.TRUSTBOT_DATABASE_URL, pseudonym_key=settings.TRUSTBOT_PSEUDONYM_KEY)
+        sealed = upgrade(
+            settings.TRUSTBOT_DATABASE_URL,
+            pseudonym_key=settings.TRUSTBOT_PSEUDONYM_KEY,
+            token_key=settings.TRUSTBOT_TOKEN_KEY,
+        )
+    except ClearTokensError as error:
+        return fail(str(error))
     except Exception as error:  # the database refused: say so in one line
         return fail(f"TRUSTBOT_DATABASE_URL: cannot migrate: {str(error).splitlines()[0]}")
     was = "" if before == head else f" (was {before or 'empty'})"
-    print(f"database at revision {head}{was}")
+    also = f"; {sealed} Slack token{'s' if sealed != 1 else ''} sealed" if sealed else ""
+    print(f"database at revision {head}{was}{also}")
     return 0
 
 
@@ -143,6 +150,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             settings.SLACK_CLIENT_SECRET,
             settings.TRUSTBOT_PSEUDONYM_KEY,
             settings.TRUSTBOT_WEBHOOK_SECRET,
+            settings.TRUSTBOT_TOKEN_KEY,
         ),
     )
     if args.migrate and migrate(settings) != 0:

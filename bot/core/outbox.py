@@ -89,10 +89,13 @@ def search_from(row: Delivery, lost_claim_at: datetime | None = None) -> datetim
     """Where to start looking in Slack for a message this row may already have posted.
 
     A lost claim (the worker died) posted, if at all, after it was claimed; an unconfirmed
-    earlier attempt could have posted any time since the row was created.
+    earlier attempt, after the claim of the earliest attempt in doubt (``unsure_since``;
+    rows from before it was recorded: after the row was created).
     """
     start = row.created_at
-    if lost_claim_at is not None and not is_unconfirmed(row):
+    if is_unconfirmed(row):
+        start = max(start, row.unsure_since or start)
+    elif lost_claim_at is not None:
         start = max(start, lost_claim_at)
     return start - SEARCH_MARGIN
 
@@ -208,7 +211,13 @@ async def mark_sent(db: Database, delivery_id: int, channel_id: str, ts: str, cl
     return await _update(
         db,
         delivery_id,
-        {"status": SENT, "channel_id": channel_id, "message_ts": ts, "sent_at": clock.now()},
+        {
+            "status": SENT,
+            "channel_id": channel_id,
+            "message_ts": ts,
+            "sent_at": clock.now(),
+            "unsure_since": None,
+        },
         Delivery.status != SENT,
     )
 
@@ -221,8 +230,11 @@ async def mark_retry(
     error: str,
     *,
     worker_id: str | None = None,
+    unsure_since: datetime | None = None,
 ) -> bool:
-    """Back to ``pending`` after a failed attempt: attempts + 1, due again after the delay."""
+    """Back to ``pending`` after a failed attempt: attempts + 1, due again after the delay.
+    ``unsure_since``: the attempt may have posted; it began then (kept if an earlier one is
+    already in doubt)."""
     return await _update(
         db,
         delivery_id,
@@ -231,9 +243,16 @@ async def mark_retry(
             "attempts": Delivery.attempts + 1,
             "next_attempt_at": clock.now() + timedelta(seconds=delay_seconds),
             "last_error": clip(error),
+            **_doubt(unsure_since),
         },
         *_owned(worker_id, Delivery.status == SENDING),
     )
+
+
+def _doubt(since: datetime | None) -> dict[str, Any]:
+    if since is None:
+        return {}
+    return {"unsure_since": func.coalesce(Delivery.unsure_since, since)}
 
 
 async def mark_deferred(
@@ -244,8 +263,10 @@ async def mark_deferred(
     error: str | None,
     *,
     worker_id: str | None = None,
+    unsure_since: datetime | None = None,
 ) -> bool:
-    """Back to ``pending`` without counting an attempt (rate limited, or nothing was sent)."""
+    """Back to ``pending`` without counting an attempt (rate limited, or nothing was sent);
+    ``unsure_since`` as for :func:`mark_retry`."""
     return await _update(
         db,
         delivery_id,
@@ -253,6 +274,7 @@ async def mark_deferred(
             "status": PENDING,
             "next_attempt_at": clock.now() + timedelta(seconds=delay_seconds),
             "last_error": clip(error) if error else None,
+            **_doubt(unsure_since),
         },
         *_owned(worker_id, Delivery.status == SENDING),
     )
@@ -343,6 +365,7 @@ async def forget_recipients(db: Database, delivery_ids: Sequence[int]) -> int:
         "message_ts": None,
         "deal_event_id": None,
         "planned_at": None,
+        "unsure_since": None,
         "sent_at": None,
         "remind_at": None,
         "reminded_at": None,

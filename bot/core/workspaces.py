@@ -32,6 +32,33 @@ async def ensure_workspace(db: Database, team_id: str, clock: Clock, name: str =
         pass  # another request created it first
 
 
+async def note_enterprise(db: Database, team_id: str, enterprise_id: str | None) -> None:
+    """Remember the Enterprise Grid org a workspace's requests carry (None: not on Grid), so
+    background work can use the org's org-wide install there. Reads first: it runs before
+    the ack, and a write there would wait on a busy database (a read does not, in WAL)."""
+    async with db.session() as session:
+        known = (
+            await session.exec(select(Workspace.enterprise_id).where(Workspace.id == team_id))
+        ).first()
+    if known == enterprise_id:
+        return
+    async with db.session() as session:
+        await session.exec(
+            update(Workspace)
+            .where(col(Workspace.id) == team_id)
+            .where(col(Workspace.enterprise_id).is_distinct_from(enterprise_id))
+            .values(enterprise_id=enterprise_id)
+        )
+
+
+async def enterprise_of(db: Database, team_id: str) -> str | None:
+    """The Grid org the workspace was last seen in; None when not on Grid or never seen."""
+    async with db.session() as session:
+        return (
+            await session.exec(select(Workspace.enterprise_id).where(Workspace.id == team_id))
+        ).first()
+
+
 async def mark_installed(db: Database, team_id: str, clock: Clock, name: str = "") -> bool:
     """The app was (re)installed in ``team_id``: create the row or clear its uninstalled mark
     (and keep the name up to date). True when the workspace was marked uninstalled before."""

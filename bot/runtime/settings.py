@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.storage import sealed
+
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 APP_ID = re.compile(r"^A[A-Z0-9]{2,31}$")
 SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
@@ -50,6 +52,8 @@ class Settings(BaseSettings):
     TRUSTBOT_DATABASE_URL: str = "sqlite:///trustbot.db"
     TRUSTBOT_PSEUDONYM_KEY: str | None = None
     TRUSTBOT_WEBHOOK_SECRET: str | None = None
+    TRUSTBOT_TOKEN_KEY: str | None = None
+    TRUSTBOT_HISTORY_PER_MINUTE: int = Field(default=1, ge=1, le=100)
     TRUSTBOT_ADMINS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
     TRUSTBOT_DEAL_APP_IDS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
     TRUSTBOT_SALESFORCE_ORG_ID: str | None = None
@@ -93,6 +97,19 @@ class Settings(BaseSettings):
         if v is not None and len(v) < 16:
             raise ValueError("expected a secret of at least 16 characters")
         return v or None
+
+    @field_validator("TRUSTBOT_TOKEN_KEY")
+    @classmethod
+    def _token_key(cls, v: str | None) -> str | None:
+        """Fernet keys, newest first, that seal the OAuth tokens stored in the database."""
+        if not (v or "").strip():
+            return None
+        assert v is not None
+        try:
+            sealed.TokenSealer.from_setting(v)
+        except sealed.TokenKeyError as error:
+            raise ValueError(str(error).removeprefix(f"{sealed.SETTING} is ")) from None
+        return v
 
     @field_validator("TRUSTBOT_ADMINS", mode="before")
     @classmethod
@@ -179,6 +196,8 @@ EXPECTED = {
     "from Basic Information is needed too",
     "TRUSTBOT_PSEUDONYM_KEY": "expected a secret of 16+ characters, kept out of the database",
     "TRUSTBOT_WEBHOOK_SECRET": "expected the shared secret that signs deal webhooks",
+    "TRUSTBOT_TOKEN_KEY": "SLACK_CLIENT_ID is set (OAuth installs), so a Fernet key is needed "
+    "to seal the bot tokens stored in the database",
 }
 
 
@@ -203,7 +222,7 @@ def requirements(command: str, settings: Settings) -> tuple[str, ...]:
         return ()
     needed = ["SLACK_SIGNING_SECRET", "TRUSTBOT_PSEUDONYM_KEY", "TRUSTBOT_WEBHOOK_SECRET"]
     if settings.oauth_enabled:
-        needed.append("SLACK_CLIENT_SECRET")
+        needed += ["SLACK_CLIENT_SECRET", "TRUSTBOT_TOKEN_KEY"]
     else:
         needed.insert(0, "SLACK_BOT_TOKEN")
     if command == "run":

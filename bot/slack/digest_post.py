@@ -27,10 +27,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import charts, digests, lease
+from bot.core import admins, charts, digests, lease
 from bot.runtime import Runtime
 from bot.slack.client import ClientSource, client_for
-from bot.slack.history import find_by_metadata
+from bot.slack.history import HistoryBusy, find_by_metadata, pacer_of
+from bot.slack.kit.blocks import inert, notice
 from bot.slack.kit.digest import (
     chart_alt_text,
     chart_filename,
@@ -41,13 +42,37 @@ from bot.storage.models import Team
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PostResult", "post_digest", "post_due_digests", "preview_digest", "recover_claims"]
+__all__ = [
+    "ChannelRefused",
+    "PostResult",
+    "post_digest",
+    "post_due_digests",
+    "preview_digest",
+    "recover_claims",
+]
 
 EVENT_TYPE = "trustbot_digest"
 CLAIM_TTL = timedelta(minutes=5)
 """How long a poster holds a week's claim unrecorded before it counts as dead."""
-HISTORY_PAGE = 200
-HISTORY_MAX_PAGES = 5
+SEARCH_MARGIN = timedelta(seconds=5)
+
+
+class ChannelRefused(Exception):
+    """Slack will not take the digest in the team's channel (archived, the app not in it,
+    not found): the week is not tried again by the schedule (``first``: this post found it
+    out, so the admins are told now)."""
+
+    def __init__(self, team: Team, period: date, error: str, *, first: bool) -> None:
+        self.team, self.period, self.error, self.first = team, period, error, first
+        super().__init__(f"{error}: {digests.what_to_do(error, team.name)}")
+
+    def advice(self) -> str:
+        """What to tell an admin: what happened and what to do, the team name made inert."""
+        return (
+            f"The `{inert(self.team.name)}` digest for the week of {self.period:%d %b %Y} was not "
+            f"posted in <#{self.team.channel_id}>: "
+            f"{digests.what_to_do(self.error, inert(self.team.name))}."
+        )
 
 
 @dataclass(frozen=True)
@@ -150,6 +175,14 @@ async def _post(
         response = await client.chat_postMessage(
             channel=team.channel_id, **message, metadata=_metadata(digest.id)
         )
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "")
+        if code not in digests.CHANNEL_ERRORS:
+            if result.claimed:
+                await digests.release(runtime, digest.id)
+            raise
+        first = result.claimed and await digests.mark_unpostable(runtime, digest.id, code)
+        raise ChannelRefused(team, period, code, first=first) from None
     except BaseException:
         if result.claimed:
             await digests.release(runtime, digest.id)
@@ -199,19 +232,24 @@ async def preview_digest(
     return digest_message(result.figures, team_name=team.name, preview=True)
 
 
-async def _find_posted(client: AsyncWebClient, digest: digests.StoredDigest) -> str | None:
-    """The ts of the message that posted ``digest`` in its channel, if there is one."""
+async def _find_posted(
+    runtime: Runtime, client: AsyncWebClient, team: Team, digest: digests.StoredDigest
+) -> str | None:
+    """The ts of the message that posted ``digest`` in its channel, if there is one: read
+    from when its post began (claims from before that was recorded: from the week's end,
+    before which no digest is posted), within the workspace's history pace."""
     assert digest.channel_id is not None
     week_over = datetime.combine(digest.period_start + timedelta(days=6), time(), tzinfo=UTC)
+    since = digest.claimed_at - SEARCH_MARGIN if digest.claimed_at else week_over
     return await find_by_metadata(
         client,
         digest.channel_id,
-        since=week_over,  # no digest is posted before its week ends
+        since=since,
         event_type=EVENT_TYPE,
         key="digest_id",
         value=digest.id,
-        page=HISTORY_PAGE,
-        max_pages=HISTORY_MAX_PAGES,
+        pacer=pacer_of(runtime),
+        workspace_id=team.workspace_id,
     )
 
 
@@ -232,7 +270,10 @@ async def recover_claims(runtime: Runtime, clients: ClientSource) -> int:
             if all(d.id != digest.id for _, d in await digests.unsettled(runtime)):
                 continue  # its poster finished meanwhile
             try:
-                ts = await _find_posted(client, digest)
+                ts = await _find_posted(runtime, client, team, digest)
+            except HistoryBusy as busy:  # looked at again at a later tick
+                log.info("digest %s (team %s): %s", digest.id, team.id, busy)
+                continue
             except (SlackApiError, SlackClientError, LookupError) as error:
                 log.warning(
                     "digest %s (team %s): could not look for its message, left claimed: %s",
@@ -262,6 +303,26 @@ async def recover_claims(runtime: Runtime, clients: ClientSource) -> int:
     return settled
 
 
+async def tell_admins(
+    runtime: Runtime, client: AsyncWebClient, workspace_id: str, text: str
+) -> int:
+    """DM ``text`` to the workspace's Trustbot admins (``TRUSTBOT_ADMINS`` and those added
+    with ``/trust admin add``); how many got it. A DM Slack refuses is logged and skipped."""
+    told = 0
+    people = sorted(
+        {*runtime.settings.TRUSTBOT_ADMINS, *await admins.listed(runtime.db, workspace_id)}
+    )
+    for user_id in people:
+        try:
+            await client.chat_postMessage(channel=user_id, **notice(text))
+            told += 1
+        except SlackApiError as error:
+            log.warning("admin %s not told: %s", user_id, error.response.get("error"))
+    if not people:
+        log.warning("workspace %s has no Trustbot admin to tell: %s", workspace_id, text)
+    return told
+
+
 PREPARE_BATCH = 100
 """Teams whose figures are computed together before they are posted: a few queries per
 batch, and memory bounded by a batch's answers, not the whole workspace's."""
@@ -289,6 +350,15 @@ async def post_due_digests(runtime: Runtime, clients: ClientSource) -> list[Post
         for item, client in batch:
             try:
                 results.append(await post_digest(runtime, client, item.team, item.period_start))
+            except ChannelRefused as refused:
+                log.warning(
+                    "digest for team %s, week of %s not posted, not tried again this week: %s",
+                    item.team.id,
+                    item.period_start,
+                    refused.error,
+                )
+                if refused.first:
+                    await tell_admins(runtime, client, item.team.workspace_id, refused.advice())
             except Exception:
                 log.exception(
                     "digest for team %s, week of %s not posted; retried at the next tick",

@@ -12,6 +12,12 @@ from slack_sdk.errors import SlackApiError
 
 PERMANENT_ERRORS = frozenset(
     {
+        # conversations.open / chat.postMessage about a person the app may not message
+        # (slack-api-ref docs.slack.dev/methods/conversations.open.json): a guest or external
+        # person hidden from the app, a workspace preference, a deactivated account
+        "user_not_visible",
+        "invalid_user_combination",
+        "restricted_action",
         "user_not_found",
         "user_disabled",
         "account_inactive",
@@ -26,6 +32,10 @@ PERMANENT_ERRORS = frozenset(
         "invalid_auth",
         "not_authed",
         "token_revoked",
+        "missing_scope",  # the install lacks a scope: only a reinstall fixes it
+        "not_allowed_token_type",
+        "ekm_access_denied",
+        "team_access_not_granted",  # an org-wide install not granted to this workspace
         "invalid_metadata_format",
     }
 )

@@ -176,12 +176,11 @@ async def digest(
         result = await digest_post.post_digest(runtime, client, team, repost=True)
     except (teams.TeamError, digests.DigestError) as error:
         return error_message(CommandError(str(error), USAGE["digest"]))
+    except digest_post.ChannelRefused as refused:
+        return notice(f":warning: {refused.advice()}")
     except SlackApiError as error:
         code = error.response.get("error")
-        return notice(
-            f":warning: Slack refused the digest ({code}). If the channel is private, "
-            f"invite the app to it first: `/invite @trustbot`."
-        )
+        return notice(f":warning: Slack refused the digest ({code}); try again later.")
     if not result.posted:
         return notice(f":warning: The `{inert(team.name)}` digest was not posted: {result.detail}")
     return notice(

@@ -10,6 +10,7 @@ the browser by a cookie) and ``GET /slack/oauth_redirect`` (the code exchanged w
 
 from __future__ import annotations
 
+import copy
 import html
 import logging
 from collections.abc import Sequence
@@ -25,15 +26,16 @@ from slack_bolt.oauth.async_callback_options import (
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import desc, select
+from sqlalchemy import and_, desc, or_, select
 
 from bot.core import workspaces
 from bot.runtime import Runtime
 from bot.slack.client import WorkspaceClients
-from bot.storage import slack_tables  # noqa: F401  (the tables these stores use)
+from bot.storage import sealed, slack_tables  # noqa: F401  (the tables these stores use)
 
 log = logging.getLogger(__name__)
 
@@ -68,37 +70,109 @@ FAILURES = {
 
 
 class InstallationStore(AsyncSQLAlchemyInstallationStore):
-    """slack_sdk's store on the app's engine. Saving an installation marks its workspace
-    installed again (:func:`bot.workspaces.mark_installed`)."""
+    """slack_sdk's store on the app's engine, with every token sealed at rest
+    (:mod:`bot.storage.sealed`, ``TRUSTBOT_TOKEN_KEY``): sealed when saved, opened when found.
+
+    Saving an installation marks its workspace installed again
+    (:func:`bot.workspaces.mark_installed`). On Enterprise Grid an install is found by
+    (enterprise, workspace), by the org alone when it is org-wide, and also when it was
+    stored before its workspace joined the org (requests then carry an enterprise id the
+    stored install lacks: slack_sdk's lookup would find nothing, and Bolt would answer
+    "please reinstall").
+    """
 
     def __init__(self, runtime: Runtime) -> None:
-        client_id = runtime.settings.SLACK_CLIENT_ID
-        if not client_id:
+        settings = runtime.settings
+        if not settings.SLACK_CLIENT_ID:
             raise ValueError("SLACK_CLIENT_ID is not set")
-        super().__init__(client_id, runtime.db.engine, logger=log)
+        if not settings.TRUSTBOT_TOKEN_KEY:
+            raise ValueError(f"{sealed.SETTING} is not set: OAuth tokens are stored sealed")
+        super().__init__(settings.SLACK_CLIENT_ID, runtime.db.engine, logger=log)
         self.runtime = runtime
+        self.sealer = sealed.TokenSealer.from_setting(settings.TRUSTBOT_TOKEN_KEY)
 
     async def async_save(self, installation: Installation) -> None:
-        await super().async_save(installation)
+        stored = copy.copy(installation)
+        for name in ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"):
+            setattr(stored, name, self.sealer.seal(getattr(installation, name)))
+        await super().async_save(stored)
         if installation.team_id:
             rt = self.runtime
             again = await workspaces.mark_installed(
                 rt.db, installation.team_id, rt.clock, installation.team_name or ""
             )
             log.info("installed in workspace %s%s", installation.team_id, " again" if again else "")
+        elif installation.enterprise_id:
+            log.info("installed org-wide in Enterprise Grid org %s", installation.enterprise_id)
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        stored = copy.copy(bot)
+        stored.bot_token = self.sealer.seal(bot.bot_token) or ""
+        stored.bot_refresh_token = self.sealer.seal(bot.bot_refresh_token)
+        await super().async_save_bot(stored)
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        bot = await super().async_find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        if bot is None and enterprise_id and team_id and not is_enterprise_install:
+            bot = await super().async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is not None:
+            bot.bot_token = self.sealer.open(bot.bot_token) or ""
+            bot.bot_refresh_token = self.sealer.open(bot.bot_refresh_token)
+        return bot
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        found = await super().async_find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        if found is None and enterprise_id and team_id and not is_enterprise_install:
+            found = await super().async_find_installation(
+                enterprise_id=None, team_id=team_id, user_id=user_id
+            )
+        if found is not None:
+            for name in ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"):
+                setattr(found, name, self.sealer.open(getattr(found, name)))
+        return found
 
     async def bot_token(self, team_id: str) -> str | None:
-        """The bot token of the workspace's latest installation (any Enterprise Grid org)."""
+        """The bot token of the workspace's latest installation (in any Enterprise Grid org),
+        or else of the org-wide install of the org the workspace was last seen in."""
         c = self.bots.c
+        enterprise = await workspaces.enterprise_of(self.runtime.db, team_id)
+        here = c.team_id == team_id
+        org_wide = and_(c.is_enterprise_install.is_(True), c.enterprise_id == enterprise)
         query = (
             select(c.bot_token)
-            .where(c.client_id == self.client_id, c.team_id == team_id, c.bot_token.is_not(None))
-            .order_by(desc(c.installed_at))
+            .where(
+                c.client_id == self.client_id,
+                c.bot_token.is_not(None),
+                or_(here, org_wide) if enterprise else here,
+            )
+            .order_by(desc(c.team_id.is_not(None)), desc(c.installed_at))
             .limit(1)
         )
         async with self.engine.connect() as conn:
             token = (await conn.execute(query)).scalar()
-        return str(token) if token else None
+        return self.sealer.open(str(token)) if token else None
 
 
 def state_store(runtime: Runtime) -> AsyncSQLAlchemyOAuthStateStore:
@@ -176,12 +250,15 @@ async def revoke(
     *,
     users: Sequence[str] = (),
     bot: bool = True,
+    org_wide: bool = False,
 ) -> int:
     """Slack revoked tokens of ``team_id``: ``app_uninstalled`` (everything, the default) or
     ``tokens_revoked`` (these ``users``' tokens, and the bot's when ``bot``). Revoked tokens
     leave the store (``store`` is None with one bot token); without its bot token the
     workspace is marked uninstalled (:func:`bot.workspaces.mark_uninstalled`): its schedules
-    stop and its pending deliveries are skipped. Returns how many deliveries were skipped."""
+    stop and its pending deliveries are skipped. ``org_wide``: the event is about an org-wide
+    install (``is_enterprise_install``), whose tokens are stored under the org alone.
+    Returns how many deliveries were skipped."""
     if store is not None:
         for user_id in users:
             await store.async_delete_installation(
@@ -189,6 +266,8 @@ async def revoke(
             )
         if bot:
             await store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+            if org_wide and enterprise_id:  # installed org-wide: stored under the org alone
+                await store.async_delete_all(enterprise_id=enterprise_id, team_id=None)
     if not bot:
         return 0
     skipped = await workspaces.mark_uninstalled(runtime.db, team_id, runtime.clock)

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.core.seen_events import first_sighting
-from bot.core.workspaces import ensure_workspace
+from bot.core.workspaces import ensure_workspace, note_enterprise
 from bot.runtime import Runtime, logs
 from bot.slack.kit.blocks import notice
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def install(app: AsyncApp, runtime: Runtime) -> None:
     """Add the middleware to ``app``, in order."""
-    known: set[str] = set()
+    known: set[tuple[str, str | None]] = set()
     app.use(PayloadShape())  # first: Bolt's own kwargs and matchers assume Slack's shapes
 
     @app.middleware
@@ -45,10 +45,11 @@ def install(app: AsyncApp, runtime: Runtime) -> None:
 
     @app.middleware
     async def workspace_row(context: dict[str, Any], next_: Callable[[], Awaitable[None]]) -> None:
-        team_id = context.get("team_id")
-        if team_id and team_id not in known:
+        team_id, enterprise_id = context.get("team_id"), context.get("enterprise_id")
+        if team_id and (team_id, enterprise_id) not in known:
             await ensure_workspace(runtime.db, team_id, runtime.clock)
-            known.add(team_id)
+            await note_enterprise(runtime.db, team_id, enterprise_id)
+            known.add((team_id, enterprise_id))
         await next_()
 
 

@@ -30,7 +30,6 @@ import logging
 import os
 import secrets
 import socket
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,15 +44,13 @@ from bot.core.outbox import RetryPolicy, Skip
 from bot.runtime import Runtime, logs
 from bot.runtime.settings import Settings
 from bot.slack.failures import Outcome, classify
-from bot.slack.history import HistoryTooLong, find_by_metadata
+from bot.slack.history import HistoryBusy, HistoryPacer, HistoryTooLong, find_by_metadata, pacer_of
 from bot.slack.throttle import Throttle
 from bot.storage.models import Delivery
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "trustbot_delivery"
-HISTORY_PAGE = 100
-HISTORY_MAX_PAGES = 10
 
 NOT_INSTALLED = "app_not_installed"
 """``last_error`` of a row skipped because its workspace has no installation (uninstalled)."""
@@ -135,6 +132,7 @@ class OutboxWorker:
         recover_every: float | None = None,
         kinds: Sequence[str] | None = None,
         tokens: TokenLookup | None = None,
+        history: HistoryPacer | None = None,
     ) -> None:
         if any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
             raise ValueError("the outbox client must not retry 429s itself: make_outbox_client")
@@ -160,7 +158,7 @@ class OutboxWorker:
         self._inflight: set[int] = set()
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._stop: asyncio.Event | None = None
-        self._lookups_paused_until = 0.0  # conversations.* answered 429 (Tier 3)
+        self.history = history or pacer_of(runtime)  # conversations.history, per workspace
 
     # -- running ------------------------------------------------------------
 
@@ -330,16 +328,27 @@ class OutboxWorker:
         self.stats.sent += 1
         log.debug("%s delivery sent", row.kind)  # the line carries the delivery id
 
-    async def _retry(self, row: Delivery, outcome: Outcome, *, doubt: bool = False) -> None:
-        """Record a failed call: defer, retry with backoff, or fail the row."""
+    async def _retry(
+        self,
+        row: Delivery,
+        outcome: Outcome,
+        *,
+        doubt: bool = False,
+        since: datetime | None = None,
+    ) -> None:
+        """Record a failed call: defer, retry with backoff, or fail the row. A row left in
+        doubt records when its doubt began (``since``, default this attempt's claim)."""
         assert row.id is not None
         db, clock, me = self.runtime.db, self.runtime.clock, self.worker_id
         uncertain = doubt or outcome.kind == "uncertain"
         error = outbox.unconfirmed(outcome.error) if uncertain else outcome.error
+        unsure = (since or row.claimed_at) if uncertain else None
         if outcome.kind == "rate_limited":
             self.stats.rate_limited += 1
             log.info("delivery %s: %s, again in %.1fs", row.id, error, outcome.retry_after)
-            await outbox.mark_deferred(db, row.id, clock, outcome.retry_after, error, worker_id=me)
+            await outbox.mark_deferred(
+                db, row.id, clock, outcome.retry_after, error, worker_id=me, unsure_since=unsure
+            )
         elif outcome.kind == "permanent":
             self.stats.failed += 1
             log.warning("delivery %s failed for good: %s", row.id, outcome.error)
@@ -358,7 +367,9 @@ class OutboxWorker:
                 row.attempts + 1,
                 delay,
             )
-            await outbox.mark_retry(db, row.id, clock, delay, error, worker_id=me)
+            await outbox.mark_retry(
+                db, row.id, clock, delay, error, worker_id=me, unsure_since=unsure
+            )
 
     # -- looking in Slack -------------------------------------------------------
 
@@ -380,11 +391,12 @@ class OutboxWorker:
                 worker_id=self.worker_id,
             )
             return True
+        except HistoryBusy as busy:  # the workspace's history calls are spent: look later
+            outcome = Outcome("rate_limited", "history_paced", busy.retry_after)
+            await self._retry(row, outcome, doubt=doubt, since=since)
+            return True
         except Exception as exc:
-            outcome = classify(exc)
-            if outcome.kind == "rate_limited":
-                self._lookups_paused_until = time.monotonic() + outcome.retry_after
-            await self._retry(row, outcome, doubt=doubt)
+            await self._retry(row, classify(exc), doubt=doubt, since=since)
             return True
         if found is None:
             return False
@@ -420,8 +432,8 @@ class OutboxWorker:
                 event_type=EVENT_TYPE,
                 key="delivery_id",
                 value=row.id,
-                page=HISTORY_PAGE,
-                max_pages=HISTORY_MAX_PAGES,
+                pacer=self.history,
+                workspace_id=row.workspace_id,
                 token=token,
             )
         except HistoryTooLong:
@@ -437,8 +449,6 @@ class OutboxWorker:
         stale = await outbox.stale_sending(db, clock, self.lease_seconds, limit=self.batch)
         taken = 0
         for row in stale:
-            if time.monotonic() < self._lookups_paused_until:
-                break  # the rest wait for the next round
             if row.id is None or row.id in self._inflight:
                 continue
             mine = await outbox.take_over(db, row, self.worker_id, clock)

@@ -20,8 +20,18 @@ TTL_SECONDS = 300.0
 class SlackUser:
     id: str
     tz: str | None
-    workspace_admin: bool  # is_admin or is_owner
+    workspace_admin: bool  # is_admin or is_owner, of the workspace or of its Grid org
     deleted: bool
+
+
+def is_slack_admin(user: dict[str, object]) -> bool:
+    """An admin or owner of the workspace, or on Enterprise Grid of the org (users.info's
+    ``enterprise_user.is_admin`` / ``is_owner``, as in slackapi/java-slack-sdk
+    ``json-logs/samples/api/users.info.json``): an org admin is not always an admin of each
+    workspace, and Slack lets them manage every workspace's apps."""
+    org = user.get("enterprise_user")
+    org_admin = isinstance(org, dict) and bool(org.get("is_admin") or org.get("is_owner"))
+    return bool(user.get("is_admin") or user.get("is_owner") or org_admin)
 
 
 class UserDirectory:
@@ -46,7 +56,7 @@ class UserDirectory:
         user = SlackUser(
             id=user_id,
             tz=data.get("tz"),
-            workspace_admin=bool(data.get("is_admin") or data.get("is_owner")),
+            workspace_admin=is_slack_admin(data),
             deleted=bool(data.get("deleted")),
         )
         self._cache[key] = (time.monotonic(), user)

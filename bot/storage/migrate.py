@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 
+from bot.storage import sealed
 from bot.storage.db import configure_sqlite, sync_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -25,12 +26,41 @@ def alembic_config(database_url: str | URL, pseudonym_key: str | None = None) ->
     return cfg
 
 
+class ClearTokensError(RuntimeError):
+    """Slack tokens are stored in clear and no ``TRUSTBOT_TOKEN_KEY`` was given to seal them."""
+
+
 def upgrade(
-    database_url: str | URL, revision: str = "head", *, pseudonym_key: str | None = None
-) -> None:
+    database_url: str | URL,
+    revision: str = "head",
+    *,
+    pseudonym_key: str | None = None,
+    token_key: str | None = None,
+) -> int:
     """Bring the schema up to ``revision``. ``pseudonym_key`` is needed where a migration
-    re-keys stored answers (0009); without it such a migration refuses, changing nothing."""
+    re-keys stored answers (0009); without it such a migration refuses, changing nothing.
+
+    Then every Slack token slack_sdk's store holds is sealed with ``token_key``'s first key
+    (:mod:`bot.storage.sealed`): tokens an earlier version stored in clear, and tokens sealed
+    with an older key after a rotation. Returns how many were (re-)sealed. Without a key,
+    tokens stored in clear raise :class:`ClearTokensError` (the schema is migrated all the
+    same)."""
     command.upgrade(alembic_config(database_url, pseudonym_key), revision)
+    engine = create_engine(sync_url(database_url), hide_parameters=True)
+    configure_sqlite(engine)
+    try:
+        with engine.begin() as conn:
+            if token_key:
+                return sealed.seal_all(conn, sealed.TokenSealer.from_setting(token_key))
+            clear = sealed.clear_tokens(conn)
+    finally:
+        engine.dispose()
+    if clear:
+        raise ClearTokensError(
+            f"{clear} Slack token{'s are' if clear != 1 else ' is'} stored in clear: set "
+            f"{sealed.SETTING} (a Fernet key) and run `trustbot migrate` again to seal them"
+        )
+    return 0
 
 
 def pending(database_url: str | URL) -> tuple[str | None, str | None]:

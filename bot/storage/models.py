@@ -52,6 +52,7 @@ class Workspace(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=32)  # Slack team_id
     name: str = ""
+    enterprise_id: str | None = Field(default=None, max_length=32)  # its Grid org, if any
     active: bool = True
     installed_at: datetime = instant()
     uninstalled_at: datetime | None = instant(nullable=True)
@@ -239,6 +240,9 @@ class Delivery(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = instant(nullable=True)
     last_error: str | None = Field(default=None, max_length=200)
+    unsure_since: datetime | None = instant(nullable=True)
+    """The claim of the earliest attempt that may have posted unseen (what a history lookup
+    reads from); None when no attempt is in doubt."""
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = instant(nullable=True)
@@ -366,6 +370,10 @@ class Digest(SQLModel, table=True):
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
     published_at: datetime = instant()
+    claimed_at: datetime | None = instant(nullable=True)  # when its post began
+    failed_error: str | None = Field(default=None, max_length=64)
+    """Slack's error for a channel the digest cannot be posted to (``is_archived``...): the
+    week is not tried again by the schedule."""
 
 
 class SlackEventSeen(SQLModel, table=True):

@@ -268,6 +268,7 @@ async def _child_main() -> None:
         SLACK_BOT_TOKEN=env["OUTBOX_TEST_TOKEN"],
         SLACK_API_URL=env["OUTBOX_TEST_API_URL"],
         TRUSTBOT_DATABASE_URL=env["OUTBOX_TEST_DATABASE_URL"],
+        TRUSTBOT_HISTORY_PER_MINUTE=50,  # as an internal app (Tier 3)
     )
     runtime = Runtime(settings=settings, db=Database(settings.TRUSTBOT_DATABASE_URL))
     worker = OutboxWorker(

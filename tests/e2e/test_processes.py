@@ -53,6 +53,7 @@ def worker(emu: SlackEmulator, url: str, workdir: Path, name: str) -> subprocess
         "TRUSTBOT_DATABASE_URL": url,
         "TRUSTBOT_PSEUDONYM_KEY": "processes-pseudonym-key-0123",
         "TRUSTBOT_WEBHOOK_SECRET": "processes-webhook-secret",
+        "TRUSTBOT_HISTORY_PER_MINUTE": "50",  # as an internal app (Tier 3)
     }
     env.pop("SLACK_APP_TOKEN", None)
     command = [sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1", "--port", "0"]

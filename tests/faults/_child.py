@@ -37,6 +37,7 @@ def runtime_from_env() -> Runtime:
         SLACK_API_URL=env["FAULT_API_URL"],
         TRUSTBOT_DATABASE_URL=env["FAULT_DATABASE_URL"],
         TRUSTBOT_PSEUDONYM_KEY=env.get("FAULT_PSEUDONYM_KEY", "fault-test-pseudonym-key"),
+        TRUSTBOT_HISTORY_PER_MINUTE=50,  # as an internal app (Tier 3)
     )
     now = env.get("FAULT_NOW")
     clock = ManualClock(datetime.fromisoformat(now)) if now else SystemClock()

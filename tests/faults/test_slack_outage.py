@@ -91,7 +91,10 @@ async def test_a_fifth_of_the_posts_fail_for_a_minute_and_nothing_is_lost_or_dou
     # time) from its row's creation on
     clock = ManualClock(SystemClock().now())
     settings = load_settings(
-        SLACK_BOT_TOKEN=TOKEN, SLACK_API_URL=emu.api_url, TRUSTBOT_DATABASE_URL=database_url
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_API_URL=emu.api_url,
+        TRUSTBOT_DATABASE_URL=database_url,
+        TRUSTBOT_HISTORY_PER_MINUTE=50,  # as an internal app (Tier 3)
     )
     rt = Runtime(settings=settings, db=Database(database_url), clock=clock)
     await seed(rt.db, clock, users)

@@ -68,10 +68,13 @@ def check(loaded: Settings, name: str) -> None:
         assert all(len(k) == 15 and v in DEAL_CHANGES for k, v in value.items())
     if name == "TRUSTBOT_DEAL_APP_IDS":
         assert isinstance(value, tuple) and all(APP_ID.match(a) for a in value)
+    if name == "TRUSTBOT_HISTORY_PER_MINUTE":
+        assert isinstance(value, int) and 1 <= value <= 100
     if value is not None and name not in (
         "TRUSTBOT_ADMINS",
         "TRUSTBOT_DEAL_APP_IDS",
         "TRUSTBOT_SALESFORCE_ACTIONS",
+        "TRUSTBOT_HISTORY_PER_MINUTE",
     ):
         assert isinstance(value, str)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.app.server import ServerThread
 from bot.runtime.settings import load_settings
+from bot.storage.sealed import TokenSealer
 from bot.storage.slack_tables import slack_bots
 from slack_emulator import SlackEmulator
 from tests.support.db import sql_rows
@@ -26,6 +27,8 @@ from tests.support.stack import (
 
 CLIENT_ID = "1234.5678"
 CLIENT_SECRET = "oauth-client-secret"
+TOKEN_KEY = "kY4mTn0QW4r2Yb3vC8N4Hn7tA2Q0cV9mX1zP5sL6dE8="
+"""A Fernet key sealing the stored bot tokens (``TRUSTBOT_TOKEN_KEY``)."""
 
 
 @dataclass
@@ -55,6 +58,7 @@ def oauth_settings(emulator: SlackEmulator, database_url: str, **extra: str) -> 
         "TRUSTBOT_DATABASE_URL": database_url,
         "TRUSTBOT_PSEUDONYM_KEY": PSEUDONYM_KEY,
         "TRUSTBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "TRUSTBOT_TOKEN_KEY": TOKEN_KEY,
         **extra,
     }
 
@@ -98,12 +102,12 @@ def install(stack: OAuthStack, team: str | None = None) -> httpx.Response:
 
 
 def token_of(stack: OAuthStack, team_id: str) -> str:
-    """The bot token Bolt stored for the workspace ``team_id``."""
+    """The bot token Bolt stored for the workspace ``team_id`` (opened with the key)."""
     rows = sql_rows(
         stack.database_url, select(slack_bots.c.bot_token).where(slack_bots.c.team_id == team_id)
     )
     assert len(rows) == 1, rows
-    return str(rows[0][0])
+    return str(TokenSealer.from_setting(TOKEN_KEY).open(rows[0][0]))
 
 
 def set_up_team(emu: SlackEmulator, reps: list[str]) -> None:

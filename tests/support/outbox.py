@@ -75,10 +75,15 @@ def add_users(emu: SlackEmulator, n: int, prefix: str = "U") -> list[str]:
     return ids
 
 
-def outbox_runtime(url: str, emu: SlackEmulator) -> Runtime:
-    """A runtime whose outbox posts to ``emu`` with :data:`BOT_TOKEN`."""
+def outbox_runtime(url: str, emu: SlackEmulator, *, history_per_minute: int = 50) -> Runtime:
+    """A runtime whose outbox posts to ``emu`` with :data:`BOT_TOKEN`, looking in a DM's
+    history ``history_per_minute`` times a minute per workspace (default: Tier 3, as an
+    internal or Marketplace app may; Slack's 1 a minute for other apps is tested apart)."""
     settings = load_settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=emu.api_url, TRUSTBOT_DATABASE_URL=url
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=emu.api_url,
+        TRUSTBOT_DATABASE_URL=url,
+        TRUSTBOT_HISTORY_PER_MINUTE=history_per_minute,
     )
     return Runtime(settings=settings, db=Database(url), clock=SystemClock())
 

@@ -36,7 +36,8 @@ class Stack:
 
 
 def app_settings(emulator: SlackEmulator, database_url: str, **overrides: str) -> Settings:
-    """The settings of an app under test: the emulator's tokens and URL, the database."""
+    """The settings of an app under test: the emulator's tokens and URL, the database; DM
+    history read at Tier 3 (as an internal app, and as the emulator serves it by default)."""
     return load_settings(
         **{
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -46,6 +47,7 @@ def app_settings(emulator: SlackEmulator, database_url: str, **overrides: str) -
             "TRUSTBOT_PSEUDONYM_KEY": PSEUDONYM_KEY,
             "TRUSTBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "TRUSTBOT_DEAL_APP_IDS": CRM_APP,
+            "TRUSTBOT_HISTORY_PER_MINUTE": "50",
             **overrides,
         }
     )

@@ -37,17 +37,23 @@ from bot.core.digests.periods import (
     latest_period,
 )
 from bot.core.digests.publishing import (
+    CHANNEL_ERRORS,
     DigestResult,
     Due,
+    Unpostable,
     digest_for,
     due_digests,
     mark_posted,
+    mark_unpostable,
     posted,
     release,
+    unpostable,
     unsettled,
+    what_to_do,
 )
 
 __all__ = [
+    "CHANNEL_ERRORS",
     "DIMENSION_LABELS",
     "FIGURES_VERSION",
     "GOAL_LABELS",
@@ -61,6 +67,7 @@ __all__ = [
     "PeriodData",
     "StoredDigest",
     "Trend",
+    "Unpostable",
     "aggregate",
     "build_figures",
     "digest_for",
@@ -68,8 +75,11 @@ __all__ = [
     "due_digests",
     "latest_period",
     "mark_posted",
+    "mark_unpostable",
     "posted",
     "prepare",
     "release",
+    "unpostable",
     "unsettled",
+    "what_to_do",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -44,6 +44,7 @@ class StoredDigest:
     figures: Figures
     channel_id: str | None = None
     message_ts: str | None = None
+    claimed_at: datetime | None = None  # when its post began
 
     @property
     def posted(self) -> bool:
@@ -57,6 +58,7 @@ STORED_COLUMNS = (
     col(Digest.figures),
     col(Digest.channel_id),
     col(Digest.message_ts),
+    col(Digest.claimed_at),
 )
 
 
@@ -73,7 +75,7 @@ async def stored_digests(
 
 def stored_digest(row: Any) -> StoredDigest:
     """A :class:`StoredDigest` from a row of :data:`STORED_COLUMNS`."""
-    digest_id, team_id, period_start, figures, channel_id, message_ts = row
+    digest_id, team_id, period_start, figures, channel_id, message_ts, claimed_at = row
     return StoredDigest(
         int(digest_id),
         int(team_id),
@@ -81,6 +83,7 @@ def stored_digest(row: Any) -> StoredDigest:
         Figures.from_stored(figures),
         channel_id,
         message_ts,
+        claimed_at,
     )
 
 

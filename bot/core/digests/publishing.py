@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel import select as select_rows
@@ -53,8 +53,9 @@ async def digest_for(
 
     The figures are computed and frozen the first time (preview or not); afterwards the
     stored ones are returned verbatim. ``publish=True`` also claims the digest for posting
-    to ``team.channel_id`` (``claimed`` is false when it is posted or being posted already);
-    call :func:`mark_posted` after posting, or :func:`release` if posting failed.
+    to ``team.channel_id`` (``claimed`` is false when it is posted or being posted already;
+    a week that could not be posted to its channel, :func:`mark_unpostable`, is claimed
+    again); call :func:`mark_posted` after posting, or :func:`release` if posting failed.
     Raises :class:`DigestError` for a week that is not over yet or not a Monday.
     """
     assert team.id is not None
@@ -64,8 +65,11 @@ async def digest_for(
         async with runtime.db.engine.begin() as conn:
             claim = await conn.execute(
                 update(Digest)
-                .where(col(Digest.id) == digest.id, col(Digest.channel_id).is_(None))
-                .values(channel_id=team.channel_id)
+                .where(col(Digest.id) == digest.id, col(Digest.message_ts).is_(None))
+                .where(or_(col(Digest.channel_id).is_(None), col(Digest.failed_error).is_not(None)))
+                .values(
+                    channel_id=team.channel_id, failed_error=None, claimed_at=runtime.clock.now()
+                )
             )
             claimed = claim.rowcount == 1
             (digest,) = await stored_digests(conn, [team.id], period_start)
@@ -92,6 +96,69 @@ async def release(runtime: Runtime, digest_id: int) -> None:
         )
 
 
+CHANNEL_ERRORS: dict[str, str] = {
+    # chat.postMessage's errors for a channel the app cannot post to (slack-api-ref
+    # docs.slack.dev/methods/chat.postMessage.json): no retry fixes them, an admin does
+    "is_archived": "its channel is archived: pick another channel for the team with "
+    "`/trust setup` (or unarchive the channel); the digest then goes to the new channel",
+    "not_in_channel": "Trustbot is not a member of its channel: invite it there "
+    "(`/invite @trustbot`), then post the digest with `/trust digest {team} now`",
+    "channel_not_found": "Slack cannot find its channel for Trustbot (deleted, or private "
+    "without Trustbot in it): invite the app there (`/invite @trustbot`) or pick another "
+    "channel with `/trust setup`, then `/trust digest {team} now`",
+}
+"""What an admin should do about each error that stops a digest for its week."""
+
+
+def what_to_do(error: str, team_name: str) -> str:
+    """The advice of :data:`CHANNEL_ERRORS` for ``error``, naming the team (as typed)."""
+    return CHANNEL_ERRORS.get(error, "Slack refused it ({error})").format(
+        team=team_name, error=error
+    )
+
+
+async def mark_unpostable(runtime: Runtime, digest_id: int, error: str) -> bool:
+    """The week's digest cannot be posted to its channel (one of :data:`CHANNEL_ERRORS`):
+    it stays claimed, so the schedule does not try it again, with the error recorded for
+    ``/trust status``. True the first time (tell the admins then, and only then)."""
+    async with runtime.db.engine.begin() as conn:
+        changed = await conn.execute(
+            update(Digest)
+            .where(col(Digest.id) == digest_id, col(Digest.message_ts).is_(None))
+            .where(col(Digest.failed_error).is_(None))
+            .values(failed_error=error[:64])
+        )
+    return bool(changed.rowcount)
+
+
+@dataclass(frozen=True)
+class Unpostable:
+    """A week's digest Slack would not take in its channel, and why."""
+
+    team_name: str
+    period_start: date
+    channel_id: str
+    error: str
+
+
+async def unpostable(runtime: Runtime, workspace_id: str, limit: int = 5) -> list[Unpostable]:
+    """The workspace's digests stopped by their channel, latest week first."""
+    async with runtime.db.engine.connect() as conn:
+        rows = await conn.execute(
+            select(
+                col(Team.name),
+                col(Digest.period_start),
+                col(Digest.channel_id),
+                col(Digest.failed_error),
+            )
+            .join(Team, col(Team.id) == col(Digest.team_id))
+            .where(col(Digest.workspace_id) == workspace_id, col(Digest.failed_error).is_not(None))
+            .order_by(col(Digest.period_start).desc(), col(Digest.id).desc())
+            .limit(limit)
+        )
+        return [Unpostable(n, p, str(c), str(e)) for n, p, c, e in rows.all()]
+
+
 async def unsettled(runtime: Runtime) -> list[tuple[Team, StoredDigest]]:
     """Digests claimed for posting but with no message recorded: being posted right now, or
     left so by a process that died mid-post (:func:`bot.slack.digest_post.recover_claims`)."""
@@ -99,7 +166,9 @@ async def unsettled(runtime: Runtime) -> list[tuple[Team, StoredDigest]]:
         rows = (
             await conn.execute(
                 select(*STORED_COLUMNS).where(
-                    col(Digest.channel_id).is_not(None), col(Digest.message_ts).is_(None)
+                    col(Digest.channel_id).is_not(None),
+                    col(Digest.message_ts).is_(None),
+                    col(Digest.failed_error).is_(None),
                 )
             )
         ).all()
@@ -173,7 +242,8 @@ async def _still_open(
 async def due_digests(runtime: Runtime) -> list[Due]:
     """Teams whose weekly digest is due now, team-local: from the digest slot (default Monday
     09:00 after the week) until the next week's slot, once the week's check-ins have closed,
-    once per week, only for weeks with a check-in or answers, and never for a paused team.
+    once per week (a week its channel refused: again once the team has another channel),
+    only for weeks with a check-in or answers, and never for a paused team.
     Nothing is claimed or stored here."""
     now = runtime.clock.now()
     async with runtime.db.session() as session:
@@ -189,15 +259,20 @@ async def due_digests(runtime: Runtime) -> list[Due]:
         group = by_period[period]
         ids = [t.id for t in group if t.id is not None]
         async with runtime.db.engine.connect() as conn:
+            channels = {t.id: t.channel_id for t in group}
             claimed = {
                 int(team_id)
-                for (team_id,) in await conn.execute(
-                    select(col(Digest.team_id)).where(
+                for team_id, channel, failed in await conn.execute(
+                    select(
+                        col(Digest.team_id), col(Digest.channel_id), col(Digest.failed_error)
+                    ).where(
                         col(Digest.team_id).in_(ids),
                         col(Digest.period_start) == period,
                         col(Digest.channel_id).is_not(None),
                     )
                 )
+                # a week stopped by its channel is due again once the team has another one
+                if failed is None or channel == channels.get(team_id)
             }
             have_data = await with_data(conn, [i for i in ids if i not in claimed], [period])
             still_open = await _still_open(conn, ids, period, now)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot.core import admins, audit, checkins, deals, outbox, people, rotation, teams
+from bot.core import admins, audit, checkins, deals, digests, outbox, people, rotation, teams
 from bot.core.deals import outcomes, stage_map
 from bot.core.prompts import default_bank
 from bot.core.teams import WEEKDAYS
@@ -347,6 +347,14 @@ async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
         f"more than {hours} h before it was back"
         for m in await checkins.missed_rounds(rt, c.workspace_id)
     ]
+    stopped = await digests.unpostable(rt, c.workspace_id)
+    if stopped:
+        lines.append("*Digests Slack would not take*")
+        lines += [
+            f"• `{mark(u.team_name)}`, week of {u.period_start:%d %b}, in <#{u.channel_id}>: "
+            f"{u.error}: {digests.what_to_do(u.error, mark(u.team_name))}"
+            for u in stopped
+        ]
     unknown = await deals.unknown_reps(rt, c.workspace_id)
     if unknown.total:
         lines.append(f"*Deal updates with an unknown rep*: {unknown.total}")

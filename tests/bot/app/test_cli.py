@@ -5,15 +5,19 @@ from __future__ import annotations
 import importlib.metadata
 import socket
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, insert
 
 from bot.app.web import create_web_app
 from bot.runtime import Runtime
 from bot.runtime.settings import load_settings
 from bot.storage import Database
+from bot.storage.sealed import new_key
+from bot.storage.slack_tables import slack_bots
 from slack_emulator import SlackEmulator
 from tests.support.cli import (
     SERVE_SETTINGS,
@@ -251,3 +255,29 @@ def test_attack_run_with_a_refused_app_token_is_one_line_and_exit_2(tmp_path: Pa
         "token (xapp-...) with connections:write, from Basic Information › App-Level Tokens"
     )
     assert said.count("SLACK_APP_TOKEN") == 1 and "Traceback" not in said
+
+
+def test_migrate_seals_clear_tokens_or_names_the_missing_key(tmp_path: Path) -> None:
+    """A database from a version that stored OAuth tokens in clear: ``trustbot migrate``
+    without ``TRUSTBOT_TOKEN_KEY`` says so in one line (exit 2); with it, seals them."""
+    assert trustbot(tmp_path, "migrate").returncode == 0
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(slack_bots).values(
+                client_id="1.2",
+                app_id="A1",
+                team_id="T1",
+                bot_token="xoxb-clear",
+                is_enterprise_install=False,
+                installed_at=datetime.now(UTC),
+            )
+        )
+    engine.dispose()
+    refused = trustbot(tmp_path, "migrate")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "1 Slack token is stored in clear: set TRUSTBOT_TOKEN_KEY" in refused.stderr
+    sealed = trustbot(tmp_path, "migrate", TRUSTBOT_TOKEN_KEY=new_key())
+    assert sealed.returncode == 0 and "1 Slack token sealed" in sealed.stdout
+    assert "xoxb-" not in (tmp_path / "cli.db").read_bytes().decode("latin-1")

@@ -284,6 +284,19 @@ def api_error(status: int, body: Any, headers: dict[str, str] | None = None) -> 
         (api_error(200, {"ok": False, "error": "user_disabled"}), "permanent", "user_disabled"),
         (api_error(200, {"ok": False, "error": "invalid_blocks"}), "permanent", "invalid_blocks"),
         (api_error(200, {"ok": False, "error": "token_revoked"}), "permanent", "token_revoked"),
+        *(
+            (api_error(200, {"ok": False, "error": code}), "permanent", code)
+            for code in (
+                "user_not_visible",
+                "invalid_user_combination",
+                "restricted_action",
+                "missing_scope",
+                "not_in_channel",
+                "channel_not_found",
+                "is_archived",
+                "account_inactive",
+            )
+        ),
         (
             api_error(503, {"ok": False, "error": "service_unavailable"}),
             "retry",

@@ -16,6 +16,7 @@ from bot.slack import installations
 from bot.slack.client import WorkspaceClients, client_for, make_client
 from bot.storage import Database
 from bot.storage.models import Delivery, Workspace
+from tests.support.oauth import TOKEN_KEY as KEY
 from tests.support.slack_app import MANIFEST
 
 WS = "T0WS"
@@ -113,7 +114,9 @@ async def test_single_token_clients_use_the_settings_token_until_uninstalled(
 async def test_oauth_clients_use_each_workspace_installation(
     db: Database, clock: ManualClock
 ) -> None:
-    rt = _runtime(db, clock, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="secret")
+    rt = _runtime(
+        db, clock, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="secret", TRUSTBOT_TOKEN_KEY=KEY
+    )
     store = installations.InstallationStore(rt)
     clients = WorkspaceClients(rt, store.bot_token, ttl=0)
     assert await clients.token("T0A") is None  # not installed yet

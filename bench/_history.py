@@ -19,6 +19,7 @@ product's digest reads it).
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,6 +29,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
+from bench._common import PSEUDONYM_KEY
 from bot.core import answers, checkins, outbox, people, rotation, teams, workspaces
 from bot.core.deals import answer_context
 from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, PromptBank, default_bank
@@ -48,7 +50,7 @@ from bot.storage.models import (
 
 WORKSPACE = "T0BENCH"
 ADMIN = "U0ADMIN"
-KEY = "bench-pseudonym-key-0123456789"  # the pseudonym key the answers are stored under
+KEY = PSEUDONYM_KEY  # the pseudonym key the answers are stored under
 REPS = 10  # per team
 WEEK = timedelta(days=7)
 MIN_WEEKS = 8  # a digest's trend window: every benchmark reads at least that far back
@@ -73,25 +75,6 @@ def runtime(db: Database, clock: ManualClock | None = None) -> Runtime:
     return Runtime(
         settings=load_settings(TRUSTBOT_PSEUDONYM_KEY=KEY), db=db, clock=clock or ManualClock()
     )
-
-
-@dataclass
-class Counts:
-    """What a seed wrote."""
-
-    teams: int = 0
-    reps: int = 0
-    managers: int = 0
-    weeks: int = 0
-    rounds: int = 0
-    deliveries: int = 0
-    responses: int = 0
-    notes: int = 0
-    estimates: int = 0
-    latest: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -279,40 +262,42 @@ def _week_rows(
     return made
 
 
-async def _seed(url: str, teams_n: int, answers_n: int, latest: date, tz: str | None) -> Counts:
+async def _seed(
+    url: str, teams_n: int, answers_n: int, latest: date, tz: str | None
+) -> Counter[str]:
     db = Database(url)
     try:
         clock = ManualClock(datetime.combine(latest, time(9), UTC) - WEEK * 120)
         bank = default_bank()
         made, reps = await _people(db, clock, teams_n, tz)
-        counts = Counts(teams=len(made), reps=reps, managers=len(made), latest=str(latest))
+        counts = Counter(teams=len(made), reps=reps, managers=len(made))
         rng = random.Random(20261116)
         nudge = [0]
         week = latest
         rt = runtime(db)
         planned: list[tuple[CheckinRound, set[str]]] = []
-        while counts.responses < answers_n or counts.weeks < MIN_WEEKS:
+        while counts["responses"] < answers_n or counts["weeks"] < MIN_WEEKS:
             # newest first: the measured week is always full; the oldest may be cut short
-            if counts.weeks < MIN_WEEKS:
+            if counts["weeks"] < MIN_WEEKS:
                 planned = await _planned(db, bank, made, week, rng)
                 rounds = planned
             else:
                 rounds = await _copied(db, bank, planned, week)
             rows = _week_rows(rt, bank, rounds, rng, nudge)
-            keep = rows.responses[: max(0, answers_n - counts.responses)]
+            keep = rows.responses[: max(0, answers_n - counts["responses"])]
             async with db.engine.begin() as conn:
                 for model, chunk in ((Response, keep), (Note, rows.notes),
                                      (ManagerEstimate, rows.estimates)):  # fmt: skip
                     if chunk:
                         await conn.execute(insert(model), chunk)
-            counts.weeks += 1
-            counts.rounds += len(made)
-            counts.responses += len(keep)
-            counts.notes += len(rows.notes)
-            counts.estimates += len(rows.estimates)
+            counts["weeks"] += 1
+            counts["rounds"] += len(made)
+            counts["responses"] += len(keep)
+            counts["notes"] += len(rows.notes)
+            counts["estimates"] += len(rows.estimates)
             week -= WEEK
         async with db.engine.connect() as conn:
-            counts.deliveries = len((await conn.execute(select(col(Delivery.id)))).all())
+            counts["deliveries"] = len((await conn.execute(select(col(Delivery.id)))).all())
         return counts
     finally:
         await db.dispose()
@@ -320,7 +305,7 @@ async def _seed(url: str, teams_n: int, answers_n: int, latest: date, tz: str | 
 
 def seed(
     path: Path, teams_n: int, answers_n: int, latest: date, *, tz: str | None = None
-) -> Counts:
+) -> Counter[str]:
     """Migrate a new SQLite file at ``path`` and seed ``teams_n`` teams of :data:`REPS` reps
     and a manager (everyone in time zone ``tz``, when given) with ``answers_n`` answers: weeks
     of check-ins up to the one starting ``latest`` (a Monday), at least :data:`MIN_WEEKS`."""

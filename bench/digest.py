@@ -49,7 +49,7 @@ from sqlmodel import col
 from sqlmodel import select as select_rows
 
 from bench import _history as history
-from bench._common import cache_dir, seeded_copy
+from bench._common import cache_dir, cli, seeded_copy
 from bot.core import digests
 from bot.core.prompts import GOAL_PROMPT_ID, default_bank
 from bot.runtime.clock import ManualClock
@@ -187,7 +187,7 @@ async def _time(work: Any) -> float:
 
 def _make(path: Path, teams: int, answers: int) -> dict[str, Any]:
     """A migrated database with ``teams`` teams and ``answers`` answers (no digests yet)."""
-    return history.seed(path, teams, answers, LATEST).as_dict()
+    return history.seed(path, teams, answers, LATEST)
 
 
 async def _run(path: Path, teams: int, answers: int, runs: int) -> dict[str, Any]:
@@ -333,12 +333,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--teams", type=int, default=TEAMS)
     parser.add_argument("--answers", type=int, default=ANSWERS)
     parser.add_argument("--runs", type=int, default=RUNS)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
-    args = parser.parse_args(argv)
-    result = run(teams=args.teams, answers=args.answers, runs=args.runs)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    return result
+    return cli(parser, run, argv)
 
 
 if __name__ == "__main__":

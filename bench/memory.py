@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sqlite3
 import sys
 import tempfile
@@ -55,9 +54,12 @@ from typing import Any
 from bench import _history as history
 from bench import ack
 from bench._common import (
-    APP_MANIFEST,
+    SIGNING_SECRET,
     Child,
+    app_env,
     cache_dir,
+    cli,
+    emulator,
     free_port,
     percentile,
     python,
@@ -74,9 +76,7 @@ TARGET_MB = 200.0
 PER_TEAM = history.REPS  # reps per team
 WORKSPACE = history.WORKSPACE
 ADMIN = history.ADMIN
-SIGNING_SECRET = ack.SIGNING_SECRET
 BOT_TOKEN = ack.BOT_TOKEN
-KEY = history.KEY  # the pseudonym key: the seeded answers are stored under it
 TZ = "Europe/London"
 STATUS_RUNS = 2
 CHECKIN_TEAMS = 2  # /trust checkin <team> now: their reps' DMs, one answer clicked by each
@@ -105,7 +105,7 @@ manager_user = history.manager_user
 def _make(path: Path, teams: int, answers: int, latest: date) -> dict[str, Any]:
     """A migrated database with ``teams`` teams of :data:`PER_TEAM` reps and a manager (all in
     :data:`TZ`) and their history up to ``latest``, answers under the key the app is given."""
-    return history.seed(path, teams, answers, latest, tz=TZ).as_dict()
+    return history.seed(path, teams, answers, latest, tz=TZ)
 
 
 def _latest_week() -> date:
@@ -334,8 +334,6 @@ def _quiet_schedule(path: Path) -> int:
 
 def run(reps: int = REPS, answers: int = ANSWERS, burst: int = BURST) -> dict[str, Any]:
     """Run the benchmark and print one figure per line; returns the result record."""
-    from slack_emulator import SlackEmulator, scopes_from_manifest
-
     teams = max(CHECKIN_TEAMS, HOME_REPS, PREVIEW_TEAMS, POST_TEAMS, -(-reps // PER_TEAM))
     latest = _latest_week()
     key = f"memory-v{history.SEED_VERSION}-{teams}t-{answers}a-{latest}"
@@ -361,27 +359,14 @@ def run(reps: int = REPS, answers: int = ANSWERS, burst: int = BURST) -> dict[st
         names = {int(i): str(name) for i, name, _ in found}
         checkin_weekday = _quiet_schedule(path)
         size_mb = round(path.stat().st_size / 2**20, 1)
-        with SlackEmulator(
-            scopes=scopes_from_manifest(APP_MANIFEST),
-            signing_secret=SIGNING_SECRET,
-            bot_token=BOT_TOKEN,
-            team_id=WORKSPACE,
-        ) as emu:
+        with emulator(BOT_TOKEN, SIGNING_SECRET, team_id=WORKSPACE) as emu:
             emu.add_user(ADMIN, name="admin", tz=TZ, is_admin=True)
             for team, name, channel in found:
                 emu.add_channel(channel, name=name)
                 emu.add_user(manager_user(team), tz=TZ)
                 for rep in range(PER_TEAM):
                     emu.add_user(history.rep_user(team, rep), tz=TZ)
-            env = {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": emu.api_url,
-                "TRUSTBOT_DATABASE_URL": f"sqlite:///{path}",
-                "TRUSTBOT_PSEUDONYM_KEY": KEY,
-                "TRUSTBOT_WEBHOOK_SECRET": "bench-webhook-secret",
-                "TRUSTBOT_ADMINS": ADMIN,
-            }
+            env = app_env(emu.api_url, f"sqlite:///{path}", BOT_TOKEN, ADMIN)
             ports = {"trustbot": free_port(), "bare": free_port()}
             app = trustbot(
                 "serve", "--host", "127.0.0.1", "--port", str(ports["trustbot"]),
@@ -536,12 +521,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--reps", type=int, default=REPS, help="reps, in teams of 10")
     parser.add_argument("--answers", type=int, default=ANSWERS, help="answers stored")
     parser.add_argument("--burst", type=int, default=BURST, help="requests at once (0: none)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
-    args = parser.parse_args(argv)
-    result = run(reps=args.reps, answers=args.answers, burst=args.burst)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    return result
+    return cli(parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from bot.core.prompts.vocabulary import (
     OPTION_VALUE_MAX,
     PLACEHOLDER_MAX,
     YES,
-    _fits,
     _Strict,
     _yes_no_keys,
+    fits,
 )
 
 
@@ -34,36 +34,18 @@ class Feedback(_Strict):
     thanking them for candor when they admit a problem) and ONE concrete ``next`` step from the
     seeds (a question to ask the client, a sentence to say, who to tell)."""
 
-    text: Annotated[str, Field(min_length=1)]
-    next: Annotated[str, Field(min_length=1)]
-
-    @field_validator("text")
-    @classmethod
-    def _text_fits(cls, v: str) -> str:
-        return _fits(v, FEEDBACK_TEXT_MAX, "feedback text")
-
-    @field_validator("next")
-    @classmethod
-    def _next_fits(cls, v: str) -> str:
-        return _fits(v, NEXT_STEP_MAX, "next step")
+    text: Annotated[str, Field(min_length=1), fits(FEEDBACK_TEXT_MAX, "feedback text")]
+    next: Annotated[str, Field(min_length=1), fits(NEXT_STEP_MAX, "next step")]
 
 
 class ChoiceOption(_Strict):
     """One answer a rep can pick; ``score`` (1-5, behaviour prompts only) makes it count."""
 
-    value: Annotated[str, Field(min_length=1, pattern=_SLUG)]
-    label: Annotated[str, Field(min_length=1)]
+    value: Annotated[
+        str, Field(min_length=1, pattern=_SLUG), fits(OPTION_VALUE_MAX, "option value")
+    ]
+    label: Annotated[str, Field(min_length=1), fits(OPTION_LABEL_MAX, "option label")]
     score: Annotated[int, Field(ge=1, le=5, strict=True)] | None = None
-
-    @field_validator("value")
-    @classmethod
-    def _value_fits(cls, v: str) -> str:
-        return _fits(v, OPTION_VALUE_MAX, "option value")
-
-    @field_validator("label")
-    @classmethod
-    def _label_fits(cls, v: str) -> str:
-        return _fits(v, OPTION_LABEL_MAX, "option label")
 
 
 SCALE_BANDS: dict[str, str] = {
@@ -82,13 +64,8 @@ class ScaleAnswer(_Strict):
     scale also offers "Didn't come up" (:data:`DIDNT_COME_UP`), which is never scored."""
 
     type: Literal["scale"]
-    low: Annotated[str, Field(min_length=1)]
-    high: Annotated[str, Field(min_length=1)]
-
-    @field_validator("low", "high")
-    @classmethod
-    def _label_fits(cls, v: str) -> str:
-        return _fits(v, OPTION_LABEL_MAX, "scale label")
+    low: Annotated[str, Field(min_length=1), fits(OPTION_LABEL_MAX, "scale label")]
+    high: Annotated[str, Field(min_length=1), fits(OPTION_LABEL_MAX, "scale label")]
 
     def choices(self) -> list[ChoiceOption]:
         """The five buttons, values ``"1"``..``"5"``, then "Didn't come up"."""
@@ -129,6 +106,9 @@ class ChoiceAnswer(_Strict):
         return value if value in self.feedback_keys() else None
 
 
+YesNoLabel = Annotated[str, Field(min_length=1), fits(OPTION_LABEL_MAX, "yes/no label")]
+
+
 class YesNoAnswer(_Strict):
     """Yes or no, with the labels a question reads best with (``no: "Not yet"``), and an
     optional third answer ``not_sure`` ("Not sure yet"), never scored.
@@ -137,19 +117,14 @@ class YesNoAnswer(_Strict):
 
     type: Literal["yes_no"]
     yes_is_positive: Annotated[bool, Field(strict=True)] = True
-    yes: Annotated[str, Field(min_length=1)] = "Yes"
-    no: Annotated[str, Field(min_length=1)] = "No"
-    not_sure: Annotated[str, Field(min_length=1)] | None = None
+    yes: YesNoLabel = "Yes"
+    no: YesNoLabel = "No"
+    not_sure: YesNoLabel | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _words_not_booleans(cls, data: object) -> object:
         return _yes_no_keys(data)
-
-    @field_validator("yes", "no", "not_sure")
-    @classmethod
-    def _label_fits(cls, v: str | None) -> str | None:
-        return None if v is None else _fits(v, OPTION_LABEL_MAX, "yes/no label")
 
     def choices(self) -> list[ChoiceOption]:
         """Yes / No (/ Not sure) buttons, values ``"yes"`` / ``"no"`` (/ ``"not_sure"``)."""
@@ -174,12 +149,7 @@ class TextAnswer(_Strict):
 
     type: Literal["text"]
     optional: Annotated[bool, Field(strict=True)] = True
-    placeholder: str | None = None
-
-    @field_validator("placeholder")
-    @classmethod
-    def _placeholder_fits(cls, v: str | None) -> str | None:
-        return None if v is None else _fits(v, PLACEHOLDER_MAX, "placeholder")
+    placeholder: Annotated[str, fits(PLACEHOLDER_MAX, "placeholder")] | None = None
 
     def choices(self) -> list[ChoiceOption]:
         """No buttons: free text is typed in a modal."""

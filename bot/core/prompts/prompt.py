@@ -21,8 +21,6 @@ from bot.core.prompts.answers import (
 )
 from bot.core.prompts.vocabulary import (
     _AUDIENCES,
-    _DIMENSIONS,
-    _MEASURES,
     _SLUG,
     _USES,
     CHECKIN,
@@ -40,14 +38,16 @@ from bot.core.prompts.vocabulary import (
     VERDICT_MAX,
     YES,
     Audience,
-    Dimension,
+    KnownDimension,
+    KnownMeasures,
     Measures,
+    Seeds,
     _fits,
     _one_of,
     _placeholders,
-    _seeds,
     _Strict,
     _yes_no_keys,
+    fits,
 )
 
 
@@ -55,43 +55,23 @@ class Prompt(_Strict):
     """One reflective question, as a rep would ask themselves."""
 
     id: Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=_SLUG)]
-    text: Annotated[str, Field(min_length=1)]
+    text: Annotated[str, Field(min_length=1), fits(PROMPT_TEXT_MAX, "prompt text")]
     on_deal: str | None = None
     """The check-in's deal-anchored wording, with ``{deal}`` where the deal's name goes."""
-    dimension: Dimension
-    measures: Measures
+    dimension: KnownDimension
+    measures: KnownMeasures
     answer: Answer
     feedback: dict[str, Feedback] = Field(default_factory=dict)
-    seed: tuple[str, ...]
+    seed: Seeds
     use: Annotated[tuple[str, ...], Field(min_length=1)]
     enabled_by_default: Annotated[bool, Field(strict=True)] = True
-    manager_text: str | None = None
+    manager_text: Annotated[str, fits(PROMPT_TEXT_MAX, "manager_text")] | None = None
     """For perception-gap prompts: how the manager is asked to estimate the team's answer."""
-
-    @field_validator("dimension", mode="before")
-    @classmethod
-    def _known_dimension(cls, v: object) -> str:
-        return _one_of(v, _DIMENSIONS, "dimension")
 
     @field_validator("feedback", mode="before")
     @classmethod
     def _feedback_keys(cls, v: object) -> object:
         return _yes_no_keys(v)
-
-    @field_validator("measures", mode="before")
-    @classmethod
-    def _known_measures(cls, v: object) -> str:
-        return _one_of(v, _MEASURES, "measures")
-
-    @field_validator("seed", mode="before")
-    @classmethod
-    def _known_seed(cls, v: object) -> tuple[str, ...]:
-        return _seeds(v)
-
-    @field_validator("text")
-    @classmethod
-    def _text_fits(cls, v: str) -> str:
-        return _fits(v, PROMPT_TEXT_MAX, "prompt text")
 
     @field_validator("on_deal")
     @classmethod
@@ -106,11 +86,6 @@ class Prompt(_Strict):
                 f"placeholder, not {v!r}"
             )
         return v
-
-    @field_validator("manager_text")
-    @classmethod
-    def _manager_text_fits(cls, v: str | None) -> str | None:
-        return None if v is None else _fits(v, PROMPT_TEXT_MAX, "manager_text")
 
     @field_validator("use", mode="before")
     @classmethod
@@ -210,24 +185,9 @@ class Prompt(_Strict):
 class Verdict(_Strict):
     """What the seed-000 rule says for one outcome, and the next step when it has one."""
 
-    label: Annotated[str, Field(min_length=1)]
-    message: Annotated[str, Field(min_length=1)]
-    next: str | None = None
-
-    @field_validator("label")
-    @classmethod
-    def _label_fits(cls, v: str) -> str:
-        return _fits(v, OPTION_LABEL_MAX, "verdict label")
-
-    @field_validator("message")
-    @classmethod
-    def _message_fits(cls, v: str) -> str:
-        return _fits(v, VERDICT_MAX, "verdict message")
-
-    @field_validator("next")
-    @classmethod
-    def _next_fits(cls, v: str | None) -> str | None:
-        return None if v is None else _fits(v, NEXT_STEP_MAX, "verdict next step")
+    label: Annotated[str, Field(min_length=1), fits(OPTION_LABEL_MAX, "verdict label")]
+    message: Annotated[str, Field(min_length=1), fits(VERDICT_MAX, "verdict message")]
+    next: Annotated[str, fits(NEXT_STEP_MAX, "verdict next step")] | None = None
 
 
 VerdictName = Literal["go", "stop", "think", "find_out"]
@@ -353,20 +313,10 @@ class Tip(_Strict):
     """A coaching tip drawn from a seed; closes check-ins and focuses digests."""
 
     id: Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=_SLUG)]
-    dimension: Dimension
-    text: Annotated[str, Field(min_length=1)]
-    seed: tuple[str, ...]
+    dimension: KnownDimension
+    text: Annotated[str, Field(min_length=1), fits(TIP_TEXT_MAX, "tip text")]
+    seed: Seeds
     audience: tuple[Audience, ...] = (Audience.REP, Audience.MANAGER)
-
-    @field_validator("dimension", mode="before")
-    @classmethod
-    def _known_dimension(cls, v: object) -> str:
-        return _one_of(v, _DIMENSIONS, "dimension")
-
-    @field_validator("seed", mode="before")
-    @classmethod
-    def _known_seed(cls, v: object) -> tuple[str, ...]:
-        return _seeds(v)
 
     @field_validator("audience", mode="before")
     @classmethod
@@ -374,8 +324,3 @@ class Tip(_Strict):
         if not isinstance(v, list | tuple) or not v:
             raise ValueError(f"audience must be a non-empty list such as [rep], not {v!r}")
         return tuple(_one_of(a, _AUDIENCES, "audience") for a in v)
-
-    @field_validator("text")
-    @classmethod
-    def _text_fits(cls, v: str) -> str:
-        return _fits(v, TIP_TEXT_MAX, "tip text")

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import enum
 import string
+from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
 )
 
@@ -206,6 +209,22 @@ def _fits(value: str, limit: int, what: str) -> str:
     if len(value) > limit:
         raise ValueError(f"{what} is {len(value)} characters; at most {limit} allowed: {value!r}")
     return value
+
+
+def fits(limit: int, what: str) -> AfterValidator:
+    """A field's annotation: at most ``limit`` characters, or a ``ValueError`` naming ``what``
+    (Block Kit refuses longer text)."""
+    return AfterValidator(lambda value: _fits(value, limit, what))
+
+
+KnownDimension = Annotated[
+    Dimension, BeforeValidator(lambda value: _one_of(value, _DIMENSIONS, "dimension"))
+]
+KnownMeasures = Annotated[
+    Measures, BeforeValidator(lambda value: _one_of(value, _MEASURES, "measures"))
+]
+Seeds = Annotated[tuple[str, ...], BeforeValidator(_seeds)]
+"""The seed numbers an item cites (quoted: ``"001"``), at least one, none twice."""
 
 
 def _yes_no_keys(value: object) -> object:

@@ -3,7 +3,8 @@
 Answers name no team: each team's answers are those of its eligible pseudonyms of the week
 (computed with the key from its round's reps), passed as one JSON parameter and joined. Every
 query reads only the week's rows through ``ix_response_period`` (``period_start, pseudonym,
-moment, dimension, prompt_id, score``). Pseudonyms stay in memory here; they never reach the figures.
+moment, dimension, prompt_id, score``). Pseudonyms stay in memory here; they never reach the
+figures.
 """
 
 from __future__ import annotations

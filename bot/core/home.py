@@ -118,19 +118,19 @@ async def home_for(
             )
         elif answered_weeks:  # the latest week they answered, closed
             period = max(answered_weeks)
-            asked = (
-                await session.exec(
-                    select(CheckinRound.prompt_ids).where(
-                        CheckinRound.workspace_id == workspace_id,
-                        CheckinRound.period_start == period,
-                    )
-                )
-            ).all()
+            # the rounds that asked them: their teams' of that week with them among its reps
+            # (not every round of the workspace: 1,000 teams' rounds per Home, bench/memory)
+            theirs = col(CheckinRound.team_id).in_([t.id for t in member_of[teams.REP]])
+            query = select(CheckinRound.prompt_ids, CheckinRound.reps).where(
+                theirs, CheckinRound.period_start == period
+            )
+            asked = (await session.exec(query)).all()
+            questions = (_questions(bank, ids) for ids, reps in asked if user_id in reps)
             data.this_week = CheckinStatus(
                 period,
                 DeliveryStatus.EXPIRED,
                 int(answered_weeks[period]),
-                max((_questions(bank, ids) for ids in asked), default=answered_weeks[period]),
+                max(questions, default=answered_weeks[period]),
                 None,
             )
         rows = (

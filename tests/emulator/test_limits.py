@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_emulator import SlackEmulator
-from tests.emulator.conftest import BOT_TOKEN
+from tests.emulator.conftest import BOT_TOKEN, second_workspace
 
 QUICK = FixedValueRetryIntervalCalculator(fixed_internal=0.01)
 
@@ -209,10 +209,8 @@ def test_limits_are_counted_per_workspace(emu: SlackEmulator) -> None:
     """ "per API method per workspace/team per app" (docs.slack.dev/apis/web-api/rate-limits),
     and chat.postMessage's "one message per second per channel" with a workspace-wide cap."""
     emu.set_rate_limits(tier_per_min={"users.info": 1})
-    beta = emu.add_workspace("T0002", "Beta", bot_token="xoxb-beta")
+    beta, acme, other = second_workspace(emu)
     beta.add_user("U1", name="ana-beta")
-    acme = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
-    other = WebClient(token="xoxb-beta", base_url=emu.api_url)
     assert acme.users_info(user="U1")["ok"]
     assert other.users_info(user="U1")["ok"]
     acme.chat_postMessage(channel="U1", text="acme")

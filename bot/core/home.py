@@ -1,5 +1,7 @@
-"""What App Home shows a person: their own check-ins and trend, their teams' latest digest,
-and for admins the teams and delivery health. Only ever the person's own answers."""
+"""What App Home shows a person: their own page (this week's check-in, their behaviour
+trends, trust evidence, blind spot and a practice for next week: :mod:`bot.core.rep_page`),
+their teams' latest digest, and for admins the teams and delivery health. Only ever the
+person's own answers, and times in their own time zone."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import recipients, teams
-from bot.core.checkins import week_start
+from bot.core.checkins import week_start, zone
 from bot.core.digests.figures import Figures
 from bot.core.prompts import PromptBank, default_bank
+from bot.core.rep_page import RepPage, rep_page
 from bot.runtime import Runtime
 from bot.storage.models import (
     CheckinRound,
@@ -24,20 +27,39 @@ from bot.storage.models import (
     DeliveryKind,
     DeliveryStatus,
     Digest,
+    Person,
     Response,
     Team,
 )
 
-TREND_PERIODS = 8
+ANSWERED_WEEKS = 8  # how far back Home looks for the latest check-in the person answered
 
 
 @dataclass(frozen=True)
 class CheckinStatus:
     period_start: date
-    status: str  # pending | sent | failed | skipped | expired ...
-    answered: int
-    asked: int
+    status: str  # a DeliveryStatus: pending | sent | failed | skipped | expired ...
+    answered: int  # of the check-in's own questions, each counted once
+    asked: int  # its questions, the optional note not counted
     closes_at: datetime | None
+
+    @property
+    def closed(self) -> bool:
+        """Answers can no longer change."""
+        return self.status == DeliveryStatus.EXPIRED
+
+    @property
+    def state(self) -> str:
+        """What the person reads: ``answered`` once every question is, open or closed;
+        ``open``, ``on its way``, ``closed`` (some left unanswered), or the delivery's
+        status (``failed``, ``skipped``)."""
+        if self.status in (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED):
+            return str(self.status)
+        if self.asked and self.answered >= self.asked:
+            return "answered"
+        if self.status == DeliveryStatus.PENDING:
+            return "on its way"
+        return "closed" if self.closed else "open"
 
 
 @dataclass(frozen=True)
@@ -52,22 +74,28 @@ class TeamDigest:
 @dataclass
 class HomeData:
     user_id: str
+    tz: str = "UTC"  # the person's time zone (Slack's users.info), for every time shown
     opted_out: bool = False
     snoozed_until: datetime | None = None
     rep_of: list[str] = field(default_factory=list)
     manager_of: list[str] = field(default_factory=list)
     this_week: CheckinStatus | None = None
-    # dimension -> [(period_start, mean score)] of the person's own answers, oldest first
-    trend: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
+    page: RepPage | None = None  # their own page, from their own answers
     digests: list[TeamDigest] = field(default_factory=list)  # each team's latest
     is_admin: bool = False
     team_lines: list[teams.TeamCount] = field(default_factory=list)
     outbox: dict[str, int] = field(default_factory=dict)
 
+    def local(self, at: datetime) -> datetime:
+        """``at`` in the person's own time zone."""
+        return at.astimezone(zone(self.tz))
+
 
 async def home_for(
-    runtime: Runtime, workspace_id: str, user_id: str, *, is_admin: bool
+    runtime: Runtime, workspace_id: str, user_id: str, *, is_admin: bool, tz: str | None = None
 ) -> HomeData:
+    """Everything ``user_id``'s Home shows; ``tz`` is their time zone from Slack
+    (``users.info``), else the one stored for them, else UTC."""
     data = HomeData(user_id=user_id, is_admin=is_admin)
     own = await recipients.availability(runtime, workspace_id, user_id)
     data.opted_out, data.snoozed_until = own.opted_out, own.snoozed_until
@@ -76,79 +104,14 @@ async def home_for(
     data.manager_of = [t.name for t in member_of[teams.MANAGER]]
     # an admin sees every team (the whole list is read only for them)
     summaries = await teams.overview(runtime.db, workspace_id) if is_admin else []
-    # the person's weekly pseudonyms of the trend window (their answers carry no other link)
-    this_monday = week_start(runtime.clock.now().date())
-    weeks = [this_monday - timedelta(weeks=n) for n in range(TREND_PERIODS + 1)]
-    mine_by_week = runtime.pseudonyms.weeks(workspace_id, user_id, weeks)
     bank = default_bank()
     async with runtime.db.session() as session:
-        open_checkin = (
-            await session.exec(
-                select(Delivery, CheckinRound)
-                .join(CheckinRound, col(CheckinRound.id) == col(Delivery.round_id))
-                .where(
-                    Delivery.workspace_id == workspace_id,
-                    Delivery.user_id == user_id,
-                    Delivery.kind == DeliveryKind.CHECKIN,
-                )
-                .order_by(col(CheckinRound.period_start).desc())
-                .limit(1)
-            )
-        ).first()
-        answered_weeks = dict(
-            (
-                await session.exec(
-                    select(col(Response.period_start), func.count())
-                    .where(
-                        col(Response.pseudonym).in_(list(mine_by_week)),
-                        col(Response.moment).is_(None),
-                    )
-                    .group_by(col(Response.period_start))
-                )
-            ).all()
+        person = await session.get(Person, (workspace_id, user_id))
+        data.tz = _known_zone(tz) or _known_zone(person.tz if person else None) or "UTC"
+        rep_teams = [t.id for t in member_of[teams.REP]]
+        data.this_week = await _checkin_status(
+            runtime, session, bank, workspace_id, user_id, rep_teams
         )
-        if open_checkin is not None:  # still open (a closed one names nobody)
-            delivery, rnd = open_checkin
-            data.this_week = CheckinStatus(
-                rnd.period_start,
-                delivery.status,
-                int(answered_weeks.get(rnd.period_start, 0)),
-                _questions(bank, rnd.prompt_ids),
-                delivery.expires_at,
-            )
-        elif answered_weeks:  # the latest week they answered, closed
-            period = max(answered_weeks)
-            # the rounds that asked them: their teams' of that week with them among its reps
-            # (not every round of the workspace: 1,000 teams' rounds per Home, bench/memory)
-            theirs = col(CheckinRound.team_id).in_([t.id for t in member_of[teams.REP]])
-            query = select(CheckinRound.prompt_ids, CheckinRound.reps).where(
-                theirs, CheckinRound.period_start == period
-            )
-            asked = (await session.exec(query)).all()
-            questions = (_questions(bank, ids) for ids, reps in asked if user_id in reps)
-            data.this_week = CheckinStatus(
-                period,
-                DeliveryStatus.EXPIRED,
-                int(answered_weeks[period]),
-                max(questions, default=answered_weeks[period]),
-                None,
-            )
-        rows = (
-            await session.exec(
-                select(
-                    col(Response.dimension), col(Response.period_start), func.avg(Response.score)
-                )
-                .where(
-                    col(Response.pseudonym).in_(list(mine_by_week)),
-                    col(Response.score).is_not(None),
-                )
-                .group_by(col(Response.dimension), col(Response.period_start))
-            )
-        ).all()
-        trend: dict[str, list[tuple[date, float]]] = defaultdict(list)
-        for dimension, period, mean in sorted(rows, key=lambda r: r[1]):
-            trend[dimension].append((period, round(float(mean), 2)))
-        data.trend = {d: points[-TREND_PERIODS:] for d, points in sorted(trend.items())}
         mine = [s.team for s in summaries] if is_admin else member_of[teams.MANAGER]
         data.digests = await _latest_digests(session, mine)
         if is_admin:
@@ -161,7 +124,83 @@ async def home_for(
                 )
             ).all()
             data.outbox = {status: int(n) for status, n in counts}
+    data.page = await rep_page(runtime, workspace_id, user_id, bank)
     return data
+
+
+def _known_zone(name: str | None) -> str | None:
+    return name if name and zone(name, fallback="").key == name else None
+
+
+async def _checkin_status(
+    runtime: Runtime,
+    session: AsyncSession,
+    bank: PromptBank,
+    workspace_id: str,
+    user_id: str,
+    rep_teams: list[int | None],
+) -> CheckinStatus | None:
+    """The person's open check-in, or else the latest one they answered (closed): each of
+    its questions counted once, answered or not."""
+    this_monday = week_start(runtime.clock.now().date())
+    weeks = [this_monday - timedelta(weeks=n) for n in range(-1, ANSWERED_WEEKS + 1)]
+    mine_by_week = runtime.pseudonyms.weeks(workspace_id, user_id, weeks)
+    open_checkin = (
+        await session.exec(
+            select(Delivery, CheckinRound)
+            .join(CheckinRound, col(CheckinRound.id) == col(Delivery.round_id))
+            .where(
+                Delivery.workspace_id == workspace_id,
+                Delivery.user_id == user_id,
+                Delivery.kind == DeliveryKind.CHECKIN,
+            )
+            .order_by(col(CheckinRound.period_start).desc())
+            .limit(1)
+        )
+    ).first()
+    answered: dict[date, set[str]] = defaultdict(set)
+    for period, prompt_id in (
+        await session.exec(
+            select(col(Response.period_start), col(Response.prompt_id)).where(
+                col(Response.pseudonym).in_(list(mine_by_week)),
+                col(Response.moment).is_(None),
+            )
+        )
+    ).all():
+        answered[period].add(prompt_id)
+    if open_checkin is not None:  # still open (a closed one names nobody)
+        delivery, rnd = open_checkin
+        asked = _questions(bank, rnd.prompt_ids)
+        return CheckinStatus(
+            rnd.period_start,
+            delivery.status,
+            len(answered[rnd.period_start] & set(asked)),
+            len(asked),
+            delivery.expires_at,
+        )
+    if not answered:
+        return None
+    period = max(answered)  # the latest week they answered, closed
+    # the rounds that may have asked them: their teams' of that week that list them among its
+    # reps (not every round of the workspace: 1,000 teams' rounds per Home, bench/memory)
+    theirs = col(CheckinRound.team_id).in_(rep_teams)
+    query = select(CheckinRound.prompt_ids, CheckinRound.reps).where(
+        theirs, CheckinRound.period_start == period
+    )
+    rounds = [ids for ids, reps in (await session.exec(query)).all() if user_id in reps]
+    # the round they answered: the one whose questions cover most of their answers
+    asked = max(
+        (_questions(bank, ids) for ids in rounds),
+        key=lambda ids: (len(answered[period] & set(ids)), -len(ids)),
+        default=sorted(answered[period]),
+    )
+    return CheckinStatus(
+        period,
+        DeliveryStatus.EXPIRED,
+        len(answered[period] & set(asked)),
+        len(asked),
+        None,
+    )
 
 
 async def _latest_digests(session: AsyncSession, shown: list[Team]) -> list[TeamDigest]:
@@ -192,9 +231,9 @@ async def _latest_digests(session: AsyncSession, shown: list[Team]) -> list[Team
     ]
 
 
-def _questions(bank: PromptBank, prompt_ids: Sequence[str]) -> int:
-    """How many questions a check-in asks: its prompts, the optional note not counted."""
-    return sum(1 for p in prompt_ids if not bank.has_prompt(p) or bank.prompt(p).kind != "text")
+def _questions(bank: PromptBank, prompt_ids: Sequence[str]) -> list[str]:
+    """The questions a check-in asks: its prompts, the optional note not counted."""
+    return [p for p in prompt_ids if not bank.has_prompt(p) or bank.prompt(p).kind != "text"]
 
 
 SPARKS = "▁▂▃▄▅▆▇█"

@@ -87,6 +87,13 @@ async def set_timezones(
             session.add(person)
 
 
+async def timezone_of(db: Database, workspace_id: str, user_id: str) -> str | None:
+    """The user's time zone as Slack last reported it, if known."""
+    async with db.session() as session:
+        person = await session.get(Person, (workspace_id, user_id))
+        return person.tz if person else None
+
+
 async def stale_timezones(db: Database, clock: Clock, limit: int = 50) -> list[tuple[str, str]]:
     """(workspace, user) of reps whose time zone is unknown or older than a week."""
     cutoff = clock.now() - TZ_MAX_AGE

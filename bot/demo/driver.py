@@ -18,6 +18,7 @@ from bot.app import jobs
 from bot.core import checkins, deals, verdicts
 from bot.core.deals import email_cache
 from bot.core.prompts import PromptBank, default_bank
+from bot.core.rep_page import rep_page
 from bot.demo.crm import Crm, WebhookSender
 from bot.demo.hands import Hands
 from bot.demo.model import (
@@ -388,6 +389,28 @@ class Driver(Hands):
         shown = (stops[:1] + risks[:1] + rest[:1] + stops[1:] + risks[1:])[:3]
         return Coaching(weeks, shown, await verdicts.outcomes(self.rt, workspace))
 
+    async def own_page(self) -> None:
+        """A rep opens their App Home at the end of the run: the rep who logged the most trust
+        evidence (the featured rep on a tie), so the run shows a blind-spot view (seed 004)
+        as a rep sees it."""
+        workspace = self.emu.state.team_id
+        logged: list[tuple[int, int, Rep]] = []
+        for rep in self.out.reps:
+            page = await rep_page(self.rt, workspace, rep.user_id, self.bank)
+            if page.blind_spot is not None:
+                featured = rep == self.out.featured
+                logged.append((page.blind_spot.asked, int(featured), rep))
+        if not logged:
+            self.warn("no rep logged trust evidence, so no blind-spot view to show")
+            return
+        rep = max(logged, key=lambda found: found[:2])[2]
+        before = len(self.emu.views_published(rep.user_id))
+        await self.emu.asend_event({"type": "app_home_opened", "user": rep.user_id, "tab": "home"})
+        if await self.until(
+            lambda: len(self.emu.views_published(rep.user_id)) > before, "the rep's App Home"
+        ):
+            self.out.home = (rep, self.emu.views_published(rep.user_id)[-1])
+
     async def run(self) -> None:
         self.rt = Runtime(
             settings=self.settings,
@@ -409,6 +432,7 @@ class Driver(Hands):
             await self.settle()
             self.out.stats = await self.stats()
             self.out.coaching = await self.coaching()
+            await self.own_page()
         finally:
             await session.close()
             await self.rt.db.dispose()

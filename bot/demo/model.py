@@ -117,6 +117,7 @@ class Outcome:
     clicks: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
     coaching: Coaching | None = None
+    home: tuple[Rep, dict[str, Any]] | None = None  # a rep's own App Home at the end
     charts: list[Path] = field(default_factory=list)
     elapsed: float = 0.0
 

@@ -103,6 +103,23 @@ def report(
 
     if out.coaching is not None:
         coaching(console, out.coaching)
+    if out.home is not None:
+        shown, view = out.home
+        console.print(
+            Rule(f"[bold]The rep's own page: @{shown.name}'s App Home ({shown.persona.label})")
+        )
+        console.print(
+            Text(
+                "Their behaviour trends against their own baseline, the trust evidence they "
+                f"logged per deal, their blind spot and a practice for next week ({shown.tz}):",
+                style="dim",
+            )
+        )
+        console.print(
+            render.message(
+                view, names, title=f"Trustbot · App Home of @{shown.name}", border="cyan"
+            )
+        )
 
     console.print(Rule(f"[bold]Weekly digests in #{channel}"))
     files = {str(f.get("id")): f for f in emu.files}

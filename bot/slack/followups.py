@@ -1,5 +1,6 @@
 """What a /trust command's outcome does in Slack: a text reply, or, for the commands that go
-beyond text, the setup modal, the digest, the CSV export and forget-me's confirm button."""
+beyond text, the setup modal, the digest, the CSV export, the rep's own page and forget-me's
+confirm button."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import digests, privacy, teams
+from bot.core import digests, home, privacy, teams
 from bot.core.trust.commands import (
     ConfirmForget,
     OpenSetup,
@@ -19,12 +20,15 @@ from bot.core.trust.commands import (
     Reply,
     SendExport,
     ShowDigest,
+    ShowMe,
 )
 from bot.core.trust.grammar import CommandError
 from bot.core.trust.registry import USAGE
 from bot.runtime import Runtime
 from bot.slack import digest_post
+from bot.slack.home_publish import own_timezone
 from bot.slack.kit.blocks import inert, message, notice, section
+from bot.slack.kit.home import me_message
 from bot.slack.kit.replies import error_message
 from bot.slack.kit.replies import reply as reply_blocks
 from bot.slack.kit.setup import setup_view
@@ -49,6 +53,10 @@ async def answer(
             return await digest(runtime, client, team_id, team, mode)
         case SendExport():
             return notice(await send_export(runtime, client, team_id, user_id))
+        case ShowMe():
+            tz = await own_timezone(runtime, client, team_id, user_id)
+            page = await home.home_for(runtime, team_id, user_id, is_admin=False, tz=tz)
+            return me_message(page)
         case ConfirmForget():
             return forget_confirmation()
 

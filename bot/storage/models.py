@@ -324,6 +324,8 @@ class DealEvent(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("workspace_id", "source", "event_id", name="uq_dealevent_event"),
+        # a rep's own page finds the updates of the weeks they answered nudges in
+        Index("ix_dealevent_workspace_received", "workspace_id", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

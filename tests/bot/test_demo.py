@@ -71,6 +71,12 @@ def test_a_short_demo_runs_offline_and_leaves_its_outputs(
     assert "CHANGED" not in coaching
     assert "Seed 000's verdicts on new deals" in coaching
 
+    # a rep with logged trust evidence opens their App Home: their own page and blind spot
+    page = section(text, "The rep's own page: @", "Weekly digests in #")
+    assert "My behaviour trends" in page and "What buyers have shared with me" in page
+    assert "My blind spot check (only I see this)" in page and "18% of sellers" in page
+    assert "A practice for next week" in page and "UTC" not in page
+
     # each weekly digest, with its chart
     digests = section(text, "Weekly digests in #", "── Output")
     assert digests.count("Trust digest: field-sales") == 2

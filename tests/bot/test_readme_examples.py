@@ -4,16 +4,19 @@ rendered here the same way, they must appear in README.md verbatim."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 
 from bot.core import rotation
+from bot.core.home import CheckinStatus, HomeData
 from bot.core.nudges import NudgeState
 from bot.core.prompts import MomentKey, default_bank
+from bot.core.rep_page import BlindSpot, DealEvidence, Practice, RepPage, Trend
 from bot.demo import render
 from bot.slack.kit.checkin import checkin_message, checkin_tip
+from bot.slack.kit.home import home_view
 from bot.slack.kit.nudge import nudge_message
 from bot.storage.models import CheckinRound
 from tests.support.deals import nudge_content
@@ -63,3 +66,51 @@ def test_the_readme_shows_the_checkin_and_the_nudge_as_built() -> None:
     readme = README.read_text(encoding="utf-8")
     assert rendered(checkin, "Trustbot · weekly check-in, after three clicks") in readme
     assert rendered(nudge, "Trustbot · deal nudge, all three answered") in readme
+
+
+def rep_page_example() -> dict[str, object]:
+    """The App Home README shows: a rep's own page, with evidence and a blind spot."""
+    bank = default_bank()
+    weeks = [date(2026, 11, 9) + timedelta(weeks=n) for n in range(4)]
+    step = bank.prompt("evidence.key_players").feedback_for("not_yet")
+    assert step is not None
+    page = RepPage(
+        trends=[
+            Trend("integrity", list(zip(weeks, (4.0, 3.0, 5.0, 5.0), strict=True)), 4.0),
+            Trend("care", list(zip(weeks[1:], (5.0, 5.0, 4.0), strict=True)), 5.0),
+            Trend("candor", [(weeks[3], 4.0)], None),
+        ],
+        evidence=[
+            DealEvidence(
+                "Hooli migration",
+                [
+                    ("evidence.key_players", "not_yet"),
+                    ("evidence.criteria", "not_yet"),
+                    ("evidence.budget", "guessing"),
+                ],
+            ),
+            DealEvidence(
+                "Globex renewal",
+                [("evidence.key_players", "told_me"), ("evidence.confided", "told_me")],
+            ),
+        ],
+        blind_spot=BlindSpot(4.4, 10, 2, 5, "gap"),
+        practice=Practice(
+            step.next, "what buyers have shared with you least: who else decides", ("004",)
+        ),
+    )
+    data = HomeData(
+        user_id="U1",
+        tz="Europe/Berlin",
+        rep_of=["field-sales"],
+        this_week=CheckinStatus(
+            date(2026, 12, 7), "sent", 5, 5, datetime(2026, 12, 10, 16, tzinfo=UTC)
+        ),
+        page=page,
+    )
+    return home_view(data)
+
+
+def test_the_readme_shows_the_reps_own_page_as_built() -> None:
+    readme = README.read_text(encoding="utf-8")
+    assert rendered(rep_page_example(), "Trustbot · App Home, a rep's own page") in readme

@@ -224,3 +224,25 @@ def nudge_content(key: MomentKey, **changes: Any) -> NudgeContent:
         note=moment.note,
     )
     return replace(base, **changes)
+
+
+async def nudged_event(
+    session: Any, pseudonyms: Any, workspace_id: str, deal: str, at: datetime, event_id: str
+) -> str:
+    """A deal update about ``deal`` received and nudged at ``at``, added to ``session``; the
+    keyed ``Response.context`` its nudge's answers are stored under."""
+    event = DealEvent(
+        workspace_id=workspace_id,
+        source="webhook",
+        event_id=event_id,
+        deal_id=f"D-{deal}",
+        deal_name=deal,
+        change="stage_changed",
+        status=deals.NUDGED,
+        occurred_at=at,
+        received_at=at,
+    )
+    session.add(event)
+    await session.flush()
+    assert event.id is not None
+    return deals.answer_context(pseudonyms, workspace_id, event.id)

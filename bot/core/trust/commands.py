@@ -4,7 +4,8 @@ gathers who is asking and renders the outcome.
 A handler returns a :class:`Reply` (mrkdwn for the caller, with every name or value that came
 from outside marked by :func:`~bot.core.untrusted.mark` for the Slack layer to render inert),
 or, for the commands that go beyond text, a typed request the Slack layer carries out
-(:class:`OpenSetup`, :class:`ShowDigest`, :class:`SendExport`, :class:`ConfirmForget`)."""
+(:class:`OpenSetup`, :class:`ShowDigest`, :class:`SendExport`, :class:`ShowMe`,
+:class:`ConfirmForget`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot.core import admins, audit, checkins, deals, home, outbox, people, rotation, teams
+from bot.core import admins, audit, checkins, deals, outbox, people, rotation, teams
 from bot.core.prompts import default_bank
 from bot.core.teams import WEEKDAYS
 from bot.core.trust.grammar import Command
@@ -58,11 +59,16 @@ class SendExport:
 
 
 @dataclass(frozen=True)
+class ShowMe:
+    """Show the caller their own page (:mod:`bot.core.rep_page`), in their time zone."""
+
+
+@dataclass(frozen=True)
 class ConfirmForget:
     """Ask the caller to confirm forget-me (a button with Slack's confirm dialog)."""
 
 
-Outcome = Reply | OpenSetup | ShowDigest | SendExport | ConfirmForget
+Outcome = Reply | OpenSetup | ShowDigest | SendExport | ShowMe | ConfirmForget
 Handler = Callable[[Runtime, Caller, Command], Awaitable[Outcome]]
 ON, OFF = ":white_check_mark:", ":no_entry_sign:"
 
@@ -310,33 +316,18 @@ def _detail(detail: dict[str, object]) -> str:
     return " ".join(f"{k}={mark(v)}" for k, v in detail.items() if k not in ("before",))
 
 
-async def show_me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
-    data = await home.home_for(rt, c.workspace_id, c.user_id, is_admin=False)
-    lines = [f"Teams: {', '.join(mark(t) for t in data.rep_of) or 'none yet'}"]
-    if data.opted_out:
-        lines.append("You have opted out: no check-ins or nudges. `/trust optin` to come back.")
-    elif data.snoozed_until:
-        lines.append(f"Snoozed until {data.snoozed_until:%a %d %b %H:%M} UTC.")
-    else:
-        lines.append("You receive check-ins and deal nudges. `/trust snooze <days>` for a break.")
-    if data.this_week:
-        week = data.this_week
-        lines.append(
-            f"Latest check-in (week of {week.period_start:%d %b}): {week.status}, "
-            f"{week.answered} of {week.asked} answered."
-        )
-    if data.trend:
-        lines.append("*Your trend* (only your own answers, 1 to 5):")
-        lines += [
-            f"`{home.sparkline(points)}` {dimension.replace('_', ' ')} {points[-1][1]:.1f}"
-            for dimension, points in data.trend.items()
-        ]
-    return Reply("\n".join(lines))
+async def show_me(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
+    return ShowMe()
 
 
 async def snooze_me(rt: Runtime, c: Caller, cmd: Command) -> Reply:
     until = await people.snooze(rt.db, c.workspace_id, c.user_id, cmd.args["days"], rt.clock)
-    return Reply(f"Snoozed: no check-ins or nudges until {until:%a %d %b} (UTC).")
+    local = until.astimezone(
+        checkins.zone(await people.timezone_of(rt.db, c.workspace_id, c.user_id))
+    )
+    return Reply(
+        f"Snoozed: no check-ins or nudges until {local:%a} {local.day} {local:%b %H:%M %Z}."
+    )
 
 
 async def opt_in_out(rt: Runtime, c: Caller, cmd: Command) -> Reply:

@@ -147,7 +147,14 @@ COMMANDS: tuple[Spec, ...] = (
         grammar.no_args,
         run.show_status,
     ),
-    Spec("me", "/trust me", False, "your own check-ins and trend", grammar.no_args, run.show_me),
+    Spec(
+        "me",
+        "/trust me",
+        False,
+        "your own page: trends, evidence, blind spot",
+        grammar.no_args,
+        run.show_me,
+    ),
     Spec(
         "snooze",
         "/trust snooze <days>",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.core.home import HomeData, TeamDigest, sparkline
-from bot.slack.kit.blocks import Block, button, context, header, inert, section
+from bot.core.rep_page import BASELINE_WEEKS, EVIDENCE, TOLD, BlindSpot, RepPage
+from bot.slack.kit.blocks import Block, button, context, header, inert, message, section
 
 SNOOZE_ACTION = "home.snooze"
 OPTOUT_ACTION = "home.optout"
@@ -37,35 +39,150 @@ def _controls(data: HomeData) -> Block:
     return {"type": "actions", "block_id": "controls", "elements": elements}
 
 
-def _rep(data: HomeData) -> list[Block]:
-    blocks: list[Block] = [header("Your check-ins")]
+def _when(data: HomeData, at: datetime) -> str:
+    """``Thu 8 Jan 17:00 IST``: a time in the person's own time zone."""
+    local = data.local(at)
+    return f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname() or data.tz}"
+
+
+def status_lines(data: HomeData) -> list[str]:
+    """Opted out or snoozed, and this week's check-in with its counts, in their time zone."""
+    lines: list[str] = []
     if data.opted_out:
-        blocks.append(section("You have opted out: no check-ins or deal nudges."))
+        lines.append(
+            "You have opted out: no check-ins or deal nudges. `/trust optin` to come back."
+        )
     elif data.snoozed_until:
-        blocks.append(section(f"Snoozed until {data.snoozed_until:%a %d %b %H:%M} UTC."))
+        lines.append(f"Snoozed until {_when(data, data.snoozed_until)}.")
+    else:
+        lines.append("You receive check-ins and deal nudges. `/trust snooze <days>` for a break.")
     week = data.this_week
     if week is None:
-        blocks.append(section("No check-in yet. They arrive here in your DMs once a week."))
+        lines.append("No check-in yet. They arrive in our DM once a week.")
+        return lines
+    state = week.state
+    counts = f"{week.answered} of {week.asked} answered"
+    if state == "answered" and not week.closed:
+        until = f" until {_when(data, week.closes_at)}" if week.closes_at else ""
+        said = f"{counts}. You can change your answers{until}."
+    elif state == "answered":
+        said = f"{counts}; closed."
+    elif state == "open" and week.closes_at:
+        said = f"open, {counts}. Closes {_when(data, week.closes_at)}."
+    elif state in ("closed", "open"):
+        said = f"{state}, {counts}."
     else:
-        state = {"sent": "open", "expired": "closed", "pending": "on its way"}.get(
-            week.status, week.status
-        )
-        closes = f", closes {week.closes_at:%a %d %b %H:%M} UTC" if week.closes_at else ""
+        said = f"{state}."
+    lines.append(f"*Check-in, week of {week.period_start:%-d %b}*: {said}")
+    return lines
+
+
+ARROWS = {"up": "▲ up from", "down": "▼ down from", "steady": "steady at"}
+EVIDENCE_MARK = {TOLD: "✅", "not_yet": "⬜"}
+
+
+def _trends(page: RepPage) -> str:
+    lines = [
+        "*My behaviour trends* (1-5: only answers about my own conduct, "
+        f"each against my own {BASELINE_WEEKS}-week baseline)"
+    ]
+    for trend in page.trends:
+        label = trend.dimension.replace("_", " ").capitalize()
+        if trend.baseline is None:
+            against = "new: the baseline comes with the next weeks"
+        else:
+            against = f"{ARROWS[trend.direction]} my baseline {trend.baseline:.1f}"
+        lines.append(f"`{sparkline(trend.points)}` {label} *{trend.latest:.1f}*, {against}")
+    return "\n".join(lines)
+
+
+def _evidence(page: RepPage) -> str:
+    lines = ["*What buyers have shared with me*, deal by deal (seed 004's test of trust)"]
+    for deal in page.evidence:
+        items = []
+        for prompt_id, value in deal.items:
+            said = "told me" if value == TOLD else value.replace("_", " ")
+            items.append(f"{EVIDENCE_MARK.get(value, '🤔')} {EVIDENCE[prompt_id]} ({said})")
+        lines.append(f"• *{inert(deal.deal)}*: " + " · ".join(items))
+    return "\n".join(lines)
+
+
+READING = {
+    "gap": (
+        "I rate myself higher than what buyers have shared so far. That is worth a look, not "
+        "a verdict: buyers see only 18% of sellers as trusted advisors, and most sellers "
+        "don't know which side they're on."
+    ),
+    "matched": (
+        "What buyers share backs up how I rate myself: that is trust, seen from the buyer's side."
+    ),
+    "underrated": "Buyers share more with me than my own rating gives me credit for.",
+    "modest": (
+        "Both are modest for now, and honest. Buyers share with sellers they see as "
+        "advisors: each thing I give first makes the next question easier."
+    ),
+    "unrated": (
+        "I haven't rated my care or integrity yet: that comes with the weekly check-ins. "
+        "Until then, what a buyer shares is the honest test."
+    ),
+}
+
+
+def blind_spot_text(spot: BlindSpot) -> str:
+    """Seed 004's blind spot: how I rate my client-first conduct next to what buyers told me."""
+    rated = (
+        f"I rate my client-first conduct *{spot.self_rating:.1f} of 5* "
+        f"({spot.self_answers} answers on care and integrity). "
+        if spot.self_rating is not None
+        else ""
+    )
+    return (
+        "*My blind spot check* (only I see this)\n"
+        f"{rated}Buyers told me *{spot.told} of the {spot.asked}* "
+        f"{'thing' if spot.asked == 1 else 'things'} I logged about what they shared.\n"
+        + READING[spot.reading]
+    )
+
+
+def rep_page_blocks(data: HomeData) -> list[Block]:
+    """The rep's own page: behaviour trends, the evidence per deal, the blind spot and one
+    practice for next week. Shared by App Home and ``/trust me``."""
+    page = data.page
+    if page is None:
+        return []
+    blocks: list[Block] = []
+    if page.trends:
+        blocks.append(section(_trends(page)))
         blocks.append(
-            section(
-                f"*Week of {week.period_start:%d %b}*: {state}{closes}. "
-                f"You answered {week.answered} of {week.asked} questions."
+            context(
+                "Answers about a client, a deal or the team (a risk I flagged, a deal I "
+                "qualified out) are never scored."
             )
         )
-    if data.trend:
-        lines = [
-            f"`{sparkline(points)}` {dimension.replace('_', ' ')} (latest {points[-1][1]:.1f} of 5)"
-            for dimension, points in data.trend.items()
-        ]
-        blocks.append(section("*Your trend* (your own answers, 1 to 5)\n" + "\n".join(lines)))
+    if page.evidence:
+        blocks.append(section(_evidence(page)))
+    if page.blind_spot is not None:
+        blocks.append(section(blind_spot_text(page.blind_spot)))
+    blocks.append(section(f"🌱 *A practice for next week*: {page.practice.text}"))
+    blocks.append(context(f"Chosen for {page.practice.reason}."))
+    return blocks
+
+
+def _rep(data: HomeData) -> list[Block]:
+    blocks: list[Block] = [header("Your check-ins"), section("\n".join(status_lines(data)))]
+    blocks += rep_page_blocks(data)
     blocks.append(_controls(data))
     blocks.append(context("Only you see this. Managers only ever see team figures."))
     return blocks
+
+
+def me_message(data: HomeData) -> dict[str, Any]:
+    """``/trust me``: the same page, privately, with the person's teams."""
+    teams = ", ".join(inert(t) for t in data.rep_of) or "none yet"
+    blocks: list[Block] = [section("\n".join([f"Teams: {teams}", *status_lines(data)]))]
+    blocks += rep_page_blocks(data)
+    blocks.append(context("Only you see this. Managers only ever see team figures."))
+    return message("My Trustbot page", blocks)
 
 
 def _manager(data: HomeData) -> list[Block]:
@@ -120,7 +237,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
             "or something else?* Answer with a click in our DM."
         ),
     ]
-    if data.rep_of or data.this_week or data.trend or not (data.manager_of or data.is_admin):
+    mine = data.page is not None and bool(data.page.trends or data.page.evidence)
+    if data.rep_of or data.this_week or mine or not (data.manager_of or data.is_admin):
         blocks += _rep(data)
     if data.manager_of or (data.is_admin and data.digests):
         blocks += _manager(data)

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.core import answers, teams
+from sqlmodel import select
+
+from bot.core import teams
+from bot.core.answers import context_for, pseudonym_of
 from bot.core.digests import Figures
 from bot.core.home import home_for
+from bot.core.prompts import GOAL_PROMPT_ID
 from bot.core.trust.commands import Caller
 from bot.core.trust.registry import execute, parse
 from bot.core.untrusted import unmarked
 from bot.storage import Database
-from bot.storage.models import CheckinRound, Digest, Response
-from tests.support.teams import WS, make_runtime, make_team
+from bot.storage.models import CheckinRound, Delivery, DeliveryStatus, Digest, Person, Response
+from tests.support.teams import (
+    SCALES,
+    W3,
+    WS,
+    checkin_week,
+    make_runtime,
+    make_team,
+    response_row,
+)
 
 W1, W2 = date(2026, 11, 9), date(2026, 11, 16)
+NOTE = "internal_trust.weekly_note"
 
 
 async def publish(db: Database, team_id: int, period: date) -> None:
@@ -95,14 +108,16 @@ async def test_status_counts_every_team_and_lists_the_first_thirty(db: Database)
 
 async def test_a_closed_checkin_counts_the_questions_of_the_reps_own_round(db: Database) -> None:
     """Closed DMs name nobody, so Home finds the round of a closed week through the rep's
-    teams and the round's reps, not by taking every round of the workspace that week (a
-    larger one of another team must not count, and 1,000 teams' rounds were read per Home)."""
+    teams and the round's reps, not among every round of the workspace that week (another
+    team's round that asked the same must not count, and 1,000 teams' rounds were read per
+    Home)."""
     rt = make_runtime(db, datetime.combine(W2 + timedelta(days=9), time(12), UTC))
     east, [rep, _] = await make_team(rt, "east", 2)
     west, west_reps = await make_team(rt, "west", 2)
-    ours, larger = ["p.one", "p.two", "p.three"], [f"p.{n}" for n in range(5)]
+    # both rounds asked what the rep answered; only east's, the larger, asked them
+    ours, smaller = ["p.one", "p.two", "p.three", "p.four", "p.five"], ["p.one", "p.two", "p.x"]
     async with db.session() as session:
-        for team, prompt_ids, reps in ((east, ours, [rep]), (west, larger, west_reps)):
+        for team, prompt_ids, reps in ((east, ours, [rep]), (west, smaller, west_reps)):
             session.add(
                 CheckinRound(
                     workspace_id=WS,
@@ -114,13 +129,13 @@ async def test_a_closed_checkin_counts_the_questions_of_the_reps_own_round(db: D
                     created_at=rt.clock.now(),
                 )
             )
-        who = answers.pseudonym_of(rt, WS, rep, W2)
+        who = pseudonym_of(rt, WS, rep, W2)
         for prompt_id in ours[:2]:
             session.add(
                 Response(
                     workspace_id=WS,
                     period_start=W2,
-                    context=answers.context_for(W2),
+                    context=context_for(W2),
                     pseudonym=who,
                     prompt_id=prompt_id,
                     dimension="candor",
@@ -133,5 +148,49 @@ async def test_a_closed_checkin_counts_the_questions_of_the_reps_own_round(db: D
     assert (home.this_week.period_start, home.this_week.answered, home.this_week.asked) == (
         W2,
         2,
-        3,
+        5,
     )
+
+
+async def test_counts_and_statuses_are_right_and_times_are_the_reps(db: Database) -> None:
+    """Issue #17: "8 of 9 answered" to a rep who answered all, answered check-ins shown as
+    expired, times in UTC. Each question counts once, the note never; an answered check-in
+    says so, open or closed; the rep's own time zone is used."""
+    rt = make_runtime(db)
+    team, (ana,) = await make_team(rt, "east", 1)
+    asked = [GOAL_PROMPT_ID, *SCALES]
+    answers = {GOAL_PROMPT_ID: "quota", **{p: "4" for p in SCALES}}
+    rnd = await checkin_week(rt, team, W3, {ana: answers})
+    async with db.session() as s:
+        rnd = await s.get(CheckinRound, rnd.id)
+        assert rnd is not None
+        rnd.prompt_ids = [*asked, NOTE]  # the optional note is not a question
+        delivery = (await s.exec(select(Delivery).where(Delivery.round_id == rnd.id))).one()
+        delivery.expires_at = rt.clock.now() + timedelta(days=2)
+        s.add(Person(workspace_id=WS, user_id=ana, tz="Asia/Kolkata"))
+        # an answer of the same week to a question this round did not ask is not counted
+        s.add(response_row(W3, context_for(W3), ana, "care.their_shoes", "5"))
+    data = await home_for(rt, WS, ana, is_admin=False)
+    assert data.this_week is not None
+    assert (data.this_week.answered, data.this_week.asked) == (5, 5)
+    assert data.this_week.state == "answered" and data.tz == "Asia/Kolkata"
+    # closed: the row forgets the rep; the week still reads answered, 5 of 5
+    async with db.session() as s:
+        delivery = (await s.exec(select(Delivery).where(Delivery.round_id == rnd.id))).one()
+        delivery.status, delivery.user_id = DeliveryStatus.EXPIRED, None
+    data = await home_for(rt, WS, ana, is_admin=False, tz="America/Chicago")
+    assert data.this_week is not None and data.this_week.state == "answered"
+    assert (data.this_week.answered, data.this_week.asked) == (5, 5)
+    assert data.tz == "America/Chicago"  # Slack's users.info wins over the stored one
+    assert (await home_for(rt, WS, ana, is_admin=False, tz="Mars/Olympus")).tz == "Asia/Kolkata"
+
+
+async def test_a_snooze_is_confirmed_in_the_reps_own_time(db: Database) -> None:
+    rt = make_runtime(db)  # Monday 23 Nov 09:30 UTC
+    await make_team(rt, "east", 1)  # the workspace
+    async with db.session() as s:
+        s.add(Person(workspace_id=WS, user_id="UREP", tz="Asia/Kolkata"))
+    reply = await execute(rt, Caller(WS, "UREP", False), parse("snooze 2"))
+    assert reply.ok and reply.text.endswith("until Wed 25 Nov 15:00 IST.")
+    elsewhere = await execute(rt, Caller(WS, "UNOZONE", False), parse("snooze 2"))
+    assert elsewhere.text.endswith("until Wed 25 Nov 09:30 UTC.")

@@ -548,6 +548,14 @@ class SlackEmulator(Sender):
         await self._loop.arun(self.hub.close_all())
 
 
+SHARED_WITH_PARENT = (
+    "signing_secret", "app_token", "verification_token", "ack_timeout", "clock", "recorder",
+    "limiter", "failures", "history_limits", "hub", "core", "_workspaces",
+    "_deleted_user_dm_error", "_trigger_ttl",
+)  # fmt: skip
+"""What every workspace of one emulator shares: its app, server, clock, limits and failures."""
+
+
 class WorkspaceEmulator(SlackEmulator):
     """A second (third ...) workspace of a :class:`SlackEmulator`: its own users, channels,
     messages and tokens, on the parent's server. Made by :meth:`SlackEmulator.add_workspace`."""
@@ -555,23 +563,11 @@ class WorkspaceEmulator(SlackEmulator):
     def __init__(self, parent: SlackEmulator, state: WorkspaceState, api: WebApi) -> None:
         # not SlackEmulator.__init__: everything but the workspace is the parent's
         self._parent = parent
-        self.signing_secret = parent.signing_secret
+        for name in SHARED_WITH_PARENT:
+            setattr(self, name, getattr(parent, name))
         self.bot_token = api.bot_token
-        self.app_token = parent.app_token
-        self.verification_token = parent.verification_token
-        self.ack_timeout = parent.ack_timeout
         self.state = state
         self.api = api
-        self.clock = parent.clock
-        self.recorder = parent.recorder
-        self.limiter = parent.limiter
-        self.failures = parent.failures
-        self.history_limits = parent.history_limits
-        self.hub = parent.hub
-        self.core = parent.core
-        self._workspaces = parent._workspaces
-        self._deleted_user_dm_error = parent._deleted_user_dm_error
-        self._trigger_ttl = parent._trigger_ttl
 
     @property
     def _thread(self) -> ThreadLoop | None:

@@ -3,6 +3,8 @@ loopback ports, percentiles."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import signal
@@ -15,10 +17,52 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 READY_WITHIN = 60.0  # seconds for a child server to answer
 APP_MANIFEST = Path(__file__).resolve().parent.parent / "app.yml"
 """The Slack app manifest: its bot scopes are all an emulator grants the benchmarked app."""
+SIGNING_SECRET = "bench-signing-secret"
+PSEUDONYM_KEY = "bench-pseudonym-key-0123456789"  # seeded answers are stored under it
+WEBHOOK_SECRET = "bench-webhook-secret-0123"
+
+
+# --------------------------------------------------------------------------- running one
+
+
+def cli(parser: argparse.ArgumentParser, run: Callable[..., dict[str, Any]], argv: Any) -> Any:
+    """Parse ``argv`` (``--json`` added: print the result as JSON too) and call ``run`` with
+    the options as keyword arguments; returns its result record."""
+    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
+    options = vars(parser.parse_args(argv))
+    as_json = options.pop("json")
+    result = run(**options)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    return result
+
+
+def app_env(api_url: str, database_url: str, bot_token: str, admins: str = "") -> dict[str, str]:
+    """The settings of a benchmarked Trustbot (as environment variables): the emulator at
+    ``api_url``, the database, the bench's secrets and pseudonym key."""
+    env = {
+        "SLACK_BOT_TOKEN": bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+        "TRUSTBOT_DATABASE_URL": database_url,
+        "TRUSTBOT_PSEUDONYM_KEY": PSEUDONYM_KEY,
+        "TRUSTBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    return {**env, "TRUSTBOT_ADMINS": admins} if admins else env
+
+
+def emulator(bot_token: str, signing_secret: str, **options: Any) -> Any:
+    """The project's Slack emulator (a context manager), granting the app only the bot scopes
+    of its manifest (``app.yml``)."""
+    from slack_emulator import SlackEmulator, scopes_from_manifest
+
+    scopes = scopes_from_manifest(APP_MANIFEST)
+    return SlackEmulator(signing_secret, bot_token, scopes=scopes, **options)
 
 
 # --------------------------------------------------------------------------- seeded databases

@@ -41,8 +41,11 @@ from typing import Any
 import aiohttp
 
 from bench._common import (
-    APP_MANIFEST,
+    SIGNING_SECRET,
     Child,
+    app_env,
+    cli,
+    emulator,
     free_port,
     percentile,
     python,
@@ -54,9 +57,7 @@ NAME = "ack p99, 200 concurrent requests"
 TARGET = 1.5  # trustbot's p99 at most 1.5x the bare async app's
 BURST = 200
 ROUNDS = 3
-SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench"
-KEY = "bench-pseudonym-key-0123456789"
 ADMIN = "U0ADMIN"
 CHANNEL = "C0SALES"
 KINDS = ("command", "click", "event")
@@ -296,7 +297,6 @@ def _summary(latencies: list[float]) -> dict[str, float]:
 
 def run(burst: int = BURST, rounds: int = ROUNDS) -> dict[str, Any]:
     from bot.storage.migrate import upgrade
-    from slack_emulator import SlackEmulator, scopes_from_manifest
 
     reps = [f"U0REP{i:04d}" for i in range(burst)]
     times: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SERVERS}
@@ -304,25 +304,13 @@ def run(burst: int = BURST, rounds: int = ROUNDS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="trustbot-bench-ack-") as tmp:
         database_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(database_url)
-        with SlackEmulator(
-            scopes=scopes_from_manifest(APP_MANIFEST),
-            signing_secret=SIGNING_SECRET,
-            bot_token=BOT_TOKEN,
-        ) as emu:
+        with emulator(BOT_TOKEN, SIGNING_SECRET) as emu:
             emu.add_user(ADMIN, name="admin", tz="Europe/London", is_admin=True)
             for rep in reps:
                 emu.add_user(rep, name=rep.lower(), tz="Europe/London")
             emu.add_channel(CHANNEL, name="sales-managers")
             ports = {server: free_port() for server in SERVERS}
-            env = {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": emu.api_url,
-                "TRUSTBOT_DATABASE_URL": database_url,
-                "TRUSTBOT_PSEUDONYM_KEY": KEY,
-                "TRUSTBOT_WEBHOOK_SECRET": "bench-webhook-secret",
-                "TRUSTBOT_ADMINS": ADMIN,
-            }
+            env = app_env(emu.api_url, database_url, BOT_TOKEN, ADMIN)
             app = trustbot(
                 "serve", "--host", "127.0.0.1", "--port", str(ports["trustbot"]),
                 "--log-level", "warning",
@@ -414,11 +402,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.ack", description=__doc__)
     parser.add_argument("--burst", type=int, default=BURST, help="requests at once")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="bursts per server and kind")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
-    args = parser.parse_args(args_in)
-    result = run(burst=args.burst, rounds=args.rounds)
-    if args.json:
-        print(json.dumps(result, indent=2))
+    result: dict[str, Any] = cli(parser, run, args_in)
     return result
 
 

@@ -1,23 +1,27 @@
 """Digests: the weekly figures of 200 teams over 1,000,000 stored answers.
 
-A SQLite file gets 200 teams with a year of history: check-in rounds, deliveries, answers
-(check-in scales, the goal question, deal-moment nudges), shared notes and managers'
-estimates, inserted in bulk (``executemany`` in batches) after ``alembic upgrade``. The seeded
-file is kept in a cache directory keyed by size and schema (see :mod:`bench._common`), and
-each run works on a copy. The seven weeks before the measured one are published first, as
-the weekly job would have done.
+A SQLite file gets 200 teams of 10 reps and a manager with the history of the weeks up to
+the measured one (check-in rounds, their DMs, answers to the week's rotating questions under
+each rep's weekly pseudonym, deal-moment nudge answers, shared notes, managers' estimates),
+seeded through the product's own functions (:mod:`bench._history`). The seeded file is kept
+in a cache directory keyed by size and schema (see :mod:`bench._common`), and each run works
+on a copy. The seven weeks before the measured one are published first, as the weekly job
+would have done.
 
 Then, in the same run and on the same async engine:
 
 * the figure: :func:`bot.digests.prepare` for all 200 teams' latest week: every aggregate
   (participation, trust index with distribution, goal mix, moments, perception gap, notes),
-  the k rule, the trend from the stored figures, and the frozen ``Digest`` rows written;
-* the baseline: the same figures written by hand as plain SQL GROUP BYs over the same week
-  (one statement per figure: the trust index per team and dimension with respondents, mean
-  and the per-person distribution; asked; answered; goal mix and the team's side of the
-  perception gap; managers' estimates; deal moments; shared notes);
+  the k rule within and across teams, the trend from the stored figures, and the frozen
+  ``Digest`` rows written;
+* the baseline: the same figures written by hand as plain SQL GROUP BYs over the same week.
+  Answers name no team, so the baseline too reads the week's rounds, computes their reps'
+  weekly pseudonyms with the key and loads them into a temporary ``members (who, team_id)``
+  table, which each statement joins (one statement per figure: the trust index per team and
+  dimension with respondents, mean and the per-person distribution; asked; answered; goal mix
+  and the team's side of the perception gap; managers' estimates; deal moments; shared notes);
 * for reference, the trust index statement alone, and the flat ``GROUP BY team_id,
-  dimension`` (means and answer counts only).
+  dimension`` (means and answer counts only), both over the same ``members`` table.
 
 Each is the median of ``--runs`` runs (the week's digests are deleted between runs). Prints
 the figure, the baseline and the ratio (target at most 3, and under 2 s in all), and
@@ -30,32 +34,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
-import random
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel import select as select_rows
 
-from bench._common import cache_dir, seeded_copy
+from bench import _history as history
+from bench._common import cache_dir, cli, seeded_copy
 from bot.core import digests
-from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
-from bot.runtime import Runtime
+from bot.core.prompts import GOAL_PROMPT_ID, default_bank
 from bot.runtime.clock import ManualClock
-from bot.runtime.settings import load_settings
+from bot.runtime.pseudonyms import Pseudonyms
 from bot.storage import Database
-from bot.storage.migrate import upgrade
-from bot.storage.models import Digest, Response, Team, Workspace
+from bot.storage.models import CheckinRound, Digest, Response, Team
 
 NAME = "digest_200_teams"
 TEAMS = 200
@@ -63,176 +63,9 @@ ANSWERS = 1_000_000
 RUNS = 5
 TARGET_RATIO = 3.0
 TARGET_SECONDS = 2.0
-REPS = 10  # per team
-WEEK = timedelta(days=7)
+WEEK = history.WEEK
 LATEST = date(2026, 11, 16)  # the measured week
-WORKSPACE = "T0BENCH"
-BATCH = 50_000
-MOMENTS = (
-    ("close_date_changed", "candor.close_date_honest"),
-    ("won", "reliability.won_handover"),
-    ("lost", "care.lost_best_interest"),
-    ("discount_requested", "value_focus.discount_still_worth_it"),
-)
-
-
-def _stamp(day: date, hour: int = 16) -> str:
-    """How SQLAlchemy stores an aware UTC datetime in SQLite."""
-    return f"{day.isoformat()} {hour:02d}:00:00.000000"
-
-
-def _batched(rows: Iterator[tuple[Any, ...]], size: int = BATCH) -> Iterator[list[tuple[Any, ...]]]:
-    batch: list[tuple[Any, ...]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def rep_user(team: int, rep: int) -> str:
-    """The Slack user ID of a seeded rep: ``rep`` (0..9) of the team whose row id is ``team``."""
-    return f"U{team:04d}{rep:03d}"
-
-
-def hashed(team: int, rep: int) -> str:
-    """The pseudonym a seeded rep's answers are stored under (unkeyed: no app reads them)."""
-    return hashlib.sha256(f"{team}:{rep}".encode()).hexdigest()
-
-
-def _plan(answers: int, teams: int) -> tuple[list[str], int]:
-    """The check-in prompts every rep answers and the number of weeks that make ``answers``."""
-    bank = default_bank()
-    scales = [p.id for p in bank.checkin_prompts() if p.kind == "scale" and p.enabled_by_default]
-    prompts = [GOAL_PROMPT_ID, *scales]
-    per_week = teams * REPS * (len(prompts) + 1)  # + one nudge answer per rep and week
-    return prompts, max(8, -(-answers // per_week))
-
-
-def _seed(
-    path: Path,
-    team_ids: Sequence[int],
-    answers: int,
-    *,
-    latest: date = LATEST,
-    who: Callable[[int, int], str] = hashed,
-) -> dict[str, int]:
-    """Bulk-load the history with plain sqlite3 ``executemany`` (the schema is Alembic's):
-    weeks up to ``latest``, each rep's answers under ``who(team, rep)``."""
-    bank = default_bank()
-    prompts, weeks = _plan(answers, len(team_ids))
-    periods = [latest - WEEK * i for i in range(weeks)][::-1]
-    rng = random.Random(20261116)
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA synchronous=OFF")
-    counts = {"responses": 0, "rounds": 0, "deliveries": 0, "notes": 0, "estimates": 0}
-
-    rounds = [
-        (WORKSPACE, team, p.isoformat(), (p + timedelta(days=6)).isoformat(), "[]", "fanned_out",
-         _stamp(p + timedelta(days=4)))
-        for team in team_ids for p in periods
-    ]  # fmt: skip
-    conn.executemany(
-        "INSERT INTO checkinround (workspace_id, team_id, period_start, period_end, prompt_ids,"
-        " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rounds,
-    )
-    counts["rounds"] = len(rounds)
-    round_ids = {
-        (team, period): rid
-        for rid, team, period in conn.execute("SELECT id, team_id, period_start FROM checkinround")
-    }
-
-    def deliveries() -> Iterator[tuple[Any, ...]]:
-        for (team, period), rid in round_ids.items():
-            at = _stamp(date.fromisoformat(period) + timedelta(days=4))
-            for rep in range(REPS):
-                status = "skipped" if rng.random() < 0.05 else "sent"
-                yield (WORKSPACE, "checkin", rid, rep_user(team, rep), status, 1, at, at)
-
-    for batch in _batched(deliveries()):
-        conn.executemany(
-            "INSERT INTO delivery (workspace_id, kind, round_id, user_id, status, attempts,"
-            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            batch,
-        )
-        counts["deliveries"] += len(batch)
-
-    goal_values = [o.value for o in bank.prompt(GOAL_PROMPT_ID).answer.choices()]
-    dimension = {p.id: p.dimension.value for p in bank.prompts}
-
-    def responses() -> Iterator[tuple[Any, ...]]:
-        produced = 0
-        for period in reversed(periods):  # newest first: the measured week is always full
-            day = period.isoformat()
-            at = _stamp(period + timedelta(days=4))
-            for team in team_ids:
-                rid = round_ids[(team, day)]
-                mood = rng.uniform(-1.2, 1.2)
-                for rep in range(REPS):
-                    person = who(team, rep)
-                    for prompt_id in prompts:
-                        if produced >= answers:
-                            return
-                        if prompt_id == GOAL_PROMPT_ID:
-                            value = (
-                                TRUST_AND_VALUE if rng.random() < 0.7 else rng.choice(goal_values)
-                            )
-                            score = 5 if value == TRUST_AND_VALUE else 1
-                        else:
-                            score = max(1, min(5, round(rng.gauss(3.6 + mood, 0.9))))
-                            value = str(score)
-                        yield (WORKSPACE, team, day, f"round:{rid}", None, person, prompt_id,
-                               dimension[prompt_id], value, score, at)  # fmt: skip
-                        produced += 1
-                    if produced >= answers:
-                        return
-                    change, prompt_id = MOMENTS[rng.randrange(len(MOMENTS))]
-                    yes = rng.random() < 0.8
-                    yield (WORKSPACE, team, day, f"nudge:{team}:{day}:{rep}", change, person,
-                           prompt_id, dimension[prompt_id], "yes" if yes else "no",
-                           5 if yes else 1, at)  # fmt: skip
-                    produced += 1
-
-    for batch in _batched(responses()):
-        conn.executemany(
-            "INSERT INTO response (workspace_id, team_id, period_start, context, moment,"
-            " pseudonym, prompt_id, dimension, value, score, answered_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            batch,
-        )
-        counts["responses"] += len(batch)
-
-    notes = []
-    estimates = []
-    for (team, period), rid in round_ids.items():
-        at = _stamp(date.fromisoformat(period) + timedelta(days=4))
-        for rep in range(2):
-            person = who(team, rep)
-            text = f"Week {period}: a thought worth sharing from the team ({rng.random():.3f})"
-            notes.append((WORKSPACE, team, period, f"round:{rid}", person, text, rep == 0, at))
-        manager = hashlib.sha256(f"manager:{team}".encode()).hexdigest()
-        estimates.append(
-            (WORKSPACE, team, period, manager, "internal_trust.bad_news", rng.randrange(40, 95), at)
-        )
-    conn.executemany(
-        "INSERT INTO note (workspace_id, team_id, period_start, context, pseudonym, text, shared,"
-        " written_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        notes,
-    )
-    conn.executemany(
-        "INSERT INTO managerestimate (workspace_id, team_id, period_start, pseudonym, prompt_id,"
-        " value, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        estimates,
-    )
-    counts["notes"], counts["estimates"] = len(notes), len(estimates)
-    counts["weeks"] = weeks
-    conn.commit()
-    conn.execute("ANALYZE")
-    conn.close()
-    return counts
+WORKSPACE = history.WORKSPACE
 
 
 HEADLINE_SQL = """
@@ -240,8 +73,8 @@ SELECT team_id, dimension, COUNT(*) AS people, SUM(s) * 1.0 / SUM(n) AS mean,
        SUM(b = 1), SUM(b = 2), SUM(b = 3), SUM(b = 4), SUM(b = 5)
 FROM (SELECT team_id, dimension, pseudonym, SUM(score) AS s, COUNT(score) AS n,
              (2 * SUM(score) + COUNT(score)) / (2 * COUNT(score)) AS b
-      FROM response
-      WHERE team_id IN :ids AND period_start = :week AND moment IS NULL
+      FROM response JOIN members ON who = pseudonym
+      WHERE period_start = :week AND moment IS NULL
         AND score IS NOT NULL AND prompt_id IN :scales
       GROUP BY team_id, dimension, pseudonym) AS per_person
 GROUP BY team_id, dimension
@@ -260,8 +93,8 @@ GROUP BY r.team_id
 """,
     # participation, answered: people with any answer in the week
     """
-SELECT team_id, COUNT(DISTINCT pseudonym) FROM response
-WHERE team_id IN :ids AND period_start = :week
+SELECT team_id, COUNT(DISTINCT pseudonym) FROM response JOIN members ON who = pseudonym
+WHERE period_start = :week
 GROUP BY team_id
 """,
     # goal mix and the team's side of the perception gap: one choice / one mean per person
@@ -269,8 +102,8 @@ GROUP BY team_id
 SELECT team_id, prompt_id, v, agree, COUNT(*)
 FROM (SELECT team_id, prompt_id, pseudonym, MIN(value) AS v,
              SUM(score) >= 4 * COUNT(score) AS agree
-      FROM response
-      WHERE team_id IN :ids AND period_start = :week AND moment IS NULL
+      FROM response JOIN members ON who = pseudonym
+      WHERE period_start = :week AND moment IS NULL
         AND prompt_id IN :choices
       GROUP BY team_id, prompt_id, pseudonym) AS per_person
 GROUP BY team_id, prompt_id, v, agree
@@ -284,19 +117,21 @@ GROUP BY team_id, prompt_id
     # deal moments: reflections (nudges answered) and people per moment
     """
 SELECT team_id, moment, COUNT(DISTINCT pseudonym), COUNT(DISTINCT pseudonym || context)
-FROM response
-WHERE team_id IN :ids AND period_start = :week AND moment IS NOT NULL
+FROM response JOIN members ON who = pseudonym
+WHERE period_start = :week AND moment IS NOT NULL
 GROUP BY team_id, moment
 """,
     # deal moments: each question's answers and people
     """
-SELECT team_id, moment, prompt_id, value, COUNT(*), COUNT(DISTINCT pseudonym) FROM response
-WHERE team_id IN :ids AND period_start = :week AND moment IS NOT NULL
+SELECT team_id, moment, prompt_id, value, COUNT(*), COUNT(DISTINCT pseudonym)
+FROM response JOIN members ON who = pseudonym
+WHERE period_start = :week AND moment IS NOT NULL
 GROUP BY team_id, moment, prompt_id, value
 """,
     # shared notes
     """
-SELECT team_id, text FROM note WHERE team_id IN :ids AND period_start = :week AND shared
+SELECT team_id, text FROM note JOIN members ON who = pseudonym
+WHERE period_start = :week AND shared
 """,
 )
 """The baseline: every figure the digest computes, written by hand as plain GROUP BYs, one
@@ -306,32 +141,42 @@ the trend (read from the stored figures), the coaching focus and storing the res
 FLAT_SQL = """
 SELECT team_id, dimension, COUNT(DISTINCT pseudonym), AVG(score),
        SUM(score = 1), SUM(score = 2), SUM(score = 3), SUM(score = 4), SUM(score = 5)
-FROM response
-WHERE team_id IN :ids AND period_start = :week AND moment IS NULL AND score IS NOT NULL
+FROM response JOIN members ON who = pseudonym
+WHERE period_start = :week AND moment IS NULL AND score IS NOT NULL
 GROUP BY team_id, dimension
 """
 """For reference: the flat GROUP BY (means and answer counts, no per-person distribution)."""
 
-SEED_VERSION = 1  # bump when _seed changes what it writes: cached databases are made again
+MEMBERS = (
+    "CREATE TEMP TABLE IF NOT EXISTS members"
+    " (who TEXT, team_id INTEGER, PRIMARY KEY (who, team_id))"
+)
+
+
+async def _members(conn: AsyncConnection, week: date) -> None:
+    """Fill the temporary ``members`` table: each team's round's reps (not its managers) as
+    their pseudonyms of ``week`` (computed with the key, as the product does)."""
+    weekly = Pseudonyms(history.KEY).weekly
+    rounds = await conn.execute(
+        text(
+            "SELECT team_id, workspace_id, reps, managers FROM checkinround"
+            " WHERE period_start = :week"
+        ),
+        {"week": week},
+    )
+    pairs = [
+        {"who": weekly(workspace, user, week), "team_id": team}
+        for team, workspace, reps, managers in rounds
+        for user in set(json.loads(reps)) - set(json.loads(managers))
+    ]
+    await conn.exec_driver_sql(MEMBERS)
+    await conn.exec_driver_sql("DELETE FROM members")
+    await conn.execute(text("INSERT INTO members VALUES (:who, :team_id)"), pairs)
 
 
 def _hand_written(sql: str) -> Any:
     lists = [name for name in ("ids", "scales", "choices") if f":{name}" in sql]
     return text(sql).bindparams(*(bindparam(name, expanding=True) for name in lists))
-
-
-async def _teams(db: Database, teams: int) -> list[Team]:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    async with db.session() as s:
-        s.add(Workspace(id=WORKSPACE, name="Bench", installed_at=now))
-        await s.flush()
-        rows = [
-            Team(workspace_id=WORKSPACE, name=f"team-{i:03d}", channel_id=f"C{i:07d}",
-                 created_at=now)
-            for i in range(teams)
-        ]  # fmt: skip
-        s.add_all(rows)
-    return rows
 
 
 async def _time(work: Any) -> float:
@@ -340,25 +185,15 @@ async def _time(work: Any) -> float:
     return time.perf_counter() - start
 
 
-def _make(path: Path, teams: int, answers: int) -> None:
+def _make(path: Path, teams: int, answers: int) -> dict[str, Any]:
     """A migrated database with ``teams`` teams and ``answers`` answers (no digests yet)."""
-    url = f"sqlite:///{path}"
-    upgrade(url)
-
-    async def make_teams() -> list[int]:
-        db = Database(url)
-        try:
-            return [t.id for t in await _teams(db, teams) if t.id is not None]
-        finally:
-            await db.dispose()
-
-    _seed(path, asyncio.run(make_teams()), answers)
+    return history.seed(path, teams, answers, LATEST)
 
 
 async def _run(path: Path, teams: int, answers: int, runs: int) -> dict[str, Any]:
     url = f"sqlite:///{path}"
     load_start = time.perf_counter()
-    key = f"digest-v{SEED_VERSION}-{teams}t-{answers}a"
+    key = f"digest-v{history.SEED_VERSION}-{teams}t-{answers}a"
     cached = await asyncio.to_thread(seeded_copy, key, lambda p: _make(p, teams, answers), path)
     load = time.perf_counter() - load_start
     db = Database(url)
@@ -375,7 +210,7 @@ async def _run(path: Path, teams: int, answers: int, runs: int) -> dict[str, Any
         choices = [GOAL_PROMPT_ID, *(p.id for p in bank.for_manager_estimate())]
         clock = ManualClock(datetime.combine(LATEST + WEEK, datetime.min.time(), UTC))
         clock.advance(timedelta(hours=10))
-        rt = Runtime(settings=load_settings(), db=db, clock=clock)
+        rt = history.runtime(db, clock)
 
         # cold start: the first digest of each team freezes the 7 weeks before it too
         cold_period = LATEST - WEEK
@@ -390,22 +225,21 @@ async def _run(path: Path, teams: int, answers: int, runs: int) -> dict[str, Any
             await digests.prepare(rt, requests)
 
         params = {"ids": team_ids, "week": LATEST, "scales": scales, "choices": choices}
-        statements = [_hand_written(sql) for sql in BASELINE_SQL]
-        headline = _hand_written(HEADLINE_SQL)
 
-        async def baseline() -> None:
-            async with db.engine.connect() as conn:
-                for statement in statements:
-                    (await conn.execute(statement, params)).all()
+        def hand_written(*sql: str) -> Any:
+            statements = [_hand_written(one) for one in sql]
 
-        async def headline_only() -> None:
-            async with db.engine.connect() as conn:
-                (await conn.execute(headline, params)).all()
+            async def run() -> None:
+                async with db.engine.connect() as conn:
+                    await _members(conn, LATEST)
+                    for statement in statements:
+                        (await conn.execute(statement, params)).all()
 
-        async def flat() -> None:
-            async with db.engine.connect() as conn:
-                flat_params = {"ids": team_ids, "week": LATEST}
-                (await conn.execute(_hand_written(FLAT_SQL), flat_params)).all()
+            return run
+
+        baseline = hand_written(*BASELINE_SQL)
+        headline_only = hand_written(HEADLINE_SQL)
+        flat = hand_written(FLAT_SQL)
 
         figure_times, baseline_times, headline_times, flat_times = [], [], [], []
         for i in range(runs):  # alternate the order, so neither side always runs warm
@@ -425,6 +259,11 @@ async def _run(path: Path, teams: int, answers: int, runs: int) -> dict[str, Any
             ).scalar_one()
             stored = (
                 await conn.execute(select(func.count()).where(col(Digest.period_start) == LATEST))
+            ).scalar_one()
+            weeks = (
+                await conn.execute(
+                    select(func.count(func.distinct(col(CheckinRound.period_start))))
+                )
             ).scalar_one()
         assert stored == teams, stored
     finally:
@@ -446,7 +285,7 @@ async def _run(path: Path, teams: int, answers: int, runs: int) -> dict[str, Any
             "teams": teams,
             "answers_stored": int(stored_answers),
             "answers_in_week": int(week_rows),
-            "weeks": _plan(answers, teams)[1],
+            "weeks": int(weeks),
             "runs": runs,
             "figure_runs_s": [round(t, 4) for t in figure_times],
             "baseline_runs_s": [round(t, 4) for t in baseline_times],
@@ -494,12 +333,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--teams", type=int, default=TEAMS)
     parser.add_argument("--answers", type=int, default=ANSWERS)
     parser.add_argument("--runs", type=int, default=RUNS)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
-    args = parser.parse_args(argv)
-    result = run(teams=args.teams, answers=args.answers, runs=args.runs)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    return result
+    return cli(parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bench._common import APP_MANIFEST
+from bench._common import emulator
 from bot.core import outbox
 from bot.runtime import Runtime
 from bot.runtime.clock import SystemClock
@@ -31,7 +31,6 @@ from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.storage import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import Delivery
-from slack_emulator import SlackEmulator, scopes_from_manifest
 from tests.support.outbox import seed  # run from the repository root, as `python -m bench`
 
 REPS = 10_000
@@ -62,9 +61,7 @@ def _line(label: str, value: str) -> None:
 async def _run(reps: int, cap: float, path: Path) -> dict[str, Any]:
     url = f"sqlite:///{path}"
     upgrade(url)
-    with SlackEmulator(
-        scopes=scopes_from_manifest(APP_MANIFEST), bot_token=TOKEN, team_id=WORKSPACE
-    ) as emu:
+    with emulator(TOKEN, "bench-signing-secret", team_id=WORKSPACE) as emu:
         settings = load_settings(
             SLACK_BOT_TOKEN=TOKEN, SLACK_API_URL=emu.api_url, TRUSTBOT_DATABASE_URL=url
         )

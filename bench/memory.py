@@ -1,13 +1,13 @@
 """Memory: the resident set of a working ``trustbot serve`` with 10,000 reps, 1,000,000 answers.
 
-A SQLite file gets 1,000 teams of 10 reps (``Member`` rows, a manager per team, a ``Person``
-row with a time zone for everyone) and 1,000,000 answers: the history :mod:`bench.digest`
-seeds (check-in rounds, deliveries, answers, shared notes, managers' estimates) up to the last
-complete week, the answers under the keyed pseudonyms the app computes, so App Home and
-``/trust me`` find each rep's own. It is kept in the cache directory, keyed by size, schema and
-that week (see :mod:`bench._common`); each run works on a copy, in which every team's check-in
-day is moved two days back, so the scheduler fans out no check-ins during the run whatever
-the weekday (:mod:`bench.fanout` measures that).
+A SQLite file gets 1,000 teams of 10 reps and a manager (everyone with a time zone) and
+1,000,000 answers: the history :mod:`bench.digest` seeds (:mod:`bench._history`: check-in
+rounds, their DMs, answers under each rep's weekly pseudonym, nudge answers, shared notes,
+managers' estimates) up to the last complete week, under the pseudonym key the app is given,
+so App Home and ``/trust me`` find each rep's own. It is kept in the cache directory, keyed
+by size, schema and that week (see :mod:`bench._common`); each run works on a copy, in which
+every team's check-in day is moved two days back, so the scheduler fans out no check-ins
+during the run whatever the weekday (:mod:`bench.fanout` measures that).
 
 ``trustbot serve`` runs on the copy in its own process (outbox worker and scheduler
 included), with the project's Slack emulator (in this process) as ``SLACK_API_URL``, and is
@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sqlite3
 import sys
 import tempfile
@@ -52,11 +51,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ack, digest
+from bench import _history as history
+from bench import ack
 from bench._common import (
-    APP_MANIFEST,
+    SIGNING_SECRET,
     Child,
+    app_env,
     cache_dir,
+    cli,
+    emulator,
     free_port,
     percentile,
     python,
@@ -70,12 +73,10 @@ REPS = 10_000
 ANSWERS = 1_000_000
 BURST = 50
 TARGET_MB = 200.0
-PER_TEAM = digest.REPS  # reps per team, as the digest benchmark seeds them
-WORKSPACE = digest.WORKSPACE
-ADMIN = ack.ADMIN
-SIGNING_SECRET = ack.SIGNING_SECRET
+PER_TEAM = history.REPS  # reps per team
+WORKSPACE = history.WORKSPACE
+ADMIN = history.ADMIN
 BOT_TOKEN = ack.BOT_TOKEN
-KEY = ack.KEY  # the pseudonym key: the seeded answers are stored under it
 TZ = "Europe/London"
 STATUS_RUNS = 2
 CHECKIN_TEAMS = 2  # /trust checkin <team> now: their reps' DMs, one answer clicked by each
@@ -92,65 +93,26 @@ REQUESTS_UNTIL = 55.0  # the requests one after another: none sent after this
 BURSTS_FROM = 100.0  # the bursts: once the digest job has posted, or from this at the latest
 RUN_WITHIN = 150.0  # the end: the digest job's posting is followed until then
 SAMPLE_EVERY = 0.1  # seconds between two readings of the resident sets
-SEED_VERSION = 1  # bump when _make changes what it writes: cached databases are made again
 STATUS_FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads")
 
 
 # --------------------------------------------------------------------------- the database
 
 
-def manager_user(team: int) -> str:
-    return f"UM{team:04d}"
+manager_user = history.manager_user
 
 
-def _make(path: Path, teams: int, answers: int, latest: date) -> dict[str, int]:
-    """A migrated database with ``teams`` teams of :data:`PER_TEAM` reps and their history."""
-    from bot.runtime.pseudonyms import pseudonym
-    from bot.storage import Database
-    from bot.storage.migrate import upgrade
-
-    url = f"sqlite:///{path}"
-    upgrade(url)
-
-    async def make_teams() -> list[int]:
-        db = Database(url)
-        try:
-            return [t.id for t in await digest._teams(db, teams) if t.id is not None]
-        finally:
-            await db.dispose()
-
-    team_ids = asyncio.run(make_teams())
-    added = digest._stamp(latest, 9)
-    reps = [(team, digest.rep_user(team, rep)) for team in team_ids for rep in range(PER_TEAM)]
-    managers = [(team, manager_user(team)) for team in team_ids]
-    conn = sqlite3.connect(path)
-    conn.executemany(
-        "INSERT INTO member (workspace_id, team_id, user_id, role, added_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(WORKSPACE, team, user, "rep", added) for team, user in reps]
-        + [(WORKSPACE, team, user, "manager", added) for team, user in managers],
-    )
-    conn.executemany(
-        "INSERT INTO person (workspace_id, user_id, tz, tz_checked_at, opted_out)"
-        " VALUES (?, ?, ?, ?, 0)",
-        [(WORKSPACE, user, TZ, added) for _, user in reps + managers],
-    )
-    conn.commit()
-    conn.close()
-    keyed = {
-        (team, rep): pseudonym(KEY, WORKSPACE, digest.rep_user(team, rep))
-        for team in team_ids
-        for rep in range(PER_TEAM)
-    }
-    counts = digest._seed(path, team_ids, answers, latest=latest, who=lambda t, r: keyed[t, r])
-    return {**counts, "teams": len(team_ids), "reps": len(reps), "managers": len(managers)}
+def _make(path: Path, teams: int, answers: int, latest: date) -> dict[str, Any]:
+    """A migrated database with ``teams`` teams of :data:`PER_TEAM` reps and a manager (all in
+    :data:`TZ`) and their history up to ``latest``, answers under the key the app is given."""
+    return history.seed(path, teams, answers, latest, tz=TZ)
 
 
 def _latest_week() -> date:
     """The last complete week (a Monday), as ``/trust digest <team> preview`` shows it."""
     from bot.core.checkins import week_start
 
-    return week_start(datetime.now(UTC).date()) - digest.WEEK
+    return week_start(datetime.now(UTC).date()) - history.WEEK
 
 
 # --------------------------------------------------------------------------- memory
@@ -323,13 +285,13 @@ def _requests(work: Work, teams: dict[int, str], requests: ack.Requests) -> None
         for _ in requests.reps:
             work.burst(requests, "click", 1)
     for user in (
-        [digest.rep_user(t, 0) for t in ids[:HOME_REPS]]
+        [history.rep_user(t, 0) for t in ids[:HOME_REPS]]
         + [manager_user(t) for t in ids[:HOME_MANAGERS]]
         + [ADMIN]
     ):
         work.home(user)
     for team in ids[:ME_REPS]:
-        work.command(digest.rep_user(team, 1), "me")
+        work.command(history.rep_user(team, 1), "me")
     for team in ids[:PREVIEW_TEAMS]:
         work.command(ADMIN, f"digest {teams[team]} preview")
     for team in ids[:POST_TEAMS]:
@@ -344,7 +306,7 @@ def _due_week(now: datetime) -> date:
 
     team = Team(workspace_id=WORKSPACE, name="any", channel_id="C0", created_at=now)
     week = digests.latest_period(team, now)
-    return week if now >= digests.digest_slot(team, week) else week - digest.WEEK
+    return week if now >= digests.digest_slot(team, week) else week - history.WEEK
 
 
 def _posted(path: Path, week: date) -> int:
@@ -372,11 +334,9 @@ def _quiet_schedule(path: Path) -> int:
 
 def run(reps: int = REPS, answers: int = ANSWERS, burst: int = BURST) -> dict[str, Any]:
     """Run the benchmark and print one figure per line; returns the result record."""
-    from slack_emulator import SlackEmulator, scopes_from_manifest
-
     teams = max(CHECKIN_TEAMS, HOME_REPS, PREVIEW_TEAMS, POST_TEAMS, -(-reps // PER_TEAM))
     latest = _latest_week()
-    key = f"memory-v{SEED_VERSION}.{digest.SEED_VERSION}-{teams}t-{answers}a-{latest}"
+    key = f"memory-v{history.SEED_VERSION}-{teams}t-{answers}a-{latest}"
     started = time.monotonic()
     bursts: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="trustbot-bench-memory-") as tmp:
@@ -399,27 +359,14 @@ def run(reps: int = REPS, answers: int = ANSWERS, burst: int = BURST) -> dict[st
         names = {int(i): str(name) for i, name, _ in found}
         checkin_weekday = _quiet_schedule(path)
         size_mb = round(path.stat().st_size / 2**20, 1)
-        with SlackEmulator(
-            scopes=scopes_from_manifest(APP_MANIFEST),
-            signing_secret=SIGNING_SECRET,
-            bot_token=BOT_TOKEN,
-            team_id=WORKSPACE,
-        ) as emu:
+        with emulator(BOT_TOKEN, SIGNING_SECRET, team_id=WORKSPACE) as emu:
             emu.add_user(ADMIN, name="admin", tz=TZ, is_admin=True)
             for team, name, channel in found:
                 emu.add_channel(channel, name=name)
                 emu.add_user(manager_user(team), tz=TZ)
                 for rep in range(PER_TEAM):
-                    emu.add_user(digest.rep_user(team, rep), tz=TZ)
-            env = {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": emu.api_url,
-                "TRUSTBOT_DATABASE_URL": f"sqlite:///{path}",
-                "TRUSTBOT_PSEUDONYM_KEY": KEY,
-                "TRUSTBOT_WEBHOOK_SECRET": "bench-webhook-secret",
-                "TRUSTBOT_ADMINS": ADMIN,
-            }
+                    emu.add_user(history.rep_user(team, rep), tz=TZ)
+            env = app_env(emu.api_url, f"sqlite:///{path}", BOT_TOKEN, ADMIN)
             ports = {"trustbot": free_port(), "bare": free_port()}
             app = trustbot(
                 "serve", "--host", "127.0.0.1", "--port", str(ports["trustbot"]),
@@ -430,7 +377,7 @@ def run(reps: int = REPS, answers: int = ANSWERS, burst: int = BURST) -> dict[st
             log = Path(tmp) / "servers.log"
             urls = {s: f"http://127.0.0.1:{p}/slack/events" for s, p in ports.items()}
             checkin_reps = [
-                digest.rep_user(team, rep)
+                history.rep_user(team, rep)
                 for team in list(names)[:CHECKIN_TEAMS]
                 for rep in range(PER_TEAM)
             ]
@@ -574,12 +521,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--reps", type=int, default=REPS, help="reps, in teams of 10")
     parser.add_argument("--answers", type=int, default=ANSWERS, help="answers stored")
     parser.add_argument("--burst", type=int, default=BURST, help="requests at once (0: none)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
-    args = parser.parse_args(argv)
-    result = run(reps=args.reps, answers=args.answers, burst=args.burst)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    return result
+    return cli(parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -35,16 +35,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench._common import APP_MANIFEST, free_port
+from bench._common import (
+    PSEUDONYM_KEY,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    app_env,
+    emulator,
+    free_port,
+)
 
 NAME = "deal webhook: accepted events/s (with de-duplication)"
 TARGET = 0.5  # at least half the throughput of a bare 202 endpoint
 DM_P95_TARGET = 2.0  # seconds from the webhook to the nudge DM (p95), in working hours
 NUDGE_EVERY = 0.2  # seconds between the latency phase's webhooks
 BOT_TOKEN = "xoxb-bench-webhook"
-SIGNING_SECRET = "bench-signing-secret"
-SECRET = "bench-webhook-secret-0123"
-KEY = "bench-pseudonym-key-0123456789"
+SECRET = WEBHOOK_SECRET
+KEY = PSEUDONYM_KEY
 WORKSPACE = "T0BENCH"
 REPS = [f"U0BENCH{n:03d}" for n in range(50)]
 DUPLICATE_EVERY = 10
@@ -215,19 +221,24 @@ class Load:
         return done / self.elapsed if self.elapsed else 0.0
 
 
-def _body(n: int) -> bytes:
+CHANGES = ("created", "stage_changed", "close_date_changed", "amount_changed")
+
+
+def _deal(event_id: str, deal_id: str, n: int, change: str, **values: str) -> bytes:
+    """A deal update as the webhook takes it (PRODUCT.md), for the ``n``-th rep."""
+    rep = {"slack_user_id": REPS[n % len(REPS)]}
+    update = {"event_id": event_id, "deal_id": deal_id, "deal_name": f"Deal {deal_id}"}
     return json.dumps(
-        {
-            "event_id": f"bench-{os.getpid()}-{n}",
-            "deal_id": f"D-{n % 5000}",
-            "deal_name": f"Bench deal {n % 5000}",
-            "rep": {"slack_user_id": REPS[n % len(REPS)]},
-            "change": ("created", "stage_changed", "close_date_changed", "amount_changed")[n % 4],
-            "from": "2026-11-30",
-            "to": "2027-01-15",
-            "occurred_at": "2026-11-22T10:00:00Z",
-        }
+        {**update, "rep": rep, "change": change, "occurred_at": "2026-11-22T10:00:00Z", **values}
     ).encode()
+
+
+def _body(n: int) -> bytes:
+    deal, change = f"D-{n % 5000}", CHANGES[n % 4]
+    return _deal(f"bench-{os.getpid()}-{n}", deal, n, change, to="2027-01-15", **FROM)
+
+
+FROM = {"from": "2026-11-30"}  # a keyword Python reserves
 
 
 def _headers(body: bytes, offset: float = 0.0) -> dict[str, str]:
@@ -350,14 +361,7 @@ def _serve_trustbot(database_url: str, api_url: str, port: int, offset: float) -
     from bot.storage import Database
 
     logging.disable(logging.WARNING)
-    settings = load_settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=api_url,
-        TRUSTBOT_DATABASE_URL=database_url,
-        TRUSTBOT_WEBHOOK_SECRET=SECRET,
-        TRUSTBOT_PSEUDONYM_KEY=KEY,
-    )
+    settings = load_settings(**app_env(api_url, database_url, BOT_TOKEN))
     server = TrustbotServer(
         lambda: Runtime(settings=settings, db=Database(database_url), clock=ShiftedClock(offset)),
         port=port,
@@ -367,40 +371,24 @@ def _serve_trustbot(database_url: str, api_url: str, port: int, offset: float) -
 
 
 def _nudge_body(n: int) -> bytes:
-    return json.dumps(
-        {
-            "event_id": f"latency-{os.getpid()}-{n}",
-            "deal_id": f"L-{n}",
-            "deal_name": f"Latency deal {n}",
-            "rep": {"slack_user_id": REPS[n % len(REPS)]},
-            "change": "created",
-            "occurred_at": "2026-11-22T10:00:00Z",
-        }
-    ).encode()
+    return _deal(f"latency-{os.getpid()}-{n}", f"L-{n}", n, "created")
 
 
 def _dm_latencies(nudges: int) -> tuple[list[float], int]:
     """Seconds from each new-deal webhook to its nudge DM; and how many never arrived."""
-    from slack_emulator import SlackEmulator, scopes_from_manifest
-
     nudges = min(nudges, len(REPS))  # one each: the per-rep daily cap never interferes
     offset = _working_offset()
     with tempfile.TemporaryDirectory(prefix="trustbot-bench-") as tmp:
         database_url = f"sqlite:///{os.path.join(tmp, 'latency.db')}"
         _prepare_database(database_url)
-        with SlackEmulator(
-            scopes=scopes_from_manifest(APP_MANIFEST),
-            signing_secret=SIGNING_SECRET,
-            bot_token=BOT_TOKEN,
-            team_id=WORKSPACE,
-        ) as emulator:
+        with emulator(BOT_TOKEN, SIGNING_SECRET, team_id=WORKSPACE) as slack:
             for rep in REPS:
-                emulator.add_user(rep, tz="UTC")
+                slack.add_user(rep, tz="UTC")
             port = free_port()
             context = multiprocessing.get_context("spawn")
             child = context.Process(
                 target=_serve_trustbot,
-                args=(database_url, emulator.api_url, port, offset),
+                args=(database_url, slack.api_url, port, offset),
                 daemon=True,
             )
             child.start()
@@ -411,7 +399,7 @@ def _dm_latencies(nudges: int) -> tuple[list[float], int]:
                 arrived: dict[str, float] = {}
                 while len(arrived) < nudges and time.time() < deadline:
                     for rep in REPS[:nudges]:
-                        dms = emulator.dm_messages(rep)
+                        dms = slack.dm_messages(rep)
                         if dms and rep not in arrived:
                             arrived[rep] = float(dms[0]["ts"])
                     time.sleep(0.05)

@@ -490,25 +490,32 @@ class WebApi:
             raise ApiError("msg_too_long")
         return (str(text) if text is not None else None), blocks
 
+    def _bot_message(self, channel_id: str, text: str, **fields: Any) -> JsonDict:
+        """A message the app's bot user posts now in ``channel_id`` (as history returns it)."""
+        st = self.state
+        return {
+            "type": "message",
+            "channel": channel_id,
+            "ts": st.new_ts(),
+            "user": st.bot_user_id,
+            "bot_id": st.bot_id,
+            "app_id": st.app_id,
+            "team": st.team_id,
+            "text": text,
+            **fields,
+        }
+
     def chat_post_message(self, call: Call) -> JsonDict:
         text, blocks = self._content(call, required=True)
         metadata = self._metadata(call)
         self._check_blocks(blocks, call.method)
         channel_id = self._resolve_channel(call.args.get("channel"), allow_user=True, call=call)
         st = self.state
-        ts = st.new_ts()
-        message: JsonDict = {
-            "type": "message",
-            "channel": channel_id,
-            "ts": ts,
-            "user": st.bot_user_id,
-            "bot_id": st.bot_id,
-            "app_id": st.app_id,
-            "team": st.team_id,
-            "text": text or "",
-            "blocks": self.blocks_with_ids(blocks or []),
-            "bot_profile": self._bot_profile(),
-        }
+        message = self._bot_message(
+            channel_id, text or "", blocks=self.blocks_with_ids(blocks or [])
+        )
+        message["bot_profile"] = self._bot_profile()
+        ts = message["ts"]
         attachments = _json_arg(call.args, "attachments", "invalid_attachments")
         if attachments:
             message["attachments"] = attachments
@@ -951,21 +958,9 @@ class WebApi:
                 record["thread_ts"] = call.args.get("thread_ts")
         objects = [self._file_object(r) for r in records]
         for channel_id in channels:
-            ts = st.new_ts()
-            message: JsonDict = {
-                "type": "message",
-                "subtype": "file_share",
-                "channel": channel_id,
-                "ts": ts,
-                "user": st.bot_user_id,
-                "bot_id": st.bot_id,
-                "app_id": st.app_id,
-                "team": st.team_id,
-                "text": str(call.args.get("initial_comment") or ""),
-                "blocks": [],
-                "files": copy.deepcopy(objects),
-                "upload": True,
-            }
+            comment = str(call.args.get("initial_comment") or "")
+            message = self._bot_message(channel_id, comment, subtype="file_share", blocks=[])
+            message.update(files=copy.deepcopy(objects), upload=True)
             if call.args.get("thread_ts"):
                 message["thread_ts"] = str(call.args["thread_ts"])
             st.store_message(message)

@@ -168,58 +168,19 @@ class SlackEmulator(Sender):
 
     # -- workspace ------------------------------------------------------------
 
-    def add_user(
-        self,
-        user_id: str,
-        *,
-        name: str | None = None,
-        real_name: str | None = None,
-        tz: str = "UTC",
-        is_admin: bool = False,
-        is_owner: bool = False,
-        email: str | None = None,
-        deleted: bool = False,
-        is_bot: bool = False,
-        is_org_admin: bool = False,
-        is_org_owner: bool = False,
-    ) -> JsonDict:
+    def add_user(self, user_id: str, **profile: Any) -> JsonDict:
         """Add (or replace) a workspace member; returns the user as users.info shows it.
 
-        ``is_admin``/``is_owner`` are workspace roles; on Grid, ``is_org_admin``/
-        ``is_org_owner`` are the org's, shown in users.info's ``enterprise_user``."""
-        return self.state.add_user(
-            user_id,
-            name=name,
-            real_name=real_name,
-            tz=tz,
-            is_admin=is_admin,
-            is_owner=is_owner,
-            email=email,
-            deleted=deleted,
-            is_bot=is_bot,
-            is_org_admin=is_org_admin,
-            is_org_owner=is_org_owner,
-        )
+        ``profile``: ``name``, ``real_name``, ``tz`` (``"UTC"``), ``email``, ``deleted``,
+        ``is_bot``; ``is_admin``/``is_owner`` are workspace roles; on Grid,
+        ``is_org_admin``/``is_org_owner`` are the org's, shown in users.info's
+        ``enterprise_user`` (see :meth:`slack_emulator.state.WorkspaceState.add_user`)."""
+        return self.state.add_user(user_id, **profile)
 
-    def add_channel(
-        self,
-        channel_id: str,
-        *,
-        name: str,
-        is_private: bool = False,
-        is_archived: bool = False,
-        is_member: bool = True,
-        members: list[str] | None = None,
-    ) -> JsonDict:
-        """Add a channel (the app is a member unless ``is_member=False``)."""
-        return self.state.add_channel(
-            channel_id,
-            name=name,
-            is_private=is_private,
-            is_archived=is_archived,
-            is_member=is_member,
-            members=members,
-        )
+    def add_channel(self, channel_id: str, *, name: str, **options: Any) -> JsonDict:
+        """Add a channel (the app is a member unless ``is_member=False``); ``options``:
+        ``is_private``, ``is_archived``, ``is_member``, ``members``."""
+        return self.state.add_channel(channel_id, name=name, **options)
 
     def user(self, user_id: str) -> JsonDict | None:
         return self.state.user_object(user_id)
@@ -508,20 +469,11 @@ class SlackEmulator(Sender):
 
     # -- rate limits and failures -------------------------------------------------
 
-    def set_rate_limits(
-        self,
-        enabled: bool = True,
-        per_channel_per_s: float = 1.0,
-        workspace_cap_per_s: float = 50.0,
-        tier_per_min: dict[str, int] | None = None,
-    ) -> None:
-        """Enforce Slack's limits: 429 + ``Retry-After`` once a bucket is empty."""
-        self.limiter.configure(
-            enabled=enabled,
-            per_channel_per_s=per_channel_per_s,
-            workspace_cap_per_s=workspace_cap_per_s,
-            tier_per_min=tier_per_min,
-        )
+    def set_rate_limits(self, enabled: bool = True, **limits: Any) -> None:
+        """Enforce Slack's limits: 429 + ``Retry-After`` once a bucket is empty. ``limits``:
+        ``per_channel_per_s`` (1), ``workspace_cap_per_s`` (50), ``tier_per_min`` (per
+        method, over the tiers' defaults), as :meth:`RateLimiter.configure` takes them."""
+        self.limiter.configure(enabled=enabled, **limits)
 
     def inject_failure(
         self,
@@ -596,6 +548,14 @@ class SlackEmulator(Sender):
         await self._loop.arun(self.hub.close_all())
 
 
+SHARED_WITH_PARENT = (
+    "signing_secret", "app_token", "verification_token", "ack_timeout", "clock", "recorder",
+    "limiter", "failures", "history_limits", "hub", "core", "_workspaces",
+    "_deleted_user_dm_error", "_trigger_ttl",
+)  # fmt: skip
+"""What every workspace of one emulator shares: its app, server, clock, limits and failures."""
+
+
 class WorkspaceEmulator(SlackEmulator):
     """A second (third ...) workspace of a :class:`SlackEmulator`: its own users, channels,
     messages and tokens, on the parent's server. Made by :meth:`SlackEmulator.add_workspace`."""
@@ -603,23 +563,11 @@ class WorkspaceEmulator(SlackEmulator):
     def __init__(self, parent: SlackEmulator, state: WorkspaceState, api: WebApi) -> None:
         # not SlackEmulator.__init__: everything but the workspace is the parent's
         self._parent = parent
-        self.signing_secret = parent.signing_secret
+        for name in SHARED_WITH_PARENT:
+            setattr(self, name, getattr(parent, name))
         self.bot_token = api.bot_token
-        self.app_token = parent.app_token
-        self.verification_token = parent.verification_token
-        self.ack_timeout = parent.ack_timeout
         self.state = state
         self.api = api
-        self.clock = parent.clock
-        self.recorder = parent.recorder
-        self.limiter = parent.limiter
-        self.failures = parent.failures
-        self.history_limits = parent.history_limits
-        self.hub = parent.hub
-        self.core = parent.core
-        self._workspaces = parent._workspaces
-        self._deleted_user_dm_error = parent._deleted_user_dm_error
-        self._trigger_ttl = parent._trigger_ttl
 
     @property
     def _thread(self) -> ThreadLoop | None:

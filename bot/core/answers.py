@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.prompts import default_bank
+from bot.core.prompts import Prompt, PromptBank, default_bank
 from bot.runtime import Runtime
 from bot.storage.models import CheckinRound, Delivery, DeliveryKind, DeliveryStatus, Note, Response
 
@@ -34,9 +34,11 @@ __all__ = [
     "current_answers",
     "given_answers",
     "is_closed",
+    "note_row",
     "pseudonym_of",
     "record_answer",
     "record_note",
+    "response_row",
     "upsert",
 ]
 
@@ -87,6 +89,45 @@ def is_closed(delivery: Delivery, now: datetime) -> bool:
 def pseudonym_of(runtime: Runtime, workspace_id: str, user_id: str, period_start: date) -> str:
     """The keyed pseudonym the user's answers of that week are stored under."""
     return runtime.pseudonyms.weekly(workspace_id, user_id, period_start)
+
+
+def response_row(
+    bank: PromptBank,
+    workspace_id: str,
+    who: str,
+    period_start: date,
+    context: str,
+    prompt: Prompt,
+    value: str,
+    moment: str | None = None,
+) -> dict[str, Any]:
+    """The :class:`Response` columns of one answer (a check-in's, or with its ``moment`` a
+    nudge's): its week and kind, nothing finer. ``who`` is :func:`pseudonym_of` the week."""
+    return {
+        "workspace_id": workspace_id,
+        "period_start": period_start,
+        "context": context,
+        "moment": moment,
+        "pseudonym": who,
+        "prompt_id": prompt.id,
+        "dimension": prompt.dimension.value,
+        "value": value,
+        "score": bank.score(prompt, value),  # behaviour only: never a situation or decision
+    }
+
+
+def note_row(
+    workspace_id: str, who: str, period_start: date, context: str, text: str, shared: bool
+) -> dict[str, Any]:
+    """The :class:`Note` columns of a check-in's note (``shared``: the digest may quote it)."""
+    return {
+        "workspace_id": workspace_id,
+        "period_start": period_start,
+        "context": context,
+        "pseudonym": who,
+        "text": text,
+        "shared": bool(shared),
+    }
 
 
 async def _round_and_delivery(
@@ -184,17 +225,7 @@ async def record_answer(
         value = raw_value.strip() if isinstance(raw_value, str) else ""
         if value not in {option.value for option in prompt.answer.choices()}:
             raise AnswerError("That is not one of the answers to this question.")
-        values = {
-            "workspace_id": workspace_id,
-            "period_start": rnd.period_start,
-            "context": context,
-            "moment": None,
-            "pseudonym": who,
-            "prompt_id": prompt.id,
-            "dimension": prompt.dimension.value,
-            "value": value,
-            "score": bank.score(prompt, value),  # behaviour only: never a situation or decision
-        }
+        values = response_row(bank, workspace_id, who, rnd.period_start, context, prompt, value)
         keys = ("context", "pseudonym", "prompt_id")
         await session.exec(upsert(runtime.db.dialect, Response, values, keys))
         return await given_answers(session, context, who)
@@ -221,14 +252,7 @@ async def record_note(
         context = context_for(rnd.period_start)
         if not any(bank.has_prompt(p) and bank.prompt(p).kind == "text" for p in rnd.prompt_ids):
             raise AnswerError("This check-in does not ask for a note.")
-        values = {
-            "workspace_id": workspace_id,
-            "period_start": rnd.period_start,
-            "context": context,
-            "pseudonym": who,
-            "text": body,
-            "shared": bool(shared),
-        }
+        values = note_row(workspace_id, who, rnd.period_start, context, body, shared)
         await session.exec(upsert(runtime.db.dialect, Note, values, ("context", "pseudonym")))
         note = await _note(session, context, who)
     assert note is not None

@@ -108,7 +108,10 @@ async def home_for(
     async with runtime.db.session() as session:
         person = await session.get(Person, (workspace_id, user_id))
         data.tz = _known_zone(tz) or _known_zone(person.tz if person else None) or "UTC"
-        data.this_week = await _checkin_status(runtime, session, bank, workspace_id, user_id)
+        rep_teams = [t.id for t in member_of[teams.REP]]
+        data.this_week = await _checkin_status(
+            runtime, session, bank, workspace_id, user_id, rep_teams
+        )
         mine = [s.team for s in summaries] if is_admin else member_of[teams.MANAGER]
         data.digests = await _latest_digests(session, mine)
         if is_admin:
@@ -130,7 +133,12 @@ def _known_zone(name: str | None) -> str | None:
 
 
 async def _checkin_status(
-    runtime: Runtime, session: AsyncSession, bank: PromptBank, workspace_id: str, user_id: str
+    runtime: Runtime,
+    session: AsyncSession,
+    bank: PromptBank,
+    workspace_id: str,
+    user_id: str,
+    rep_teams: list[int | None],
 ) -> CheckinStatus | None:
     """The person's open check-in, or else the latest one they answered (closed): each of
     its questions counted once, answered or not."""
@@ -173,13 +181,13 @@ async def _checkin_status(
     if not answered:
         return None
     period = max(answered)  # the latest week they answered, closed
-    rounds = (
-        await session.exec(
-            select(CheckinRound.prompt_ids).where(
-                CheckinRound.workspace_id == workspace_id, CheckinRound.period_start == period
-            )
-        )
-    ).all()
+    # the rounds that may have asked them: their teams' of that week that list them among its
+    # reps (not every round of the workspace: 1,000 teams' rounds per Home, bench/memory)
+    theirs = col(CheckinRound.team_id).in_(rep_teams)
+    query = select(CheckinRound.prompt_ids, CheckinRound.reps).where(
+        theirs, CheckinRound.period_start == period
+    )
+    rounds = [ids for ids, reps in (await session.exec(query)).all() if user_id in reps]
     # the round they answered: the one whose questions cover most of their answers
     asked = max(
         (_questions(bank, ids) for ids in rounds),

@@ -144,17 +144,10 @@ async def record_nudge_answer(
             now.astimezone(zone(team.timezone)).date()
         )
         who = answers.pseudonym_of(runtime, workspace_id, user_id, period)
-        values = {
-            "workspace_id": workspace_id,
-            "period_start": period,
-            "context": content.answer_context,
-            "moment": content.moment.value,
-            "pseudonym": who,
-            "prompt_id": prompt.id,
-            "dimension": prompt.dimension.value,
-            "value": value,
-            "score": bank.score(prompt, value),  # behaviour only: never a situation or decision
-        }
+        values = answers.response_row(
+            bank, workspace_id, who, period, content.answer_context, prompt, value,
+            moment=content.moment.value,
+        )  # fmt: skip
         keys = ("context", "pseudonym", "prompt_id")
         await session.exec(answers.upsert(runtime.db.dialect, Response, values, keys))
         given = await answers.given_answers(session, content.answer_context, who)

@@ -168,13 +168,19 @@ async def remove_people(
     return [u for u in users if u in present]
 
 
-async def _teams_of(session: AsyncSession, workspace_id: str) -> Sequence[Team]:
-    """The workspace's teams, by name."""
-    return (
-        await session.exec(
-            select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
-        )
-    ).all()
+async def _teams_of(
+    session: AsyncSession, workspace_id: str, limit: int | None = None
+) -> Sequence[Team]:
+    """The workspace's teams, by name (the first ``limit`` of them, when given)."""
+    query = select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
+    return (await session.exec(query if limit is None else query.limit(limit))).all()
+
+
+async def count(db: Database, workspace_id: str) -> int:
+    """How many teams the workspace has."""
+    async with db.session() as session:
+        query = select(func.count()).select_from(Team).where(Team.workspace_id == workspace_id)
+        return int((await session.exec(query)).one())
 
 
 async def summaries(db: Database, workspace_id: str) -> list[TeamSummary]:
@@ -203,16 +209,19 @@ async def summaries(db: Database, workspace_id: str) -> list[TeamSummary]:
     ]
 
 
-async def overview(db: Database, workspace_id: str) -> list[TeamCount]:
-    """Every team of the workspace with its head counts, counted by the database."""
+async def overview(db: Database, workspace_id: str, limit: int | None = None) -> list[TeamCount]:
+    """The workspace's teams (the first ``limit`` by name, when given: ``/trust status`` shows
+    30 of them, and 50 at once each holding 1,000 teams took 120 MB, bench/memory) with their
+    head counts, counted by the database."""
     async with db.session() as session:
-        teams = await _teams_of(session, workspace_id)
+        teams = await _teams_of(session, workspace_id, limit)
+        members = select(col(Member.team_id), col(Member.role), func.count()).where(
+            Member.workspace_id == workspace_id
+        )
+        if limit is not None:
+            members = members.where(col(Member.team_id).in_([t.id for t in teams]))
         counted = (
-            await session.exec(
-                select(col(Member.team_id), col(Member.role), func.count())
-                .where(Member.workspace_id == workspace_id)
-                .group_by(col(Member.team_id), col(Member.role))
-            )
+            await session.exec(members.group_by(col(Member.team_id), col(Member.role)))
         ).all()
     counts: dict[tuple[int | None, str], int] = {(t, role): int(n) for t, role, n in counted}
     return [

@@ -397,48 +397,62 @@ class Simulation:
     def _click_gap(self, rng: random.Random) -> None:
         self.clock.advance(rng.uniform(2.0, 12.0))
 
-    def _answer_checkin(self, persona: Persona, round_id: int, rng: random.Random) -> Action:
-        async def click() -> None:
-            rt, user = self.rt, persona.id
+    def _answered(self, clicks: Action, answered: Callable[[], None]) -> Action:
+        """``clicks`` as one action: a refusal is counted by its message, else ``answered``."""
+
+        async def act() -> None:
             try:
-                state = await answers.checkin_state(rt, WS, user, round_id)
-                for prompt_id in state.round.prompt_ids:
-                    if not self.bank.has_prompt(prompt_id):
-                        continue
-                    if self.bank.prompt(prompt_id).kind == "text":
-                        if rng.random() < persona.notes:
-                            shared = rng.random() < persona.shares
-                            text = f"{rng.choice(NOTES)} (#{rng.randrange(10**6):06d})"
-                            await answers.record_note(rt, WS, user, round_id, text, shared)
-                            self.log.notes.append((user, text, shared))
-                    else:
-                        value = self._value(persona, prompt_id, rng)
-                        await answers.record_answer(rt, WS, user, round_id, prompt_id, value)
-                    self._click_gap(rng)
+                await clicks()
             except answers.AnswerError as refused:
                 self.log.refused[refused.message] += 1
                 return
+            answered()
+
+        return act
+
+    def _answer_checkin(self, persona: Persona, round_id: int, rng: random.Random) -> Action:
+        user = persona.id
+
+        async def clicks() -> None:
+            rt = self.rt
+            state = await answers.checkin_state(rt, WS, user, round_id)
+            for prompt_id in state.round.prompt_ids:
+                if not self.bank.has_prompt(prompt_id):
+                    continue
+                if self.bank.prompt(prompt_id).kind == "text":
+                    if rng.random() < persona.notes:
+                        shared = rng.random() < persona.shares
+                        text = f"{rng.choice(NOTES)} (#{rng.randrange(10**6):06d})"
+                        await answers.record_note(rt, WS, user, round_id, text, shared)
+                        self.log.notes.append((user, text, shared))
+                else:
+                    value = self._value(persona, prompt_id, rng)
+                    await answers.record_answer(rt, WS, user, round_id, prompt_id, value)
+                self._click_gap(rng)
+
+        def answered() -> None:
             self.log.checkin_answers[user] += 1
             self.log.answered_by.add(user)
 
-        return click
+        return self._answered(clicks, answered)
 
     def _answer_nudge(self, persona: Persona, delivery_id: int, rng: random.Random) -> Action:
-        async def click() -> None:
-            rt, user = self.rt, persona.id
-            try:
-                state = await nudges.nudge_state(rt, WS, user, delivery_id)
-                for prompt_id in state.content.prompt_ids:
-                    value = self._value(persona, prompt_id, rng)
-                    await nudges.record_nudge_answer(rt, WS, user, delivery_id, prompt_id, value)
-                    self._click_gap(rng)
-            except answers.AnswerError as refused:
-                self.log.refused[refused.message] += 1
-                return
-            self.log.nudge_answers.setdefault(state.content.change.value, set()).add(user)
+        user, changes = persona.id, list[str]()
+
+        async def clicks() -> None:
+            rt = self.rt
+            state = await nudges.nudge_state(rt, WS, user, delivery_id)
+            changes.append(state.content.change.value)
+            for prompt_id in state.content.prompt_ids:
+                value = self._value(persona, prompt_id, rng)
+                await nudges.record_nudge_answer(rt, WS, user, delivery_id, prompt_id, value)
+                self._click_gap(rng)
+
+        def answered() -> None:
+            self.log.nudge_answers.setdefault(changes[-1], set()).add(user)
             self.log.answered_by.add(user)
 
-        return click
+        return self._answered(clicks, answered)
 
 
 async def send_due(rt: Runtime) -> list[tuple[Delivery, recipients.Go | recipients.Hold]]:

@@ -35,34 +35,19 @@ def owners(stolen: Stolen, adversary: Adversary) -> dict[str, str]:
 
 
 FAMILIES = [
-    pytest.param("same row", id="same-row"),
-    pytest.param(
-        "references",
-        id="team-and-round-sets",
-    ),
-    pytest.param(
-        "shared values",
-        id="shared-values",
-    ),
-    pytest.param(
-        "week+category",
-        id="week-and-moment",
-    ),
-    pytest.param("counts", id="counts-per-week"),
-    pytest.param("time exact", id="time-exact"),
-    pytest.param(
-        "time 1 min",
-        id="time-minute",
-    ),
-    pytest.param(
-        "time 1 h",
-        id="time-hour",
-    ),
-    pytest.param("time 1 day", id="time-day"),
-    pytest.param(
-        "all + elimination",
-        id="all-and-elimination",
-    ),
+    pytest.param(family, id=name)
+    for family, name in (
+        ("same row", "same-row"),
+        ("references", "team-and-round-sets"),
+        ("shared values", "shared-values"),
+        ("week+category", "week-and-moment"),
+        ("counts", "counts-per-week"),
+        ("time exact", "time-exact"),
+        ("time 1 min", "time-minute"),
+        ("time 1 h", "time-hour"),
+        ("time 1 day", "time-day"),
+        ("all + elimination", "all-and-elimination"),
+    )
 ]
 
 

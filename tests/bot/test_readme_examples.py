@@ -10,16 +10,16 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.core import rotation
-from bot.core.deals import NudgeContent
 from bot.core.home import CheckinStatus, HomeData
 from bot.core.nudges import NudgeState
-from bot.core.prompts import DealChange, MomentKey, default_bank
+from bot.core.prompts import MomentKey, default_bank
 from bot.core.rep_page import BlindSpot, DealEvidence, Practice, RepPage, Trend
 from bot.demo import render
 from bot.slack.kit.checkin import checkin_message, checkin_tip
 from bot.slack.kit.home import home_view
 from bot.slack.kit.nudge import nudge_message
 from bot.storage.models import CheckinRound
+from tests.support.deals import nudge_content
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 AT = datetime(2026, 12, 7, 10, tzinfo=UTC)
@@ -52,25 +52,14 @@ def test_the_readme_shows_the_checkin_and_the_nudge_as_built() -> None:
         bank, rnd, clicked, None, tip=checkin_tip(bank, rnd), deal="Globex renewal"
     )
     moment = bank.moment(MomentKey.FIRST_CONTACT)
-    content = NudgeContent(
-        delivery_id=9,
-        deal_event_id=3,
+    content = nudge_content(
+        MomentKey.FIRST_CONTACT,
         workspace_id="T0ACME",
-        user_id="U1",
-        team_id=1,
         deal_id="D-7",
         deal_name="Initech platform deal",
-        change=DealChange.STAGE_CHANGED,
-        moment=MomentKey.FIRST_CONTACT,
         from_value="Prospecting",
         to_value="Discovery",
         occurred_at=AT,
-        title=moment.title,
-        intro=moment.intro,
-        prompt_ids=moment.prompts,
-        rule=moment.rule,
-        answer_context="nudge:x",
-        note=moment.note,
     )
     answers = dict(zip(moment.prompts, ("yes", "no", "yes"), strict=True))
     nudge = nudge_message(bank, NudgeState(content, answers, False, "D1", "1.2"))

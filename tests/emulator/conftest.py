@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from aiohttp import web
+from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from slack_emulator import SlackEmulator
@@ -27,6 +28,14 @@ def emu() -> Iterator[SlackEmulator]:
         e.add_user("U3", name="gone", deleted=True, email="gone@example.com")
         e.add_channel("C1", name="sales-managers")
         yield e
+
+
+def second_workspace(emu: SlackEmulator) -> tuple[SlackEmulator, WebClient, WebClient]:
+    """Workspace T0002 "Beta" (bot token ``xoxb-beta``) added now, and a Web API client for
+    each of the two workspaces."""
+    beta = emu.add_workspace("T0002", "Beta", bot_token="xoxb-beta")
+    acme = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
+    return beta, acme, WebClient(token="xoxb-beta", base_url=emu.api_url)
 
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[web.StreamResponse]]

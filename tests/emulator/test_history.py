@@ -11,7 +11,7 @@ from slack_sdk.web import SlackResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_emulator import SlackEmulator
-from tests.emulator.conftest import BOT_TOKEN
+from tests.emulator.conftest import BOT_TOKEN, second_workspace
 
 
 def _post(client: WebClient, channel: str, text: str, **extra: Any) -> str:
@@ -215,10 +215,8 @@ def test_non_marketplace_minute_is_per_workspace(emu: SlackEmulator) -> None:
     """Slack's limits are counted "per API method per workspace/team per app"
     (docs.slack.dev/apis/web-api/rate-limits)."""
     emu.set_non_marketplace_history()
-    beta = emu.add_workspace("T0002", "Beta", bot_token="xoxb-beta")
+    beta, acme, other = second_workspace(emu)
     beta.add_channel("C2", name="beta-sales")
-    acme = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
-    other = WebClient(token="xoxb-beta", base_url=emu.api_url)
     assert acme.conversations_history(channel="C1")["ok"]
     assert other.conversations_history(channel="C2")["ok"]
     with pytest.raises(SlackApiError):

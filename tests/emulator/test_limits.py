@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -20,9 +22,17 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_emulator import SlackEmulator
-from tests.emulator.conftest import BOT_TOKEN
+from tests.emulator.conftest import BOT_TOKEN, second_workspace
 
 QUICK = FixedValueRetryIntervalCalculator(fixed_internal=0.01)
+
+
+def limited(call: Callable[[], object]) -> Any:
+    """What Slack answered ``call``, which it must refuse with a 429."""
+    with pytest.raises(SlackApiError) as exc:
+        call()
+    assert exc.value.response.status_code == 429
+    return exc.value.response
 
 
 def test_rate_limits_are_off_by_default(emu: SlackEmulator) -> None:
@@ -36,11 +46,8 @@ def test_post_message_is_limited_per_channel(emu: SlackEmulator) -> None:
     client = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
     client.chat_postMessage(channel="C1", text="first")
     client.chat_postMessage(channel="U1", text="other channel, own budget")
-    with pytest.raises(SlackApiError) as exc:
-        client.chat_postMessage(channel="C1", text="too soon")
-    assert exc.value.response.status_code == 429
-    assert exc.value.response.headers["Retry-After"] == "1"
-    assert exc.value.response["error"] == "ratelimited"
+    answer = limited(lambda: client.chat_postMessage(channel="C1", text="too soon"))
+    assert answer.headers["Retry-After"] == "1" and answer["error"] == "ratelimited"
     assert emu.calls[-1].status == 429
     assert [m["text"] for m in emu.messages("C1")] == ["first"]
 
@@ -50,9 +57,7 @@ def test_workspace_cap(emu: SlackEmulator) -> None:
     client = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
     client.chat_postMessage(channel="C1", text="1")
     client.chat_postMessage(channel="U1", text="2")
-    with pytest.raises(SlackApiError) as exc:
-        client.chat_postMessage(channel="U2", text="3")
-    assert exc.value.response.status_code == 429
+    limited(lambda: client.chat_postMessage(channel="U2", text="3"))
 
 
 def test_tiers_limit_per_method(emu: SlackEmulator) -> None:
@@ -60,10 +65,8 @@ def test_tiers_limit_per_method(emu: SlackEmulator) -> None:
     client = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
     client.users_info(user="U1")
     client.users_info(user="U2")
-    with pytest.raises(SlackApiError) as exc:
-        client.users_info(user="U1")
-    assert exc.value.response.status_code == 429
-    assert int(exc.value.response.headers["Retry-After"]) in (29, 30)  # one call per 30 s
+    answer = limited(lambda: client.users_info(user="U1"))
+    assert int(answer.headers["Retry-After"]) in (29, 30)  # one call per 30 s
     client.team_info()  # other methods keep their own budget (Tier 3 = 50/min)
 
 
@@ -209,10 +212,8 @@ def test_limits_are_counted_per_workspace(emu: SlackEmulator) -> None:
     """ "per API method per workspace/team per app" (docs.slack.dev/apis/web-api/rate-limits),
     and chat.postMessage's "one message per second per channel" with a workspace-wide cap."""
     emu.set_rate_limits(tier_per_min={"users.info": 1})
-    beta = emu.add_workspace("T0002", "Beta", bot_token="xoxb-beta")
+    beta, acme, other = second_workspace(emu)
     beta.add_user("U1", name="ana-beta")
-    acme = WebClient(token=BOT_TOKEN, base_url=emu.api_url)
-    other = WebClient(token="xoxb-beta", base_url=emu.api_url)
     assert acme.users_info(user="U1")["ok"]
     assert other.users_info(user="U1")["ok"]
     acme.chat_postMessage(channel="U1", text="acme")

@@ -11,8 +11,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.core import deals, teams
-from bot.core.deals import DealUpdate
-from bot.core.prompts import DealChange
+from bot.core.deals import DealUpdate, NudgeContent
+from bot.core.prompts import DealChange, MomentKey, default_bank
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
@@ -146,6 +146,14 @@ async def nudges(rt: Runtime) -> list[Delivery]:
         return list((await s.exec(select(Delivery).order_by(col(Delivery.id)))).all())
 
 
+async def planned_for(rt: Runtime, user: str) -> DealEvent:
+    """The one stored deal event, planned: it forgets its rep, the open nudge names ``user``."""
+    [event] = await stored_events(rt)
+    assert (event.status, event.rep_user_id, event.rep_email) == (deals.NUDGED, None, None)
+    assert [d.user_id for d in await nudges(rt)] == [user]
+    return event
+
+
 async def no_lookup(workspace_id: str, email: str) -> str | None:
     raise AssertionError(f"no e-mail lookup expected, got {email}")
 
@@ -189,6 +197,33 @@ def settled(stack: Stack, count: int) -> list[DealEvent] | None:
     if len(found) == count and all(e.status != deals.ACCEPTED for e in found):
         return found
     return None
+
+
+def nudge_content(key: MomentKey, **changes: Any) -> NudgeContent:
+    """What a nudge DM shows for the deal moment ``key`` (the bank's title, intro, questions,
+    rule and note), about deal D-42 of U1 in team 1, with ``changes``."""
+    moment = default_bank().moment(key)
+    base = NudgeContent(
+        delivery_id=9,
+        deal_event_id=3,
+        workspace_id="T1",
+        user_id="U1",
+        team_id=1,
+        deal_id="D-42",
+        deal_name="Acme renewal",
+        change=DealChange.STAGE_CHANGED,
+        moment=key,
+        from_value="Proposal",
+        to_value="Negotiation/Review",
+        occurred_at=datetime(2026, 11, 23, 15, tzinfo=UTC),
+        title=moment.title,
+        intro=moment.intro,
+        prompt_ids=moment.prompts,
+        rule=moment.rule,
+        answer_context="nudge:x",
+        note=moment.note,
+    )
+    return replace(base, **changes)
 
 
 async def nudged_event(

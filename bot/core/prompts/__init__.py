@@ -12,8 +12,29 @@ team) or a ``decision`` (seed 000's go / stop, qualifying out); and every answer
 
 from __future__ import annotations
 
+from bot.core.prompts.answers import (
+    Answer,
+    ChoiceAnswer,
+    ChoiceOption,
+    Feedback,
+    ScaleAnswer,
+    TextAnswer,
+    YesNoAnswer,
+)
+from bot.core.prompts.bank import (
+    PromptBank,
+)
 from bot.core.prompts.loading import default_bank, load_bank
-from bot.core.prompts.model import (
+from bot.core.prompts.prompt import (
+    VERDICTS,
+    InvestmentRule,
+    Moment,
+    Prompt,
+    Tip,
+    Verdict,
+    VerdictName,
+)
+from bot.core.prompts.vocabulary import (
     CHECKIN,
     DIDNT_COME_UP,
     DIDNT_COME_UP_LABEL,
@@ -23,28 +44,13 @@ from bot.core.prompts.model import (
     RULE_MOMENTS,
     SEEDS,
     TRUST_AND_VALUE,
-    VERDICTS,
     YES,
-    Answer,
     Audience,
-    ChoiceAnswer,
-    ChoiceOption,
     DealChange,
     Dimension,
-    Feedback,
-    InvestmentRule,
     Measures,
-    Moment,
     MomentKey,
-    Prompt,
-    PromptBank,
     PromptBankError,
-    ScaleAnswer,
-    TextAnswer,
-    Tip,
-    Verdict,
-    VerdictName,
-    YesNoAnswer,
 )
 
 __all__ = [

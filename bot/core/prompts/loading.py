@@ -17,7 +17,21 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.core.prompts.model import (
+from bot.core.prompts.answers import (
+    YesNoAnswer,
+)
+from bot.core.prompts.bank import (
+    MomentsFile,
+    PromptBank,
+    QuestionsFile,
+    TipsFile,
+)
+from bot.core.prompts.prompt import (
+    Moment,
+    Prompt,
+    Tip,
+)
+from bot.core.prompts.vocabulary import (
     CHECKIN,
     INTRO_FIELDS,
     MOMENTS_FILE,
@@ -26,16 +40,8 @@ from bot.core.prompts.model import (
     TIPS_FILE,
     Dimension,
     Measures,
-    Moment,
     MomentKey,
-    MomentsFile,
-    Prompt,
-    PromptBank,
     PromptBankError,
-    QuestionsFile,
-    Tip,
-    TipsFile,
-    YesNoAnswer,
 )
 
 try:  # libyaml's parser is several times faster; the constructor stays the safe one

@@ -314,12 +314,13 @@ STATUS_TEAMS = 30
 
 
 async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
-    found = await teams.overview(rt.db, c.workspace_id)
+    found = await teams.overview(rt.db, c.workspace_id, limit=STATUS_TEAMS)
+    total = await teams.count(rt.db, c.workspace_id)
     extra = await admins.listed(rt.db, c.workspace_id)
     async with rt.db.session() as session:
         log = await audit.recent(session, c.workspace_id)
     now = rt.clock.now()
-    lines = [f"*Teams*: {len(found)}"]
+    lines = [f"*Teams*: {total}"]
     lines += [
         f"• {mark(s.team.name)}{' (paused)' if s.team.paused else ''}: {s.reps} reps, "
         f"{s.managers} managers, check-in {s.schedule}"
@@ -328,11 +329,11 @@ async def show_status(rt: Runtime, c: Caller, cmd: Command) -> Reply:
             if s.team.paused
             else f"; next from {checkins.next_checkin(s.team, now):%a %d %b %H:%M} UTC"
         )
-        for s in found[:STATUS_TEAMS]
+        for s in found
     ]
-    if len(found) > STATUS_TEAMS:
-        lines.append(f"• … and {len(found) - STATUS_TEAMS} more: `/trust team list`")
-    lines += await _outcome_lines(rt, [s.team for s in found[:STATUS_TEAMS]])
+    if total > len(found):
+        lines.append(f"• … and {total - len(found)} more: `/trust team list`")
+    lines += await _outcome_lines(rt, [s.team for s in found])
     counts = await outbox.counts(rt.db, c.workspace_id)
     shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "none yet"
     lines.append(f"*Deliveries*: {shown}")

@@ -79,14 +79,7 @@ def test_migrate_then_serve_answers_healthz_and_signed_help(tmp_path: Path) -> N
         port = free_port()
         proc = subprocess.Popen(
             [*TRUSTBOT, "serve", "--port", str(port), "--host", "127.0.0.1"],
-            env=env(
-                tmp_path,
-                SLACK_BOT_TOKEN="xoxb-cli",
-                SLACK_SIGNING_SECRET="cli-secret",
-                SLACK_API_URL=emu.api_url,
-                TRUSTBOT_PSEUDONYM_KEY="cli-pseudonym-key-123",
-                TRUSTBOT_WEBHOOK_SECRET="cli-webhook",
-            ),
+            env=env(tmp_path, SLACK_API_URL=emu.api_url, **SERVE_SETTINGS),
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

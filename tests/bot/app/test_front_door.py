@@ -155,15 +155,10 @@ def test_a_body_at_the_cap_still_reaches_the_route(served: Running) -> None:
 @pytest.fixture
 def quick_deadline(sqlite_url: str) -> Iterator[ServerThread]:
     """The app with a 1 s body deadline (10 s in production), so that a test can wait it out."""
-    with SlackEmulator(scopes=APP_SCOPES, bot_token="xoxb-fd", signing_secret="fd") as emu:
-        settings = load_settings(
-            SLACK_BOT_TOKEN="xoxb-fd",
-            SLACK_SIGNING_SECRET="fd",
-            SLACK_API_URL=emu.api_url,
-            TRUSTBOT_DATABASE_URL=sqlite_url,
-            TRUSTBOT_PSEUDONYM_KEY="front-door-pseudonym-key",
-            TRUSTBOT_WEBHOOK_SECRET="fd-webhook",
-        )
+    token, secret = SERVE_SETTINGS["SLACK_BOT_TOKEN"], SERVE_SETTINGS["SLACK_SIGNING_SECRET"]
+    with SlackEmulator(scopes=APP_SCOPES, bot_token=token, signing_secret=secret) as emu:
+        database = {"SLACK_API_URL": emu.api_url, "TRUSTBOT_DATABASE_URL": sqlite_url}
+        settings = load_settings(**SERVE_SETTINGS, **database)
         server = TrustbotServer(
             lambda: Runtime(settings=settings, db=Database(sqlite_url)),
             port=0,

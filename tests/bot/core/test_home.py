@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import select
 
 from bot.core import teams
-from bot.core.answers import context_for
+from bot.core.answers import context_for, pseudonym_of
 from bot.core.digests import Figures
 from bot.core.home import home_for
 from bot.core.prompts import GOAL_PROMPT_ID
@@ -15,7 +15,7 @@ from bot.core.trust.commands import Caller
 from bot.core.trust.registry import execute, parse
 from bot.core.untrusted import unmarked
 from bot.storage import Database
-from bot.storage.models import CheckinRound, Delivery, DeliveryStatus, Digest, Person
+from bot.storage.models import CheckinRound, Delivery, DeliveryStatus, Digest, Person, Response
 from tests.support.teams import (
     SCALES,
     W3,
@@ -84,6 +84,12 @@ async def test_summaries_and_counts_put_every_member_under_its_own_team(db: Data
     assert [(c.team.name, c.reps, c.managers) for c in await teams.overview(db, WS)] == [
         (f"t{n}", n + 1, 1) for n in range(5)
     ]
+    # the first teams by name only, counted as the whole list counts them
+    assert [(c.team.name, c.reps) for c in await teams.overview(db, WS, limit=2)] == [
+        ("t0", 1),
+        ("t1", 2),
+    ]
+    assert await teams.count(db, WS) == 5
     member_of = await teams.memberships(db, WS, "UM3")
     assert [t.name for t in member_of[teams.MANAGER]] == ["t3"] and member_of[teams.REP] == []
 
@@ -98,6 +104,52 @@ async def test_status_counts_every_team_and_lists_the_first_thirty(db: Database)
     text = unmarked(reply.text)
     assert "• team00: 1 reps, 1 managers" in text and "• team29: 3 reps" in text
     assert "team30" not in reply.text and "… and 2 more: `/trust team list`" in reply.text
+
+
+async def test_a_closed_checkin_counts_the_questions_of_the_reps_own_round(db: Database) -> None:
+    """Closed DMs name nobody, so Home finds the round of a closed week through the rep's
+    teams and the round's reps, not among every round of the workspace that week (another
+    team's round that asked the same must not count, and 1,000 teams' rounds were read per
+    Home)."""
+    rt = make_runtime(db, datetime.combine(W2 + timedelta(days=9), time(12), UTC))
+    east, [rep, _] = await make_team(rt, "east", 2)
+    west, west_reps = await make_team(rt, "west", 2)
+    # both rounds asked what the rep answered; only east's, the larger, asked them
+    ours, smaller = ["p.one", "p.two", "p.three", "p.four", "p.five"], ["p.one", "p.two", "p.x"]
+    async with db.session() as session:
+        for team, prompt_ids, reps in ((east, ours, [rep]), (west, smaller, west_reps)):
+            session.add(
+                CheckinRound(
+                    workspace_id=WS,
+                    team_id=team.id or 0,
+                    period_start=W2,
+                    period_end=W2 + timedelta(days=6),
+                    prompt_ids=prompt_ids,
+                    reps=reps,
+                    created_at=rt.clock.now(),
+                )
+            )
+        who = pseudonym_of(rt, WS, rep, W2)
+        for prompt_id in ours[:2]:
+            session.add(
+                Response(
+                    workspace_id=WS,
+                    period_start=W2,
+                    context=context_for(W2),
+                    pseudonym=who,
+                    prompt_id=prompt_id,
+                    dimension="candor",
+                    value="4",
+                    score=4,
+                )
+            )
+    home = await home_for(rt, WS, rep, is_admin=False)
+    assert home.this_week is not None
+    assert (home.this_week.period_start, home.this_week.answered, home.this_week.asked) == (
+        W2,
+        2,
+        5,
+    )
 
 
 async def test_counts_and_statuses_are_right_and_times_are_the_reps(db: Database) -> None:

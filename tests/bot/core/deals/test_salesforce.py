@@ -30,9 +30,18 @@ from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.runtime.settings import DEAL_CHANGES, SettingsError, load_settings
 from bot.storage import Database
-from bot.storage.models import DealEvent, DealState
+from bot.storage.models import DealState
 from slack_emulator.delivery import slack_signature  # an independent implementation
-from tests.support.deals import KEY, LONDON, SECRET, Directory, deals_runtime, nudges
+from tests.support.deals import (
+    KEY,
+    LONDON,
+    SECRET,
+    Directory,
+    deals_runtime,
+    nudges,
+    planned_for,
+    stored_events,
+)
 from tests.support.salesforce import (
     ACCOUNT,
     BILLION_LAUGHS,
@@ -476,11 +485,6 @@ async def post(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
     return await client.post(URL, content=body, headers=HEADERS)
 
 
-async def stored(rt: Runtime) -> list[DealEvent]:
-    async with rt.db.session() as s:
-        return list((await s.exec(select(DealEvent).order_by(DealEvent.id))).all())  # type: ignore[arg-type]
-
-
 async def states(rt: Runtime) -> int:
     async with rt.db.session() as s:
         return int((await s.exec(select(func.count()).select_from(DealState))).one())
@@ -508,14 +512,14 @@ async def test_an_outbound_message_is_stored_and_acknowledged(
     # the first news of the deal (at proposal): remembered, acknowledged, no update
     first = await post(client, message("Proposal/Price Quote", extra=owner()))
     assert acked(first)
-    assert await stored(runtime) == [] and await states(runtime) == 1
+    assert await stored_events(runtime) == [] and await states(runtime) == 1
     # into negotiation: a stage change, whose rep is found by the owner's e-mail
     reply = await post(
         client,
         message(notification="04l5w00005286hBBBQ", modified="2020-05-10T09:00:00Z", extra=owner()),
     )
     assert acked(reply)
-    [event] = await stored(runtime)
+    [event] = await stored_events(runtime)
     assert (event.source, event.event_id, event.deal_id, event.change) == (
         "salesforce",
         "04l5w00005286hBBBQ:stage_changed",
@@ -529,10 +533,7 @@ async def test_an_outbound_message_is_stored_and_acknowledged(
     )
     assert route(event.change, event.from_value, event.to_value).moment is Moment.NEGOTIATION
     await hooks.drain()
-    [event] = await stored(runtime)
-    # planned: the event forgets its rep, the open nudge names them
-    assert (event.status, event.rep_user_id, event.rep_email) == (deals.NUDGED, None, None)
-    assert [d.user_id for d in await nudges(runtime)] == [LONDON]
+    await planned_for(runtime, LONDON)
     [delivery] = await nudges(runtime)
     content = await deals.nudge_context(runtime, delivery)
     assert content.moment is MomentKey.NEGOTIATION  # with its own questions (client first)
@@ -550,7 +551,7 @@ async def test_closed_lost_is_the_lost_moment(
         extra=owner(),
     )
     assert acked(await post(client, lost))
-    [event] = await stored(runtime)
+    [event] = await stored_events(runtime)
     assert (event.change, event.from_value, event.to_value) == (
         "lost",
         "Negotiation/Review",
@@ -567,7 +568,7 @@ async def test_a_redelivery_is_acknowledged_and_stored_once(
 ) -> None:
     assert acked(await post(client, message("Closed Won", closed=True, won=True)))
     assert acked(await post(client, message("Closed Won", closed=True, won=True)))
-    [event] = await stored(runtime)
+    [event] = await stored_events(runtime)
     assert event.change == "won"
 
 
@@ -575,7 +576,7 @@ async def test_a_message_about_other_objects_is_acknowledged(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     assert acked(await post(client, ACCOUNT))
-    assert await stored(runtime) == [] and await states(runtime) == 0
+    assert await stored_events(runtime) == [] and await states(runtime) == 0
 
 
 async def test_another_org_is_refused_with_a_fault(
@@ -584,7 +585,7 @@ async def test_another_org_is_refused_with_a_fault(
     reply = await post(client, PERCEPTION)  # org 00D7F00000107XsUAI
     assert faulted(reply, 403)
     assert "OrganizationId" in reply.text
-    assert await stored(runtime) == [] and await states(runtime) == 0
+    assert await stored_events(runtime) == [] and await states(runtime) == 0
 
 
 async def test_the_org_may_be_configured_in_its_15_character_form(
@@ -606,7 +607,7 @@ async def test_without_an_org_setting_outbound_messages_are_refused(
         reply = await post(http, message("Closed Won", closed=True, won=True))
     await webhooks.aclose()
     assert faulted(reply, 503, "soapenv:Server") and "TRUSTBOT_SALESFORCE_ORG_ID" in reply.text
-    assert await stored(rt) == []
+    assert await stored_events(rt) == []
 
 
 @pytest.mark.parametrize("body", list(HOSTILE.values()), ids=list(HOSTILE))
@@ -615,14 +616,14 @@ async def test_hostile_xml_is_400_and_stores_nothing(
 ) -> None:
     reply = await post(client, body)
     assert faulted(reply, 400)
-    assert await stored(runtime) == [] and await states(runtime) == 0
+    assert await stored_events(runtime) == [] and await states(runtime) == 0
 
 
 async def test_a_body_over_1_mib_is_413(client: httpx.AsyncClient, runtime: Runtime) -> None:
     padding = "     <sf:Description>" + "x" * (1024 * 1024) + "</sf:Description>\n"
     reply = await post(client, message(extra=padding))
     assert faulted(reply, 413)
-    assert await stored(runtime) == []
+    assert await stored_events(runtime) == []
 
 
 async def test_a_bad_field_is_400_naming_it(client: httpx.AsyncClient, runtime: Runtime) -> None:
@@ -640,7 +641,7 @@ async def test_an_action_mapped_to_a_change_is_that_change(
     async with client_for(webhooks) as http:
         assert acked(await post(http, message()))  # the first news, but the rule says "stage"
     await webhooks.aclose()
-    [event] = await stored(rt)
+    [event] = await stored_events(rt)
     assert (event.change, event.to_value) == ("stage_changed", "Negotiation/Review")
 
 
@@ -675,7 +676,7 @@ async def test_a_signed_callout_is_stored_like_a_message(
     }
     again = await client.post(URL, content=moved, headers=signed(clock, moved))
     assert again.json() == {"accepted": False, "ignored": 1}  # seen: no update at all
-    [event] = await stored(runtime)
+    [event] = await stored_events(runtime)
     assert (event.change, event.from_value, event.to_value) == (
         "stage_changed",
         "Proposal/Price Quote",
@@ -696,7 +697,7 @@ async def test_a_callout_needs_the_signature_and_the_org(
     assert (reply.status_code, reply.json()["field"]) == (403, "org_id")
     bad = b'{"opportunities": []}'
     assert (await client.post(URL, content=bad, headers=signed(clock, bad))).status_code == 400
-    assert await stored(runtime) == [] and await states(runtime) == 0
+    assert await stored_events(runtime) == [] and await states(runtime) == 0
 
 
 # --------------------------------------------------------------------------- any input

@@ -14,6 +14,7 @@ from bot.core.nudges import NudgeState
 from bot.core.prompts import DealChange, MomentKey, default_bank
 from bot.slack.kit.nudge import CLOSED_TEXT, RULE_HINT, nudge_message
 from slack_emulator import validate_blocks
+from tests.support.deals import nudge_content
 
 BANK = default_bank()
 AT = datetime(2026, 11, 23, 15, tzinfo=UTC)
@@ -21,27 +22,8 @@ LIKE, VALUE, WORTH = BANK.investment_rule.prompts
 
 
 def content(key: MomentKey, change: DealChange = DealChange.STAGE_CHANGED) -> NudgeContent:
-    moment = BANK.moment(key)
-    return NudgeContent(
-        delivery_id=9,
-        deal_event_id=3,
-        workspace_id="T1",
-        user_id="U1",
-        team_id=1,
-        deal_id="D-42",
-        deal_name="Acme <renewal>",
-        change=change,
-        moment=key,
-        from_value="Proposal",
-        to_value="Negotiation/Review",
-        occurred_at=AT,
-        title=moment.title,
-        intro=moment.intro_for(days="30", times="second", percent="15%"),
-        prompt_ids=moment.prompts,
-        rule=moment.rule,
-        answer_context="nudge:x",
-        note=moment.note,
-    )
+    intro = BANK.moment(key).intro_for(days="30", times="second", percent="15%")
+    return nudge_content(key, deal_name="Acme <renewal>", change=change, intro=intro)
 
 
 def build(

@@ -69,7 +69,10 @@ async def _upload_chart(
     period = figures.period_start.isoformat()
     labels = {**digests.DIMENSION_LABELS, **figures.labels()}
     png = await charts.trend_chart(
-        figures.trend, title=chart_title(team.name, period), labels=labels
+        figures.trend,
+        title=chart_title(team.name, period),
+        labels=labels,
+        focus=figures.focus.dimension if figures.focus else None,
     )
     try:
         upload = await client.files_upload_v2(

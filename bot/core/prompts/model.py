@@ -716,6 +716,9 @@ class Tip(_Strict):
     text: Annotated[str, Field(min_length=1)]
     seed: tuple[str, ...]
     audience: tuple[Audience, ...] = (Audience.REP, Audience.MANAGER)
+    do: str | None = None
+    """Manager tips: one thing to do this week (a question for the 1:1, a habit to model),
+    shown as the digest's "This week, do:"."""
 
     @field_validator("dimension", mode="before")
     @classmethod
@@ -726,6 +729,11 @@ class Tip(_Strict):
     @classmethod
     def _known_seed(cls, v: object) -> tuple[str, ...]:
         return _seeds(v)
+
+    @field_validator("do")
+    @classmethod
+    def _do_fits(cls, v: str | None) -> str | None:
+        return None if v is None else _fits(v, TIP_TEXT_MAX, "tip do")
 
     @field_validator("audience", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bot.core.digests.figures import Trend
 
-__all__ = ["point", "render_trend_png", "trend_chart", "usual"]
+__all__ = ["point", "render_trend_png", "trend_chart", "usual", "value_range"]
 
 TEAM, USUAL, FOCUS, BARS = "#1f3b73", "#6b6b6b", "#c2410c", "#9db4d9"
 WIDTH, HEIGHT = 800, 450  # pixels of the PNG: legible on a phone at half width
@@ -32,7 +32,7 @@ _BARS_HEIGHT = 56  # the participation strip under the index
 MIN_WEEKS = 4  # the axis shows at least this many weeks, never 8 empty ones
 
 
-def _range(values: Sequence[float]) -> tuple[float, float]:
+def value_range(values: Sequence[float]) -> tuple[float, float]:
     """The index axis: the data with half a point around it, within 1..5 (a zoom that keeps
     week-to-week noise from looking flat or dramatic: at least 1.5 points tall)."""
     if not values:
@@ -118,7 +118,7 @@ def render_trend_png(
         ]
     base = usual(overall)
     values = [v for v in (*overall, *focused, base) if v is not None]
-    y_range = _range(values)
+    y_range = value_range(values)
     names = labels or {}
     s = _SCALE
     image = Image.new("RGB", (WIDTH * s, HEIGHT * s), _PAPER)

@@ -488,7 +488,9 @@ def _not_shown(
     items = [d.label for d in dimensions if d.index is None]
     if any(d.index is not None and d.distribution is None for d in dimensions):
         items.append("how scores spread")
-    if data.goal and not goal_exact(goal, period_start):
+    if data.goal and goal is None:
+        items.append("the goal mix")
+    elif data.goal and not goal_exact(goal, period_start):
         items.append("this week's exact goal split")
     if data.reflections and not moments_shown(moments):
         items.append("deal moments")

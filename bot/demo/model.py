@@ -119,6 +119,7 @@ class Outcome:
     coaching: Coaching | None = None
     charts: list[Path] = field(default_factory=list)
     elapsed: float = 0.0
+    manager_checkin: tuple[str, str] | None = None  # the latest one: (channel, ts)
 
 
 def settings_for(emu: SlackEmulator, database_url: str) -> Settings:

@@ -195,6 +195,8 @@ class DeliveryKind(enum.StrEnum):
 
     CHECKIN = "checkin"  # the weekly check-in DM of a round
     NUDGE = "nudge"  # a deal nudge DM
+    MANAGER = "manager"  # the manager's check-in of a round (estimates and a self-check)
+    SUMMARY = "summary"  # the team summary DM'd to a rep of a round once its digest is out
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -316,7 +318,9 @@ class ManagerEstimate(SQLModel, table=True):
     period_start: date
     pseudonym: str = Field(max_length=64)  # the manager's pseudonym of that week
     prompt_id: str = Field(max_length=80)
-    value: int  # percent of the team the manager thinks answers positively
+    # an estimate: the team's mean answer (1-5) the manager expects; a self-check
+    # ("self.*" prompt ids): 2 yes, 1 partly, 0 no (bot/core/manager_checkin.py)
+    value: int
 
 
 class DealEvent(SQLModel, table=True):

@@ -44,6 +44,7 @@ from bot.core.digests.publishing import (
     mark_posted,
     posted,
     release,
+    summary_for,
     unsettled,
 )
 
@@ -71,5 +72,6 @@ __all__ = [
     "posted",
     "prepare",
     "release",
+    "summary_for",
     "unsettled",
 ]

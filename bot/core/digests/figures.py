@@ -361,6 +361,8 @@ def _perception_gap(data: PeriodData, k: int, bank: PromptBank) -> list[GapFigur
             continue
         total, managers = estimate
         score_sum, answers, people = data.gap_scores.get(prompt_id, (0, 0, 0))
+        if not answers:
+            continue  # the team was not asked it (or nobody answered): nothing to compare
         team = _round(score_sum / answers) if answers and anonymity.enough(people, k) else None
         items.append(
             GapFigure(

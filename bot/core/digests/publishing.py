@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel import select as select_rows
@@ -23,7 +25,14 @@ from bot.core.digests.freezing import (
 )
 from bot.core.digests.periods import WEEK, digest_slot, latest_period
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Delivery, DeliveryStatus, Digest, Team
+from bot.storage.models import (
+    CheckinRound,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Digest,
+    Team,
+)
 
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT)
 """Deliveries whose check-in may still be answered (until ``expires_at``)."""
@@ -72,14 +81,81 @@ async def digest_for(
     return DigestResult(team=team, digest=digest, claimed=claimed)
 
 
+SUMMARY_OPEN = timedelta(days=7)
+"""How long a team summary DM names its rep (then it forgets whom, like a closed check-in)."""
+
+
 async def mark_posted(runtime: Runtime, digest_id: int, channel_id: str, message_ts: str) -> None:
-    """Record where the digest was posted: it is never posted by the schedule again."""
+    """Record where the digest was posted: it is never posted by the schedule again. In the
+    same transaction, the week's team summary is planned for each rep of its round (one
+    outbox row each, at most once: the loop back to the team)."""
+    now = runtime.clock.now()
     async with runtime.db.engine.begin() as conn:
         await conn.execute(
             update(Digest)
             .where(col(Digest.id) == digest_id)
             .values(channel_id=channel_id, message_ts=message_ts)
         )
+        found = (
+            await conn.execute(
+                select(col(CheckinRound.id), col(CheckinRound.workspace_id), col(CheckinRound.reps))
+                .join(
+                    Digest,
+                    (col(Digest.team_id) == col(CheckinRound.team_id))
+                    & (col(Digest.period_start) == col(CheckinRound.period_start)),
+                )
+                .where(col(Digest.id) == digest_id)
+            )
+        ).first()
+        if found is None:
+            return
+        round_id, workspace_id, reps = found
+        rows = [
+            {
+                "workspace_id": workspace_id,
+                "kind": DeliveryKind.SUMMARY.value,
+                "round_id": round_id,
+                "user_id": user,
+                "status": DeliveryStatus.PENDING.value,
+                "planned_at": now,
+                "next_attempt_at": now,
+                "expires_at": now + SUMMARY_OPEN,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for user in sorted(set(reps))
+        ]
+        if rows:
+            await conn.execute(_insert_ignore(runtime.db.dialect), rows)
+
+
+def _insert_ignore(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (kind, round_id, user_id) DO NOTHING`` into the outbox."""
+    table: Any = Delivery.__table__  # type: ignore[attr-defined]
+    stmt: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return stmt.on_conflict_do_nothing(index_elements=["kind", "round_id", "user_id"])
+
+
+async def summary_for(runtime: Runtime, round_id: int) -> tuple[Team, Figures] | None:
+    """The team and the posted digest figures a round's team summary shows (the very
+    figures the managers saw), or ``None`` when there is no such digest (any more)."""
+    async with runtime.db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(col(Digest.team_id), col(Digest.figures))
+                .join(
+                    CheckinRound,
+                    (col(Digest.team_id) == col(CheckinRound.team_id))
+                    & (col(Digest.period_start) == col(CheckinRound.period_start)),
+                )
+                .where(col(CheckinRound.id) == round_id, col(Digest.message_ts).is_not(None))
+            )
+        ).first()
+    if row is None:
+        return None
+    async with runtime.db.session() as session:
+        team = await session.get(Team, int(row[0]))
+    return None if team is None else (team, Figures.from_stored(row[1]))
 
 
 async def release(runtime: Runtime, digest_id: int) -> None:

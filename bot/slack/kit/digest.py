@@ -29,6 +29,7 @@ __all__ = [
     "chart_filename",
     "chart_title",
     "digest_message",
+    "team_summary_message",
     "withheld_line",
 ]
 
@@ -325,6 +326,40 @@ def digest_message(
     blocks += _notes(figures.notes, room)
     blocks += tail
     return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
+
+
+def team_summary_message(
+    figures: Figures, *, team_name: str, rep_tip: str | None
+) -> dict[str, Any]:
+    """The week's team summary DM'd to each rep once the digest is out: the same anonymised
+    figures the managers saw (participation, the team index, the goal mix) and the focus the
+    team is working on, with the rep's own part in it. Shared notes stay in the managers'
+    digest, the audience their writers chose."""
+    week = f"{_day(figures.period_start)} – {_day(figures.period_end)}"
+    blocks: list[Block] = [
+        header(f"Your team's week: {inert(team_name, mrkdwn=False)}"),
+        context(
+            f"Week of {week}. What your managers saw in this week's digest: team figures "
+            f"only, each from at least {figures.k} people; nobody's answers are shown."
+        ),
+        section(_participation(figures)),
+    ]
+    if figures.withheld is None:
+        blocks.append(section(_index_text(figures)))
+        goal = _goal(figures.goal_mix, figures)
+        if goal is not None:
+            blocks.append(goal)
+    focus = figures.focus
+    if focus is not None:
+        body = f"*What the team is working on: {escape(focus.label)}*\n> {escape(focus.tip)}"
+        if rep_tip:
+            body += f"\n*Your part:* {escape(rep_tip)}"
+        blocks.append(section(body))
+    line = withheld_line(figures) if figures.withheld is None else None
+    if line:
+        blocks.append(context(line))
+    text = f"Your team's week ({week}): {figures.participation.answered} answered."
+    return {"text": text, "blocks": blocks}
 
 
 def chart_filename(team_name: str, period_start: str) -> str:

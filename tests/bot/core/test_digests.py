@@ -88,7 +88,12 @@ async def test_a_team_of_six_gets_its_scores(rt: Runtime) -> None:
 
 async def test_a_team_of_three_sees_every_score_suppressed_with_a_reason(rt: Runtime) -> None:
     team, reps = await make_team(rt, "three", 3)
-    answers = same(reps, integrity__honest_every_interaction="2", goal__trust_or_else="quota")
+    answers = same(
+        reps,
+        integrity__honest_every_interaction="2",
+        goal__trust_or_else="quota",
+        internal_trust__bad_news="3",
+    )
     await checkin_week(rt, team, W3, answers, notes={reps[0]: ("Shared but too few", True)})
     await nudge(rt, team, W3, reps[0], "won", {"reliability.won_handover": "yes"})
     await estimate(rt, team, W3, "UMGR0001", BAD_NEWS, 80)

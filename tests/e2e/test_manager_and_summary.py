@@ -1,0 +1,101 @@
+"""The manager takes part and the loop back to the team (issue #18), against the emulator:
+the manager's own check-in answered with clicks through the running app, and the team
+summary DM'd to every rep once the week's digest is posted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Runtime
+from bot.runtime.clock import ManualClock
+from bot.runtime.settings import load_settings
+from bot.slack.client import make_client
+from bot.slack.digest_post import post_digest
+from bot.slack.outbox_messages import compose
+from bot.slack.sender import OutboxWorker, make_outbox_client
+from bot.storage import Database
+from slack_emulator import SlackEmulator
+from tests.support.stack import BOT_TOKEN, Stack, trust
+from tests.support.teams import KEY, W3, checkin_week, make_team, same
+from tests.support.waiting import wait_for
+
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # W3's digest slot (UTC team)
+ACTION = "manager.answer:self.neutral_first"
+
+
+def _buttons(message: dict) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {
+        e["action_id"]: e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
+
+
+def test_the_manager_answers_their_own_check_in_with_clicks(http_stack: Stack) -> None:
+    emu = http_stack.emulator
+    trust(http_stack, "team create east <#C0SALES>")
+    trust(http_stack, "team add east <@U0REP1> <@U0REP2> <@U0REP3>")
+    trust(http_stack, "team manager east <@U0MGR>")
+    trust(http_stack, "checkin east now")
+    wait_for(lambda: emu.dm_messages("U0MGR"), "the manager's check-in")
+    (dm,) = emu.dm_messages("U0MGR")
+    assert "Your check-in as a manager" in str(dm)
+    assert {f"{ACTION}:yes", f"{ACTION}:partly", f"{ACTION}:no"} <= set(_buttons(dm))
+    assert all("manager.answer" not in str(m) for m in emu.dm_messages("U0REP1"))
+
+    emu.send_click("U0MGR", f"{ACTION}:yes", message=dm)
+    wait_for(lambda: "✓ Yes" in str(emu.message(dm["channel"], dm["ts"])), "the answer in the DM")
+    after = emu.message(dm["channel"], dm["ts"])
+    assert "Being reliably unbiased" in str(after)  # the word back, then the next step
+    # a rep replaying the manager's button: told so, and the manager's DM is unchanged
+    emu.send_click("U0REP1", f"{ACTION}:no", message=after)
+    wait_for(lambda: emu.ephemerals("U0REP1"), "the refusal")
+    assert "not yours" in str(emu.ephemerals("U0REP1")[-1])
+    assert emu.message(dm["channel"], dm["ts"]) == after
+    assert emu.validation_failures == []
+
+
+@pytest.fixture
+def rt(db: Database, emulator: SlackEmulator) -> Runtime:
+    settings = load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=emulator.api_url, TRUSTBOT_PSEUDONYM_KEY=KEY
+    )
+    return Runtime(settings=settings, db=db, clock=ManualClock(MONDAY))
+
+
+async def test_every_rep_gets_the_team_summary_once_the_digest_is_posted(
+    rt: Runtime, emulator: SlackEmulator
+) -> None:
+    client: AsyncWebClient = make_client(rt.settings)
+    team, reps = await make_team(rt, "loop", 6, managers=("UMGR0001",))
+    for user in [*reps, "UMGR0001"]:
+        emulator.add_user(user, name=user.lower())
+    answers = same(reps, care__interests_first="4", candor__forecast_honest="3")
+    await checkin_week(rt, team, W3, answers)
+    worker = OutboxWorker(
+        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
+    )
+    await worker.run_once()
+    assert all(emulator.dm_messages(user) == [] for user in reps)  # nothing before the digest
+
+    posted = await post_digest(rt, client, team, W3)
+    assert posted.posted
+    await worker.run_once()
+    digest = emulator.message(str(posted.channel_id), str(posted.message_ts))
+    for user in reps:
+        (summary,) = emulator.dm_messages(user)
+        body = str(summary)
+        assert "Your team's week: loop" in body
+        assert "*Participation*: *6* of 6 asked answered this week." in body
+        assert "*Team trust index*: *3.5* of 5" in body and "*Team trust index*" in str(digest)
+        assert "What the team is working on: Candor" in body and "*Your part:*" in body
+    assert emulator.dm_messages("UMGR0001") == []  # managers read the digest itself
+
+    await post_digest(rt, client, team, W3, repost=True)  # posted again: no second summary
+    await worker.run_once()
+    assert all(len(emulator.dm_messages(user)) == 1 for user in reps)
+    assert emulator.validation_failures == []

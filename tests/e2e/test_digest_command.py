@@ -59,12 +59,12 @@ def seed(stack: Stack, name: str, reps: int) -> None:
 def test_preview_is_private_and_now_posts_the_same_figures(stack: Stack) -> None:
     seed(stack, "six", 6)
     preview = trust(stack, "digest six preview")
-    assert "Care" in preview and "4.00" in preview
+    assert "Care 4.0" in preview
     assert stack.emulator.messages("C0SALES") == []  # nothing posted by a preview
     out = trust(stack, "digest six now")
     assert "digest for the week of 16 Nov 2026 is posted in <#C0SALES>" in out
     posted = [m for m in stack.emulator.messages("C0SALES") if m.get("blocks")]
-    assert len(posted) == 1 and "4.00" in str(posted[0]["blocks"])
+    assert len(posted) == 1 and "Care 4.0" in str(posted[0]["blocks"])
     assert len(stack.emulator.files) == 1  # the chart
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from bot.core.anonymity import NOT_ENOUGH, Breakdown
 from bot.core.charts import usual as charts_usual
 from bot.core.digests import Figures
-from bot.core.digests.figures import Focus, GapFigure, GoalMix, Moments, Notes
+from bot.core.digests.figures import Focus, GapFigure, GoalMix, Moments, Notes, Split
 from bot.core.prompts import SEEDS
 from bot.slack.kit.blocks import DIVIDER, Block, context, escape, header, inert, quote, section
 
@@ -129,7 +129,7 @@ def _index_text(figures: Figures) -> str:
     if parts:
         lines.append(" · ".join(parts))
     bands = [
-        f"{escape(item.label)}: {_cells(item.distribution.view(), _BANDS)}"
+        f"{escape(item.label)}: {_cells(item.distribution.view(), _bands_of(item.distribution))}"
         for item in figures.dimensions
         if item.index is not None and item.distribution is not None
     ]
@@ -138,7 +138,13 @@ def _index_text(figures: Figures) -> str:
     return "\n".join(lines)
 
 
-_BANDS = {"5": "5★", "4": "4★", "3": "3★", "2": "2★", "1": "1★", "4-5": "4–5★", "1-3": "1–3★"}
+_SCORES = {"5": "5★", "4": "4★", "3": "3★", "2": "2★", "1": "1★"}
+_BANDS = {"4-5": "4–5★", "1-3": "1–3★"}
+
+
+def _bands_of(split: Split) -> dict[str, str]:
+    """The labels of a distribution: five scores, or the two bands it was folded into."""
+    return _BANDS if any(key in _BANDS for key, _ in split.cells) else _SCORES
 
 
 def _span(start: date | None, weeks: int) -> str:

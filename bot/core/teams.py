@@ -242,7 +242,17 @@ async def update(
     db: Database, workspace_id: str, actor: str, name: str, clock: Clock, **changes: object
 ) -> Team:
     """Change settings of a team (schedule, k, paused ...), checked and audited."""
-    allowed = {"checkin_weekday", "checkin_time", "k", "notes_k", "paused", "channel_id"}
+    allowed = {
+        "checkin_weekday",
+        "checkin_time",
+        "digest_weekday",
+        "digest_time",
+        "timezone",
+        "k",
+        "notes_k",
+        "paused",
+        "channel_id",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise TeamError(f"Cannot change {', '.join(sorted(unknown))}.")

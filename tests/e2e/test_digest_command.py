@@ -72,3 +72,41 @@ def test_digest_errors_are_explained(stack: Stack) -> None:
     out = trust(stack, "digest ghosts now")
     assert "There is no team `ghosts`" in out and "/trust digest <team> now|preview" in out
     assert "for Trustbot admins" in trust(stack, "digest six now", user="U0REP1")
+
+
+def test_the_digest_time_and_time_zone_are_the_team_s(stack: Stack) -> None:
+    seed(stack, "west", 6)
+    out = trust(stack, "digest west at fri 16:30 America/Los_Angeles")
+    assert "`west`'s digest is posted every fri at 16:30 America/Los_Angeles" in out
+    status = trust(stack, "digest west at Monday 8:05")  # the time zone is kept
+    assert "every mon at 08:05 America/Los_Angeles" in status
+    for bad, why in (
+        ("digest west at fri 16:30 Mars/Olympus", "`Mars/Olympus` is not a time zone"),
+        ("digest west at fri 16:30 ../../etc/passwd", "is not a time zone"),
+        ("digest west at someday 16:30", "`someday` is not a day"),
+        ("digest west at fri 25:00", "`25:00` is not a time"),
+        ("digest west at fri", "Give a day, a time"),
+        ("digest west later", "`later` is not one of now, preview"),
+    ):
+        out = trust(stack, bad)
+        assert why in out and "/trust digest <team> now|preview|at" in out, (bad, out)
+    assert "every mon at 08:05 America/Los_Angeles" in trust(
+        stack, "digest west at mon 08:05"
+    )  # nothing a refused command typed was kept
+
+
+def test_a_first_run_says_what_a_digest_covers_and_when_this_week_s_arrives(
+    stack: Stack,
+) -> None:
+    trust(stack, "team create fresh <#C0SALES>")
+    trust(stack, "team add fresh <@U0REP1>")
+    out = trust(stack, "digest fresh now")
+    assert "A digest covers one whole week, Monday to Sunday" in out
+    assert "The next digest comes on Mon 30 Nov at 09:00 UTC" in out
+    trust(stack, "checkin fresh now")
+    for mode in ("now", "preview"):
+        out = trust(stack, f"digest fresh {mode}")
+        assert "had no check-in for `fresh`" in out
+        assert "digest of the week of 23 Nov, posted on Mon 30 Nov at 09:00 UTC" in out
+        assert "So far *0* of 1 asked have answered" in out
+    assert stack.emulator.messages("C0SALES") == []  # nothing half-made was posted

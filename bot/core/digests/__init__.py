@@ -39,6 +39,7 @@ from bot.core.digests.periods import (
 from bot.core.digests.publishing import (
     DigestResult,
     Due,
+    WeekInProgress,
     digest_for,
     due_digests,
     mark_posted,
@@ -46,6 +47,7 @@ from bot.core.digests.publishing import (
     release,
     summary_for,
     unsettled,
+    week_in_progress,
 )
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "PeriodData",
     "StoredDigest",
     "Trend",
+    "WeekInProgress",
     "aggregate",
     "build_figures",
     "digest_for",
@@ -74,4 +77,5 @@ __all__ = [
     "release",
     "summary_for",
     "unsettled",
+    "week_in_progress",
 ]

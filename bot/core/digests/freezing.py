@@ -207,7 +207,7 @@ async def eligible_people(
     }
 
 
-async def _present(
+async def present(
     conn: AsyncConnection, pseudonyms: Collection[str], period_start: date
 ) -> set[str]:
     """Which of these pseudonyms answered anything in the week."""
@@ -250,11 +250,11 @@ async def _freeze(
     ids = [t.id for t in teams if t.id is not None]
     async with runtime.db.engine.connect() as conn:
         every = await eligible(runtime, conn, {t.workspace_id for t in teams}, period_start)
-        present = await _present(conn, frozenset().union(*every.values()), period_start)
+        answered = await present(conn, frozenset().union(*every.values()), period_start)
         data = await aggregate(conn, {t: every[t] for t in ids if t in every}, period_start, bank)
         previous = await _previous(conn, ids, period_start)
     # who answered, per team of the week (each team's round's reps who answered anything)
-    respondents = {team_id: found & present for team_id, found in every.items()}
+    respondents = {team_id: found & answered for team_id, found in every.items()}
     workspace_of = await _workspaces(runtime, respondents)
     now = runtime.clock.now()
     figures: dict[int, Figures] = {}

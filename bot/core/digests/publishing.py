@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel import select as select_rows
 
+from bot.core.digests import freezing
+from bot.core.digests.aggregate import NOT_ASKED
 from bot.core.digests.figures import Figures
 from bot.core.digests.freezing import (
     STORED_COLUMNS,
@@ -281,3 +283,49 @@ async def due_digests(runtime: Runtime) -> list[Due]:
             Due(t, period) for t in group if (t.id, period) in have_data and t.id not in still_open
         )
     return sorted(due, key=lambda d: (d.period_start, d.team.id or 0))
+
+
+@dataclass(frozen=True)
+class WeekInProgress:
+    """A team with no check-in in its last complete week: what a digest covers and when this
+    week's arrives, with the one figure that may show before the week is over (how many
+    answered: a count, never an answer)."""
+
+    last_week: date  # the last complete week (the one a digest now would cover)
+    period_start: date | None  # this week's round, if one went out
+    due_at: datetime  # when this week's digest is posted
+    asked: int = 0
+    answered: int = 0
+
+
+async def week_in_progress(runtime: Runtime, team: Team) -> WeekInProgress | None:
+    """``None`` when the team's last complete week had a check-in (its digest can be shown);
+    otherwise what there is of the week in progress."""
+    assert team.id is not None
+    now = runtime.clock.now()
+    last = latest_period(team, now)
+    this_week = last + WEEK
+    async with runtime.db.engine.connect() as conn:
+        found = await with_data(conn, [team.id], [last, this_week])
+        if (team.id, last) in found:
+            return None
+        if (team.id, this_week) not in found:
+            return WeekInProgress(last, None, digest_slot(team, this_week))
+        every = await freezing.eligible(runtime, conn, [team.workspace_id], this_week)
+        present = await freezing.present(conn, every.get(team.id, frozenset()), this_week)
+        asked = (
+            await conn.execute(
+                select(func.count())
+                .select_from(Delivery)
+                .join(CheckinRound, col(Delivery.round_id) == col(CheckinRound.id))
+                .where(
+                    col(CheckinRound.team_id) == team.id,
+                    col(CheckinRound.period_start) == this_week,
+                    col(Delivery.kind) == DeliveryKind.CHECKIN,
+                    col(Delivery.status).not_in(NOT_ASKED),
+                )
+            )
+        ).scalar_one()
+    return WeekInProgress(
+        last, this_week, digest_slot(team, this_week), asked=int(asked), answered=len(present)
+    )

@@ -108,10 +108,10 @@ COMMANDS: tuple[Spec, ...] = (
     ),
     Spec(
         "digest",
-        "/trust digest <team> now|preview",
+        "/trust digest <team> now|preview|at <mon..sun> <HH:MM> [<time zone>]",
         True,
-        "post the digest, or preview it privately",
-        grammar.team_and_mode("now", "preview"),
+        "post the digest, preview it privately, or set when it is posted",
+        grammar.digest,
         run.digest,
     ),
     Spec(

@@ -27,7 +27,7 @@ TEAM, USUAL, FOCUS, BARS = "#1f3b73", "#6b6b6b", "#c2410c", "#9db4d9"
 WIDTH, HEIGHT = 800, 450  # pixels of the PNG: legible on a phone at half width
 _SCALE = 2  # drawn this many times larger, then scaled down (antialiasing)
 _INK, _GRID, _MUTED, _PAPER = "#1a1a1a", "#e3e3e3", "#555555", "#ffffff"
-_MARGIN = {"left": 56, "right": 190, "top": 64, "bottom": 132}
+_MARGIN = {"left": 56, "right": 190, "top": 64, "bottom": 138}
 _BARS_HEIGHT = 56  # the participation strip under the index
 MIN_WEEKS = 4  # the axis shows at least this many weeks, never 8 empty ones
 
@@ -159,7 +159,12 @@ def render_trend_png(
         while x < right:
             draw.line([(x, y), (min(x + 10 * s, right), y)], fill=USUAL, width=2 * s)
             x += 16 * s
-        draw.text((right + 10 * s, y), f"usual {base:.1f}", fill=USUAL, font=small, anchor="lm")
+        last_team = next((v for v in reversed(overall) if v is not None), None)
+        close = last_team is not None and abs(y_of(last_team) - y) < 22 * s
+        label_y = y + (12 * s if close and y_of(last_team or 0) <= y else -12 * s if close else 0)
+        draw.text(
+            (right + 10 * s, label_y), f"usual {base:.1f}", fill=USUAL, font=small, anchor="lm"
+        )
     for series, colour, width, radius in ((focused, FOCUS, 3, 5), (overall, TEAM, 5, 7)):
         points = [None if v is None else (x_of(n), y_of(v)) for n, v in enumerate(series)]
         for run in _segments(points):
@@ -170,7 +175,7 @@ def render_trend_png(
                 draw.ellipse([(px - r, py - r), (px + r, py + r)], fill=colour)
     latest = next((v for v in reversed(overall) if v is not None), None)
     if latest is not None:
-        label_at_end(overall, f"Team {latest:.1f}", TEAM, -14 if base is not None else 0)
+        label_at_end(overall, f"Team {latest:.1f}", TEAM, 0)
     if focus is not None:
         last_focus = next((v for v in reversed(focused) if v is not None), None)
         name = names.get(focus, focus)
@@ -185,7 +190,7 @@ def render_trend_png(
         )  # fmt: skip
 
     # participation: a bar per week (answered of asked), with its label
-    bars_top = bottom + 34 * s
+    bars_top = bottom + 40 * s
     bars_bottom = bars_top + _BARS_HEIGHT * s
     answered, asked = trend.answered[first:], trend.asked[first:]
     most = max([a for a in (*answered, *asked) if a], default=1)

@@ -173,7 +173,9 @@ def _goal(goal_mix: GoalMix | None, figures: Figures) -> Block | None:
         )
         return section(
             f"{title} ({when})\n{share} who answered chose trust and value "
-            f"(rounded to fives so no smaller group shows)".replace("fives", _groups(k))
+            f"(counted in fives, so no smaller group can be told apart)".replace(
+                "fives", _groups(k)
+            )
         )
     breakdown = goal_mix.breakdown.view()
     if not breakdown.total or not breakdown.shown:
@@ -220,7 +222,8 @@ def _gap(items: Sequence[GapFigure]) -> Block | None:
     for item in items:
         who = "you" if item.managers_count == 1 else f"{item.managers_count} managers"
         if item.managers_mean is not None:  # v2: means on the 1-5 scale
-            line = f"• “{escape(item.text)}”: {who} estimated *{_one(item.managers_mean)}*"
+            said = item.manager_text or item.text
+            line = f"• “{escape(said)}”: {who} estimated *{_one(item.managers_mean)}*"
             if item.team_mean is None:
                 line += f"; the team: _{item.reason or NOT_ENOUGH}_"
             else:

@@ -106,7 +106,7 @@ def test_the_focus_and_participation_are_drawn_beside_the_team_index() -> None:
     assert _pixel(png, charts.point(0, 2.6, 4, y_range)) == _hex(charts.FOCUS)
     assert _pixel(png, charts.point(0, 3.4, 4, y_range)) == _hex(charts.TEAM)
     x, _ = charts.point(0, 3.0, 4, y_range)
-    bar_bottom = charts.HEIGHT - charts._MARGIN["bottom"] + 34 + charts._BARS_HEIGHT - 3
+    bar_bottom = charts.HEIGHT - charts._MARGIN["bottom"] + 40 + charts._BARS_HEIGHT - 3
     assert _pixel(png, (x, bar_bottom)) == _hex(charts.BARS)  # week one's participation bar
 
 

@@ -191,7 +191,9 @@ async def record_manager_answer(
     if not item_id.startswith("self.") and item_id not in rnd.prompt_ids:
         raise AnswerError("The team is not asked that question this week.")
     now = runtime.clock.now()
-    if delivery.status != DeliveryStatus.SENT or (
+    # open while it is being sent or sent (a click can beat the sender's record of the
+    # post by a few milliseconds), closed once expired, skipped or failed
+    if delivery.status not in (DeliveryStatus.SENDING, DeliveryStatus.SENT) or (
         delivery.expires_at is not None and delivery.expires_at <= now
     ):
         raise CheckinClosed()

@@ -248,6 +248,7 @@ async def update(
         "digest_weekday",
         "digest_time",
         "timezone",
+        "digest_to",
         "k",
         "notes_k",
         "paused",

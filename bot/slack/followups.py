@@ -205,6 +205,11 @@ async def digest(
         )
     if not result.posted:
         return notice(f":warning: The `{inert(team.name)}` digest was not posted: {result.detail}")
+    if result.channel_id == digests.DM_ONLY:
+        return notice(
+            f"The `{inert(team.name)}` digest for the week of {result.period_start:%d %b %Y} is "
+            "being sent to its managers by DM."
+        )
     return notice(
         f"The `{inert(team.name)}` digest for the week of {result.period_start:%d %b %Y} is posted "
         f"in <#{result.channel_id}>."

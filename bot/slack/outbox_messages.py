@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core import answers, manager_checkin, nudges, rotation
+from bot.core import answers, digests, manager_checkin, nudges, rotation
 from bot.core.outbox import Skip
 from bot.core.prompts import default_bank
 from bot.core.recipients import Hold, decide
 from bot.runtime import Runtime
 from bot.slack.kit.checkin import checkin_message, checkin_tip
+from bot.slack.kit.digest import digest_message
 from bot.slack.kit.manager_checkin import manager_message
 from bot.slack.kit.nudge import nudge_message
 from bot.slack.team_summary import team_summary_message
@@ -47,6 +48,12 @@ async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip
         return manager_message(bank, mine)
     if delivery.kind == DeliveryKind.SUMMARY:
         return await team_summary_message(runtime, decision.round)
+    if delivery.kind == DeliveryKind.DIGEST:
+        found = await digests.summary_for(runtime, decision.round.id)
+        if found is None:
+            return Skip("the week's digest is not posted")
+        team, figures = found
+        return digest_message(figures, team_name=team.name)
     rnd = decision.round
     deal = await rotation.delivery_deal(runtime, delivery)  # the deal it asks about, if any
     return checkin_message(bank, rnd, {}, None, state="open", tip=checkin_tip(bank, rnd), deal=deal)

@@ -90,6 +90,10 @@ class Team(SQLModel, table=True):
     digest_weekday: int = 0
     digest_time: str = Field(default="09:00", max_length=5)
     timezone: str = Field(default="UTC", max_length=64)  # the team's, for the digest
+    # where the digest goes: "channel", "dm" (its managers, by DM) or "both"
+    digest_to: str = Field(
+        default="channel", max_length=8, sa_column_kwargs={"server_default": "channel"}
+    )
     k: int = 5  # distinct respondents before a figure is shown (never below 3)
     notes_k: int = 5  # distinct respondents before shared notes are shown
     reminder_after_hours: int = 24  # working hours, rep-local
@@ -197,6 +201,7 @@ class DeliveryKind(enum.StrEnum):
     NUDGE = "nudge"  # a deal nudge DM
     MANAGER = "manager"  # the manager's check-in of a round (estimates and a self-check)
     SUMMARY = "summary"  # the team summary DM'd to a rep of a round once its digest is out
+    DIGEST = "digest"  # the digest DM'd to a manager of the round (digest_to dm or both)
 
 
 class DeliveryStatus(enum.StrEnum):

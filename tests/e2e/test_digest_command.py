@@ -110,3 +110,12 @@ def test_a_first_run_says_what_a_digest_covers_and_when_this_week_s_arrives(
         assert "digest of the week of 23 Nov, posted on Mon 30 Nov at 09:00 UTC" in out
         assert "So far *0* of 1 asked have answered" in out
     assert stack.emulator.messages("C0SALES") == []  # nothing half-made was posted
+
+
+def test_the_digest_goes_to_the_channel_the_managers_or_both(stack: Stack) -> None:
+    seed(stack, "where", 6)
+    assert "`where`'s digest now goes to its managers by DM" in trust(stack, "digest where to dm")
+    assert "to its channel and to its managers by DM" in trust(stack, "digest where to BOTH")
+    out = trust(stack, "digest where to slack")
+    assert "`slack` is not one of channel, dm, both" in out and "/trust digest <team>" in out
+    assert "now goes to its channel." in trust(stack, "digest where to channel")

@@ -4,11 +4,13 @@ summary DM'd to every rep once the week's digest is posted."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core import teams
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.runtime.settings import load_settings
@@ -19,7 +21,7 @@ from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.storage import Database
 from slack_emulator import SlackEmulator
 from tests.support.stack import BOT_TOKEN, Stack, trust
-from tests.support.teams import KEY, W3, checkin_week, make_team, same
+from tests.support.teams import KEY, W3, WS, checkin_week, make_team, same
 from tests.support.waiting import wait_for
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # W3's digest slot (UTC team)
@@ -42,6 +44,7 @@ def test_the_manager_answers_their_own_check_in_with_clicks(http_stack: Stack) -
     trust(http_stack, "team manager east <@U0MGR>")
     trust(http_stack, "checkin east now")
     wait_for(lambda: emu.dm_messages("U0MGR"), "the manager's check-in")
+    time.sleep(0.5)  # the outbox records where it posted the DM just after the post
     (dm,) = emu.dm_messages("U0MGR")
     assert "Your check-in as a manager" in str(dm)
     assert {f"{ACTION}:yes", f"{ACTION}:partly", f"{ACTION}:no"} <= set(_buttons(dm))
@@ -98,4 +101,35 @@ async def test_every_rep_gets_the_team_summary_once_the_digest_is_posted(
     await post_digest(rt, client, team, W3, repost=True)  # posted again: no second summary
     await worker.run_once()
     assert all(len(emulator.dm_messages(user)) == 1 for user in reps)
+    assert emulator.validation_failures == []
+
+
+async def test_a_digest_for_managers_by_dm_goes_through_the_outbox_once(
+    rt: Runtime, emulator: SlackEmulator
+) -> None:
+    client: AsyncWebClient = make_client(rt.settings)
+    worker = OutboxWorker(
+        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
+    )
+    managers = ("UMGRDM01", "UMGRDM02")
+    for name, to in (("dms", "dm"), ("both", "both")):
+        team, reps = await make_team(rt, name, 6, managers=managers, channel="C0SALES")
+        for user in [*reps, *managers]:
+            emulator.add_user(user, name=user.lower())
+        team = await teams.update(rt.db, WS, "UADMIN", name, rt.clock, digest_to=to)
+        await checkin_week(rt, team, W3, same(reps, care__interests_first="4"))
+        posted = await post_digest(rt, client, team, W3)
+        assert posted.posted
+        await worker.run_once()
+        in_channel = [m for m in emulator.messages("C0SALES") if f"Trust digest: {name}" in str(m)]
+        assert len(in_channel) == (0 if to == "dm" else 1)
+        for manager in managers:
+            copies = [m for m in emulator.dm_messages(manager) if f"Trust digest: {name}" in str(m)]
+            assert len(copies) == 1 and "Care 4.0" in str(copies[0])
+        again = await post_digest(rt, client, team, W3, repost=True)
+        await worker.run_once()
+        for manager in managers:  # never a second DM, whatever is asked again
+            copies = [m for m in emulator.dm_messages(manager) if f"Trust digest: {name}" in str(m)]
+            assert len(copies) == 1
+        assert again.posted == (to == "both")  # the channel's copy may be posted again
     assert emulator.validation_failures == []

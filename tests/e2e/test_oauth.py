@@ -134,9 +134,11 @@ def test_two_workspaces_see_only_their_own_data(oauth_stack: OAuthStack) -> None
     trust_in(acme, "checkin sales now")
     trust_in(beta, "checkin sales now")
     wait_for(
-        lambda: len(acme.dm_messages("U0REP1")) == 1
-        and len(beta.dm_messages("U0REP2")) == 1
-        and len(beta.dm_messages("U0REP1")) == 1  # beta's manager: their own check-in
+        lambda: (
+            len(acme.dm_messages("U0REP1")) == 1
+            and len(beta.dm_messages("U0REP2")) == 1
+            and len(beta.dm_messages("U0REP1")) == 1
+        )  # beta's manager: their own check-in
     )
     time.sleep(0.3)
     assert acme.dm_messages("U0REP2") == []

@@ -37,10 +37,12 @@ from bot.core.digests.periods import (
     latest_period,
 )
 from bot.core.digests.publishing import (
+    DM_ONLY,
     DigestResult,
     Due,
     WeekInProgress,
     digest_for,
+    dm_copies,
     due_digests,
     mark_posted,
     posted,
@@ -52,6 +54,7 @@ from bot.core.digests.publishing import (
 
 __all__ = [
     "DIMENSION_LABELS",
+    "DM_ONLY",
     "FIGURES_VERSION",
     "GOAL_LABELS",
     "TREND_PERIODS",
@@ -69,6 +72,7 @@ __all__ = [
     "build_figures",
     "digest_for",
     "digest_slot",
+    "dm_copies",
     "due_digests",
     "latest_period",
     "mark_posted",

@@ -90,7 +90,8 @@ SUMMARY_OPEN = timedelta(days=7)
 async def mark_posted(runtime: Runtime, digest_id: int, channel_id: str, message_ts: str) -> None:
     """Record where the digest was posted: it is never posted by the schedule again. In the
     same transaction, the week's team summary is planned for each rep of its round (one
-    outbox row each, at most once: the loop back to the team)."""
+    outbox row each, at most once: the loop back to the team), and, for a team whose digest
+    goes to its managers by DM, the digest for each manager of the round."""
     now = runtime.clock.now()
     async with runtime.db.engine.begin() as conn:
         await conn.execute(
@@ -100,7 +101,14 @@ async def mark_posted(runtime: Runtime, digest_id: int, channel_id: str, message
         )
         found = (
             await conn.execute(
-                select(col(CheckinRound.id), col(CheckinRound.workspace_id), col(CheckinRound.reps))
+                select(
+                    col(CheckinRound.id),
+                    col(CheckinRound.workspace_id),
+                    col(CheckinRound.reps),
+                    col(CheckinRound.managers),
+                    col(Team.digest_to),
+                )
+                .join(Team, col(Team.id) == col(CheckinRound.team_id))
                 .join(
                     Digest,
                     (col(Digest.team_id) == col(CheckinRound.team_id))
@@ -111,21 +119,28 @@ async def mark_posted(runtime: Runtime, digest_id: int, channel_id: str, message
         ).first()
         if found is None:
             return
-        round_id, workspace_id, reps = found
+        round_id, workspace_id, reps, managers, digest_to = found
+        to_managers = sorted(set(managers)) if digest_to in ("dm", "both") else []
         rows = [
             {
                 "workspace_id": workspace_id,
-                "kind": DeliveryKind.SUMMARY.value,
+                "kind": kind.value,
                 "round_id": round_id,
                 "user_id": user,
                 "status": DeliveryStatus.PENDING.value,
                 "planned_at": now,
                 "next_attempt_at": now,
-                "expires_at": now + SUMMARY_OPEN,
+                # a summary forgets its rep after a week; a manager's digest DM stays
+                # redrawable (forget-me takes notes out of it, as out of the channel's)
+                "expires_at": now + SUMMARY_OPEN if kind == DeliveryKind.SUMMARY else None,
                 "attempts": 0,
                 "created_at": now,
             }
-            for user in sorted(set(reps))
+            for kind, users in (
+                (DeliveryKind.SUMMARY, sorted(set(reps))),
+                (DeliveryKind.DIGEST, to_managers),
+            )
+            for user in users
         ]
         if rows:
             await conn.execute(_insert_ignore(runtime.db.dialect), rows)
@@ -136,6 +151,33 @@ def _insert_ignore(dialect: str) -> Any:
     table: Any = Delivery.__table__  # type: ignore[attr-defined]
     stmt: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return stmt.on_conflict_do_nothing(index_elements=["kind", "round_id", "user_id"])
+
+
+DM_ONLY = "dm"
+"""``Digest.channel_id`` and ``message_ts`` of a digest sent to its managers by DM only."""
+
+
+async def dm_copies(runtime: Runtime, digest_ids: list[int]) -> list[tuple[int, str, str]]:
+    """The managers' DM copies of these digests: ``(digest id, channel, ts)``."""
+    if not digest_ids:
+        return []
+    async with runtime.db.engine.connect() as conn:
+        rows = await conn.execute(
+            select(col(Digest.id), col(Delivery.channel_id), col(Delivery.message_ts))
+            .select_from(Delivery)
+            .join(CheckinRound, col(Delivery.round_id) == col(CheckinRound.id))
+            .join(
+                Digest,
+                (col(Digest.team_id) == col(CheckinRound.team_id))
+                & (col(Digest.period_start) == col(CheckinRound.period_start)),
+            )
+            .where(
+                col(Digest.id).in_(digest_ids),
+                col(Delivery.kind) == DeliveryKind.DIGEST,
+                col(Delivery.message_ts).is_not(None),
+            )
+        )
+        return [(int(d), str(c), str(t)) for d, c, t in rows if d is not None and c and t]
 
 
 async def summary_for(runtime: Runtime, round_id: int) -> tuple[Team, Figures] | None:

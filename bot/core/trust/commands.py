@@ -353,6 +353,16 @@ async def setup(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
 
 
 async def digest(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
+    if cmd.args["mode"] == "to":
+        team = await teams.update(
+            rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, digest_to=cmd.args["to"]
+        )
+        where = {
+            "channel": "to its channel",
+            "dm": "to its managers by DM (not to the channel)",
+            "both": "to its channel and to its managers by DM",
+        }[team.digest_to]
+        return Reply(f"`{mark(team.name)}`'s digest now goes {where}.")
     if cmd.args["mode"] != "at":
         return ShowDigest(team=cmd.args["team"], mode=cmd.args["mode"])
     changes: dict[str, object] = {

@@ -189,8 +189,9 @@ def team_and_mode(*choices: str) -> Callable[[str, list[str]], Args]:
 
 
 def digest(usage: str, rest: list[str]) -> Args:
-    """``<team> now|preview``, or ``<team> at <mon..sun> <HH:MM> [<time zone>]`` (when the
-    team's digest is posted, in the team's time zone, e.g. ``Europe/Berlin``)."""
+    """``<team> now|preview``, ``<team> at <mon..sun> <HH:MM> [<time zone>]`` (when the
+    team's digest is posted, in the team's time zone, e.g. ``Europe/Berlin``), or
+    ``<team> to channel|dm|both`` (where it goes)."""
     if len(rest) >= 2 and rest[1].lower() == "at":
         if len(rest) not in (4, 5):
             raise CommandError("Give a day, a time and, if you like, a time zone.", usage)
@@ -203,7 +204,16 @@ def digest(usage: str, rest: list[str]) -> Args:
                 usage,
             )
         return {**when, "mode": "at", "timezone": zone_name}
+    if len(rest) >= 2 and rest[1].lower() == "to":
+        arity(usage, rest, 3)
+        where = rest[2].lower()
+        if where not in DIGEST_TO:
+            raise CommandError(f"`{shown(rest[2])}` is not one of {', '.join(DIGEST_TO)}.", usage)
+        return {"team": team_name(rest[0], usage), "mode": "to", "to": where}
     return team_and_mode("now", "preview")(usage, rest)
+
+
+DIGEST_TO = ("channel", "dm", "both")
 
 
 def _zone_ok(name: str) -> bool:

@@ -108,9 +108,9 @@ COMMANDS: tuple[Spec, ...] = (
     ),
     Spec(
         "digest",
-        "/trust digest <team> now|preview|at <mon..sun> <HH:MM> [<time zone>]",
+        "/trust digest <team> now|preview|at <mon..sun> <HH:MM> [<time zone>]|to channel|dm|both",
         True,
-        "post the digest, preview it privately, or set when it is posted",
+        "post the digest, preview it privately, set when and where it is posted",
         grammar.digest,
         run.digest,
     ),

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import teams
+from bot.core import privacy, teams
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.runtime.settings import load_settings
 from bot.slack.client import make_client
-from bot.slack.digest_post import post_digest
+from bot.slack.digest_post import post_digest, redraw_posted
 from bot.slack.outbox_messages import compose
 from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.storage import Database
@@ -133,3 +133,28 @@ async def test_a_digest_for_managers_by_dm_goes_through_the_outbox_once(
             assert len(copies) == 1
         assert again.posted == (to == "both")  # the channel's copy may be posted again
     assert emulator.validation_failures == []
+
+
+async def test_forget_me_takes_a_note_out_of_the_managers_dm_copies(
+    rt: Runtime, emulator: SlackEmulator
+) -> None:
+    client: AsyncWebClient = make_client(rt.settings)
+    worker = OutboxWorker(
+        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
+    )
+    team, reps = await make_team(rt, "notes", 6, managers=("UMGRNOTE",))
+    for user in [*reps, "UMGRNOTE"]:
+        emulator.add_user(user, name=user.lower())
+    team = await teams.update(rt.db, WS, "UADMIN", "notes", rt.clock, digest_to="dm")
+    note = "Our pipeline review punishes bad news"
+    answers = same(reps, care__interests_first="4")
+    await checkin_week(rt, team, W3, answers, notes={reps[0]: (note, True)})
+    await post_digest(rt, client, team, W3)
+    await worker.run_once()
+    (copy,) = [m for m in emulator.dm_messages("UMGRNOTE") if "Trust digest" in str(m)]
+    assert note in str(copy)
+
+    gone = await privacy.forget(rt, WS, reps[0])
+    assert await redraw_posted(rt, client, gone.digests) == 1
+    redrawn = emulator.message(copy["channel"], copy["ts"])
+    assert redrawn is not None and note not in str(redrawn) and "Trust digest" in str(redrawn)

@@ -20,6 +20,7 @@ from bot.slack.outbox_messages import compose
 from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.storage import Database
 from slack_emulator import SlackEmulator
+from tests.support.checkin_dm import note_values
 from tests.support.stack import BOT_TOKEN, Stack, trust
 from tests.support.teams import KEY, W3, WS, checkin_week, make_team, same
 from tests.support.waiting import wait_for
@@ -158,3 +159,27 @@ async def test_forget_me_takes_a_note_out_of_the_managers_dm_copies(
     assert await redraw_posted(rt, client, gone.digests) == 1
     redrawn = emulator.message(copy["channel"], copy["ts"])
     assert redrawn is not None and note not in str(redrawn) and "Trust digest" in str(redrawn)
+
+
+def test_a_rep_sharing_a_note_that_names_someone_is_warned(http_stack: Stack) -> None:
+    emu = http_stack.emulator
+    trust(http_stack, "team create notes <#C0SALES>")
+    trust(http_stack, "team add notes <@U0REP1>")
+    trust(http_stack, "checkin notes now")
+    wait_for(lambda: emu.dm_messages("U0REP1"), "the check-in")
+    time.sleep(0.5)
+    for text, shared, warned in (
+        ("Good week, nothing to add", True, False),
+        ("Ask @dana why the forecast moved", False, False),  # private: nobody else reads it
+        ("Ask @dana why the forecast moved", True, True),
+    ):
+        before, opened = len(emu.ephemerals("U0REP1")), len(emu.views_opened("U0REP1"))
+        assert emu.send_click("U0REP1", "checkin.note").ok
+        wait_for(lambda n=opened: len(emu.views_opened("U0REP1")) > n, "the note modal")
+        view = emu.views_opened("U0REP1")[-1]
+        assert emu.send_view_submission("U0REP1", view, note_values(text, shared=shared)).ok
+        time.sleep(1.0)
+        fresh = emu.ephemerals("U0REP1")[before:]
+        assert bool(fresh) == warned, (text, shared, fresh)
+        if warned:
+            assert "names a person (@dana)" in str(fresh[-1])

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import answers, nudges, people, teams
+from bot.core import answers, manager_checkin, nudges, people, teams
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
 from bot.slack import follow_through as follow_up
@@ -28,8 +28,10 @@ from bot.slack.home_publish import publish_home
 from bot.slack.kit.blocks import notice
 from bot.slack.kit.checkin import NOTE_ACTION, note_modal_for, parse_answer, parse_round_id
 from bot.slack.kit.home import OPTIN_ACTION, OPTOUT_ACTION, SNOOZE_ACTION
+from bot.slack.kit.manager_checkin import MANAGER_ACTION
 from bot.slack.kit.nudge import ANSWER_ACTION as NUDGE_ACTION
 from bot.slack.kit.setup import PICK_ACTION, setup_view
+from bot.slack.manager_dm import refresh_manager_checkin
 from bot.slack.middleware import AfterAck
 from bot.slack.nudge_dm import refresh_nudge
 from bot.slack.users import is_admin
@@ -39,8 +41,10 @@ log = logging.getLogger(__name__)
 ANSWER_PATTERN = re.compile(r"^checkin\.answer:")
 NUDGE_PATTERN = re.compile(r"^nudge\.answer:")
 FOLLOW_PATTERN = re.compile(r"^nudge\.follow:")
+MANAGER_PATTERN = re.compile(r"^manager\.answer:")
 UNREADABLE = "That answer could not be read. Please use the buttons of your latest check-in."
 UNREADABLE_NUDGE = "That answer could not be read. Please use the buttons of the nudge."
+UNREADABLE_MANAGER = "That answer could not be read. Please use the buttons of your check-in."
 
 
 def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
@@ -105,6 +109,31 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             (body.get("actions") or [{}])[0],
             body.get("trigger_id"),
         )
+
+    @app.action(MANAGER_PATTERN)
+    @after_ack
+    async def answer_manager(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        user_id, workspace_id = body["user"]["id"], str(context.team_id)
+        channel = clicked_in(body)
+        try:
+            delivery_id, item_id, value = parse_answer(
+                (body.get("actions") or [{}])[0], MANAGER_ACTION
+            )
+        except ValueError:
+            await tell(client, channel, user_id, UNREADABLE_MANAGER)
+            return
+        try:
+            await manager_checkin.record_manager_answer(
+                runtime, workspace_id, user_id, delivery_id, item_id, value, default_bank()
+            )
+        except answers.AnswerError as error:
+            await tell(client, channel, user_id, error.message)
+            if not isinstance(error, answers.CheckinClosed):
+                return
+        await refresh_manager_checkin(runtime, client, workspace_id, user_id, delivery_id)
 
     @app.action(NOTE_ACTION)
     @after_ack

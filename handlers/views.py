@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import answers, teams
+from bot.core import answers, note_check, teams
 from bot.runtime import Runtime
 from bot.slack import follow_through as follow_up
 from bot.slack import timezones
-from bot.slack.checkin_dm import refresh_checkin
+from bot.slack.checkin_dm import refresh_checkin, tell
 from bot.slack.kit.blocks import inert, notice
 from bot.slack.kit.checkin import (
     EMPTY_NOTE_ERROR,
@@ -57,6 +57,12 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             return
         await ack()
         await refresh_checkin(runtime, client, workspace_id, user_id, round_id)
+        if shared:  # a shared note naming a deal or a person can point back to its writer
+            warned = await note_check.check_shared_note(
+                runtime, workspace_id, user_id, round_id, text
+            )
+            if warned is not None:
+                await tell(client, None, user_id, warned)
 
     @app.view(WORDS_CALLBACK)
     @after_ack

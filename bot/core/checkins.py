@@ -146,7 +146,7 @@ async def plan_round(
                     await session.exec(
                         select(Person).where(
                             Person.workspace_id == team.workspace_id,
-                            col(Person.user_id).in_(reps),
+                            col(Person.user_id).in_(reps + managers),
                         )
                     )
                 ).all()
@@ -164,7 +164,11 @@ async def plan_round(
             )
             session.add(rnd)
             await session.flush()
-            for user_id in reps:
+            # the reps' check-ins, and each manager's own (their estimates and self-check:
+            # never a response, so never counted as the team's, bot/core/manager_checkin.py)
+            recipients = [(u, DeliveryKind.CHECKIN) for u in reps]
+            recipients += [(u, DeliveryKind.MANAGER) for u in managers if u not in reps]
+            for user_id, kind in recipients:
                 tz = zone(zones.get(user_id), team.timezone)
                 slot = (
                     clock_now
@@ -174,7 +178,7 @@ async def plan_round(
                 session.add(
                     Delivery(
                         workspace_id=team.workspace_id,
-                        kind=DeliveryKind.CHECKIN,
+                        kind=kind,
                         round_id=rnd.id,
                         user_id=user_id,
                         status=DeliveryStatus.PENDING,
@@ -222,7 +226,7 @@ def missed(delivery: Delivery, now: datetime) -> bool:
     """A check-in whose slot passed more than :data:`MISSED_GRACE` ago (the app was down)."""
     planned = delivery.planned_at or delivery.next_attempt_at
     return (
-        delivery.kind == DeliveryKind.CHECKIN
+        delivery.kind in (DeliveryKind.CHECKIN, DeliveryKind.MANAGER)
         and delivery.attempts == 0
         and now > planned + MISSED_GRACE
     )

@@ -217,6 +217,21 @@ async def anchor_deal(
     return None if delivery is None else await delivery_deal(runtime, delivery)
 
 
+async def open_nudge_deals(runtime: Runtime, workspace_id: str, user_id: str) -> list[str]:
+    """The names of the deals of the user's nudges still open (they name their rep)."""
+    async with runtime.db.session() as session:
+        rows = await session.exec(
+            select(DealEvent.deal_name)
+            .join(Delivery, col(Delivery.deal_event_id) == col(DealEvent.id))
+            .where(
+                Delivery.workspace_id == workspace_id,
+                Delivery.kind == DeliveryKind.NUDGE,
+                Delivery.user_id == user_id,
+            )
+        )
+        return sorted({str(name) for name in rows.all() if name})
+
+
 async def delivery_deal(runtime: Runtime, delivery: Delivery) -> str | None:
     """The deal a check-in DM asks about: the one its rep touched most in the week before the
     DM was planned, from the deal updates Trustbot received; ``None`` when they touched none

@@ -254,6 +254,10 @@ async def update(
     allowed = {
         "checkin_weekday",
         "checkin_time",
+        "digest_weekday",
+        "digest_time",
+        "timezone",
+        "digest_to",
         "k",
         "notes_k",
         "paused",

@@ -58,6 +58,8 @@ from bot.storage import Database
 from bot.storage.models import CheckinRound, DealEvent, Delivery, Note, Response, Team
 from slack_emulator import SlackEmulator
 
+MANAGER_SELF_CHECK = ("yes", "partly", "no", "partly")  # the manager's honest weeks
+
 
 class Driver(Hands):
     """Everyone but the app: admin, reps, CRM and the scheduler's ticks."""
@@ -237,6 +239,7 @@ class Driver(Hands):
                 for rep in reps
             ]
         await asyncio.gather(*turns)
+        await self.manager_turn(week)
 
         self.advance(f"{label} · reminders")
         await self.move_to(monday + REMINDER_AFTER)
@@ -276,6 +279,43 @@ class Driver(Hands):
                 )
         if not any(d.period_start == period for d in self.out.digests):
             self.warn(f"no digest was posted for the week of {period}")
+        await self.settle()  # the team summaries the digest planned reach the reps
+        await self.collect(self.out.reps)
+
+    async def manager_turn(self, week: int) -> None:
+        """The manager answers their own check-in: an estimate a little rosier than the team
+        (what the perception gap is there to show), and an honest self-check."""
+        await self.settle()
+        manager = MANAGER[0]
+        for message in reversed(self.emu.dm_messages(manager)):
+            buttons = {
+                str(e.get("action_id")): str(e.get("value"))
+                for b in message.get("blocks") or []
+                if b.get("type") == "actions"
+                for e in b.get("elements") or []
+            }
+            if not any(a.startswith("manager.answer:") for a in buttons):
+                continue
+            wanted = ["internal_trust.bad_news:4"]
+            wanted += [
+                f"{item}:{MANAGER_SELF_CHECK[(week + i) % len(MANAGER_SELF_CHECK)]}"
+                for i, item in enumerate(
+                    ("self.neutral_first", "self.coach_not_control", "self.reward_behaviour")
+                )
+            ]
+            for choice in wanted:
+                action = f"manager.answer:{choice}"
+                if action not in buttons:
+                    continue
+                current = self.emu.message(str(message["channel"]), str(message["ts"]))
+                click = await self.emu.asend_click(manager, action, message=current)
+                self.out.clicks += 1
+                if not click.ok:
+                    self.warn(f"the manager's click on {action} was not acknowledged")
+                await self.settle()
+            self.out.manager_checkin = (str(message["channel"]), str(message["ts"]))
+            return
+        self.warn(f"no manager check-in arrived in week {week + 1}")
 
     async def stats(self) -> dict[str, Any]:
         async with self.rt.db.session() as session:

@@ -31,9 +31,14 @@ GROUP_WINDOW = timedelta(hours=3)
 """Rep-local slots this close together are reached in one clock move, so a DM may arrive up to
 3 h after its slot (well inside the 6 h after which a missed slot is skipped); 0 would stop
 the clock at every rep's own slot, at the cost of the outbox worker's idle poll each time."""
-PROMPT_CHANGES = (("enable", "integrity.challenged_misconception"),)
+PROMPT_CHANGES = (
+    ("enable", "integrity.challenged_misconception"),
+    ("disable", "goal.generous_not_calculated"),
+)
 """``/trust prompts enable|disable`` the admin runs at set-up: the reply says what the change
-does to the weekly rotation (each check-in still asks at most 5 questions)."""
+does to the weekly rotation (each check-in still asks at most 5 questions). The second makes
+the headline goal question ("trust and value, or something else?") the goal dimension's only
+one, so it comes up every time the goal does."""
 PLAN_AFTER = timedelta(hours=8)  # Monday 08:00 UTC: the week's round can be planned
 REMINDER_AFTER = timedelta(days=3, hours=12)  # Thursday 12:00 UTC: every reminder is due
 CLOSE_AFTER = timedelta(days=5, hours=12)  # Saturday 12:00 UTC: every check-in has closed
@@ -139,6 +144,7 @@ class Outcome:
     follow_through: FollowShown | None = None
     charts: list[Path] = field(default_factory=list)
     elapsed: float = 0.0
+    manager_checkin: tuple[str, str] | None = None  # the latest one: (channel, ts)
 
 
 def settings_for(emu: SlackEmulator, database_url: str) -> Settings:

@@ -33,6 +33,7 @@ KIND_LABEL = {
     "checkin": "weekly check-in",
     "nudge": "deal nudge",
     "reminder": "reminder",
+    "summary": "team summary",
     "dm": "message",
 }
 
@@ -121,6 +122,12 @@ def report(
             )
         )
     follow_through(console, names, out)
+
+    if out.manager_checkin is not None:
+        console.print(Rule("[bold]The manager's own check-in (the latest, after their clicks)"))
+        found = emu.message(*out.manager_checkin)
+        if found is not None:
+            console.print(render.message(found, names, title="Trustbot · manager check-in"))
 
     console.print(Rule(f"[bold]Weekly digests in #{channel}"))
     files = {str(f.get("id")): f for f in emu.files}

@@ -94,7 +94,10 @@ async def _upload_chart(
     period = figures.period_start.isoformat()
     labels = {**digests.DIMENSION_LABELS, **figures.labels()}
     png = await charts.trend_chart(
-        figures.trend, title=chart_title(team.name, period), labels=labels
+        figures.trend,
+        title=chart_title(team.name, period),
+        labels=labels,
+        focus=figures.focus.dimension if figures.focus else None,
     )
     try:
         upload = await client.files_upload_v2(
@@ -169,6 +172,13 @@ async def _post(
             detail="already posted" if digest.message_ts else "being posted",
         )
     figures = result.figures
+    if team.digest_to == "dm":  # to the managers only: the outbox DMs them (mark_posted)
+        if not result.claimed:
+            return PostResult(team.id, period, posted=False, detail="sent to its managers by DM")
+        await digests.mark_posted(runtime, digest.id, digests.DM_ONLY, digests.DM_ONLY)
+        return PostResult(
+            team.id, period, posted=True, channel_id=digests.DM_ONLY, detail="sent by DM"
+        )
     chart = figures.trend.has_points()
     message = digest_message(figures, team_name=team.name, chart=chart, reposted=not result.claimed)
     try:
@@ -207,11 +217,21 @@ async def redraw_posted(runtime: Runtime, client: AsyncWebClient, digest_ids: li
     took a note out of them); returns how many were updated. A message Slack will not let us
     edit any more is logged and left."""
     updated = 0
-    for digest, team in await digests.posted(runtime, digest_ids):
-        assert digest.channel_id is not None and digest.message_ts is not None
+    found = await digests.posted(runtime, digest_ids)
+    places: list[tuple[digests.StoredDigest, Team, str | None, str | None]] = [
+        (digest, team, digest.channel_id, digest.message_ts)
+        for digest, team in found
+        if digest.channel_id != digests.DM_ONLY
+    ]
+    by_id = {digest.id: (digest, team) for digest, team in found}
+    for digest_id, channel, ts in await digests.dm_copies(runtime, digest_ids):
+        if digest_id in by_id:  # the managers' DM copies are redrawn too
+            places.append((*by_id[digest_id], channel, ts))
+    for digest, team, where, stamp in places:
+        assert where is not None and stamp is not None
         message = digest_message(digest.figures, team_name=team.name, chart=False)
         try:
-            await client.chat_update(channel=digest.channel_id, ts=digest.message_ts, **message)
+            await client.chat_update(channel=where, ts=stamp, **message)
         except SlackApiError as error:
             log.warning("digest %s not redrawn: %s", digest.id, error.response.get("error"))
             continue

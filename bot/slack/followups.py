@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import digests, home, privacy, teams
+from bot.core import checkins, digests, home, privacy, teams
 from bot.core.trust.commands import (
     ConfirmForget,
     OpenSetup,
@@ -32,6 +32,7 @@ from bot.slack.kit.home import me_message
 from bot.slack.kit.replies import error_message
 from bot.slack.kit.replies import reply as reply_blocks
 from bot.slack.kit.setup import setup_view
+from bot.storage.models import Team
 
 FORGET_ACTION = "privacy.forget"
 log = logging.getLogger(__name__)
@@ -163,6 +164,31 @@ async def delete_dms(client: AsyncWebClient, user_id: str) -> int:
     return deleted
 
 
+def week_in_progress_text(team: Team, progress: digests.WeekInProgress) -> str:
+    """What ``/trust digest`` says when the last complete week had no check-in (a first run):
+    what a digest covers, when this week's arrives, and how many have answered so far."""
+    zone = checkins.zone(team.timezone)
+    due = progress.due_at.astimezone(zone)
+    name = inert(team.name)
+    text = (
+        f"A digest covers one whole week, Monday to Sunday in the team's time zone "
+        f"({team.timezone}). The week of {progress.last_week:%-d %b} had no check-in for "
+        f"`{name}`, so there is nothing to show for it."
+    )
+    if progress.period_start is None:
+        return text + (
+            f" The next digest comes on {due:%a %-d %b at %H:%M} {team.timezone}, after the "
+            f"first week with a check-in (`/trust checkin {name} now` sends this week's)."
+        )
+    return text + (
+        f" This week's answers go into the digest of the week of "
+        f"{progress.period_start:%-d %b}, posted on {due:%a %-d %b at %H:%M} {team.timezone} "
+        f"once its check-ins have closed. So far *{progress.answered}* of {progress.asked} "
+        "asked have answered; the rest of the figures stay hidden until the week is over, so "
+        "nobody's answer can be read off a change."
+    )
+
+
 async def digest(
     runtime: Runtime, client: AsyncWebClient, team_id: str, team_name: str, mode: str
 ) -> dict[str, Any]:
@@ -171,6 +197,9 @@ async def digest(
     try:
         async with runtime.db.session() as session:
             team = await teams.find(session, team_id, team_name)
+        progress = await digests.week_in_progress(runtime, team)
+        if progress is not None:
+            return notice(week_in_progress_text(team, progress))
         if mode == "preview":
             return await digest_post.preview_digest(runtime, team)
         result = await digest_post.post_digest(runtime, client, team, repost=True)
@@ -183,6 +212,11 @@ async def digest(
         return notice(f":warning: Slack refused the digest ({code}); try again later.")
     if not result.posted:
         return notice(f":warning: The `{inert(team.name)}` digest was not posted: {result.detail}")
+    if result.channel_id == digests.DM_ONLY:
+        return notice(
+            f"The `{inert(team.name)}` digest for the week of {result.period_start:%d %b %Y} is "
+            "being sent to its managers by DM."
+        )
     return notice(
         f"The `{inert(team.name)}` digest for the week of {result.period_start:%d %b %Y} is posted "
         f"in <#{result.channel_id}>."

@@ -13,6 +13,7 @@ from bot.runtime import Runtime
 from bot.slack.checkin_dm import refresh_checkin
 from bot.slack.client import ClientSource, client_for
 from bot.slack.kit.checkin import reminder_message
+from bot.slack.manager_dm import refresh_manager_checkin
 from bot.slack.nudge_dm import refresh_nudge
 from bot.storage.models import CheckinRound, DeliveryKind
 
@@ -48,7 +49,11 @@ async def sweep(runtime: Runtime, clients: ClientSource) -> tuple[int, int]:
                 await refresh_checkin(
                     runtime, client, delivery.workspace_id, delivery.recipient, delivery.round_id
                 )
-            elif delivery.id is not None:
+            elif delivery.kind == DeliveryKind.MANAGER and delivery.id is not None:
+                await refresh_manager_checkin(
+                    runtime, client, delivery.workspace_id, delivery.recipient, delivery.id
+                )
+            elif delivery.kind == DeliveryKind.NUDGE and delivery.id is not None:
                 await refresh_nudge(
                     runtime, client, delivery.workspace_id, delivery.recipient, delivery.id
                 )

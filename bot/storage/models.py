@@ -91,6 +91,10 @@ class Team(SQLModel, table=True):
     digest_weekday: int = 0
     digest_time: str = Field(default="09:00", max_length=5)
     timezone: str = Field(default="UTC", max_length=64)  # the team's, for the digest
+    # where the digest goes: "channel", "dm" (its managers, by DM) or "both"
+    digest_to: str = Field(
+        default="channel", max_length=8, sa_column_kwargs={"server_default": "channel"}
+    )
     k: int = 5  # distinct respondents before a figure is shown (never below 3)
     notes_k: int = 5  # distinct respondents before shared notes are shown
     # where reps may flag commitments and hand over won deals (/trust delivery), if anywhere
@@ -198,6 +202,9 @@ class DeliveryKind(enum.StrEnum):
 
     CHECKIN = "checkin"  # the weekly check-in DM of a round
     NUDGE = "nudge"  # a deal nudge DM
+    MANAGER = "manager"  # the manager's check-in of a round (estimates and a self-check)
+    SUMMARY = "summary"  # the team summary DM'd to a rep of a round once its digest is out
+    DIGEST = "digest"  # the digest DM'd to a manager of the round (digest_to dm or both)
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -323,7 +330,9 @@ class ManagerEstimate(SQLModel, table=True):
     period_start: date
     pseudonym: str = Field(max_length=64)  # the manager's pseudonym of that week
     prompt_id: str = Field(max_length=80)
-    value: int  # percent of the team the manager thinks answers positively
+    # an estimate: the team's mean answer (1-5) the manager expects; a self-check
+    # ("self.*" prompt ids): 2 yes, 1 partly, 0 no (bot/core/manager_checkin.py)
+    value: int
 
 
 class DealEvent(SQLModel, table=True):

@@ -371,8 +371,8 @@ class Simulation:
     ) -> None:
         """The rep reads the DM and answers it, or not."""
         persona = next((r for r in REPS if r.id == user), None)
-        if persona is None:
-            return
+        if persona is None or kind not in ("checkin", "nudge"):
+            return  # a manager, or a DM with nothing to answer (the team summary)
         if rng.random() >= persona.answers:
             if kind == "checkin":
                 self.log.checkins_skipped[user] += 1

@@ -27,6 +27,7 @@ from bot.storage import Database
 from bot.storage.models import (
     CheckinRound,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     ManagerEstimate,
     Member,
@@ -68,7 +69,8 @@ def test_history_writes_what_it_counts(seeded: tuple[Path, Counter[str]]) -> Non
     assert counts["weeks"] >= history.MIN_WEEKS
     assert found["Team"] == TEAMS and found["CheckinRound"] == TEAMS * counts["weeks"]
     assert found["Member"] == found["Person"] == TEAMS * (history.REPS + 1)
-    assert found["Delivery"] == counts["deliveries"] == TEAMS * history.REPS * counts["weeks"]
+    # every round DMs each rep a check-in and each manager their own (one manager a team)
+    assert found["Delivery"] == counts["deliveries"] == TEAMS * (history.REPS + 1) * counts["weeks"]
     assert found["Note"] == counts["notes"] > 0
 
 
@@ -94,6 +96,7 @@ def test_the_digest_counts_every_seeded_rep_who_got_the_dm(
                             .where(
                                 col(CheckinRound.period_start) == LATEST,
                                 col(Delivery.status) == DeliveryStatus.EXPIRED,
+                                col(Delivery.kind) == DeliveryKind.CHECKIN,  # not the manager's
                             )
                             .group_by(col(CheckinRound.team_id))
                         )

@@ -81,14 +81,26 @@ def test_a_short_demo_runs_offline_and_leaves_its_outputs(
     # a rep with logged trust evidence opens their App Home: their own page and blind spot
     page = section(text, "The rep's own page: @", "Weekly digests in #")
     assert "My behaviour trends" in page and "What buyers have shared with me" in page
-    assert "My blind spot check (only I see this)" in page and "18% of sellers" in page
+    assert "My blind spot check (only I see this)" in page and "Buyers told me" in page
     assert "A practice for next week" in page and "UTC" not in page
 
     # each weekly digest, with its chart
     digests = section(text, "Weekly digests in #", "── Output")
     assert digests.count("Trust digest: field-sales") == 2
-    assert "Participation" in digests and "Trust index" in digests
-    assert digests.count("📈 Trust index, last 8 weeks: field-sales") == 2
+    assert digests.count("Participation:") == 2 and "Team trust index" in digests
+    assert digests.count("📈 field-sales: week of") == 2
+    # built for decisions: a focus that holds with something to do each week, what is
+    # withheld said at most once a digest, and nothing written for developers
+    focus = re.findall(r"Coaching focus until [^:]+: [A-Za-z ]+", digests)
+    assert len(focus) == 2 and focus[0] == focus[1]
+    assert digests.count("This week, do:") == 2
+    assert digests.count("so that no one can be singled out") <= 2
+    for wording in ("Figures are fixed", "From 00", "split not shown", "not enough responses"):
+        assert wording not in digests
+
+    # the manager takes part, and the team hears back
+    assert "The manager's own check-in" in text and "Your check-in as a manager" in text
+    assert "Trustbot · team summary" in dms and "Your team's week: field-sales" in dms
 
     # anonymity: no digest names a rep; no Slack user ID is printed at all
     for user_id, name, real_name, _ in PEOPLE:

@@ -59,12 +59,12 @@ def seed(stack: Stack, name: str, reps: int) -> None:
 def test_preview_is_private_and_now_posts_the_same_figures(stack: Stack) -> None:
     seed(stack, "six", 6)
     preview = trust(stack, "digest six preview")
-    assert "Care" in preview and "4.00" in preview
+    assert "Care 4.0" in preview
     assert stack.emulator.messages("C0SALES") == []  # nothing posted by a preview
     out = trust(stack, "digest six now")
     assert "digest for the week of 16 Nov 2026 is posted in <#C0SALES>" in out
     posted = [m for m in stack.emulator.messages("C0SALES") if m.get("blocks")]
-    assert len(posted) == 1 and "4.00" in str(posted[0]["blocks"])
+    assert len(posted) == 1 and "Care 4.0" in str(posted[0]["blocks"])
     assert len(stack.emulator.files) == 1  # the chart
 
 
@@ -72,3 +72,50 @@ def test_digest_errors_are_explained(stack: Stack) -> None:
     out = trust(stack, "digest ghosts now")
     assert "There is no team `ghosts`" in out and "/trust digest <team> now|preview" in out
     assert "for Trustbot admins" in trust(stack, "digest six now", user="U0REP1")
+
+
+def test_the_digest_time_and_time_zone_are_the_team_s(stack: Stack) -> None:
+    seed(stack, "west", 6)
+    out = trust(stack, "digest west at fri 16:30 America/Los_Angeles")
+    assert "`west`'s digest is posted every fri at 16:30 America/Los_Angeles" in out
+    status = trust(stack, "digest west at Monday 8:05")  # the time zone is kept
+    assert "every mon at 08:05 America/Los_Angeles" in status
+    for bad, why in (
+        ("digest west at fri 16:30 Mars/Olympus", "`Mars/Olympus` is not a time zone"),
+        ("digest west at fri 16:30 ../../etc/passwd", "is not a time zone"),
+        ("digest west at someday 16:30", "`someday` is not a day"),
+        ("digest west at fri 25:00", "`25:00` is not a time"),
+        ("digest west at fri", "Give a day, a time"),
+        ("digest west later", "`later` is not one of now, preview"),
+    ):
+        out = trust(stack, bad)
+        assert why in out and "/trust digest <team> now|preview|at" in out, (bad, out)
+    assert "every mon at 08:05 America/Los_Angeles" in trust(
+        stack, "digest west at mon 08:05"
+    )  # nothing a refused command typed was kept
+
+
+def test_a_first_run_says_what_a_digest_covers_and_when_this_week_s_arrives(
+    stack: Stack,
+) -> None:
+    trust(stack, "team create fresh <#C0SALES>")
+    trust(stack, "team add fresh <@U0REP1>")
+    out = trust(stack, "digest fresh now")
+    assert "A digest covers one whole week, Monday to Sunday" in out
+    assert "The next digest comes on Mon 30 Nov at 09:00 UTC" in out
+    trust(stack, "checkin fresh now")
+    for mode in ("now", "preview"):
+        out = trust(stack, f"digest fresh {mode}")
+        assert "had no check-in for `fresh`" in out
+        assert "digest of the week of 23 Nov, posted on Mon 30 Nov at 09:00 UTC" in out
+        assert "So far *0* of 1 asked have answered" in out
+    assert stack.emulator.messages("C0SALES") == []  # nothing half-made was posted
+
+
+def test_the_digest_goes_to_the_channel_the_managers_or_both(stack: Stack) -> None:
+    seed(stack, "where", 6)
+    assert "`where`'s digest now goes to its managers by DM" in trust(stack, "digest where to dm")
+    assert "to its channel and to its managers by DM" in trust(stack, "digest where to BOTH")
+    out = trust(stack, "digest where to slack")
+    assert "`slack` is not one of channel, dm, both" in out and "/trust digest <team>" in out
+    assert "now goes to its channel." in trust(stack, "digest where to channel")

@@ -133,16 +133,25 @@ def test_two_workspaces_see_only_their_own_data(oauth_stack: OAuthStack) -> None
 
     trust_in(acme, "checkin sales now")
     trust_in(beta, "checkin sales now")
-    wait_for(lambda: len(acme.dm_messages("U0REP1")) == 1 and len(beta.dm_messages("U0REP2")) == 1)
+    wait_for(
+        lambda: (
+            len(acme.dm_messages("U0REP1")) == 1
+            and len(beta.dm_messages("U0REP2")) == 1
+            and len(beta.dm_messages("U0REP1")) == 1
+        )  # beta's manager: their own check-in
+    )
     time.sleep(0.3)
-    assert acme.dm_messages("U0REP2") == [] and beta.dm_messages("U0REP1") == []
+    assert acme.dm_messages("U0REP2") == []
+    (own,) = beta.dm_messages("U0REP1")
+    assert "Your check-in as a manager" in str(own) and "Weekly trust check-in" not in str(own)
     sent = [c for c in acme.calls_to("chat.postMessage") if c.ok]
     assert {(c.args["channel"], c.token) for c in sent} == {
         ("U0REP1", acme_token),
         ("U0REP2", beta_token),
+        ("U0REP1", beta_token),
     }
     acme_status, beta_status = trust_in(acme, "status"), trust_in(beta, "status")
-    assert "*Deliveries*: 1 sent" in acme_status and "*Deliveries*: 1 sent" in beta_status
+    assert "*Deliveries*: 1 sent" in acme_status and "*Deliveries*: 2 sent" in beta_status
 
     # a digest preview counts only its own workspace's team
     for emu in (acme, beta):

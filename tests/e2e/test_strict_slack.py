@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -18,15 +19,16 @@ from sqlmodel import col, select
 
 from bot.core import outbox
 from bot.core.outbox import SEARCH_MARGIN
+from bot.core.prompts import GOAL_PROMPT_ID
 from bot.runtime.clock import ManualClock, SystemClock
 from bot.slack.history import HistoryPacer
 from bot.slack.sender import EVENT_TYPE
 from bot.storage import Database
-from bot.storage.models import Delivery, Team, Workspace
+from bot.storage.models import CheckinRound, Delivery, Team, Workspace
 from bot.storage.slack_tables import slack_bots
 from slack_emulator import SlackEmulator
 from tests.support.checkin_dm import SCALE, click, current, primary, send_checkin
-from tests.support.db import sql_rows
+from tests.support.db import in_session, sql_rows
 from tests.support.oauth import OAuthStack, install, set_up_team
 from tests.support.outbox import (
     BOT_TOKEN,
@@ -307,10 +309,39 @@ def test_a_team_name_with_an_ampersand(http_stack: Stack) -> None:
 # -- channels the digest cannot reach --------------------------------------------------------
 
 
+def finished_week(stack: Stack, team: str = "sales") -> None:
+    """A round of last week for ``team`` (made with /trust), so ``/trust digest <team> now``
+    has a finished week to post rather than a first-run explanation."""
+    [(team_id, workspace_id)] = sql_rows(
+        stack.database_url,
+        select(col(Team.id), col(Team.workspace_id)).where(col(Team.name) == team),
+    )
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday() + 7)
+    row = {
+        "workspace_id": workspace_id,
+        "team_id": team_id,
+        "period_start": monday,
+        "period_end": monday + timedelta(days=6),
+        "prompt_ids": [GOAL_PROMPT_ID],
+        "reps": ["U0REP1"],
+        "managers": [],
+        "status": "fanned_out",
+        "created_at": datetime.now(UTC) - timedelta(days=7),
+    }
+
+    async def add(session: Any) -> None:
+        session.add(CheckinRound(**row))
+        await session.commit()
+
+    in_session(stack.database_url, add)
+
+
 def test_an_archived_digest_channel_is_named_as_such(http_stack: Stack) -> None:
     """is_archived: "Channel has been archived." (chat.postMessage.json): the admin must pick
     another channel (or unarchive it); inviting the app does not help."""
     trust(http_stack, "team create sales <#C0SALES>")
+    finished_week(http_stack)
     http_stack.emulator.archive_channel("C0SALES")
     answer = trust(http_stack, "digest sales now")
     assert "archived" in answer and "/invite" not in answer and "/trust setup" in answer
@@ -320,6 +351,7 @@ def test_trust_status_shows_a_digest_its_channel_refused(http_stack: Stack) -> N
     """The week the schedule could not post: in /trust status with Slack's error and what to
     do (the bot was removed from the public channel: ``not_in_channel``)."""
     trust(http_stack, "team create sales <#C0SALES>")
+    finished_week(http_stack)
     http_stack.emulator.remove_bot_from_channel("C0SALES")
     assert "not a member" in trust(http_stack, "digest sales now")
     status = trust(http_stack, "status")

@@ -48,6 +48,7 @@ class DimensionData:
 
     bins: dict[int, int] = field(default_factory=dict)
     score_sum: int = 0
+    square_sum: int = 0  # for the standard error of the index
     answers: int = 0
 
     @property
@@ -65,6 +66,9 @@ class PeriodData:
     dimensions: dict[str, DimensionData] = field(default_factory=dict)
     goal: dict[str, int] = field(default_factory=dict)  # option value -> people
     gap: dict[str, dict[bool, int]] = field(default_factory=dict)  # prompt -> {mean >= 4: people}
+    gap_scores: dict[str, tuple[int, int, int]] = field(
+        default_factory=dict
+    )  # prompt -> (score sum, answers, people): the team's mean beside the managers' estimate
     estimates: dict[str, tuple[int, int]] = field(default_factory=dict)  # prompt -> (sum %, n)
     reflections: dict[str, dict[str, int]] = field(default_factory=dict)  # moment -> who -> n
     moment_answers: dict[tuple[str, str], dict[str, dict[str, int]]] = field(
@@ -196,6 +200,7 @@ async def _answers(
             team.label("team_id"),
             dimension.label("dimension"),
             func.sum(score).label("s"),
+            func.sum(score * score).label("q"),
             func.count(score).label("n"),
         )
         .where(moment.is_(None), score.is_not(None), prompt_id.in_(_scale_checkin_ids(bank)))
@@ -208,15 +213,17 @@ async def _answers(
         p.team_id,
         p.dimension,
         func.sum(p.s),
+        func.sum(p.q),
         func.sum(p.n),
         *(func.sum(case((bin_ == score, 1), else_=0)) for score in SCORES),
     ).group_by(p.team_id, p.dimension)
-    for team_id, name, score_sum, answers, *bins in await conn.execute(dims):
+    for team_id, name, score_sum, square_sum, answers, *bins in await conn.execute(dims):
         dim = out[team_id].dimensions.setdefault(name, DimensionData())
         for s, n in zip(SCORES, bins, strict=True):
             if n:
                 dim.bins[s] = dim.bins.get(s, 0) + int(n)
         dim.score_sum += int(score_sum)
+        dim.square_sum += int(square_sum)
         dim.answers += int(answers)
 
     # goal mix and the team's side of the perception gap, over two dimensions' rows: each
@@ -228,6 +235,8 @@ async def _answers(
             prompt_id.label("prompt_id"),
             func.min(value).label("v"),
             (func.sum(score) >= func.count(score) * 4).label("agree"),
+            func.sum(score).label("s"),
+            func.count(score).label("n"),
         )
         .where(
             moment.is_(None),
@@ -238,16 +247,18 @@ async def _answers(
         .subquery()
     )
     q = person.c
-    choices = select(q.team_id, q.prompt_id, q.v, q.agree, func.count()).group_by(
-        q.team_id, q.prompt_id, q.v, q.agree
-    )
-    for team_id, asked_prompt, choice, agree, people in await conn.execute(choices):
+    choices = select(
+        q.team_id, q.prompt_id, q.v, q.agree, func.count(), func.sum(q.s), func.sum(q.n)
+    ).group_by(q.team_id, q.prompt_id, q.v, q.agree)
+    for team_id, asked_prompt, choice, agree, people, total, n in await conn.execute(choices):
         data = out[team_id]
         if asked_prompt == GOAL_PROMPT_ID:
             data.goal[choice] = data.goal.get(choice, 0) + int(people)
         elif agree is not None:
             split = data.gap.setdefault(asked_prompt, {})
             split[bool(agree)] = split.get(bool(agree), 0) + int(people)
+            s_, n_, p_ = data.gap_scores.get(asked_prompt, (0, 0, 0))
+            data.gap_scores[asked_prompt] = (s_ + int(total), n_ + int(n), p_ + int(people))
 
     # respondents: who answered anything in the week, and who answered the check-in
     present = week_of(team, who, func.max(case((moment.is_(None), 1), else_=0))).group_by(team, who)

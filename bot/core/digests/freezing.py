@@ -17,8 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from bot.core import anonymity
+from bot.core.digests import window
 from bot.core.digests.aggregate import PeriodData, aggregate
-from bot.core.digests.figures import OVERLAP, Figures, Trend, build_figures
+from bot.core.digests.figures import (
+    OVERLAP,
+    Figures,
+    Focus,
+    GoalMix,
+    Moments,
+    Trend,
+    block_moments,
+    build_figures,
+    goal_block,
+    goal_exact,
+    moments_shown,
+)
 from bot.core.digests.periods import (
     TREND_PERIODS,
     WEEK,
@@ -27,6 +40,7 @@ from bot.core.digests.periods import (
     period_end_instant,
     trend_periods,
 )
+from bot.core.digests.window import WINDOWS
 from bot.core.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
 from bot.storage.models import CheckinRound, Digest, Response, Team
@@ -110,11 +124,22 @@ async def _frozen(conn: AsyncConnection, team_ids: Sequence[int], periods: Itera
     )
 
 
-async def _previous_trend(
+@dataclass(frozen=True)
+class _Previous:
+    """What a week's figures carry from the latest stored figures before it."""
+
+    trend: Trend
+    focus: Focus | None
+    goal_mix: GoalMix | None
+    moments: Moments | None
+
+
+async def _previous(
     conn: AsyncConnection, team_ids: Sequence[int], period_start: date
-) -> dict[int, Trend]:
-    """The ``trend`` of each team's latest stored figures in the trend window before
-    ``period_start`` (it ends with that week's own index and carries the weeks before)."""
+) -> dict[int, _Previous]:
+    """Each team's latest stored figures in the trend window before ``period_start``: their
+    ``trend`` (it ends with that week's own index and carries the weeks before), their focus
+    (held for a cycle) and their block figures (a block, once shown, is shown unchanged)."""
     window = (
         col(Digest.team_id).in_(list(team_ids)),
         col(Digest.period_start) < period_start,
@@ -126,14 +151,28 @@ async def _previous_trend(
         .group_by(col(Digest.team_id))
         .subquery()
     )
-    trend = col(Digest.figures)["trend"]
+    figures = col(Digest.figures)
     rows = await conn.execute(
-        select(col(Digest.team_id), trend).join(
+        select(
+            col(Digest.team_id),
+            figures["trend"],
+            figures["focus"],
+            figures["goal_mix"],
+            figures["moments"],
+        ).join(
             latest,
             (col(Digest.team_id) == latest.c.team_id) & (col(Digest.period_start) == latest.c.p),
         )
     )
-    return {int(team_id): Trend.model_validate(value or {}) for team_id, value in rows}
+    return {
+        int(team_id): _Previous(
+            trend=Trend.model_validate(trend or {}),
+            focus=Focus.model_validate(focus) if focus else None,
+            goal_mix=GoalMix.model_validate(goal) if goal else None,
+            moments=Moments.model_validate(moments) if moments else None,
+        )
+        for team_id, trend, focus, goal, moments in rows
+    }
 
 
 async def eligible(
@@ -142,6 +181,15 @@ async def eligible(
     """Every team of these workspaces with a round in the week, and the pseudonyms whose
     answers count for it: the reps the round was planned for, never its managers (computed
     with the key; the database holds no link from an answer to a team)."""
+    people = await eligible_people(runtime, conn, workspace_ids, period_start)
+    return {team_id: frozenset(found) for team_id, found in people.items()}
+
+
+async def eligible_people(
+    runtime: Runtime, conn: AsyncConnection, workspace_ids: Iterable[str], period_start: date
+) -> dict[int, dict[str, str]]:
+    """:func:`eligible`, each pseudonym with the rep it stands for (in memory only: a window
+    of several weeks counts distinct people, whose pseudonyms change every week)."""
     rounds = await conn.execute(
         select(
             col(CheckinRound.team_id),
@@ -155,14 +203,14 @@ async def eligible(
     )
     weekly = runtime.pseudonyms.weekly
     return {
-        int(team_id): frozenset(
-            weekly(workspace, user, period_start) for user in set(reps) - set(managers)
-        )
+        int(team_id): {
+            weekly(workspace, user, period_start): user for user in set(reps) - set(managers)
+        }
         for team_id, workspace, reps, managers in rounds
     }
 
 
-async def _present(
+async def present(
     conn: AsyncConnection, pseudonyms: Collection[str], period_start: date
 ) -> set[str]:
     """Which of these pseudonyms answered anything in the week."""
@@ -228,44 +276,68 @@ async def _freeze(
     ids = [t.id for t in teams if t.id is not None]
     async with runtime.db.engine.connect() as conn:
         every = await eligible(runtime, conn, {t.workspace_id for t in teams}, period_start)
-        present = await _present(conn, frozenset().union(*every.values()), period_start)
+        answered = await present(conn, frozenset().union(*every.values()), period_start)
         data = await aggregate(conn, {t: every[t] for t in ids if t in every}, period_start, bank)
-        previous = await _previous_trend(conn, ids, period_start)
+        previous = await _previous(conn, ids, period_start)
     # who answered, per team of the week (each team's round's reps who answered anything)
-    respondents = {team_id: found & present for team_id, found in every.items()}
+    respondents = {team_id: found & answered for team_id, found in every.items()}
     workspace_of = await _workspaces(runtime, respondents)
     now = runtime.clock.now()
-    rows: list[dict[str, Any]] = []
     figures: dict[int, Figures] = {}
     by_workspace: dict[str, dict[int, frozenset[str]]] = defaultdict(dict)
     for other, found in respondents.items():
         by_workspace[workspace_of.get(other, "")][other] = found
     overlaps = {workspace: Overlaps(same) for workspace, same in by_workspace.items()}
+    withheld: dict[int, str | None] = {}
     for team in teams:
         assert team.id is not None
         same_week = overlaps.get(team.workspace_id) or Overlaps({})
-        figures[team.id] = build_figures(
-            data.get(team.id) or PeriodData(),
-            period_start=period_start,
-            k=team.k,
-            notes_k=team.notes_k,
-            previous=previous.get(team.id),
-            bank=bank,
-            tip_key=f"{team.id}:{period_start.isoformat()}",
-            withheld=OVERLAP if same_week.first(team.id, team.k) is not None else None,
-        )
-        rows.append(
-            {
-                "workspace_id": team.workspace_id,
-                "team_id": team.id,
-                "period_start": period_start,
-                "period_end": period_start + timedelta(days=6),
-                "figures": figures[team.id].stored(),
-                "channel_id": None,
-                "message_ts": None,
-                "published_at": now,
-            }
-        )
+        withheld[team.id] = OVERLAP if same_week.first(team.id, team.k) is not None else None
+    blocks: dict[int, tuple[GoalMix | None, Moments | None]] = {}
+    for attempt in range(2):  # the week alone; then, for thin teams, with block figures
+        thin = []
+        for team in teams:
+            assert team.id is not None
+            before = previous.get(team.id)
+            goal, moments = blocks.get(team.id, (None, None))
+            figures[team.id] = build_figures(
+                data.get(team.id) or PeriodData(),
+                period_start=period_start,
+                k=team.k,
+                notes_k=team.notes_k,
+                previous=before.trend if before else None,
+                previous_focus=before.focus if before else None,
+                bank=bank,
+                tip_key=f"{team.id}:{period_start.isoformat()}",
+                withheld=withheld[team.id],
+                goal_block=goal,
+                moments_block=moments,
+                previous_goal=before.goal_mix if before else None,
+            )
+            made = figures[team.id]
+            week = data.get(team.id) or PeriodData()
+            by_moment = made.moments is not None and bool(made.moments.breakdown.cells)
+            if withheld[team.id] is None and (
+                not goal_exact(made.goal_mix, period_start) or (week.reflections and not by_moment)
+            ):
+                thin.append(team)
+        if attempt or not thin:
+            break
+        blocks = await _blocks(runtime, thin, period_start, bank, previous)
+    rows: list[dict[str, Any]] = [
+        {
+            "workspace_id": team.workspace_id,
+            "team_id": team.id,
+            "period_start": period_start,
+            "period_end": period_start + timedelta(days=6),
+            "figures": figures[team.id].stored(),
+            "channel_id": None,
+            "message_ts": None,
+            "published_at": now,
+        }
+        for team in teams
+        if team.id is not None
+    ]
     if not rows:
         return {}
     async with runtime.db.engine.begin() as conn:
@@ -278,6 +350,69 @@ async def _freeze(
         for team_id in figures
         if team_id in written
     }
+
+
+async def _blocks(
+    runtime: Runtime,
+    teams: Sequence[Team],
+    period_start: date,
+    bank: PromptBank,
+    previous: Mapping[int, _Previous],
+) -> dict[int, tuple[GoalMix | None, Moments | None]]:
+    """The goal mix and deal moments of the latest complete block of weeks (4, else 13) for
+    teams whose week is too thin to show them (:mod:`~bot.core.digests.window`).
+
+    A block already shown in the team's previous digest is carried unchanged. Otherwise it is
+    counted over every team of the workspace with rounds in the block, and a team whose
+    people behind a figure differ from another team's by 1 to k-1 gets none (the k rule
+    across teams, as for a week)."""
+    out: dict[int, tuple[GoalMix | None, Moments | None]] = {}
+    workspaces = {t.workspace_id for t in teams}
+    for weeks in WINDOWS:
+        start = window.last_block(period_start, weeks)
+        todo = [t for t in teams if t.id is not None and not _block_done(out.get(t.id))]
+        if not todo:
+            break
+        people: dict[date, dict[int, dict[str, str]]] = {}
+        async with runtime.db.engine.connect() as conn:
+            for week in window.window_periods(start, weeks):
+                people[week] = await eligible_people(runtime, conn, workspaces, week)
+            found = await window.aggregate_window(conn, people)
+        workspace_of = await _workspaces(runtime, found)
+        for team in todo:
+            assert team.id is not None
+            goal, moments = out.get(team.id, (None, None))
+            before = previous.get(team.id)
+            same = [t for t, ws in workspace_of.items() if ws == team.workspace_id]
+            data = found.get(team.id, window.WindowData())
+            if goal is None:
+                carried = before.goal_mix if before else None
+                if carried is not None and (carried.weeks, carried.start) == (weeks, start):
+                    goal = carried
+                elif (
+                    overlapping({t: found[t].goal_people() for t in same}, team.id, team.k) is None
+                ):
+                    goal = goal_block(data.goal, team.k, weeks, start)
+                goal = goal if goal is not None and goal.breakdown.cells else None
+            if not moments_shown(moments):
+                carried_moments = before.moments if before else None
+                if carried_moments is not None and (
+                    carried_moments.weeks,
+                    carried_moments.start,
+                ) == (weeks, start):
+                    moments = carried_moments
+                elif (
+                    overlapping({t: found[t].moment_people() for t in same}, team.id, team.k)
+                    is None
+                ):
+                    moments = block_moments(data.period, team.k, bank, weeks, start)
+                moments = moments if moments_shown(moments) else None
+            out[team.id] = (goal, moments)
+    return out
+
+
+def _block_done(found: tuple[GoalMix | None, Moments | None] | None) -> bool:
+    return found is not None and found[0] is not None and moments_shown(found[1])
 
 
 async def _workspaces(runtime: Runtime, team_ids: Iterable[int]) -> dict[int, str]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel import select as select_rows
 
+from bot.core.digests import freezing
+from bot.core.digests.aggregate import NOT_ASKED
 from bot.core.digests.figures import Figures
 from bot.core.digests.freezing import (
     STORED_COLUMNS,
@@ -23,7 +27,14 @@ from bot.core.digests.freezing import (
 )
 from bot.core.digests.periods import WEEK, digest_slot, latest_period
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Delivery, DeliveryStatus, Digest, Team
+from bot.storage.models import (
+    CheckinRound,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Digest,
+    Team,
+)
 
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT)
 """Deliveries whose check-in may still be answered (until ``expires_at``)."""
@@ -76,14 +87,123 @@ async def digest_for(
     return DigestResult(team=team, digest=digest, claimed=claimed)
 
 
+SUMMARY_OPEN = timedelta(days=7)
+"""How long a team summary DM names its rep (then it forgets whom, like a closed check-in)."""
+
+
 async def mark_posted(runtime: Runtime, digest_id: int, channel_id: str, message_ts: str) -> None:
-    """Record where the digest was posted: it is never posted by the schedule again."""
+    """Record where the digest was posted: it is never posted by the schedule again. In the
+    same transaction, the week's team summary is planned for each rep of its round (one
+    outbox row each, at most once: the loop back to the team), and, for a team whose digest
+    goes to its managers by DM, the digest for each manager of the round."""
+    now = runtime.clock.now()
     async with runtime.db.engine.begin() as conn:
         await conn.execute(
             update(Digest)
             .where(col(Digest.id) == digest_id)
             .values(channel_id=channel_id, message_ts=message_ts)
         )
+        found = (
+            await conn.execute(
+                select(
+                    col(CheckinRound.id),
+                    col(CheckinRound.workspace_id),
+                    col(CheckinRound.reps),
+                    col(CheckinRound.managers),
+                    col(Team.digest_to),
+                )
+                .join(Team, col(Team.id) == col(CheckinRound.team_id))
+                .join(
+                    Digest,
+                    (col(Digest.team_id) == col(CheckinRound.team_id))
+                    & (col(Digest.period_start) == col(CheckinRound.period_start)),
+                )
+                .where(col(Digest.id) == digest_id)
+            )
+        ).first()
+        if found is None:
+            return
+        round_id, workspace_id, reps, managers, digest_to = found
+        to_managers = sorted(set(managers)) if digest_to in ("dm", "both") else []
+        rows = [
+            {
+                "workspace_id": workspace_id,
+                "kind": kind.value,
+                "round_id": round_id,
+                "user_id": user,
+                "status": DeliveryStatus.PENDING.value,
+                "planned_at": now,
+                "next_attempt_at": now,
+                # a summary forgets its rep after a week; a manager's digest DM stays
+                # redrawable (forget-me takes notes out of it, as out of the channel's)
+                "expires_at": now + SUMMARY_OPEN if kind == DeliveryKind.SUMMARY else None,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for kind, users in (
+                (DeliveryKind.SUMMARY, sorted(set(reps))),
+                (DeliveryKind.DIGEST, to_managers),
+            )
+            for user in users
+        ]
+        if rows:
+            await conn.execute(_insert_ignore(runtime.db.dialect), rows)
+
+
+def _insert_ignore(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (kind, round_id, user_id) DO NOTHING`` into the outbox."""
+    table: Any = Delivery.__table__  # type: ignore[attr-defined]
+    stmt: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return stmt.on_conflict_do_nothing(index_elements=["kind", "round_id", "user_id"])
+
+
+DM_ONLY = "dm"
+"""``Digest.channel_id`` and ``message_ts`` of a digest sent to its managers by DM only."""
+
+
+async def dm_copies(runtime: Runtime, digest_ids: list[int]) -> list[tuple[int, str, str]]:
+    """The managers' DM copies of these digests: ``(digest id, channel, ts)``."""
+    if not digest_ids:
+        return []
+    async with runtime.db.engine.connect() as conn:
+        rows = await conn.execute(
+            select(col(Digest.id), col(Delivery.channel_id), col(Delivery.message_ts))
+            .select_from(Delivery)
+            .join(CheckinRound, col(Delivery.round_id) == col(CheckinRound.id))
+            .join(
+                Digest,
+                (col(Digest.team_id) == col(CheckinRound.team_id))
+                & (col(Digest.period_start) == col(CheckinRound.period_start)),
+            )
+            .where(
+                col(Digest.id).in_(digest_ids),
+                col(Delivery.kind) == DeliveryKind.DIGEST,
+                col(Delivery.message_ts).is_not(None),
+            )
+        )
+        return [(int(d), str(c), str(t)) for d, c, t in rows if d is not None and c and t]
+
+
+async def summary_for(runtime: Runtime, round_id: int) -> tuple[Team, Figures] | None:
+    """The team and the posted digest figures a round's team summary shows (the very
+    figures the managers saw), or ``None`` when there is no such digest (any more)."""
+    async with runtime.db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(col(Digest.team_id), col(Digest.figures))
+                .join(
+                    CheckinRound,
+                    (col(Digest.team_id) == col(CheckinRound.team_id))
+                    & (col(Digest.period_start) == col(CheckinRound.period_start)),
+                )
+                .where(col(CheckinRound.id) == round_id, col(Digest.message_ts).is_not(None))
+            )
+        ).first()
+    if row is None:
+        return None
+    async with runtime.db.session() as session:
+        team = await session.get(Team, int(row[0]))
+    return None if team is None else (team, Figures.from_stored(row[1]))
 
 
 async def release(runtime: Runtime, digest_id: int) -> None:
@@ -280,3 +400,49 @@ async def due_digests(runtime: Runtime) -> list[Due]:
             Due(t, period) for t in group if (t.id, period) in have_data and t.id not in still_open
         )
     return sorted(due, key=lambda d: (d.period_start, d.team.id or 0))
+
+
+@dataclass(frozen=True)
+class WeekInProgress:
+    """A team with no check-in in its last complete week: what a digest covers and when this
+    week's arrives, with the one figure that may show before the week is over (how many
+    answered: a count, never an answer)."""
+
+    last_week: date  # the last complete week (the one a digest now would cover)
+    period_start: date | None  # this week's round, if one went out
+    due_at: datetime  # when this week's digest is posted
+    asked: int = 0
+    answered: int = 0
+
+
+async def week_in_progress(runtime: Runtime, team: Team) -> WeekInProgress | None:
+    """``None`` when the team's last complete week had a check-in (its digest can be shown);
+    otherwise what there is of the week in progress."""
+    assert team.id is not None
+    now = runtime.clock.now()
+    last = latest_period(team, now)
+    this_week = last + WEEK
+    async with runtime.db.engine.connect() as conn:
+        found = await with_data(conn, [team.id], [last, this_week])
+        if (team.id, last) in found:
+            return None
+        if (team.id, this_week) not in found:
+            return WeekInProgress(last, None, digest_slot(team, this_week))
+        every = await freezing.eligible(runtime, conn, [team.workspace_id], this_week)
+        present = await freezing.present(conn, every.get(team.id, frozenset()), this_week)
+        asked = (
+            await conn.execute(
+                select(func.count())
+                .select_from(Delivery)
+                .join(CheckinRound, col(Delivery.round_id) == col(CheckinRound.id))
+                .where(
+                    col(CheckinRound.team_id) == team.id,
+                    col(CheckinRound.period_start) == this_week,
+                    col(Delivery.kind) == DeliveryKind.CHECKIN,
+                    col(Delivery.status).not_in(NOT_ASKED),
+                )
+            )
+        ).scalar_one()
+    return WeekInProgress(
+        last, this_week, digest_slot(team, this_week), asked=int(asked), answered=len(present)
+    )

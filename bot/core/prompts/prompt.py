@@ -317,6 +317,9 @@ class Tip(_Strict):
     text: Annotated[str, Field(min_length=1), fits(TIP_TEXT_MAX, "tip text")]
     seed: Seeds
     audience: tuple[Audience, ...] = (Audience.REP, Audience.MANAGER)
+    do: Annotated[str, fits(TIP_TEXT_MAX, "tip do")] | None = None
+    """Manager tips: one thing to do this week (a question for the 1:1, a habit to model),
+    shown as the digest's "This week, do:"."""
 
     @field_validator("audience", mode="before")
     @classmethod

@@ -419,7 +419,32 @@ async def setup(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
 
 
 async def digest(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
-    return ShowDigest(team=cmd.args["team"], mode=cmd.args["mode"])
+    if cmd.args["mode"] == "to":
+        team = await teams.update(
+            rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, digest_to=cmd.args["to"]
+        )
+        where = {
+            "channel": "to its channel",
+            "dm": "to its managers by DM (not to the channel)",
+            "both": "to its channel and to its managers by DM",
+        }[team.digest_to]
+        return Reply(f"`{mark(team.name)}`'s digest now goes {where}.")
+    if cmd.args["mode"] != "at":
+        return ShowDigest(team=cmd.args["team"], mode=cmd.args["mode"])
+    changes: dict[str, object] = {
+        "digest_weekday": cmd.args["weekday"],
+        "digest_time": cmd.args["time"],
+    }
+    if cmd.args.get("timezone"):
+        changes["timezone"] = cmd.args["timezone"]
+    team = await teams.update(
+        rt.db, c.workspace_id, c.user_id, cmd.args["team"], rt.clock, **changes
+    )
+    return Reply(
+        f"`{mark(team.name)}`'s digest is posted every {WEEKDAYS[team.digest_weekday]} at "
+        f"{team.digest_time} {team.timezone} (the team's time zone), for the week before, "
+        "once its check-ins have closed."
+    )
 
 
 async def export(rt: Runtime, c: Caller, cmd: Command) -> Outcome:

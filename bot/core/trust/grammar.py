@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.anonymity import K_FLOOR
 from bot.core.teams import DAY_NAMES, WEEKDAYS
@@ -185,6 +186,44 @@ def team_and_mode(*choices: str) -> Callable[[str, list[str]], Args]:
         return {"team": team_name(rest[0], usage), "mode": mode}
 
     return parse
+
+
+def digest(usage: str, rest: list[str]) -> Args:
+    """``<team> now|preview``, ``<team> at <mon..sun> <HH:MM> [<time zone>]`` (when the
+    team's digest is posted, in the team's time zone, e.g. ``Europe/Berlin``), or
+    ``<team> to channel|dm|both`` (where it goes)."""
+    if len(rest) >= 2 and rest[1].lower() == "at":
+        if len(rest) not in (4, 5):
+            raise CommandError("Give a day, a time and, if you like, a time zone.", usage)
+        when = schedule(usage, [rest[0], rest[2], rest[3]])
+        zone_name = rest[4] if len(rest) == 5 else None
+        if zone_name is not None and not _zone_ok(zone_name):
+            raise CommandError(
+                f"`{shown(zone_name)}` is not a time zone: use a name like Europe/Berlin or "
+                "America/Los_Angeles.",
+                usage,
+            )
+        return {**when, "mode": "at", "timezone": zone_name}
+    if len(rest) >= 2 and rest[1].lower() == "to":
+        arity(usage, rest, 3)
+        where = rest[2].lower()
+        if where not in DIGEST_TO:
+            raise CommandError(f"`{shown(rest[2])}` is not one of {', '.join(DIGEST_TO)}.", usage)
+        return {"team": team_name(rest[0], usage), "mode": "to", "to": where}
+    return team_and_mode("now", "preview")(usage, rest)
+
+
+DIGEST_TO = ("channel", "dm", "both")
+
+
+def _zone_ok(name: str) -> bool:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}", name):
+        return False  # never a path: ZoneInfo would read files by this name
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def admin(usage: str, rest: list[str]) -> Args:

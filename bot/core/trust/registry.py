@@ -109,10 +109,10 @@ COMMANDS: tuple[Spec, ...] = (
     ),
     Spec(
         "digest",
-        "/trust digest <team> now|preview",
+        "/trust digest <team> now|preview|at <mon..sun> <HH:MM> [<time zone>]|to channel|dm|both",
         True,
-        "post the digest, or preview it privately",
-        grammar.team_and_mode("now", "preview"),
+        "post the digest, preview it privately, set when and where it is posted",
+        grammar.digest,
         run.digest,
     ),
     Spec(

@@ -60,19 +60,57 @@ def _pixel(png: bytes, xy: tuple[float, float]) -> tuple[int, int, int]:
     return image.getpixel((round(xy[0]), round(xy[1])))  # type: ignore[return-value]
 
 
+def _hex(colour: str) -> tuple[int, int, int]:
+    return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
+
+
 def test_a_week_without_a_figure_is_a_gap_not_a_zero() -> None:
-    periods = TREND.periods[:3]
+    periods = TREND.periods[:4]
     gap = charts.render_trend_png(
-        Trend(periods=periods, index={"care": [3.0, None, 3.0]}), title="t"
+        Trend(periods=periods, index={}, overall=[3.0, None, 3.0, 3.0]), title="t"
     )
     full = charts.render_trend_png(
-        Trend(periods=periods, index={"care": [3.0, 3.0, 3.0]}), title="t"
+        Trend(periods=periods, index={}, overall=[3.0, 3.0, 3.0, 3.0]), title="t"
     )
-    middle = charts.point(1, 3.0, weeks=3)
-    green = (0x1B, 0x9E, 0x77)
-    assert _pixel(full, middle) == green  # the line through the middle week
-    red, green_, blue = _pixel(gap, middle)
-    assert red == green_ == blue  # no line there: only the background or a grid line
-    assert _pixel(gap, charts.point(0, 3.0, weeks=3)) == green  # the figures that exist
-    assert _pixel(gap, charts.point(2, 3.0, weeks=3)) == green
-    assert _pixel(gap, charts.point(1, 1.0, weeks=3)) != green  # and no point at the bottom
+    y_range = charts.value_range([3.0])
+    middle = charts.point(1, 3.0, 4, y_range)
+    team = _hex(charts.TEAM)
+    assert _pixel(full, middle) == team  # the line through the second week
+    red, green, blue = _pixel(gap, middle)
+    assert red == green == blue  # no line there: only the background or a grid line
+    assert _pixel(gap, charts.point(0, 3.0, 4, y_range)) == team  # the figures that exist
+    assert _pixel(gap, charts.point(2, 3.0, 4, y_range)) == team
+    assert _pixel(gap, charts.point(1, y_range[0], 4, y_range)) != team  # nothing at the bottom
+
+
+def test_week_one_is_not_a_dot_on_an_empty_eight_week_axis() -> None:
+    """The axis starts at the first week with figures (at least 4 weeks wide): a team's
+    first digest draws its point on a 4-week axis, not in the corner of 8."""
+    periods = TREND.periods
+    first = Trend(periods=periods, overall=[None] * 7 + [3.0], answered=[None] * 7 + [6])
+    png = charts.render_trend_png(first, title="t")
+    y_range = charts.value_range([3.0])
+    assert _pixel(png, charts.point(3, 3.0, 4, y_range)) == _hex(charts.TEAM)
+
+
+def test_the_focus_and_participation_are_drawn_beside_the_team_index() -> None:
+    trend = Trend(
+        periods=TREND.periods[-4:],
+        index={"candor": [2.6, 2.8, None, 2.7]},
+        overall=[3.4, 3.6, 3.5, 3.7],
+        answered=[8, 7, 8, 6],
+        asked=[8, 8, 8, 8],
+    )
+    png = charts.render_trend_png(trend, title="t", labels={"candor": "Candor"}, focus="candor")
+    y_range = charts.value_range([3.4, 3.6, 3.5, 3.7, 2.6, 2.8, 2.7, 3.5])
+    assert _pixel(png, charts.point(0, 2.6, 4, y_range)) == _hex(charts.FOCUS)
+    assert _pixel(png, charts.point(0, 3.4, 4, y_range)) == _hex(charts.TEAM)
+    x, _ = charts.point(0, 3.0, 4, y_range)
+    bar_bottom = charts.HEIGHT - charts._MARGIN["bottom"] + 40 + charts._BARS_HEIGHT - 3
+    assert _pixel(png, (x, bar_bottom)) == _hex(charts.BARS)  # week one's participation bar
+
+
+def test_the_axis_zooms_to_the_figures_but_never_below_one_and_a_half_points() -> None:
+    assert charts.value_range([3.4, 3.7]) == pytest.approx((2.65, 4.45))  # noise stays small
+    assert charts.value_range([1.2, 4.9]) == (1.0, 5.0)  # ... and stays within 1..5
+    assert charts.value_range([]) == (1.0, 5.0)

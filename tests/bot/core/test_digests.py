@@ -77,8 +77,9 @@ async def test_a_team_of_six_gets_its_scores(rt: Runtime) -> None:
     assert (integrity["index"], integrity["people"], integrity["reason"]) == (4.0, 6, None)
     assert Breakdown.from_dict(integrity["distribution"]).shown == (("4", 6),)
     assert care["index"] == round((5 * 5 + 3) / 6, 2)
-    care_split = Breakdown.from_dict(care["distribution"])
-    assert care_split.total == 6 and care_split.shown == ()  # "5: 5" would give away the "3"
+    # neither "5: 5" nor the bands "4-5: 5, 1-3: 1" may show: they would give away the "3"
+    assert care["distribution"] is None
+    assert "how scores spread" in figures["not_shown"]
     goal = Breakdown.from_dict(figures["goal_mix"]["breakdown"])
     assert goal.shown == ((TRUST_AND_VALUE, 6),) and goal.count("something_else") == 0
     assert figures["focus"]["dimension"] == "integrity"  # 4.0 < 4.67
@@ -87,7 +88,12 @@ async def test_a_team_of_six_gets_its_scores(rt: Runtime) -> None:
 
 async def test_a_team_of_three_sees_every_score_suppressed_with_a_reason(rt: Runtime) -> None:
     team, reps = await make_team(rt, "three", 3)
-    answers = same(reps, integrity__honest_every_interaction="2", goal__trust_or_else="quota")
+    answers = same(
+        reps,
+        integrity__honest_every_interaction="2",
+        goal__trust_or_else="quota",
+        internal_trust__bad_news="3",
+    )
     await checkin_week(rt, team, W3, answers, notes={reps[0]: ("Shared but too few", True)})
     await nudge(rt, team, W3, reps[0], "won", {"reliability.won_handover": "yes"})
     await estimate(rt, team, W3, "UMGR0001", BAD_NEWS, 80)
@@ -97,11 +103,12 @@ async def test_a_team_of_three_sees_every_score_suppressed_with_a_reason(rt: Run
     for item in figures["dimensions"]:
         assert item["index"] is None and item["people"] is None
         assert item["reason"] == NOT_ENOUGH
-    assert figures["goal_mix"]["breakdown"] == Breakdown(None, reason=NOT_ENOUGH).as_dict()
+    assert figures["goal_mix"] is None  # not the week, not a block, not rounded to fives
     assert figures["moments"]["breakdown"]["total"] is None
-    assert figures["moments"]["details"] == []
     assert figures["notes"] == {"texts": [], "reason": NOT_ENOUGH}
-    assert figures["perception_gap"][0]["team"] is None
+    assert figures["perception_gap"][0]["team_mean"] is None
+    assert figures["overall"] is None
+    assert "deal moments" in figures["not_shown"]
     assert figures["focus"] is None
     assert figures["trend"]["index"] == {}
 
@@ -135,8 +142,9 @@ async def test_the_goal_mix_hides_a_last_small_cell(rt: Runtime) -> None:
     answers = same(reps, goal__trust_or_else=TRUST_AND_VALUE)
     answers[reps[5]][GOAL_PROMPT_ID] = "commission"
     await checkin_week(rt, team, W3, answers)
-    goal = Breakdown.from_dict((await figures_of(rt, team, W3))["goal_mix"]["breakdown"])
-    assert goal.total == 6 and goal.shown == () and goal.other == 6  # not "5 + derive the 1"
+    mix = (await figures_of(rt, team, W3))["goal_mix"]
+    # not "5 + derive the 1": the week shows people rounded down to a multiple of k
+    assert mix["breakdown"]["cells"] == [] and (mix["answered"], mix["at_least"]) == (6, 5)
 
     team2, reps2 = await make_team(rt, "goals2", 11)
     answers = same(reps2, goal__trust_or_else=TRUST_AND_VALUE)
@@ -183,20 +191,20 @@ async def test_the_perception_gap_compares_managers_with_the_team(rt: Runtime) -
         answers[user][BAD_NEWS] = "2"
     answers[reps[0]][BAD_NEWS] = "4"
     await checkin_week(rt, team, W3, answers)
-    await estimate(rt, team, W3, "UMGR0001", BAD_NEWS, 80)
-    await estimate(rt, team, W3, "UMGR0002", BAD_NEWS, 90)
+    await estimate(rt, team, W3, "UMGR0001", BAD_NEWS, 4)
+    await estimate(rt, team, W3, "UMGR0002", BAD_NEWS, 5)
     (gap,) = (await figures_of(rt, team, W3))["perception_gap"]
     assert gap["prompt_id"] == BAD_NEWS
     assert gap["manager_text"] == default_bank().prompt(BAD_NEWS).manager_text
-    assert (gap["managers"], gap["managers_count"], gap["team"]) == (85, 2, 50)
+    # the managers' estimate of the team's mean, beside the team's mean (10 people)
+    assert (gap["managers_mean"], gap["managers_count"]) == (4.5, 2)
+    assert gap["team_mean"] == round((4 * 5 + 4 + 5 * 2) / 10, 2)
 
-    small, people = await make_team(rt, "gap2", 6)
-    answers = same(people, internal_trust__bad_news="5")
-    answers[people[0]][BAD_NEWS] = "1"
-    await checkin_week(rt, small, W3, answers)
-    await estimate(rt, small, W3, "UMGR0001", BAD_NEWS, 80)
+    small, people = await make_team(rt, "gap2", 4)
+    await checkin_week(rt, small, W3, same(people, internal_trust__bad_news="5"))
+    await estimate(rt, small, W3, "UMGR0001", BAD_NEWS, 4)
     (gap,) = (await figures_of(rt, small, W3))["perception_gap"]
-    assert gap["team"] is None and gap["reason"] == NOT_ENOUGH  # 83% would expose the one "1"
+    assert gap["team_mean"] is None and gap["reason"] == NOT_ENOUGH  # 4 people: under k
 
 
 async def test_the_coaching_focus_is_the_lowest_dimension_with_a_manager_tip(rt: Runtime) -> None:
@@ -221,9 +229,13 @@ async def test_trend_and_change_across_weeks(rt: Runtime) -> None:
         figures = await figures_of(rt, team, period)
     assert figures["trend"]["periods"][-3:] == [W1.isoformat(), W2.isoformat(), W3.isoformat()]
     assert figures["trend"]["index"]["care"][-3:] == [3.0, 4.0, 2.0]
-    assert dims(figures)["care"]["change"] == -2.0
-    assert dims(await figures_of(rt, team, W2))["care"]["change"] == 1.0
+    # against the team's own baseline (the mean of the weeks before, from two of them)
+    care = dims(figures)["care"]
+    assert (care["baseline"], care["change"]) == (3.5, -1.5)
+    assert dims(await figures_of(rt, team, W2))["care"]["baseline"] is None  # one week only
     assert dims(await figures_of(rt, team, W1))["care"]["change"] is None
+    assert figures["trend"]["overall"][-3:] == [3.0, 4.0, 2.0]
+    assert figures["trend"]["answered"][-3:] == [5, 5, 5]
 
 
 async def test_earlier_weeks_are_frozen_before_they_appear_in_a_trend(rt: Runtime) -> None:
@@ -232,7 +244,7 @@ async def test_earlier_weeks_are_frozen_before_they_appear_in_a_trend(rt: Runtim
         await checkin_week(rt, team, period, same(reps, care__interests_first=score))
     figures = await figures_of(rt, team, W3)  # W1 and W2 were never shown before
     assert figures["trend"]["index"]["care"][-3:] == [3.0, 5.0, 4.0]
-    assert dims(figures)["care"]["change"] == -1.0
+    assert dims(figures)["care"]["change"] == 0.0  # 4.0 against the baseline (3 + 5) / 2
     async with rt.db.session() as s:
         stored = await s.exec(select(Digest.period_start).order_by(col(Digest.period_start)))
         assert stored.all() == [W1, W2, W3]
@@ -422,7 +434,7 @@ async def test_a_team_made_later_cannot_re_cut_a_past_week(rt: Runtime) -> None:
     later = await with_members(rt, "later", reps[:5], [])
     figures = await figures_of(rt, later, W2)  # no round that week: nothing of theirs counts
     assert figures["participation"] == {"asked": 0, "answered": 0}
-    assert figures["dimensions"] == [] and figures["goal_mix"]["breakdown"]["total"] is None
+    assert figures["dimensions"] == [] and figures["goal_mix"] is None
 
 
 # --------------------------------------------------------------------------- cost
@@ -560,15 +572,30 @@ def test_random_weeks_never_show_a_figure_from_fewer_than_k_people(
                 mine = [int(v) for q, v in values.items() if q.startswith(prompt)]
                 if mine:
                     scores[str((2 * sum(mine) + len(mine)) // (2 * len(mine)))].add(p)
-            _shown_cells_are_safe(item["distribution"], scores, k)
+            if item["distribution"] is not None:
+                cells = item["distribution"]["cells"]
+                if any(key in ("4-5", "1-3") for key, _ in cells):  # folded into two bands
+                    scores = {
+                        "4-5": scores["4"] | scores["5"],
+                        "1-3": scores["1"] | scores["2"] | scores["3"],
+                    }
+                _shown_cells_are_safe(item["distribution"], scores, k)
         else:
             assert len(answered) < k
+    if figures["overall"] is not None:  # the team index: some dimension had k people
+        assert any(item["index"] is not None for item in figures["dimensions"])
     goal: dict[str, set[str]] = defaultdict(set)
     for p, values in checkin.items():
         if GOAL_PROMPT_ID in values:
             key = TRUST_AND_VALUE if values[GOAL_PROMPT_ID] == TRUST_AND_VALUE else "something_else"
             goal[key].add(p)
-    _shown_cells_are_safe(figures["goal_mix"]["breakdown"], goal, k)
+    mix = figures["goal_mix"]
+    if mix is not None and mix["at_least"] is not None:  # people rounded down to k's multiple
+        trust = len(goal[TRUST_AND_VALUE])
+        assert mix["answered"] == trust + len(goal["something_else"]) >= k
+        assert mix["at_least"] % k == 0 and mix["at_least"] <= trust < mix["at_least"] + k
+    elif mix is not None:
+        _shown_cells_are_safe(mix["breakdown"], goal, k)
     moments: dict[str, set[str]] = defaultdict(set)
     said: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for i, change, choice in case["nudges"]:
@@ -582,11 +609,7 @@ def test_random_weeks_never_show_a_figure_from_fewer_than_k_people(
             for prompt in detail["prompts"]:
                 _shown_cells_are_safe(prompt["breakdown"], said[detail["moment"]], k)
     for gap in figures["perception_gap"]:
-        split: dict[str, set[str]] = defaultdict(set)
-        for p, values in checkin.items():
-            if BAD_NEWS in values:
-                split["agree" if int(values[BAD_NEWS]) >= 4 else "rest"].add(p)
-        if gap["team"] is not None:
-            assert all(len(people) >= k for people in split.values())
-            assert sum(len(people) for people in split.values()) >= k
+        answered_it = {p for p, values in checkin.items() if BAD_NEWS in values}
+        if gap["team_mean"] is not None:
+            assert len(answered_it) >= k
     assert "UPROP" not in str(figures)

@@ -47,12 +47,13 @@ def full_week(notes: list[str] | None = None) -> PeriodData:
         respondents=set(people),
         checkin_respondents=set(people),
         dimensions={
-            "care": DimensionData(bins={4: 6, 5: 6}, score_sum=54, answers=12),
-            "candor": DimensionData(bins={2: 5, 3: 7}, score_sum=31, answers=12),
+            "care": DimensionData(bins={4: 6, 5: 6}, score_sum=54, square_sum=246, answers=12),
+            "candor": DimensionData(bins={2: 5, 3: 7}, score_sum=31, square_sum=83, answers=12),
         },
         goal={TRUST_AND_VALUE: 7, "quota": 5},
         gap={"internal_trust.bad_news": {True: 6, False: 6}},
-        estimates={"internal_trust.bad_news": (160, 2)},
+        gap_scores={"internal_trust.bad_news": (42, 12, 12)},
+        estimates={"internal_trust.bad_news": (8, 2)},
         reflections={"won": {p: 1 for p in list(people)[:6]}},
         moment_answers={("won", "reliability.won_handover"): {"yes": {p: 1 for p in people}}},
         notes=notes if notes is not None else ["We <@U123> & <!channel> over-promise"],
@@ -64,19 +65,31 @@ def text_of(message: dict[str, Any]) -> str:
 
 
 def test_a_full_digest_is_valid_block_kit() -> None:
-    previous = Trend(periods=["2026-11-02", "2026-11-09"], index={"care": [3.5, 4.0]})
+    previous = Trend(
+        periods=["2026-11-02", "2026-11-09"],
+        index={"care": [3.5, 3.6], "candor": [3.4, 3.6]},
+        overall=[3.5, 3.6],
+        answered=[11, 12],
+        asked=[12, 12],
+    )
     message = digest_message(figures(full_week(), previous=previous), team_name="Sales EMEA")
     assert validate_blocks(message["blocks"]) == []
     assert len(message["blocks"]) <= MAX_BLOCKS
+    blocks = [b for b in message["blocks"] if b["type"] == "section"]
+    assert blocks[0]["text"]["text"].startswith("*Participation*: *12* of 12")  # first
     body = text_of(message)
-    assert "*Participation*: *12* answered · *12* asked" in body
-    assert "`4.50` ▲ +0.50" in body  # care 4.0 -> 4.5
+    assert "(the weeks before: 11 of 12, 12 of 12)" in body
+    assert "*Team trust index*: *3.5* of 5, usual for this team (3.5" in body
+    assert "Care 4.5 ▲ · Candor 2.6 ▼" in body  # beyond twice the standard error, both
     assert "5★ *6* · 4★ *6*" in body
-    assert "Trust and value *7* · Something else *5*" in body
-    assert "2 managers think *80%*" in body and "the team says *50%*" in body
-    assert "Coaching focus for next week: Candor" in body
-    assert "From 00" in body  # the seed the tip comes from
+    assert "Trust and value *7* · Something else *5* people" in body
+    assert "2 managers estimated *4.0*" in body
+    assert "*Coaching focus until 13 Dec 2026: Candor* (week 1 of 4" in body
+    assert "*This week, do:*" in body
+    assert "Drawn from “The role of trust in sales”" in body  # the seed, by its title
     assert message["text"].startswith("Trust digest for Sales EMEA")
+    for wording in ("Figures are fixed", "From 00", "split not shown", "a re-run"):
+        assert wording not in body  # nothing written for developers reaches a manager
 
 
 def test_people_s_text_is_escaped() -> None:
@@ -99,11 +112,14 @@ def test_suppressed_figures_say_why() -> None:
     message = digest_message(figures(small), team_name="tiny")
     assert validate_blocks(message["blocks"]) == []
     body = text_of(message)
-    assert f"• *Care*: _{NOT_ENOUGH}_" in body
+    assert f"*Team trust index*\\n_{NOT_ENOUGH}_" in body
     assert f"*Shared notes*\\n_{NOT_ENOUGH}_" in body
     assert "too few to quote" not in body
-    assert "*3* answered · *3* asked" in body
-    assert "A focus is chosen once enough people answer." in body
+    assert "*Participation*: *3* of 3 asked answered this week." in body
+    assert "A focus is chosen once 5 people have answered." in body
+    # what is withheld is said once, in one line, never once per figure
+    assert body.count("fewer than 5 people") == 1
+    assert "Not shown, so that no one can be singled out: Care and the goal mix." in body
 
 
 def test_arrows() -> None:
@@ -121,7 +137,8 @@ def test_a_preview_says_it_is_one() -> None:
 def test_chart_names_and_alt_text() -> None:
     assert chart_filename("Sales / EMEA", "2026-11-16") == "trust-index-Sales---EMEA-2026-11-16.png"
     alt = chart_alt_text(figures(full_week()))
-    assert "Care 4.50" in alt and "Candor 2.58" in alt
+    assert "this week 3.5" in alt and "focus dimension Candor at 2.6" in alt
+    assert "answered per week: 12 of 12" in alt
 
 
 @settings(max_examples=40, deadline=None)

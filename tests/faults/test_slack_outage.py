@@ -115,7 +115,11 @@ async def test_a_fifth_of_the_posts_fail_for_a_minute_and_nothing_is_lost_or_dou
                 continue  # a 429's Retry-After is real time: the clock waits with the worker
             clock.advance(STEP)
             counts = await outbox.counts(rt.db, WS)
-            if after is None and clock.now() >= ends:
+            # the minute is over, and each way has struck once (with few posts in the
+            # minute, on a loaded machine, a 6 % way could miss it: 0.94^46 is 6 %); at most
+            # one more minute, far from a row's eighth attempt
+            struck = all(rules[name].fired for name in ("500", "503", "drop"))
+            if after is None and clock.now() >= ends + (OUTAGE if not struck else timedelta()):
                 emu.clear_failures()
                 after = counts
                 posts_during = len(emu.calls_to("chat.postMessage"))

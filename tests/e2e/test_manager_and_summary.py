@@ -71,6 +71,13 @@ def rt(db: Database, emulator: SlackEmulator) -> Runtime:
     return Runtime(settings=settings, db=db, clock=ManualClock(MONDAY))
 
 
+def _worker(rt: Runtime) -> OutboxWorker:
+    """The outbox worker sending what ``rt`` composes, as the server runs it."""
+    return OutboxWorker(
+        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
+    )
+
+
 async def test_every_rep_gets_the_team_summary_once_the_digest_is_posted(
     rt: Runtime, emulator: SlackEmulator
 ) -> None:
@@ -80,9 +87,7 @@ async def test_every_rep_gets_the_team_summary_once_the_digest_is_posted(
         emulator.add_user(user, name=user.lower())
     answers = same(reps, care__interests_first="4", candor__forecast_honest="3")
     await checkin_week(rt, team, W3, answers)
-    worker = OutboxWorker(
-        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
-    )
+    worker = _worker(rt)
     await worker.run_once()
     assert all(emulator.dm_messages(user) == [] for user in reps)  # nothing before the digest
 
@@ -109,9 +114,7 @@ async def test_a_digest_for_managers_by_dm_goes_through_the_outbox_once(
     rt: Runtime, emulator: SlackEmulator
 ) -> None:
     client: AsyncWebClient = make_client(rt.settings)
-    worker = OutboxWorker(
-        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
-    )
+    worker = _worker(rt)
     managers = ("UMGRDM01", "UMGRDM02")
     for name, to in (("dms", "dm"), ("both", "both")):
         team, reps = await make_team(rt, name, 6, managers=managers, channel="C0SALES")
@@ -140,9 +143,7 @@ async def test_forget_me_takes_a_note_out_of_the_managers_dm_copies(
     rt: Runtime, emulator: SlackEmulator
 ) -> None:
     client: AsyncWebClient = make_client(rt.settings)
-    worker = OutboxWorker(
-        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
-    )
+    worker = _worker(rt)
     team, reps = await make_team(rt, "notes", 6, managers=("UMGRNOTE",))
     for user in [*reps, "UMGRNOTE"]:
         emulator.add_user(user, name=user.lower())

@@ -107,6 +107,14 @@ class _Walker:
 
     # -- primitives -------------------------------------------------------
 
+    def given(self, obj: dict[str, Any], key: str, path: str, *, required: bool) -> bool:
+        """Whether ``obj[key]`` is set (``null`` is not); a missing required field is an error."""
+        if key not in obj or obj[key] is None:
+            if required:
+                self.add(f"missing required field: {key}", path)
+            return False
+        return True
+
     def string(
         self,
         obj: dict[str, Any],
@@ -117,9 +125,7 @@ class _Walker:
         required: bool = False,
         min_len: int = 0,
     ) -> None:
-        if key not in obj or obj[key] is None:
-            if required:
-                self.add(f"missing required field: {key}", path)
+        if not self.given(obj, key, path, required=required):
             return
         value = obj[key]
         if not isinstance(value, str):
@@ -141,9 +147,7 @@ class _Walker:
         plain_only: bool = False,
     ) -> None:
         """Validate a text composition object at ``obj[key]``."""
-        if key not in obj or obj[key] is None:
-            if required:
-                self.add(f"missing required field: {key}", path)
+        if not self.given(obj, key, path, required=required):
             return
         self.text_object(obj[key], f"{path}/{key}", max_len, plain_only=plain_only)
 

@@ -145,6 +145,18 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
             return b"".join(chunks)
 
 
+def _signature_headers(
+    request: Request, timestamp_header: str, signature_header: str
+) -> tuple[str, str]:
+    """The request's timestamp and signature headers, stripped; :class:`Refused` (401) unless
+    both are there."""
+    timestamp = request.headers.get(timestamp_header, "").strip()
+    signature = request.headers.get(signature_header, "").strip()
+    if not timestamp or not signature:
+        raise Refused(401, f"missing {timestamp_header} or {signature_header}")
+    return timestamp, signature
+
+
 def _json(status: int, **body: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
@@ -267,10 +279,7 @@ class DealWebhooks:
         ``X-Trustbot-Signature`` at most 5 minutes old (the deal webhook's scheme)."""
         if self._verifier is None:
             raise Refused(503, "TRUSTBOT_WEBHOOK_SECRET is not set")
-        timestamp = request.headers.get(TIMESTAMP_HEADER, "").strip()
-        signature = request.headers.get(SIGNATURE_HEADER, "").strip()
-        if not timestamp or not signature:
-            raise Refused(401, f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER}")
+        timestamp, signature = _signature_headers(request, TIMESTAMP_HEADER, SIGNATURE_HEADER)
         if not _DIGITS.match(timestamp) or not _SIGNATURE.match(signature):
             raise Refused(401, "malformed timestamp or signature")
         try:
@@ -287,10 +296,9 @@ class DealWebhooks:
     ) -> tuple[str, list[deals.DealUpdate], int]:
         if self._secret is None:
             raise Refused(503, "TRUSTBOT_WEBHOOK_SECRET is not set")
-        timestamp = request.headers.get(HUBSPOT_TIMESTAMP_HEADER, "").strip()
-        signature = request.headers.get(HUBSPOT_SIGNATURE_HEADER, "").strip()
-        if not timestamp or not signature:
-            raise Refused(401, f"missing {HUBSPOT_TIMESTAMP_HEADER} or {HUBSPOT_SIGNATURE_HEADER}")
+        timestamp, signature = _signature_headers(
+            request, HUBSPOT_TIMESTAMP_HEADER, HUBSPOT_SIGNATURE_HEADER
+        )
         if not _DIGITS.match(timestamp) or not signature.isascii():
             raise Refused(401, "malformed timestamp or signature")
         if abs(self.runtime.clock.time() * 1000 - int(timestamp)) > WINDOW_SECONDS * 1000:

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.prompts import Prompt, PromptBank, default_bank
+from bot.core.rotation import checkin_delivery
 from bot.runtime import Runtime
 from bot.storage.models import CheckinRound, Delivery, DeliveryKind, DeliveryStatus, Note, Response
 
@@ -136,16 +137,7 @@ async def _round_and_delivery(
     rnd = await session.get(CheckinRound, round_id)
     if rnd is None or rnd.workspace_id != workspace_id:
         raise AnswerError("This check-in no longer exists.")
-    delivery = (
-        await session.exec(
-            select(Delivery).where(
-                Delivery.workspace_id == workspace_id,
-                Delivery.kind == DeliveryKind.CHECKIN,
-                Delivery.round_id == round_id,
-                Delivery.user_id == user_id,
-            )
-        )
-    ).first()
+    delivery = (await session.exec(checkin_delivery(workspace_id, round_id, user_id))).first()
     if delivery is None:
         forgotten = (
             await session.exec(

@@ -28,6 +28,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.answers import AnswerError, CheckinClosed
 from bot.core.prompts import PromptBank, ScaleAnswer
@@ -176,6 +177,18 @@ async def _mine(
     return delivery, rnd, team
 
 
+def _own_estimates(
+    runtime: Runtime, workspace_id: str, user_id: str, team: Team, rnd: CheckinRound
+) -> tuple[str, SelectOfScalar[ManagerEstimate]]:
+    """The manager's weekly pseudonym and the query for their answers of ``rnd``."""
+    pseudonym = runtime.pseudonyms.weekly(workspace_id, user_id, rnd.period_start)
+    return pseudonym, select(ManagerEstimate).where(
+        ManagerEstimate.team_id == team.id,
+        ManagerEstimate.period_start == rnd.period_start,
+        ManagerEstimate.pseudonym == pseudonym,
+    )
+
+
 async def record_manager_answer(
     runtime: Runtime,
     workspace_id: str,
@@ -198,18 +211,9 @@ async def record_manager_answer(
     ):
         raise CheckinClosed()
     assert team.id is not None
-    pseudonym = runtime.pseudonyms.weekly(workspace_id, user_id, rnd.period_start)
+    pseudonym, mine = _own_estimates(runtime, workspace_id, user_id, team, rnd)
     async with runtime.db.session() as session:
-        row = (
-            await session.exec(
-                select(ManagerEstimate).where(
-                    ManagerEstimate.team_id == team.id,
-                    ManagerEstimate.period_start == rnd.period_start,
-                    ManagerEstimate.pseudonym == pseudonym,
-                    ManagerEstimate.prompt_id == item_id,
-                )
-            )
-        ).first()
+        row = (await session.exec(mine.where(ManagerEstimate.prompt_id == item_id))).first()
         if row is None:
             row = ManagerEstimate(
                 workspace_id=workspace_id,
@@ -228,17 +232,9 @@ async def manager_state(
 ) -> ManagerState:
     """The manager's check-in as it stands (their own answers only)."""
     delivery, rnd, team = await _mine(runtime, workspace_id, user_id, delivery_id)
-    pseudonym = runtime.pseudonyms.weekly(workspace_id, user_id, rnd.period_start)
+    _, mine = _own_estimates(runtime, workspace_id, user_id, team, rnd)
     async with runtime.db.session() as session:
-        rows = (
-            await session.exec(
-                select(ManagerEstimate).where(
-                    ManagerEstimate.team_id == team.id,
-                    ManagerEstimate.period_start == rnd.period_start,
-                    ManagerEstimate.pseudonym == pseudonym,
-                )
-            )
-        ).all()
+        rows = (await session.exec(mine)).all()
     words = {v: k for k, v in SELF_VALUES.items()}
     chosen: Mapping[str, str] = {
         r.prompt_id: (words.get(r.value, "") if r.prompt_id.startswith("self.") else str(r.value))

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.prompts import Dimension, Prompt, PromptBank
 from bot.runtime import Runtime
@@ -198,22 +199,23 @@ def pick_deal(events: Iterable[tuple[str, str, datetime]]) -> str | None:
     return best[2] or None
 
 
+def checkin_delivery(workspace_id: str, round_id: int, user_id: str) -> SelectOfScalar[Delivery]:
+    """The query for the user's check-in delivery of ``round_id`` (at most one row)."""
+    return select(Delivery).where(
+        Delivery.workspace_id == workspace_id,
+        Delivery.kind == DeliveryKind.CHECKIN,
+        Delivery.round_id == round_id,
+        Delivery.user_id == user_id,
+    )
+
+
 async def anchor_deal(
     runtime: Runtime, workspace_id: str, user_id: str, round_id: int
 ) -> str | None:
     """The name of the deal the user's check-in of ``round_id`` asks about (see
     :func:`delivery_deal`); ``None`` when they touched none, or the check-in is not theirs."""
     async with runtime.db.session() as session:
-        delivery = (
-            await session.exec(
-                select(Delivery).where(
-                    Delivery.workspace_id == workspace_id,
-                    Delivery.kind == DeliveryKind.CHECKIN,
-                    Delivery.round_id == round_id,
-                    Delivery.user_id == user_id,
-                )
-            )
-        ).first()
+        delivery = (await session.exec(checkin_delivery(workspace_id, round_id, user_id))).first()
     return None if delivery is None else await delivery_deal(runtime, delivery)
 
 

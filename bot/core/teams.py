@@ -97,6 +97,20 @@ async def create(
     return team
 
 
+def _add_member(session: AsyncSession, team: Team, user_id: str, role: str, clock: Clock) -> None:
+    """Add ``user_id`` to ``team`` (already flushed: it has an id) in ``role``, as of now."""
+    assert team.id is not None
+    session.add(
+        Member(
+            workspace_id=team.workspace_id,
+            team_id=team.id,
+            user_id=user_id,
+            role=role,
+            added_at=clock.now(),
+        )
+    )
+
+
 async def add_people(
     db: Database,
     workspace_id: str,
@@ -119,15 +133,7 @@ async def add_people(
         )
         added = [u for u in users if u not in present]
         for user in added:
-            session.add(
-                Member(
-                    workspace_id=workspace_id,
-                    team_id=team.id,
-                    user_id=user,
-                    role=role,
-                    added_at=clock.now(),
-                )
-            )
+            _add_member(session, team, user, role, clock)
         if added:
             audit.record(
                 session, workspace_id, actor, f"team.add_{role}", clock, team=team.name, users=added
@@ -334,15 +340,7 @@ async def save(db: Database, workspace_id: str, actor: str, setup: TeamSetup, cl
         for key in have.keys() - wanted:
             await session.delete(have[key])
         for user_id, role in sorted(wanted - have.keys()):
-            session.add(
-                Member(
-                    workspace_id=workspace_id,
-                    team_id=team.id,
-                    user_id=user_id,
-                    role=role,
-                    added_at=clock.now(),
-                )
-            )
+            _add_member(session, team, user_id, role, clock)
         audit.record(
             session,
             workspace_id,

@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 async def stopped(stop: asyncio.Event | None, delay: float) -> bool:
@@ -19,6 +20,7 @@ async def stopped(stop: asyncio.Event | None, delay: float) -> bool:
     return stop.is_set()
 
 
+@dataclass(kw_only=True, eq=False)
 class Throttle:
     """Paces one worker's posts: a shared pause after a 429, and an adaptive rate.
 
@@ -31,40 +33,29 @@ class Throttle:
     Timing uses the monotonic clock: it measures real request rates, not domain time.
     """
 
-    def __init__(
-        self,
-        *,
-        rate: float | None = None,
-        min_rate: float = 1.0,
-        growth: float = 0.003,
-        fast: float = 0.5,
-        backoff: float = 0.95,
-        min_gap: float = 3.0,
-        window: float = 20.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = rate  # posts per second; None: unpaced
-        self.min_rate = min_rate
-        self.growth = growth
-        self.fast = fast
-        self.backoff = backoff
-        self.min_gap = min_gap
-        self.window = window
-        self.limited = 0  # distinct 429 events (echoes of one pause not counted)
-        self.cuts = 0
-        self.paused_until = 0.0
-        self._now = monotonic
-        self._next = 0.0
-        self._bound = False  # the last grant waited for the pace
-        self._probing = True
-        self._recover_to: float | None = None
-        self._first: float | None = None
-        self._last_event: float | None = None
-        self._last_cut: float | None = None
-        self._successes: deque[float] = deque()
+    rate: float | None = None  # posts per second; None: unpaced
+    min_rate: float = 1.0
+    growth: float = 0.003
+    fast: float = 0.5
+    backoff: float = 0.95
+    min_gap: float = 3.0
+    window: float = 20.0
+    monotonic: Callable[[], float] = time.monotonic
+    # distinct 429 events (echoes of one pause not counted)
+    limited: int = field(default=0, init=False)
+    cuts: int = field(default=0, init=False)
+    paused_until: float = field(default=0.0, init=False)
+    _next: float = field(default=0.0, init=False)
+    _bound: bool = field(default=False, init=False)  # the last grant waited for the pace
+    _probing: bool = field(default=True, init=False)
+    _recover_to: float | None = field(default=None, init=False)
+    _first: float | None = field(default=None, init=False)
+    _last_event: float | None = field(default=None, init=False)
+    _last_cut: float | None = field(default=None, init=False)
+    _successes: deque[float] = field(default_factory=deque, init=False)
 
     def paused_for(self) -> float:
-        return max(0.0, self.paused_until - self._now())
+        return max(0.0, self.paused_until - self.monotonic())
 
     async def wait_open(self, stop: asyncio.Event | None = None) -> bool:
         """Return once no pause is in force (True), or once ``stop`` is set (False)."""
@@ -79,7 +70,7 @@ class Throttle:
         while True:
             if not await self.wait_open(stop):
                 return None
-            now = self._now()
+            now = self.monotonic()
             if self.rate is None:
                 return now
             slot = max(now, self._next)
@@ -90,11 +81,11 @@ class Throttle:
                     return None
                 if self.paused_for() > 0:  # a 429 arrived while this sender waited
                     continue
-            return self._now()
+            return self.monotonic()
 
     def success(self) -> None:
         """A post went through."""
-        now = self._now()
+        now = self.monotonic()
         if self._first is None:
             self._first = now
         self._successes.append(now)
@@ -112,7 +103,7 @@ class Throttle:
 
     def rate_limited(self, seconds: float, granted_at: float | None = None) -> None:
         """A 429 with ``Retry-After: seconds`` for a post granted at ``granted_at``."""
-        now = self._now()
+        now = self.monotonic()
         self.paused_until = max(self.paused_until, now + seconds)
         self._next = max(self._next, self.paused_until)
         if self._last_event is not None and (granted_at or now) < self._last_event:

@@ -17,6 +17,8 @@ no token.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Connection, MetaData, Table, func, inspect, select, update
 
@@ -114,15 +116,19 @@ class TokenSealer:
             raise SealedTokenError(_NO_KEY) from None
 
 
+def _token_tables(connection: Connection) -> Iterator[tuple[Table, tuple[str, ...]]]:
+    """Each table of :data:`TOKEN_COLUMNS` that exists, with its token columns."""
+    meta = MetaData()
+    for table_name, columns in TOKEN_COLUMNS.items():
+        if inspect(connection).has_table(table_name):
+            yield Table(table_name, meta, autoload_with=connection), columns
+
+
 def seal_all(connection: Connection, sealer: TokenSealer) -> int:
     """Seal (or re-seal with the first key) every token slack_sdk's store holds; how many
     values were written. Run by ``trustbot migrate`` in its own transaction."""
     written = 0
-    meta = MetaData()
-    for table_name, columns in TOKEN_COLUMNS.items():
-        if not inspect(connection).has_table(table_name):
-            continue
-        table = Table(table_name, meta, autoload_with=connection)
+    for table, columns in _token_tables(connection):
         for row in connection.execute(select(table.c.id, *(table.c[c] for c in columns))).all():
             changed = {
                 c: sealer.seal(row._mapping[c])
@@ -138,11 +144,7 @@ def seal_all(connection: Connection, sealer: TokenSealer) -> int:
 def clear_tokens(connection: Connection) -> int:
     """How many tokens are stored in clear (for a refusal naming them)."""
     found = 0
-    meta = MetaData()
-    for table_name, columns in TOKEN_COLUMNS.items():
-        if not inspect(connection).has_table(table_name):
-            continue
-        table = Table(table_name, meta, autoload_with=connection)
+    for table, columns in _token_tables(connection):
         for column in columns:
             found += connection.execute(
                 select(func.count()).where(table.c[column].like(f"{CLEAR_PREFIX}%"))

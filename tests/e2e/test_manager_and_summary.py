@@ -19,6 +19,7 @@ from bot.slack.digest_post import post_digest, redraw_posted
 from bot.slack.outbox_messages import compose
 from bot.slack.sender import OutboxWorker, make_outbox_client
 from bot.storage import Database
+from bot.storage.models import Team
 from slack_emulator import SlackEmulator
 from tests.support.checkin_dm import note_values
 from tests.support.stack import BOT_TOKEN, Stack, trust
@@ -71,18 +72,31 @@ def rt(db: Database, emulator: SlackEmulator) -> Runtime:
     return Runtime(settings=settings, db=db, clock=ManualClock(MONDAY))
 
 
+async def _team_in_slack(
+    rt: Runtime, emulator: SlackEmulator, name: str, managers: tuple[str, ...]
+) -> tuple[Team, list[str]]:
+    """A team of six reps and ``managers`` (channel C0SALES), every one of them a Slack user."""
+    team, reps = await make_team(rt, name, 6, managers=managers)
+    for user in [*reps, *managers]:
+        emulator.add_user(user, name=user.lower())
+    return team, reps
+
+
+def _worker(rt: Runtime) -> OutboxWorker:
+    """The outbox worker sending what ``rt`` composes, as the server runs it."""
+    return OutboxWorker(
+        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
+    )
+
+
 async def test_every_rep_gets_the_team_summary_once_the_digest_is_posted(
     rt: Runtime, emulator: SlackEmulator
 ) -> None:
     client: AsyncWebClient = make_client(rt.settings)
-    team, reps = await make_team(rt, "loop", 6, managers=("UMGR0001",))
-    for user in [*reps, "UMGR0001"]:
-        emulator.add_user(user, name=user.lower())
+    team, reps = await _team_in_slack(rt, emulator, "loop", ("UMGR0001",))
     answers = same(reps, care__interests_first="4", candor__forecast_honest="3")
     await checkin_week(rt, team, W3, answers)
-    worker = OutboxWorker(
-        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
-    )
+    worker = _worker(rt)
     await worker.run_once()
     assert all(emulator.dm_messages(user) == [] for user in reps)  # nothing before the digest
 
@@ -109,14 +123,10 @@ async def test_a_digest_for_managers_by_dm_goes_through_the_outbox_once(
     rt: Runtime, emulator: SlackEmulator
 ) -> None:
     client: AsyncWebClient = make_client(rt.settings)
-    worker = OutboxWorker(
-        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
-    )
+    worker = _worker(rt)
     managers = ("UMGRDM01", "UMGRDM02")
     for name, to in (("dms", "dm"), ("both", "both")):
-        team, reps = await make_team(rt, name, 6, managers=managers, channel="C0SALES")
-        for user in [*reps, *managers]:
-            emulator.add_user(user, name=user.lower())
+        team, reps = await _team_in_slack(rt, emulator, name, managers)
         team = await teams.update(rt.db, WS, "UADMIN", name, rt.clock, digest_to=to)
         await checkin_week(rt, team, W3, same(reps, care__interests_first="4"))
         posted = await post_digest(rt, client, team, W3)
@@ -140,12 +150,8 @@ async def test_forget_me_takes_a_note_out_of_the_managers_dm_copies(
     rt: Runtime, emulator: SlackEmulator
 ) -> None:
     client: AsyncWebClient = make_client(rt.settings)
-    worker = OutboxWorker(
-        rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
-    )
-    team, reps = await make_team(rt, "notes", 6, managers=("UMGRNOTE",))
-    for user in [*reps, "UMGRNOTE"]:
-        emulator.add_user(user, name=user.lower())
+    worker = _worker(rt)
+    team, reps = await _team_in_slack(rt, emulator, "notes", ("UMGRNOTE",))
     team = await teams.update(rt.db, WS, "UADMIN", "notes", rt.clock, digest_to="dm")
     note = "Our pipeline review punishes bad news"
     answers = same(reps, care__interests_first="4")

@@ -61,6 +61,14 @@ def emu() -> Iterator[SlackEmulator]:
 # -- throughput and failures ------------------------------------------------------------
 
 
+async def _seeded(emu: SlackEmulator, sqlite_url: str, n: int) -> tuple[Runtime, list[str]]:
+    """A runtime whose outbox holds one pending DM for each of ``n`` new Slack users."""
+    users = add_users(emu, n)
+    runtime = outbox_runtime(sqlite_url, emu)
+    await seed(runtime.db, SystemClock(), users)
+    return runtime, users
+
+
 async def test_a_thousand_dms_through_rate_limits_and_a_429_storm(
     emu: SlackEmulator, database_url: str, aiohttp_session: aiohttp.ClientSession
 ) -> None:
@@ -94,9 +102,7 @@ async def test_a_thousand_dms_through_rate_limits_and_a_429_storm(
 async def test_5xx_bursts_and_dropped_connections_lose_nothing(
     emu: SlackEmulator, sqlite_url: str, aiohttp_session: aiohttp.ClientSession
 ) -> None:
-    users = add_users(emu, 300)
-    runtime = outbox_runtime(sqlite_url, emu)
-    await seed(runtime.db, SystemClock(), users)
+    runtime, users = await _seeded(emu, sqlite_url, 300)
     emu.failures.seed(7)
     emu.inject_failure("chat.postMessage", kind="status", status=503, times=40, rate=0.2)
     emu.inject_failure("chat.postMessage", kind="drop", times=15, rate=0.2)
@@ -141,9 +147,7 @@ async def test_permanent_errors_fail_the_row_at_once(emu: SlackEmulator, sqlite_
 
 
 async def test_a_composer_can_skip(emu: SlackEmulator, sqlite_url: str) -> None:
-    users = add_users(emu, 3)
-    runtime = outbox_runtime(sqlite_url, emu)
-    await seed(runtime.db, SystemClock(), users)
+    runtime, users = await _seeded(emu, sqlite_url, 3)
 
     async def snoozy(row: Delivery) -> dict[str, Any] | Skip | None:
         if row.user_id == users[1]:
@@ -166,9 +170,7 @@ async def test_a_composer_can_skip(emu: SlackEmulator, sqlite_url: str) -> None:
 async def test_a_composer_error_is_retried_without_a_lookup(
     emu: SlackEmulator, sqlite_url: str
 ) -> None:
-    users = add_users(emu, 2)
-    runtime = outbox_runtime(sqlite_url, emu)
-    await seed(runtime.db, SystemClock(), users)
+    runtime, users = await _seeded(emu, sqlite_url, 2)
     failed_once: set[str] = set()
 
     async def flaky(row: Delivery) -> dict[str, Any]:
@@ -191,9 +193,7 @@ async def test_a_composer_error_is_retried_without_a_lookup(
 async def test_stopping_hands_back_rows_still_waiting_for_their_turn(
     emu: SlackEmulator, sqlite_url: str
 ) -> None:
-    users = add_users(emu, 8)
-    runtime = outbox_runtime(sqlite_url, emu)
-    await seed(runtime.db, SystemClock(), users)
+    runtime, _ = await _seeded(emu, sqlite_url, 8)
     worker = worker_for(runtime, "w", throttle=Throttle(rate=0.5))  # one post per 2 s
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run_forever(stop))

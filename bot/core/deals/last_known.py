@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Final
 
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.storage import Database
 from bot.storage.models import DealState
@@ -22,9 +23,9 @@ KEEP_SEEN: Final = 50
 order) of any of them is recognised."""
 
 
-@dataclass(frozen=True)
-class LastKnown:
-    """A deal's last known values (``None``: never told, or told empty)."""
+@dataclass(frozen=True, kw_only=True)
+class DealFields:
+    """The values of a deal the CRM tells us (``None``: never told, or told empty)."""
 
     stage: str | None = None
     close_date: str | None = None
@@ -34,6 +35,12 @@ class LastKnown:
     is_won: bool | None = None
     deal_type: str | None = None
     modified_at: datetime | None = None  # when the CRM last changed the deal
+
+
+@dataclass(frozen=True, kw_only=True)
+class LastKnown(DealFields):
+    """A deal's last known values, and the notifications that told them."""
+
     seen: tuple[str, ...] = ()  # the latest notification ids, oldest first
 
     def remember(self, notification_id: str) -> LastKnown:
@@ -41,12 +48,21 @@ class LastKnown:
         return replace(self, seen=(*self.seen, notification_id)[-KEEP_SEEN:])
 
 
-VALUES: Final = tuple(f.name for f in fields(LastKnown) if f.name != "seen")
+VALUES: Final = tuple(f.name for f in fields(DealFields))
 
 
 def _state(row: DealState) -> LastKnown:
     return LastKnown(
         **{name: getattr(row, name) for name in VALUES}, seen=tuple(str(s) for s in row.seen)
+    )
+
+
+def _rows(workspace_id: str, source: str, deal_ids: Collection[str]) -> SelectOfScalar[DealState]:
+    """The query for the stored state rows of ``deal_ids``."""
+    return select(DealState).where(
+        DealState.workspace_id == workspace_id,
+        DealState.source == source,
+        col(DealState.deal_id).in_(list(deal_ids)),
     )
 
 
@@ -57,13 +73,7 @@ async def load(
     if not deal_ids:
         return {}
     async with db.session() as session:
-        rows = await session.exec(
-            select(DealState).where(
-                DealState.workspace_id == workspace_id,
-                DealState.source == source,
-                col(DealState.deal_id).in_(list(deal_ids)),
-            )
-        )
+        rows = await session.exec(_rows(workspace_id, source, deal_ids))
         return {row.deal_id: _state(row) for row in rows.all()}
 
 
@@ -78,13 +88,7 @@ async def save(
     if not states:
         return
     async with db.session() as session:
-        rows = await session.exec(
-            select(DealState).where(
-                DealState.workspace_id == workspace_id,
-                DealState.source == source,
-                col(DealState.deal_id).in_(list(states)),
-            )
-        )
+        rows = await session.exec(_rows(workspace_id, source, states))
         existing = {row.deal_id: row for row in rows.all()}
         for deal_id, state in states.items():
             row = existing.get(deal_id) or DealState(

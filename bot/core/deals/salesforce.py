@@ -63,7 +63,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from bot.core.deals import last_known
-from bot.core.deals.last_known import LastKnown
+from bot.core.deals.last_known import DealFields, LastKnown
 from bot.core.deals.model import DealUpdate, PayloadError
 from bot.core.deals.stages import NOT_WON, StageFacts, StageKind, classify_stage
 from bot.core.deals.storing import Receipt, Recorder
@@ -107,23 +107,16 @@ _BOOLEANS: Final = {"true": True, "1": True, "false": False, "0": False}  # xsd:
 # --------------------------------------------------------------------------- the messages
 
 
-@dataclass(frozen=True)
-class Opportunity:
+@dataclass(frozen=True, kw_only=True)
+class Opportunity(DealFields):
     """The fields of one Opportunity we read, as sent; ``sent`` names those the message
-    carried (a field the admin did not select is unknown, not empty)."""
+    carried (a field the admin did not select is unknown, not empty). ``modified_at`` is
+    SystemModstamp, else LastModifiedDate."""
 
     id: str
     sent: frozenset[str]
     name: str | None = None
-    stage: str | None = None
-    close_date: str | None = None
-    amount: str | None = None
-    discount: str | None = None
-    is_closed: bool | None = None
-    is_won: bool | None = None
-    deal_type: str | None = None
     created_at: datetime | None = None
-    modified_at: datetime | None = None  # SystemModstamp, else LastModifiedDate
     owner_email: str | None = None
 
 

@@ -530,18 +530,24 @@ def build_figures(
     history = _history(previous, periods[:-1])
     participation = Participation(asked=data.asked, answered=data.answered)
     team_key = tip_key.rsplit(":", 1)[0]
-    if withheld is not None:
-        trend = _trend([], history, periods, previous, overall=None, participation=participation)
+
+    def figures(trend: Trend, **shown: Any) -> Figures:
+        """The week's frame (period, thresholds, participation, trend and focus) + ``shown``."""
         return Figures(
             period_start=period_start,
             period_end=period_start + timedelta(days=6),
             k=k,
             notes_k=notes_k,
             participation=participation,
-            notes=Notes(reason=withheld) if data.notes else Notes(),
             focus=_focus(trend, previous_focus, period_start, bank, team_key),
             trend=trend,
-            withheld=withheld,
+            **shown,
+        )
+
+    if withheld is not None:
+        trend = _trend([], history, periods, previous, overall=None, participation=participation)
+        return figures(
+            trend, notes=Notes(reason=withheld) if data.notes else Notes(), withheld=withheld
         )
     dimensions = _dimensions(data, k, history)
     overall = _overall(data, k, _carried(previous, periods[:-1])["overall"])
@@ -557,20 +563,14 @@ def build_figures(
     trend = _trend(
         dimensions, history, periods, previous, overall=overall, participation=participation
     )
-    return Figures(
-        period_start=period_start,
-        period_end=period_start + timedelta(days=6),
-        k=k,
-        notes_k=notes_k,
-        participation=participation,
+    return figures(
+        trend,
         overall=overall,
         dimensions=dimensions,
         goal_mix=goal,
         moments=moments,
         perception_gap=_perception_gap(data, k, bank),
         notes=_notes(data, notes_k),
-        focus=_focus(trend, previous_focus, period_start, bank, team_key),
-        trend=trend,
         not_shown=_not_shown(dimensions, goal, moments, data, period_start),
     )
 

@@ -279,19 +279,21 @@ async def test_a_new_deal_past_first_contact_is_asked_at_once(runtime: Runtime) 
     assert (await deals.nudge_context(runtime, delivery)).moment is MomentKey.CREATED
 
 
+async def _slip(runtime: Runtime, n: int, before: str, after: str) -> deals.NudgeContent:
+    """What the nudge of deal ``crm-{n}``'s close date moved from ``before`` to ``after`` asks."""
+    pushed = update(
+        f"crm-{n}", change=DealChange.CLOSE_DATE_CHANGED, from_value=before, to_value=after
+    )
+    [event_id] = await accept(runtime, pushed)
+    await deals.process_event(runtime, event_id, no_lookup)
+    delivery = next(d for d in await nudges(runtime) if d.deal_event_id == event_id)
+    return await deals.nudge_context(runtime, delivery)
+
+
 async def test_a_repeated_slip_is_its_own_moment(runtime: Runtime) -> None:
     bank = default_bank()
     pushes = [("2026-11-30", "2026-12-31"), ("2026-12-31", "2027-02-15")]
-    moments = []
-    for n, (before, after) in enumerate(pushes):
-        pushed = update(
-            f"crm-{n}", change=DealChange.CLOSE_DATE_CHANGED, from_value=before, to_value=after
-        )
-        [event_id] = await accept(runtime, pushed)
-        await deals.process_event(runtime, event_id, no_lookup)
-        delivery = next(d for d in await nudges(runtime) if d.deal_event_id == event_id)
-        moments.append(await deals.nudge_context(runtime, delivery))
-    first, again = moments
+    first, again = [await _slip(runtime, n, *push) for n, push in enumerate(pushes)]
     assert first.moment is MomentKey.CLOSE_DATE_PUSHED and "31 days later" in first.intro
     assert again.moment is MomentKey.CLOSE_DATE_PUSHED_AGAIN
     assert "second time" in again.intro and "46 days" in again.intro
@@ -303,15 +305,7 @@ async def test_a_third_slip_is_not_asked_like_the_first(runtime: Runtime) -> Non
     honest, the second what is holding the deal up, the third and later whether I still
     believe in it at all."""
     dates = ["2026-11-30", "2026-12-31", "2027-01-31", "2027-02-21", "2027-03-31"]
-    seen = []
-    for n, (before, after) in enumerate(itertools.pairwise(dates)):
-        pushed = update(
-            f"crm-{n}", change=DealChange.CLOSE_DATE_CHANGED, from_value=before, to_value=after
-        )
-        [event_id] = await accept(runtime, pushed)
-        await deals.process_event(runtime, event_id, no_lookup)
-        delivery = next(d for d in await nudges(runtime) if d.deal_event_id == event_id)
-        seen.append(await deals.nudge_context(runtime, delivery))
+    seen = [await _slip(runtime, n, *push) for n, push in enumerate(itertools.pairwise(dates))]
     assert [c.moment for c in seen] == [
         MomentKey.CLOSE_DATE_PUSHED,
         MomentKey.CLOSE_DATE_PUSHED_AGAIN,

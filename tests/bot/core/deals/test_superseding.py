@@ -98,10 +98,16 @@ async def test_a_sent_nudge_is_never_superseded(runtime: Runtime) -> None:
     assert first.status == DeliveryStatus.SENDING  # in a worker's hands: its own check decides
 
 
-async def test_seed_000s_questions_are_asked_once_per_deal(runtime: Runtime) -> None:
+async def _created(runtime: Runtime) -> int:
+    """The id of a deal's creation in Qualification, accepted and processed."""
     created = update("crm-1", change=DealChange.CREATED, to_value="Qualification", from_value=None)
     [first] = await accept(runtime, created)
     await deals.process_event(runtime, first, no_lookup)
+    return first
+
+
+async def _moved_two_days_later(runtime: Runtime) -> int:
+    """The id of the deal's move to Discovery two days on, accepted (not yet processed)."""
     moved = update(
         "crm-2",
         change=DealChange.STAGE_CHANGED,
@@ -110,6 +116,12 @@ async def test_seed_000s_questions_are_asked_once_per_deal(runtime: Runtime) -> 
         occurred_at=AT_10 + timedelta(days=2),
     )
     [second] = await accept(runtime, moved)
+    return second
+
+
+async def test_seed_000s_questions_are_asked_once_per_deal(runtime: Runtime) -> None:
+    first = await _created(runtime)
+    second = await _moved_two_days_later(runtime)
     assert await deals.process_event(runtime, second, no_lookup) == deals.NUDGED
     by_event = {d.deal_event_id: d for d in await nudges(runtime)}
     # the first nudge was superseded before it went out (it was still pending here) ...
@@ -119,21 +131,12 @@ async def test_seed_000s_questions_are_asked_once_per_deal(runtime: Runtime) -> 
 
 
 async def test_a_deal_asked_seed_000_already_is_not_asked_again(runtime: Runtime) -> None:
-    created = update("crm-1", change=DealChange.CREATED, to_value="Qualification", from_value=None)
-    [first] = await accept(runtime, created)
-    await deals.process_event(runtime, first, no_lookup)
+    await _created(runtime)
     [row] = await nudges(runtime)
     assert row.id is not None
     await outbox.claim_due(runtime.db, runtime.clock, "w1", 10)
     await outbox.mark_sent(runtime.db, row.id, "D1", "1.0", runtime.clock)
-    moved = update(
-        "crm-2",
-        change=DealChange.STAGE_CHANGED,
-        from_value="Qualification",
-        to_value="Discovery",
-        occurred_at=AT_10 + timedelta(days=2),
-    )
-    [second] = await accept(runtime, moved)
+    second = await _moved_two_days_later(runtime)
     await deals.process_event(runtime, second, no_lookup)
     [_, again] = await nudges(runtime)
     content = await deals.nudge_context(runtime, again)

@@ -43,6 +43,7 @@ from tests.support.teams import (
     response_row,
     same,
     who,
+    with_members,
 )
 
 
@@ -348,16 +349,6 @@ async def test_the_digest_slot_is_the_team_s_weekday_and_time(db: Database) -> N
 
 
 # --------------------------------------------------------------------------- across teams
-
-
-async def with_members(rt: Runtime, name: str, reps: list[str], managers: list[str]) -> Team:
-    """A team whose reps and managers are exactly these users."""
-    team, _ = await make_team(rt, name, 0, managers=managers)
-    assert team.id is not None
-    async with rt.db.session() as s:
-        for user in reps:
-            s.add(Member(workspace_id=WS, team_id=team.id, user_id=user, role="rep", added_at=NOW))
-    return team
 
 
 async def test_two_teams_that_differ_by_one_person_show_no_figures_to_subtract(

@@ -385,6 +385,20 @@ class Digest(SQLModel, table=True):
     week is not tried again by the schedule."""
 
 
+class RollupFigures(SQLModel, table=True):
+    """A workspace's leadership roll-up of one week or block of weeks (``/trust rollup``),
+    fixed when first shown like a digest's figures: two views can never be subtracted."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "period_start", "weeks"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=32)
+    period_start: date
+    weeks: int
+    figures: dict[str, Any] = json_column()
+    created_at: datetime = instant()
+
+
 class SlackEventSeen(SQLModel, table=True):
     """An Events API ``event_id`` already handled (Slack retries; Bolt does not de-duplicate)."""
 

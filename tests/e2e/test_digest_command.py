@@ -119,3 +119,18 @@ def test_the_digest_goes_to_the_channel_the_managers_or_both(stack: Stack) -> No
     out = trust(stack, "digest where to slack")
     assert "`slack` is not one of channel, dm, both" in out and "/trust digest <team>" in out
     assert "now goes to its channel." in trust(stack, "digest where to channel")
+
+
+def test_the_rollup_is_for_admins_only_and_private(stack: Stack) -> None:
+    """/trust rollup: an admin gets every team at once in a reply only they see; anyone
+    else is refused, and nothing is posted anywhere."""
+    seed(stack, "six", 6)
+    seed(stack, "tiny", 2)  # below k, and six + tiny differ from six by 2 < k
+    out = trust(stack, "rollup")
+    assert "Trust across teams" in out and "8* of 8 people answered" in out
+    assert "differ from one team's by fewer than 5" in out  # workspace minus six = tiny
+    assert "six: 4.00" in out and "tiny: not shown" in out
+    refused = trust(stack, "rollup", user="U0REP1")
+    assert "for Trustbot admins" in refused and "Trust across teams" not in refused
+    assert stack.emulator.messages("C0SALES") == []
+    assert "/trust rollup" in trust(stack, "help")

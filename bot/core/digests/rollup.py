@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel import select as select_model
@@ -36,7 +38,7 @@ from bot.core.digests.periods import WEEK, DigestError, latest_period
 from bot.core.digests.window import last_block, window_periods
 from bot.core.prompts import PromptBank, default_bank
 from bot.runtime import Runtime
-from bot.storage.models import CheckinRound, Team
+from bot.storage.models import CheckinRound, RollupFigures, Team
 
 BLOCK_WEEKS = 4
 WORKSPACE = -1  # the workspace's key among the teams' ids (team ids are positive)
@@ -115,12 +117,45 @@ async def rollup(runtime: Runtime, workspace_id: str, *, bank: PromptBank | None
     block = last_block(week, BLOCK_WEEKS)
     return Rollup(
         k=k,
-        week=await workspace_period(runtime, workspace_id, [week], k, bank),
-        block=await workspace_period(
+        week=await frozen_period(runtime, workspace_id, [week], k, bank),
+        block=await frozen_period(
             runtime, workspace_id, window_periods(block, BLOCK_WEEKS), k, bank
         ),
         teams=rows,
     )
+
+
+async def frozen_period(
+    runtime: Runtime, workspace_id: str, weeks: Sequence[date], k: int, bank: PromptBank
+) -> RollupPeriod:
+    """:func:`workspace_period`, computed the first time anyone sees it and stored; every
+    later view shows the stored figures (the first writer wins), so two views can never be
+    subtracted to isolate a late or deleted answer, as for a digest."""
+    key = (
+        col(RollupFigures.workspace_id) == workspace_id,
+        col(RollupFigures.period_start) == weeks[0],
+        col(RollupFigures.weeks) == len(weeks),
+    )
+    async with runtime.db.engine.connect() as conn:
+        stored = (await conn.execute(select(col(RollupFigures.figures)).where(*key))).scalar()
+    if stored is not None:
+        return RollupPeriod.model_validate(stored)
+    made = await workspace_period(runtime, workspace_id, weeks, k, bank)
+    row = {
+        "workspace_id": workspace_id,
+        "period_start": weeks[0],
+        "weeks": len(weeks),
+        "figures": made.model_dump(mode="json"),
+        "created_at": runtime.clock.now(),
+    }
+    table: Any = RollupFigures.__table__  # type: ignore[attr-defined]
+    dialect = runtime.db.dialect
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    unique = ["workspace_id", "period_start", "weeks"]
+    async with runtime.db.engine.begin() as conn:
+        await conn.execute(insert.values(row).on_conflict_do_nothing(index_elements=unique))
+        first = (await conn.execute(select(col(RollupFigures.figures)).where(*key))).scalar()
+    return RollupPeriod.model_validate(first)
 
 
 async def workspace_period(

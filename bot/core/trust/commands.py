@@ -4,7 +4,7 @@ gathers who is asking and renders the outcome.
 A handler returns a :class:`Reply` (mrkdwn for the caller, with every name or value that came
 from outside marked by :func:`~bot.core.untrusted.mark` for the Slack layer to render inert),
 or, for the commands that go beyond text, a typed request the Slack layer carries out
-(:class:`OpenSetup`, :class:`ShowDigest`, :class:`SendExport`, :class:`ShowMe`,
+(:class:`OpenSetup`, :class:`ShowDigest`, :class:`ShowRollup`, :class:`SendExport`, :class:`ShowMe`,
 :class:`ConfirmForget`)."""
 
 from __future__ import annotations

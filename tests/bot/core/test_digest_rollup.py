@@ -3,15 +3,26 @@ k at every level. Data is built directly in the database, on SQLite and on Postg
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from bot.core.digests import DigestError
 from bot.core.digests.rollup import ROLLUP_OVERLAP, TOO_FEW, rollup
+from bot.core.digests.window import last_block
 from bot.runtime import Runtime
 from bot.storage import Database
-from tests.support.teams import CARE, INTEGRITY, W3, WS, checkin_week, make_runtime, same
+from tests.support.teams import (
+    CARE,
+    INTEGRITY,
+    W3,
+    WS,
+    checkin_week,
+    context_for,
+    make_runtime,
+    response_row,
+    same,
+)
 from tests.support.teams import with_members as team_of
 
 
@@ -83,8 +94,8 @@ async def test_the_block_counts_people_across_weeks_once(rt: Runtime) -> None:
     six people in two of its weeks are six respondents, not twelve."""
     reps = [f"U0A{i}" for i in range(6)]
     team = await team_of(rt, "alpha", reps, ["U0MGR"])
-    found = await rollup(rt, WS)
-    block_start = found.block.start
+    block_start = last_block(W3, 4)
+    assert block_start == date(2026, 10, 5)
     for week in (block_start, block_start + timedelta(days=14)):
         await checkin_week(rt, team, week, same(reps, care__interests_first="3"))
     found = await rollup(rt, WS)
@@ -96,3 +107,17 @@ async def test_the_block_counts_people_across_weeks_once(rt: Runtime) -> None:
 async def test_a_workspace_without_teams_is_told_how_to_start(rt: Runtime) -> None:
     with pytest.raises(DigestError, match="team create"):
         await rollup(rt, WS)
+
+
+async def test_the_rollup_is_frozen_when_first_shown(rt: Runtime) -> None:
+    """ATTACK: a late answer (or a forget-me) between two views would be the difference of
+    the two; the second view shows the stored figures instead."""
+    reps = [f"U0A{i}" for i in range(6)]
+    team = await team_of(rt, "alpha", reps, ["U0MGR"])
+    await checkin_week(rt, team, W3, same(reps[:5], care__interests_first="4"), asked=reps)
+    first = await rollup(rt, WS)
+    async with rt.db.session() as s:
+        s.add(response_row(W3, context_for(W3), reps[5], CARE, "1"))  # the late answer
+    again = await rollup(rt, WS)
+    assert first.week.index == 4.0 and first.week.answered == 5
+    assert again.week == first.week and again.block == first.block

@@ -26,7 +26,7 @@ from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.storage import Database, sync_url
-from bot.storage.models import Digest, Member, Response, Team
+from bot.storage.models import Digest, Response, Team
 from tests.support.teams import (
     BAD_NEWS,
     CARE,
@@ -34,7 +34,6 @@ from tests.support.teams import (
     W1,
     W2,
     W3,
-    WS,
     checkin_week,
     estimate,
     make_runtime,

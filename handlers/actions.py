@@ -21,7 +21,7 @@ from bot.core import answers, manager_checkin, nudges, people, teams
 from bot.core.prompts import default_bank
 from bot.runtime import Runtime
 from bot.slack import follow_through as follow_up
-from bot.slack import followups
+from bot.slack import followups, note_reply
 from bot.slack.checkin_dm import clicked_in, refresh_checkin, tell
 from bot.slack.followups import FORGET_ACTION
 from bot.slack.home_publish import publish_home
@@ -29,6 +29,7 @@ from bot.slack.kit.blocks import notice
 from bot.slack.kit.checkin import NOTE_ACTION, note_modal_for, parse_answer, parse_round_id
 from bot.slack.kit.home import OPTIN_ACTION, OPTOUT_ACTION, SNOOZE_ACTION
 from bot.slack.kit.manager_checkin import MANAGER_ACTION
+from bot.slack.kit.note_reply import REPLY_ACTION
 from bot.slack.kit.nudge import ANSWER_ACTION as NUDGE_ACTION
 from bot.slack.kit.setup import PICK_ACTION, setup_view
 from bot.slack.manager_dm import refresh_manager_checkin
@@ -158,6 +159,14 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             trigger_id=body["trigger_id"],
             view=note_modal_for(default_bank(), state.round, state.note),
         )
+
+    @app.action(REPLY_ACTION)
+    @after_ack
+    async def reply_to_note(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await note_reply.open_reply(runtime, client, body, str(context.team_id))
 
     @app.action(PICK_ACTION)
     @after_ack

@@ -1,4 +1,5 @@
-"""Modal submissions: the check-in's note and the team setup."""
+"""Modal submissions: the check-in's note, a manager's reply to a shared note and the team
+setup."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import answers, note_check, teams
+from bot.core import answers, note_check, note_replies, teams
 from bot.runtime import Runtime
 from bot.slack import follow_through as follow_up
-from bot.slack import timezones
+from bot.slack import note_reply, timezones
 from bot.slack.checkin_dm import refresh_checkin, tell
 from bot.slack.kit.blocks import inert, notice
 from bot.slack.kit.checkin import (
@@ -20,6 +21,7 @@ from bot.slack.kit.checkin import (
     note_submission,
 )
 from bot.slack.kit.follow_through import WORDS_BLOCK, WORDS_CALLBACK
+from bot.slack.kit.note_reply import REPLY_BLOCK, REPLY_CALLBACK, reply_submission, sent_view
 from bot.slack.kit.setup import CALLBACK_ID as SETUP_CALLBACK
 from bot.slack.kit.setup import parse_setup
 from bot.slack.middleware import AfterAck
@@ -63,6 +65,26 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             )
             if warned is not None:
                 await tell(client, None, user_id, warned)
+
+    @app.view(REPLY_CALLBACK)
+    @after_ack
+    async def reply_to_note(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        ref, text = reply_submission(view)
+        try:
+            note, writers = await note_replies.reply(
+                runtime, str(context.team_id), body["user"]["id"], ref, text
+            )
+        except note_replies.ReplyError as error:
+            await ack(response_action="errors", errors={REPLY_BLOCK: error.message})
+            return
+        await ack(response_action="update", view=sent_view())
+        await note_reply.deliver(client, writers, note, text.strip())
 
     @app.view(WORDS_CALLBACK)
     @after_ack

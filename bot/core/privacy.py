@@ -27,6 +27,7 @@ from bot.storage.models import (
     ManagerEstimate,
     Member,
     Note,
+    NoteReply,
     Person,
     Response,
 )
@@ -144,6 +145,8 @@ async def forget(runtime: Runtime, workspace_id: str, user_id: str) -> Forgotten
                     )
                 ).all()
             )
+            replies = select(col(Note.id)).where(col(Note.pseudonym).in_(chunk))
+            await session.exec(delete(NoteReply).where(col(NoteReply.note_id).in_(replies)))
             for name, model in (
                 ("response", Response),
                 ("note", Note),

@@ -180,7 +180,9 @@ async def _post(
             team.id, period, posted=True, channel_id=digests.DM_ONLY, detail="sent by DM"
         )
     chart = figures.trend.has_points()
-    message = digest_message(figures, team_name=team.name, chart=chart, reposted=not result.claimed)
+    message = digest_message(
+        figures, team_name=team.name, chart=chart, reposted=not result.claimed, team_id=team.id
+    )
     try:
         response = await client.chat_postMessage(
             channel=team.channel_id, **message, metadata=_metadata(digest.id)
@@ -229,7 +231,7 @@ async def redraw_posted(runtime: Runtime, client: AsyncWebClient, digest_ids: li
             places.append((*by_id[digest_id], channel, ts))
     for digest, team, where, stamp in places:
         assert where is not None and stamp is not None
-        message = digest_message(digest.figures, team_name=team.name, chart=False)
+        message = digest_message(digest.figures, team_name=team.name, chart=False, team_id=team.id)
         try:
             await client.chat_update(channel=where, ts=stamp, **message)
         except SlackApiError as error:

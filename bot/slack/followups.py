@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import checkins, digests, home, privacy, teams
+from bot.core.digests.rollup import rollup
 from bot.core.trust.commands import (
     ConfirmForget,
     OpenSetup,
@@ -21,6 +22,7 @@ from bot.core.trust.commands import (
     SendExport,
     ShowDigest,
     ShowMe,
+    ShowRollup,
 )
 from bot.core.trust.grammar import CommandError
 from bot.core.trust.registry import USAGE
@@ -31,6 +33,7 @@ from bot.slack.kit.blocks import inert, message, notice, section
 from bot.slack.kit.home import me_message
 from bot.slack.kit.replies import error_message
 from bot.slack.kit.replies import reply as reply_blocks
+from bot.slack.kit.rollup import rollup_message
 from bot.slack.kit.setup import setup_view
 from bot.storage.models import Team
 
@@ -52,6 +55,11 @@ async def answer(
             return None
         case ShowDigest(team=team, mode=mode):
             return await digest(runtime, client, team_id, team, mode)
+        case ShowRollup():
+            try:
+                return rollup_message(await rollup(runtime, team_id))
+            except digests.DigestError as error:
+                return notice(str(error))
         case SendExport():
             return notice(await send_export(runtime, client, team_id, user_id))
         case ShowMe():

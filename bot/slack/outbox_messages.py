@@ -58,7 +58,7 @@ async def compose(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | Skip
         if found is None:
             return Skip("the week's digest is not posted")
         team, figures = found
-        return digest_message(figures, team_name=team.name)
+        return digest_message(figures, team_name=team.name, team_id=team.id)
     rnd = decision.round
     deal = await rotation.delivery_deal(runtime, delivery)  # the deal it asks about, if any
     return checkin_message(bank, rnd, {}, None, state="open", tip=checkin_tip(bank, rnd), deal=deal)

@@ -385,6 +385,32 @@ class Digest(SQLModel, table=True):
     week is not tried again by the schedule."""
 
 
+class NoteReply(SQLModel, table=True):
+    """A manager's anonymous reply to a shared note: stored against the note, never naming
+    its writer (who is found with the key when it is delivered, in memory only) nor the
+    manager who wrote it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=32)
+    note_id: int = Field(foreign_key="note.id", index=True)
+    text: str = Field(max_length=3000)
+    created_at: datetime = instant()
+
+
+class RollupFigures(SQLModel, table=True):
+    """A workspace's leadership roll-up of one week or block of weeks (``/trust rollup``),
+    fixed when first shown like a digest's figures: two views can never be subtracted."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "period_start", "weeks"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=32)
+    period_start: date
+    weeks: int
+    figures: dict[str, Any] = json_column()
+    created_at: datetime = instant()
+
+
 class SlackEventSeen(SQLModel, table=True):
     """An Events API ``event_id`` already handled (Slack retries; Bolt does not de-duplicate)."""
 

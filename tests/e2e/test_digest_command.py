@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from slack_emulator import SlackEmulator
 from tests.support.slack_app import APP_SCOPES
 from tests.support.stack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Stack, start_app, trust
 from tests.support.teams import KEY, W3, WS, checkin_week, make_team, same
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -119,3 +121,72 @@ def test_the_digest_goes_to_the_channel_the_managers_or_both(stack: Stack) -> No
     out = trust(stack, "digest where to slack")
     assert "`slack` is not one of channel, dm, both" in out and "/trust digest <team>" in out
     assert "now goes to its channel." in trust(stack, "digest where to channel")
+
+
+def test_the_rollup_is_for_admins_only_and_private(stack: Stack) -> None:
+    """/trust rollup: an admin gets every team at once in a reply only they see; anyone
+    else is refused, and nothing is posted anywhere."""
+    seed(stack, "six", 6)
+    seed(stack, "tiny", 2)  # below k, and six + tiny differ from six by 2 < k
+    out = trust(stack, "rollup")
+    assert "Trust across teams" in out and "8* of 8 people answered" in out
+    assert "differ from one team's by fewer than 5" in out  # workspace minus six = tiny
+    assert "six: 4.00" in out and "tiny: not shown" in out
+    refused = trust(stack, "rollup", user="U0REP1")
+    assert "for Trustbot admins" in refused and "Trust across teams" not in refused
+    assert stack.emulator.messages("C0SALES") == []
+    assert "/trust rollup" in trust(stack, "help")
+
+
+def test_a_manager_replies_to_a_shared_note_and_only_its_writer_reads_it(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The digest's Reply button: the team's manager answers a shared note in a modal; the
+    reply reaches the note's writer alone, in a thread of their DM; nothing the manager sees
+    and no log line names the writer; a rep's click is refused."""
+    caplog.set_level(logging.INFO)
+    emu = stack.emulator
+    writer, note = "USIX02", "We promised a date we knew was tight."
+
+    async def go() -> None:
+        settings = load_settings(TRUSTBOT_PSEUDONYM_KEY=KEY)
+        rt = Runtime(settings=settings, db=Database(stack.database_url), clock=SystemClock())
+        team, users = await make_team(rt, "six", 6, managers=("U0MGR",))
+        await checkin_week(
+            rt, team, W3, same(users, care__interests_first="4"), notes={writer: (note, True)}
+        )
+        await rt.db.dispose()
+
+    asyncio.run(go())
+    for user in ["U0MGR", *(f"USIX{i:02d}" for i in range(6))]:
+        emu.add_user(user, name=user.lower())
+    trust(stack, "digest six now")
+    (posted,) = [m for m in emu.messages("C0SALES") if "note.reply" in str(m.get("blocks"))]
+    assert note in str(posted)
+
+    emu.send_click("USIX00", "note.reply", message=posted)  # a rep: refused, privately
+    wait_for(lambda: emu.ephemerals("USIX00"), "the refusal")
+    assert "Only the team's managers" in str(emu.ephemerals("USIX00")[-1])
+    assert emu.views_opened("USIX00") == []
+
+    assert emu.send_click("U0MGR", "note.reply", message=posted).ok
+    wait_for(lambda: emu.views_opened("U0MGR"), "the reply modal")
+    modal = emu.views_opened("U0MGR")[-1]
+    values = {
+        "note_reply": {
+            "text": {"type": "plain_text_input", "value": "Thank you. Tell me early next time."}
+        }
+    }
+    assert emu.send_view_submission("U0MGR", modal, values).ok
+    wait_for(lambda: "Tell me early" in str(emu.dm_messages(writer)), "the writer's DM")
+    (parent,) = [m for m in emu.dm_messages(writer) if "replied to a note" in str(m)]
+    assert note in str(parent)
+    thread = [m for m in emu.dm_messages(writer) if m.get("thread_ts") == parent["ts"]]
+    assert len(thread) == 1 and "Tell me early next time" in str(thread[0])
+    others = [u for u in (f"USIX{i:02d}" for i in range(6)) if u != writer]
+    assert all("Tell me early" not in str(emu.dm_messages(u)) for u in others)
+    manager_saw = [*emu.view_events(), *emu.ephemerals("U0MGR"), *emu.dm_messages("U0MGR")]
+    manager_saw = [e for e in manager_saw if e.get("user") in (None, "U0MGR")]
+    assert writer not in str(manager_saw) and writer not in str(posted)
+    assert writer not in caplog.text and "Tell me early" not in caplog.text
+    assert emu.validation_failures == []

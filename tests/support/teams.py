@@ -81,6 +81,16 @@ async def make_team(
     return team, users
 
 
+async def with_members(rt: Runtime, name: str, reps: list[str], managers: list[str]) -> Team:
+    """A team whose reps and managers are exactly these users."""
+    team, _ = await make_team(rt, name, 0, managers=managers)
+    assert team.id is not None
+    async with rt.db.session() as s:
+        for user in reps:
+            s.add(Member(workspace_id=WS, team_id=team.id, user_id=user, role="rep", added_at=NOW))
+    return team
+
+
 def response_row(
     period: date, context: str, user: str, prompt_id: str, value: str, moment=None
 ) -> Response:

@@ -4,7 +4,7 @@ gathers who is asking and renders the outcome.
 A handler returns a :class:`Reply` (mrkdwn for the caller, with every name or value that came
 from outside marked by :func:`~bot.core.untrusted.mark` for the Slack layer to render inert),
 or, for the commands that go beyond text, a typed request the Slack layer carries out
-(:class:`OpenSetup`, :class:`ShowDigest`, :class:`SendExport`, :class:`ShowMe`,
+(:class:`OpenSetup`, :class:`ShowDigest`, :class:`ShowRollup`, :class:`SendExport`, :class:`ShowMe`,
 :class:`ConfirmForget`)."""
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ class ShowDigest:
 
 
 @dataclass(frozen=True)
+class ShowRollup:
+    """Show the caller (an admin) the leadership roll-up across teams, privately."""
+
+
+@dataclass(frozen=True)
 class SendExport:
     """Upload the caller's own answers as CSV to their DM."""
 
@@ -69,7 +74,7 @@ class ConfirmForget:
     """Ask the caller to confirm forget-me (a button with Slack's confirm dialog)."""
 
 
-Outcome = Reply | OpenSetup | ShowDigest | SendExport | ShowMe | ConfirmForget
+Outcome = Reply | OpenSetup | ShowDigest | ShowRollup | SendExport | ShowMe | ConfirmForget
 Handler = Callable[[Runtime, Caller, Command], Awaitable[Outcome]]
 ON, OFF = ":white_check_mark:", ":no_entry_sign:"
 
@@ -445,6 +450,10 @@ async def digest(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
         f"{team.digest_time} {team.timezone} (the team's time zone), for the week before, "
         "once its check-ins have closed."
     )
+
+
+async def rollup(rt: Runtime, c: Caller, cmd: Command) -> Outcome:
+    return ShowRollup()
 
 
 async def export(rt: Runtime, c: Caller, cmd: Command) -> Outcome:

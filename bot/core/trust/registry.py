@@ -116,6 +116,14 @@ COMMANDS: tuple[Spec, ...] = (
         run.digest,
     ),
     Spec(
+        "rollup",
+        "/trust rollup",
+        True,
+        "every team at once: participation, trust index, focus (private)",
+        grammar.no_args,
+        run.rollup,
+    ),
+    Spec(
         "pause",
         "/trust pause <team>",
         True,

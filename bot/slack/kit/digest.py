@@ -8,16 +8,19 @@ Within Slack's limits: at most 50 blocks, section text at most 3000 characters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from bot.core.anonymity import NOT_ENOUGH, Breakdown
 from bot.core.charts import usual as charts_usual
 from bot.core.digests import Figures
 from bot.core.digests.figures import Focus, GapFigure, GoalMix, Moments, Notes, Split
+from bot.core.note_replies import reply_ref
 from bot.core.prompts import SEEDS
 from bot.slack.kit.blocks import DIVIDER, Block, context, escape, header, inert, quote, section
+from bot.slack.kit.note_reply import reply_button
 
 __all__ = [
     "DOWN",
@@ -260,7 +263,9 @@ def _focus(focus: Focus | None, k: int) -> list[Block]:
     return blocks
 
 
-def _notes(notes: Notes, room: int) -> list[Block]:
+def _notes(notes: Notes, room: int, replies: Callable[[int], str] | None = None) -> list[Block]:
+    """The shared notes; with ``replies`` (a note's place -> its Reply button's value), each
+    carries a Reply button for the managers."""
     texts = notes.texts
     if notes.reason:
         return [section(f"*Shared notes*\n_{notes.reason}_")]
@@ -268,7 +273,13 @@ def _notes(notes: Notes, room: int) -> list[Block]:
         return []
     fit = max(0, min(MAX_NOTES, room - 1, len(texts)))
     blocks = [section(f"*Shared notes* ({len(texts)}, shared anonymously by reps)")]
-    blocks += [section(quote(text, NOTE_EXCERPT)) for text in texts[:fit]]
+    blocks += [
+        section(
+            quote(text, NOTE_EXCERPT),
+            accessory=None if replies is None else reply_button(replies(i)),
+        )
+        for i, text in enumerate(texts[:fit])
+    ]
     if fit < len(texts):
         blocks[-1] = section(
             blocks[-1]["text"]["text"] + f"\n_{len(texts) - fit} more not shown here._"
@@ -295,8 +306,11 @@ def digest_message(
     preview: bool = False,
     chart: bool = False,
     reposted: bool = False,
+    team_id: int | None = None,
 ) -> dict[str, Any]:
-    """``{"text", "blocks"}`` for ``chat.postMessage`` (or an ephemeral preview)."""
+    """``{"text", "blocks"}`` for ``chat.postMessage`` (or an ephemeral preview). With
+    ``team_id`` (the managers' channel post and DM copies), each shared note has a Reply
+    button (:mod:`bot.core.note_replies`)."""
     week = f"{_day(figures.period_start)} – {_day(figures.period_end)}"
     answered, asked = figures.participation.answered, figures.participation.asked
     name = inert(team_name)
@@ -332,7 +346,10 @@ def digest_message(
                     "how many answered.")
         )  # fmt: skip
     room = MAX_BLOCKS - len(blocks) - len(tail)
-    blocks += _notes(figures.notes, room)
+    replies = None
+    if team_id is not None:
+        replies = partial(reply_ref, team_id, figures.period_start)
+    blocks += _notes(figures.notes, room, replies)
     blocks += tail
     return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
 

@@ -26,7 +26,7 @@ from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
 from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.storage import Database, sync_url
-from bot.storage.models import Digest, Member, Response, Team
+from bot.storage.models import Digest, Response, Team
 from tests.support.teams import (
     BAD_NEWS,
     CARE,
@@ -34,7 +34,6 @@ from tests.support.teams import (
     W1,
     W2,
     W3,
-    WS,
     checkin_week,
     estimate,
     make_runtime,
@@ -43,6 +42,7 @@ from tests.support.teams import (
     response_row,
     same,
     who,
+    with_members,
 )
 
 
@@ -348,16 +348,6 @@ async def test_the_digest_slot_is_the_team_s_weekday_and_time(db: Database) -> N
 
 
 # --------------------------------------------------------------------------- across teams
-
-
-async def with_members(rt: Runtime, name: str, reps: list[str], managers: list[str]) -> Team:
-    """A team whose reps and managers are exactly these users."""
-    team, _ = await make_team(rt, name, 0, managers=managers)
-    assert team.id is not None
-    async with rt.db.session() as s:
-        for user in reps:
-            s.add(Member(workspace_id=WS, team_id=team.id, user_id=user, role="rep", added_at=NOW))
-    return team
 
 
 async def test_two_teams_that_differ_by_one_person_show_no_figures_to_subtract(

@@ -114,6 +114,7 @@ def test_every_grammar_line_has_a_parser() -> None:
 def test_admin_only_flags() -> None:
     assert spec(parse("status")).admin
     assert spec(parse("team list")).admin
+    assert spec(parse("rollup")).admin
     assert not spec(parse("me")).admin
     assert not spec(parse("help")).admin
     assert set(USAGE) == {c.words for c in COMMANDS}

@@ -198,6 +198,12 @@ async def workspace_period(
         frozen = {team: frozenset(found) for team, found in sets.items()}
         if Overlaps(frozen).first(WORKSPACE, k) is not None:
             return period.model_copy(update={"withheld": ROLLUP_OVERLAP.format(k=k)})
+        # and against all teams that can show together: with disjoint A (6), B (6) and C (2),
+        # the workspace differs from each by k or more, yet 14·ws − 6·A − 6·B is C's two people
+        big = [found for team, found in frozen.items() if team != WORKSPACE and len(found) >= k]
+        rest = frozen.get(WORKSPACE, frozenset()).difference(*big)
+        if 0 < len(rest) < k:
+            return period.model_copy(update={"withheld": ROLLUP_OVERLAP.format(k=k)})
     answers = sum(d.answers for d in dims.values())
     shown = [
         RollupDimension(

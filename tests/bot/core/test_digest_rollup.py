@@ -80,6 +80,30 @@ async def test_workspace_minus_a_team_is_never_fewer_than_k_people(rt: Runtime) 
     assert 1.0 not in shown and all(v in (None, 4.0) for v in shown)
 
 
+async def test_workspace_minus_every_shown_team_is_never_fewer_than_k_people(
+    rt: Runtime,
+) -> None:
+    """ATTACK: disjoint A (6) and B (6) show their indexes; C (2) does not. The workspace (14)
+    differs from each single team by k or more, yet 14·ws − 6·A − 6·B would be C's two people's
+    answers: the workspace figures are withheld."""
+    a_reps = [f"U0A{i}" for i in range(6)]
+    b_reps = [f"U0B{i}" for i in range(6)]
+    targets = ["U0T0", "U0T1"]
+    a = await team_of(rt, "alpha", a_reps, ["U0MGRA"])
+    b = await team_of(rt, "bravo", b_reps, ["U0MGRB"])
+    c = await team_of(rt, "charlie", targets, ["U0MGRC"])
+    await checkin_week(rt, a, W3, same(a_reps, care__interests_first="4"))
+    await checkin_week(rt, b, W3, same(b_reps, care__interests_first="5"))
+    await checkin_week(rt, c, W3, same(targets, care__interests_first="1"))
+
+    found = await rollup(rt, WS)
+
+    assert found.week.answered == 14
+    assert found.week.withheld == ROLLUP_OVERLAP.format(k=5)
+    assert found.week.index is None and found.week.dimensions == []
+    assert {t.name: t.index for t in found.teams} == {"alpha": 4.0, "bravo": 5.0, "charlie": None}
+
+
 async def test_a_workspace_below_k_shows_participation_only(rt: Runtime) -> None:
     reps = ["U0A0", "U0A1", "U0A2"]
     team = await team_of(rt, "tiny", reps, ["U0MGR"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -77,24 +78,24 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         await ack()
-        user_id, workspace_id = body["user"]["id"], str(context.team_id)
-        channel = clicked_in(body)
-        try:
-            delivery_id, prompt_id, value = parse_answer(
-                (body.get("actions") or [{}])[0], NUDGE_ACTION
-            )
-        except ValueError:
-            await tell(client, channel, user_id, UNREADABLE_NUDGE)
-            return
-        try:
+
+        async def record(
+            workspace_id: str, user_id: str, delivery_id: int, prompt_id: str, value: str
+        ) -> None:
             await nudges.record_nudge_answer(
                 runtime, workspace_id, user_id, delivery_id, prompt_id, value
             )
-        except answers.AnswerError as error:
-            await tell(client, channel, user_id, error.message)
-            if not isinstance(error, nudges.NudgeClosed):
-                return
-        await refresh_nudge(runtime, client, workspace_id, user_id, delivery_id)
+
+        await answer_click(
+            client,
+            body,
+            context,
+            NUDGE_ACTION,
+            UNREADABLE_NUDGE,
+            record,
+            nudges.NudgeClosed,
+            lambda ws, user, delivery_id: refresh_nudge(runtime, client, ws, user, delivery_id),
+        )
 
     @app.action(FOLLOW_PATTERN)
     @after_ack
@@ -117,24 +118,26 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         await ack()
-        user_id, workspace_id = body["user"]["id"], str(context.team_id)
-        channel = clicked_in(body)
-        try:
-            delivery_id, item_id, value = parse_answer(
-                (body.get("actions") or [{}])[0], MANAGER_ACTION
-            )
-        except ValueError:
-            await tell(client, channel, user_id, UNREADABLE_MANAGER)
-            return
-        try:
+
+        async def record(
+            workspace_id: str, user_id: str, delivery_id: int, item_id: str, value: str
+        ) -> None:
             await manager_checkin.record_manager_answer(
                 runtime, workspace_id, user_id, delivery_id, item_id, value, default_bank()
             )
-        except answers.AnswerError as error:
-            await tell(client, channel, user_id, error.message)
-            if not isinstance(error, answers.CheckinClosed):
-                return
-        await refresh_manager_checkin(runtime, client, workspace_id, user_id, delivery_id)
+
+        await answer_click(
+            client,
+            body,
+            context,
+            MANAGER_ACTION,
+            UNREADABLE_MANAGER,
+            record,
+            answers.CheckinClosed,
+            lambda ws, user, delivery_id: refresh_manager_checkin(
+                runtime, client, ws, user, delivery_id
+            ),
+        )
 
     @app.action(NOTE_ACTION)
     @after_ack
@@ -227,3 +230,31 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         await ack()
         text = await followups.forget(runtime, client, str(context.team_id), body["user"]["id"])
         await respond(replace_original=True, **notice(text))
+
+
+async def answer_click(
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    action: str,
+    unreadable: str,
+    record: Callable[[str, str, int, str, str], Awaitable[None]],
+    closed: type[answers.AnswerError],
+    refresh: Callable[[str, str, int], Awaitable[None]],
+) -> None:
+    """One answer button of a DM (a nudge's, a manager check-in's): read the click, record it,
+    say what went wrong in the DM, and redraw the DM (also when it had closed meanwhile)."""
+    user_id, workspace_id = body["user"]["id"], str(context.team_id)
+    channel = clicked_in(body)
+    try:
+        delivery_id, item_id, value = parse_answer((body.get("actions") or [{}])[0], action)
+    except ValueError:
+        await tell(client, channel, user_id, unreadable)
+        return
+    try:
+        await record(workspace_id, user_id, delivery_id, item_id, value)
+    except answers.AnswerError as error:
+        await tell(client, channel, user_id, error.message)
+        if not isinstance(error, closed):
+            return
+    await refresh(workspace_id, user_id, delivery_id)

@@ -295,16 +295,17 @@ async def unsettled(runtime: Runtime) -> list[tuple[Team, StoredDigest]]:
     if not rows:
         return []
     found = [stored_digest(row) for row in rows]
-    async with runtime.db.session() as session:
-        teams = {
-            t.id: t
-            for t in (
-                await session.exec(
-                    select_rows(Team).where(col(Team.id).in_([d.team_id for d in found]))
-                )
-            ).all()
-        }
+    teams = await _teams_of(runtime, found)
     return [(teams[d.team_id], d) for d in found if d.team_id in teams]
+
+
+async def _teams_of(runtime: Runtime, found: list[StoredDigest]) -> dict[int | None, Team]:
+    """The teams of these digests, by id."""
+    async with runtime.db.session() as session:
+        rows = await session.exec(
+            select_rows(Team).where(col(Team.id).in_([d.team_id for d in found]))
+        )
+        return {t.id: t for t in rows.all()}
 
 
 async def posted(runtime: Runtime, digest_ids: list[int]) -> list[tuple[StoredDigest, Team]]:
@@ -320,15 +321,7 @@ async def posted(runtime: Runtime, digest_ids: list[int]) -> list[tuple[StoredDi
             )
         ).all()
     found = [stored_digest(row) for row in rows]
-    async with runtime.db.session() as session:
-        teams = {
-            t.id: t
-            for t in (
-                await session.exec(
-                    select_rows(Team).where(col(Team.id).in_([d.team_id for d in found]))
-                )
-            ).all()
-        }
+    teams = await _teams_of(runtime, found)
     return [(d, teams[d.team_id]) for d in found if d.team_id in teams]
 
 

@@ -50,6 +50,7 @@ from bot.core.digests.model import (
     OVERLAP,
     SD_FLOOR,
     SOMETHING_ELSE,
+    Block,
     DimensionFigure,
     Figures,
     Focus,
@@ -78,6 +79,7 @@ __all__ = [
     "FIGURES_VERSION",
     "GOAL_LABELS",
     "OVERLAP",
+    "Block",
     "DimensionFigure",
     "Figures",
     "Focus",
@@ -512,17 +514,17 @@ def build_figures(
     tip_key: str,
     withheld: str | None = None,
     previous_focus: Focus | None = None,
-    goal_block: GoalMix | None = None,
-    moments_block: Moments | None = None,
+    blocks: Sequence[Block] = (),
     previous_goal: GoalMix | None = None,
 ) -> Figures:
     """The week's figures: everything a digest may show, and nothing else.
 
     ``previous`` is the trend of the latest stored figures before this week (within the
     trend window), which carries the weeks before it, and ``previous_focus`` its focus.
-    ``goal_block`` / ``moments_block`` are the block figures used when the week alone cannot
-    show the goal mix or the deal moments. ``withheld`` (a reason) keeps every figure built
-    from answers out, participation counts only.
+    ``blocks`` are the current blocks of weeks counted for the team (shortest first): their
+    figures are used when the week alone cannot show the goal mix or the deal moments, and
+    they are stored as they are, for later weeks to carry. ``withheld`` (a reason) keeps
+    every figure built from answers out, participation counts only.
     """
     k, notes_k = anonymity.threshold(k), anonymity.threshold(notes_k)
     periods = [p.isoformat() for p in trend_periods(period_start)]
@@ -541,6 +543,7 @@ def build_figures(
             participation=participation,
             focus=_focus(trend, previous_focus, period_start, bank, team_key),
             trend=trend,
+            blocks=list(blocks),
             **shown,
         )
 
@@ -551,6 +554,8 @@ def build_figures(
         )
     dimensions = _dimensions(data, k, history)
     overall = _overall(data, k, _carried(previous, periods[:-1])["overall"])
+    goal_block = next((b.goal_mix for b in blocks if b.goal_mix is not None), None)
+    moments_block = next((b.moments for b in blocks if moments_shown(b.moments)), None)
     goal = (
         _goal_week(data, k, period_start)
         or goal_block

@@ -5,13 +5,15 @@ answer. Many teams are computed in one batch (:func:`prepare`)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, Text, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
@@ -21,6 +23,7 @@ from bot.core.digests import window
 from bot.core.digests.aggregate import PeriodData, aggregate
 from bot.core.digests.figures import (
     OVERLAP,
+    Block,
     Figures,
     Focus,
     GoalMix,
@@ -32,6 +35,7 @@ from bot.core.digests.figures import (
     goal_exact,
     moments_shown,
 )
+from bot.core.digests.model import stored_blocks
 from bot.core.digests.periods import (
     TREND_PERIODS,
     WEEK,
@@ -111,6 +115,11 @@ def _insert_ignore(dialect: str) -> Any:
         stmt = sqlite.insert(table)
     else:  # pragma: no cover - Database refuses other backends
         raise RuntimeError(f"no insert for {dialect!r}")
+    # the figures arrive serialised (``figures_json``): a digest's figures are thousands of
+    # small objects, and 200 teams' kept alive at once made each run pay a full garbage
+    # collection (measured with bench/digest)
+    as_text = bindparam("figures_json", type_=Text)
+    stmt = stmt.values(figures=cast(as_text, JSON) if dialect == "postgresql" else as_text)
     return stmt.on_conflict_do_nothing(index_elements=["team_id", "period_start"]).returning(
         table.c.id, table.c.team_id
     )
@@ -132,6 +141,27 @@ class _Previous:
     focus: Focus | None
     goal_mix: GoalMix | None
     moments: Moments | None
+    blocks: tuple[Block, ...] = ()
+
+    @classmethod
+    def of(cls, figures: Mapping[str, Any]) -> _Previous:
+        """What is carried from stored figures (the parts only: parsing all costs more)."""
+        focus, goal, moments = figures.get("focus"), figures.get("goal_mix"), figures.get("moments")
+        return cls(
+            trend=Trend.model_validate(figures.get("trend") or {}),
+            focus=Focus.model_validate(focus) if focus else None,
+            goal_mix=GoalMix.model_validate(goal) if goal else None,
+            moments=Moments.model_validate(moments) if moments else None,
+            blocks=tuple(Block.model_validate(b) for b in stored_blocks(figures).get("blocks", ())),
+        )
+
+    def block(self, weeks: int, start: date) -> Block | None:
+        """The block of ``weeks`` weeks from ``start``, if these figures counted it."""
+        return next((b for b in self.blocks if (b.weeks, b.start) == (weeks, start)), None)
+
+    def current_blocks(self, period_start: date) -> list[Block]:
+        """The blocks counted before that are still the latest complete ones."""
+        return [b for b in self.blocks if window.last_block(period_start, b.weeks) == b.start]
 
 
 async def _previous(
@@ -139,7 +169,7 @@ async def _previous(
 ) -> dict[int, _Previous]:
     """Each team's latest stored figures in the trend window before ``period_start``: their
     ``trend`` (it ends with that week's own index and carries the weeks before), their focus
-    (held for a cycle) and their block figures (a block, once shown, is shown unchanged)."""
+    (held for a cycle) and their blocks of weeks (a block is counted once, then carried)."""
     window = (
         col(Digest.team_id).in_(list(team_ids)),
         col(Digest.period_start) < period_start,
@@ -151,28 +181,13 @@ async def _previous(
         .group_by(col(Digest.team_id))
         .subquery()
     )
-    figures = col(Digest.figures)
-    rows = await conn.execute(
-        select(
-            col(Digest.team_id),
-            figures["trend"],
-            figures["focus"],
-            figures["goal_mix"],
-            figures["moments"],
-        ).join(
+    rows = await conn.execute(  # whole: one JSON parse a row (an extract parses it again)
+        select(col(Digest.team_id), col(Digest.figures)).join(
             latest,
             (col(Digest.team_id) == latest.c.team_id) & (col(Digest.period_start) == latest.c.p),
         )
     )
-    return {
-        int(team_id): _Previous(
-            trend=Trend.model_validate(trend or {}),
-            focus=Focus.model_validate(focus) if focus else None,
-            goal_mix=GoalMix.model_validate(goal) if goal else None,
-            moments=Moments.model_validate(moments) if moments else None,
-        )
-        for team_id, trend, focus, goal, moments in rows
-    }
+    return {int(team_id): _Previous.of(figures) for team_id, figures in rows}
 
 
 async def eligible(
@@ -274,11 +289,24 @@ async def _freeze(
     """Compute and store the week's figures for teams that have none yet; the first writer
     wins. Returns the digests this call wrote (by team id)."""
     ids = [t.id for t in teams if t.id is not None]
-    async with runtime.db.engine.connect() as conn:
-        every = await eligible(runtime, conn, {t.workspace_id for t in teams}, period_start)
-        answered = await present(conn, frozenset().union(*every.values()), period_start)
-        data = await aggregate(conn, {t: every[t] for t in ids if t in every}, period_start, bank)
-        previous = await _previous(conn, ids, period_start)
+
+    async def read_previous() -> dict[int, _Previous]:
+        async with runtime.db.engine.connect() as conn:
+            return await _previous(conn, ids, period_start)
+
+    async def count_week() -> tuple[dict[int, frozenset[str]], set[str], dict[int, PeriodData]]:
+        async with runtime.db.engine.connect() as conn:
+            every = await eligible(runtime, conn, {t.workspace_id for t in teams}, period_start)
+            found = {t: every[t] for t in ids if t in every}
+            week = await aggregate(conn, found, period_start, bank)
+            # who answered: the aggregates know it for these teams; asked for the others
+            answered = set().union(*(data.respondents for data in week.values()))
+            others = frozenset().union(*every.values()) - frozenset().union(*found.values())
+            answered |= await present(conn, others, period_start)
+            return every, answered, week
+
+    # the stored figures are read and parsed while the database counts the week
+    (every, answered, data), previous = await asyncio.gather(count_week(), read_previous())
     # who answered, per team of the week (each team's round's reps who answered anything)
     respondents = {team_id: found & answered for team_id, found in every.items()}
     workspace_of = await _workspaces(runtime, respondents)
@@ -293,44 +321,50 @@ async def _freeze(
         assert team.id is not None
         same_week = overlaps.get(team.workspace_id) or Overlaps({})
         withheld[team.id] = OVERLAP if same_week.first(team.id, team.k) is not None else None
-    blocks: dict[int, tuple[GoalMix | None, Moments | None]] = {}
-    for attempt in range(2):  # the week alone; then, for thin teams, with block figures
-        thin = []
-        for team in teams:
+    # the blocks of weeks counted before are carried; a thin week may need new ones
+    blocks = {t: before.current_blocks(period_start) for t, before in previous.items()}
+
+    def build(team: Team) -> Figures:
+        assert team.id is not None
+        before = previous.get(team.id)
+        return build_figures(
+            data.get(team.id) or PeriodData(),
+            period_start=period_start,
+            k=team.k,
+            notes_k=team.notes_k,
+            previous=before.trend if before else None,
+            previous_focus=before.focus if before else None,
+            bank=bank,
+            tip_key=f"{team.id}:{period_start.isoformat()}",
+            withheld=withheld[team.id],
+            blocks=blocks.get(team.id, ()),
+            previous_goal=before.goal_mix if before else None,
+        )
+
+    thin = []
+    for team in teams:
+        assert team.id is not None
+        made = figures[team.id] = build(team)
+        week = data.get(team.id) or PeriodData()
+        by_moment = made.moments is not None and bool(made.moments.breakdown.cells)
+        if withheld[team.id] is None and (
+            not goal_exact(made.goal_mix, period_start) or (week.reflections and not by_moment)
+        ):
+            thin.append(team)
+    if thin:  # too thin for the week alone: with the blocks' figures (rebuilt if new)
+        counted = await _blocks(runtime, thin, period_start, bank, previous)
+        for team in thin:
             assert team.id is not None
-            before = previous.get(team.id)
-            goal, moments = blocks.get(team.id, (None, None))
-            figures[team.id] = build_figures(
-                data.get(team.id) or PeriodData(),
-                period_start=period_start,
-                k=team.k,
-                notes_k=team.notes_k,
-                previous=before.trend if before else None,
-                previous_focus=before.focus if before else None,
-                bank=bank,
-                tip_key=f"{team.id}:{period_start.isoformat()}",
-                withheld=withheld[team.id],
-                goal_block=goal,
-                moments_block=moments,
-                previous_goal=before.goal_mix if before else None,
-            )
-            made = figures[team.id]
-            week = data.get(team.id) or PeriodData()
-            by_moment = made.moments is not None and bool(made.moments.breakdown.cells)
-            if withheld[team.id] is None and (
-                not goal_exact(made.goal_mix, period_start) or (week.reflections and not by_moment)
-            ):
-                thin.append(team)
-        if attempt or not thin:
-            break
-        blocks = await _blocks(runtime, thin, period_start, bank, previous)
+            if counted[team.id] != blocks.get(team.id, []):
+                blocks[team.id] = counted[team.id]
+                figures[team.id] = build(team)
     rows: list[dict[str, Any]] = [
         {
             "workspace_id": team.workspace_id,
             "team_id": team.id,
             "period_start": period_start,
             "period_end": period_start + timedelta(days=6),
-            "figures": figures[team.id].stored(),
+            "figures_json": json.dumps(figures[team.id].stored()),
             "channel_id": None,
             "message_ts": None,
             "published_at": now,
@@ -358,61 +392,115 @@ async def _blocks(
     period_start: date,
     bank: PromptBank,
     previous: Mapping[int, _Previous],
-) -> dict[int, tuple[GoalMix | None, Moments | None]]:
-    """The goal mix and deal moments of the latest complete block of weeks (4, else 13) for
-    teams whose week is too thin to show them (:mod:`~bot.core.digests.window`).
+) -> dict[int, list[Block]]:
+    """The latest complete blocks of weeks (4, then 13 while a figure still shows nothing)
+    for teams whose week is too thin to show their goal mix or deal moments
+    (:mod:`~bot.core.digests.window`), shortest first.
 
-    A block already shown in the team's previous digest is carried unchanged. Otherwise it is
-    counted over every team of the workspace with rounds in the block, and a team whose
-    people behind a figure differ from another team's by 1 to k-1 gets none (the k rule
-    across teams, as for a week)."""
-    out: dict[int, tuple[GoalMix | None, Moments | None]] = {}
-    workspaces = {t.workspace_id for t in teams}
+    A block the team's previous digest counted is carried as it was, shown or not; what it
+    did not count yet is counted (:func:`_count_blocks`), so each team's block is counted
+    once for each figure."""
+    out: dict[int, list[Block]] = {t.id: [] for t in teams if t.id is not None}
     for weeks in WINDOWS:
         start = window.last_block(period_start, weeks)
-        todo = [t for t in teams if t.id is not None and not _block_done(out.get(t.id))]
-        if not todo:
-            break
-        people: dict[date, dict[int, dict[str, str]]] = {}
-        async with runtime.db.engine.connect() as conn:
-            for week in window.window_periods(start, weeks):
-                people[week] = await eligible_people(runtime, conn, workspaces, week)
-            found = await window.aggregate_window(conn, people)
-        workspace_of = await _workspaces(runtime, found)
-        for team in todo:
+        carried: dict[int, Block | None] = {}
+        needs: dict[int, set[str]] = {}
+        for team in teams:
             assert team.id is not None
-            goal, moments = out.get(team.id, (None, None))
             before = previous.get(team.id)
-            same = [t for t, ws in workspace_of.items() if ws == team.workspace_id]
-            data = found.get(team.id, window.WindowData())
-            if goal is None:
-                carried = before.goal_mix if before else None
-                if carried is not None and (carried.weeks, carried.start) == (weeks, start):
-                    goal = carried
-                elif (
-                    overlapping({t: found[t].goal_people() for t in same}, team.id, team.k) is None
-                ):
-                    goal = goal_block(data.goal, team.k, weeks, start)
-                goal = goal if goal is not None and goal.breakdown.cells else None
-            if not moments_shown(moments):
-                carried_moments = before.moments if before else None
-                if carried_moments is not None and (
-                    carried_moments.weeks,
-                    carried_moments.start,
-                ) == (weeks, start):
-                    moments = carried_moments
-                elif (
-                    overlapping({t: found[t].moment_people() for t in same}, team.id, team.k)
-                    is None
-                ):
-                    moments = block_moments(data.period, team.k, bank, weeks, start)
-                moments = moments if moments_shown(moments) else None
-            out[team.id] = (goal, moments)
+            carried[team.id] = block = before.block(weeks, start) if before else None
+            missing = _unshown(out[team.id]) - set(block.counted if block else ())
+            if missing:
+                needs[team.id] = missing
+            elif block is not None and _unshown(out[team.id]):
+                out[team.id].append(block)
+        if needs:
+            counted = await _count_blocks(
+                runtime, [t for t in teams if t.id in needs], weeks, start, bank, needs
+            )
+            for team_id, block in counted.items():
+                out[team_id].append(_merged(carried[team_id], block, previous.get(team_id)))
     return out
 
 
-def _block_done(found: tuple[GoalMix | None, Moments | None] | None) -> bool:
-    return found is not None and found[0] is not None and moments_shown(found[1])
+def _unshown(blocks: Sequence[Block]) -> set[str]:
+    """The block figures that none of ``blocks`` shows."""
+    unshown = set()
+    if all(b.goal_mix is None for b in blocks):
+        unshown.add("goal_mix")
+    if not any(moments_shown(b.moments) for b in blocks):
+        unshown.add("moments")
+    return unshown
+
+
+def _merged(carried: Block | None, counted: Block, before: _Previous | None) -> Block:
+    """A block as ``carried`` had it (counted before), with the figures ``counted`` now; and
+    what the previous digest showed of it kept as it was (figures stored before blocks were:
+    a block once shown is shown unchanged)."""
+    block = counted
+    if carried is not None:
+        kept = {name: getattr(carried, name) for name in carried.counted}
+        block = counted.model_copy(
+            update={**kept, "counted": tuple(sorted({*carried.counted, *counted.counted}))}
+        )
+    if before is None:
+        return block
+    same = (block.weeks, block.start)
+    shown: dict[str, Any] = {}
+    if before.goal_mix is not None and (before.goal_mix.weeks, before.goal_mix.start) == same:
+        shown["goal_mix"] = before.goal_mix
+    if before.moments is not None and (before.moments.weeks, before.moments.start) == same:
+        shown["moments"] = before.moments
+    return block.model_copy(update=shown) if shown else block
+
+
+async def _count_blocks(
+    runtime: Runtime,
+    teams: Sequence[Team],
+    weeks: int,
+    start: date,
+    bank: PromptBank,
+    needs: Mapping[int, Collection[str]],
+) -> dict[int, Block]:
+    """Count the block of ``weeks`` weeks from ``start`` for ``teams``, each for the figures
+    it ``needs``: over every team of their workspaces with rounds in the block, so that a
+    team whose people behind a figure differ from another team's by 1 to k-1 gets none (the
+    k rule across teams, as for a week)."""
+    workspaces = {t.workspace_id for t in teams}
+    people: dict[date, dict[int, dict[str, str]]] = {}
+    async with runtime.db.engine.connect() as conn:
+        for week in window.window_periods(start, weeks):
+            people[week] = await eligible_people(runtime, conn, workspaces, week)
+        found = await window.aggregate_window(conn, people)
+    workspace_of = await _workspaces(runtime, found)
+    goal_people: dict[str, dict[int, frozenset[str]]] = defaultdict(dict)
+    moment_people: dict[str, dict[int, frozenset[str]]] = defaultdict(dict)
+    for team_id, data in found.items():
+        goal_people[workspace_of[team_id]][team_id] = data.goal_people()
+        moment_people[workspace_of[team_id]][team_id] = data.moment_people()
+    goal_overlaps = {ws: Overlaps(same) for ws, same in goal_people.items()}
+    moment_overlaps = {ws: Overlaps(same) for ws, same in moment_people.items()}
+    out: dict[int, Block] = {}
+    for team in teams:
+        assert team.id is not None
+        data = found.get(team.id, window.WindowData())
+        wanted = needs[team.id]
+        goal: GoalMix | None = None
+        moments: Moments | None = None
+        overlaps = goal_overlaps.get(team.workspace_id) or Overlaps({})
+        if "goal_mix" in wanted and overlaps.first(team.id, team.k) is None:
+            goal = goal_block(data.goal, team.k, weeks, start)
+        overlaps = moment_overlaps.get(team.workspace_id) or Overlaps({})
+        if "moments" in wanted and overlaps.first(team.id, team.k) is None:
+            moments = block_moments(data.period, team.k, bank, weeks, start)
+        out[team.id] = Block(
+            weeks=weeks,
+            start=start,
+            goal_mix=goal if goal is not None and goal.breakdown.cells else None,
+            moments=moments if moments_shown(moments) else None,
+            counted=tuple(sorted(wanted)),
+        )
+    return out
 
 
 async def _workspaces(runtime: Runtime, team_ids: Iterable[int]) -> dict[int, str]:

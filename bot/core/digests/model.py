@@ -122,6 +122,26 @@ class Moments(_Figure):
     start: date | None = None
 
 
+BLOCK_FIGURES = ("goal_mix", "moments")
+"""The figures a block of weeks is counted for."""
+SHOWN = "shown"
+"""In stored figures, a block's figure that is the one the digest shows (stored once)."""
+
+
+class Block(_Figure):
+    """A fixed block of weeks counted for a team whose week was too thin to show its goal
+    mix or deal moments, and what it could show (None: nothing, by the k rule). A block is
+    counted once per team and figure, the first week it is needed (``counted`` names the
+    figures); later digests carry it as it was, shown or not, so two views of a block can
+    never be subtracted and its query runs once."""
+
+    weeks: int
+    start: date
+    goal_mix: GoalMix | None = None
+    moments: Moments | None = None
+    counted: tuple[str, ...] = BLOCK_FIGURES
+
+
 class GapFigure(_Figure):
     prompt_id: str
     text: str
@@ -187,16 +207,37 @@ class Figures(_Figure):
     trend: Trend = Trend()
     withheld: str | None = None  # why every answer figure of the week is withheld
     not_shown: list[str] = []  # what is withheld by the k rule (said once, in one line)
+    blocks: list[Block] = []  # the current blocks counted for this team, carried each week
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> Figures:
         """The figures of a ``Digest.figures`` JSON value (any version written so far)."""
-        return cls.model_validate(stored)
+        return cls.model_validate(stored_blocks(stored))
 
     def stored(self) -> dict[str, Any]:
-        """The JSON value stored in ``Digest.figures``."""
-        return self.model_dump(mode="json")
+        """The JSON value stored in ``Digest.figures``: a block's figure that the digest
+        shows is stored once, as the digest's, and marked :data:`SHOWN` in the block."""
+        stored = self.model_dump(mode="json")
+        for block in stored["blocks"]:
+            for name in BLOCK_FIGURES:
+                if block[name] is not None and block[name] == stored[name]:
+                    block[name] = SHOWN
+        return stored
 
     def labels(self) -> dict[str, str]:
         """Each dimension's label."""
         return {d.dimension: d.label for d in self.dimensions}
+
+
+def stored_blocks(stored: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``stored`` with each block's :data:`SHOWN` figure put back (:meth:`Figures.stored`)."""
+    blocks = stored.get("blocks")
+    if not blocks:
+        return stored
+    return {
+        **stored,
+        "blocks": [
+            {k: stored[k] if k in BLOCK_FIGURES and v == SHOWN else v for k, v in b.items()}
+            for b in blocks
+        ],
+    }

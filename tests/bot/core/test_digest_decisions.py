@@ -16,13 +16,25 @@ from sqlalchemy import delete
 from sqlmodel import col
 
 from bot.core import digests
+from bot.core.answers import context_for
+from bot.core.digests import window
 from bot.core.digests.figures import baseline, marked, standard_error
+from bot.core.digests.model import SHOWN, Figures
 from bot.core.digests.window import EPOCH, last_block
 from bot.core.prompts import GOAL_PROMPT_ID, TRUST_AND_VALUE, default_bank
 from bot.runtime import Runtime
 from bot.storage import Database
 from bot.storage.models import Response, Team
-from tests.support.teams import CANDOR, CARE, checkin_week, make_runtime, make_team, nudge, who
+from tests.support.teams import (
+    CANDOR,
+    CARE,
+    checkin_week,
+    make_runtime,
+    make_team,
+    nudge,
+    response_row,
+    who,
+)
 
 B1, B2, B3, B4, B5 = (date(2026, 10, 5) + timedelta(weeks=i) for i in range(5))
 LATER = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)  # every week above is over
@@ -137,3 +149,52 @@ async def test_deal_moments_too_thin_for_a_week_show_for_the_block(rt: Runtime) 
     block = (await figures_of(rt, team, B4))["moments"]
     assert (block["weeks"], block["start"]) == (4, B1.isoformat())
     assert block["breakdown"]["cells"] == [["close_date_changed", 3 + 3 + 3 + 3]]
+
+
+async def test_a_block_is_counted_once_then_carried_shown_or_not(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team, reps = await make_team(rt, "carry", 8)
+    few = {u: {GOAL_PROMPT_ID: TRUST_AND_VALUE} for u in reps[:3]}  # 3 people: under k
+    await checkin_week(rt, team, B1, few)
+    for week in (B2, B3, B4):
+        await checkin_week(rt, team, week, {u: {CARE: "4"} for u in reps})
+    counts: list[tuple[int, date]] = []
+    real = window.aggregate_window
+
+    async def counting(conn: Any, people: Any) -> Any:
+        counts.append((len(people), min(people)))  # each block counted: weeks, first week
+        return await real(conn, people)
+
+    monkeypatch.setattr(window, "aggregate_window", counting)
+    four = await figures_of(rt, team, B4)  # the block is over: counted, and it shows nothing
+    quarter = last_block(B4, 13)  # the month shows no goal mix: the quarter is tried too
+    assert sorted(counts) == [(4, B1 - timedelta(weeks=4)), (4, B1), (13, quarter)]
+    month = four["blocks"][0]
+    assert (month["weeks"], month["start"], month["goal_mix"]) == (4, B1.isoformat(), None)
+    assert "goal_mix" in month["counted"]
+
+    # answers that would now let the block show change nothing: it was counted (and seen)
+    await checkin_week(rt, team, B5, {u: {CARE: "4"} for u in reps})
+    async with rt.db.session() as s:
+        for user in reps[3:]:
+            s.add(response_row(B2, context_for(B2), user, GOAL_PROMPT_ID, TRUST_AND_VALUE))
+    counted = list(counts)
+    five = await figures_of(rt, team, B5)
+    assert counts == counted  # nothing counted again
+    assert five["blocks"] == four["blocks"]
+    assert five["goal_mix"] is None or five["goal_mix"]["weeks"] == 1
+
+
+async def test_a_shown_block_figure_is_stored_once(rt: Runtime) -> None:
+    team, reps = await make_team(rt, "stored", 8)
+    for i, week in enumerate((B1, B2, B3, B4)):
+        await checkin_week(rt, team, week, {u: {CARE: "4"} for u in reps})
+        for user in reps[i : i + 3]:
+            await nudge(rt, team, week, user, "close_date_changed", {CANDOR: "4"})
+    digest = await digests.digest_for(rt, team, B4, publish=False)
+    stored = digest.figures.stored()
+    month = stored["blocks"][0]
+    assert month["moments"] == SHOWN  # the digest's own moments: not a second copy
+    assert stored["moments"]["weeks"] == 4
+    assert Figures.from_stored(stored) == digest.figures

@@ -342,7 +342,8 @@ class DealEvent(SQLModel, table=True):
         UniqueConstraint("workspace_id", "source", "event_id", name="uq_dealevent_event"),
         # a rep's own page finds the updates of the weeks they answered nudges in
         Index("ix_dealevent_workspace_received", "workspace_id", "received_at"),
-        Index("ix_dealevent_deal", "workspace_id", "deal_id"),  # a deal's history
+        # a deal's history, in the order it happened (is a newer update stored?)
+        Index("ix_dealevent_deal", "workspace_id", "deal_id", "occurred_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

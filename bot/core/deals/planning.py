@@ -40,7 +40,7 @@ from bot.core.deals.model import (
 )
 from bot.core.deals.rules import waits_for_contact
 from bot.core.deals.storing import Receipt, store
-from bot.core.deals.superseding import SUPERSEDED, Stamp, supersede
+from bot.core.deals.superseding import SUPERSEDED, supersede
 from bot.runtime import Runtime
 from bot.runtime.clock import Clock
 from bot.runtime.pseudonyms import Pseudonyms
@@ -91,7 +91,6 @@ class _Event(NamedTuple):
     change: str = ""
     from_value: str | None = None
     to_value: str | None = None
-    occurred_at: datetime | None = None
     source: str = ""
 
 
@@ -111,7 +110,6 @@ def _events_query(
         table.c.change,
         table.c.from_value,
         table.c.to_value,
-        table.c.occurred_at,
         table.c.source,
     ).where(table.c.id.in_(ids))
     if accepted_only:
@@ -283,15 +281,14 @@ def _plan_events(
         for workspace_id in sorted({r.workspace_id for r in todo}):
             mine = [r for r in todo if r.workspace_id == workspace_id]
             # first cancel what a newer update made obsolete: it then counts toward no limit
-            newest = supersede(connection, workspace_id, {r.deal_id for r in mine})
+            newest = supersede(connection, workspace_id, {r.id: r.deal_id for r in mine})
             mapped = stage_map.overrides_in(connection, workspace_id)
             reps = {u for r in mine if (u := users[r.id])}
             states = guardrails.rep_states(session, pseudonyms, workspace_id, reps, now, lock=True)
             for event in mine:
                 user_id = users[event.id]
                 state = states.get(user_id) if user_id else None
-                assert event.occurred_at is not None
-                stale = newest.is_stale(event.deal_id, Stamp(event.occurred_at, event.id))
+                stale = newest.is_stale(event.id)
                 # a rep we cannot match keeps the update listed in /trust status instead
                 if stale and state is not None and state.team is not None:
                     log.info("deal event %s superseded by a newer update: no nudge", event.id)

@@ -375,6 +375,9 @@ def moment_key(found: DealMoment, pushed_before: int = 0) -> MomentKey:
     return _KEYS[found.moment]
 
 
+_MAY_WAIT: Final = frozenset({DealChange.CREATED, DealChange.STAGE_CHANGED})
+
+
 def waits_for_contact(
     change: DealChange | str,
     from_value: str | None = None,
@@ -383,6 +386,8 @@ def waits_for_contact(
 ) -> bool:
     """Whether a change leaves a deal where nobody has met the buyer yet, so its nudge waits
     for the first move past it (seed 000's questions are asked then)."""
+    if change not in _MAY_WAIT:  # only a new deal or a stage move can (asked of every update)
+        return False
     try:
         found = route(change, from_value, to_value, overrides=overrides)
         return found.moment is Moment.AWAITING_CONTACT

@@ -23,6 +23,7 @@ stages went forward, backward, or reopened a closed deal.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -131,6 +132,7 @@ class StageFacts:
 NO_FACTS: Final = StageFacts()
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(name: str) -> str:
     """The name as the rules read it: case folded, accents dropped, every run of punctuation,
     dashes (``-``, ``–``, ``—``), slashes, parentheses and spaces one space.
@@ -301,6 +303,7 @@ _STEMS: Final[tuple[tuple[StageKind, tuple[str, ...]], ...]] = (
 _UUID: Final = re.compile(r"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)  # a pipeline has a few stage names; every update asks
 def kind_by_name(name: str | None) -> StageKind:
     """The kind a stage name means by itself (no overrides, no CRM facts)."""
     if not name:

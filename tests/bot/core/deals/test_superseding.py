@@ -68,6 +68,26 @@ async def test_in_one_batch_only_the_deals_latest_update_is_nudged(runtime: Runt
     assert sorted(d.deal_event_id or 0 for d in await nudges(runtime)) == [ids[0], ids[2]]
 
 
+async def test_of_two_updates_at_the_same_instant_the_later_to_arrive_is_the_newer(
+    runtime: Runtime,
+) -> None:
+    first = update("crm-a", rep_user_id=NEW_YORK, occurred_at=AT_10)
+    second = update(
+        "crm-b",
+        rep_user_id=NEW_YORK,
+        change=DealChange.LOST,
+        to_value="Closed Lost",
+        occurred_at=AT_10,
+    )
+    [one] = await accept(runtime, first)
+    assert await deals.process_event(runtime, one, no_lookup) == deals.DEFERRED
+    [two] = await accept(runtime, second)
+    assert await deals.process_event(runtime, two, no_lookup) == deals.DEFERRED
+    old, new = await nudges(runtime)
+    assert (old.deal_event_id, old.status) == (one, DeliveryStatus.SUPERSEDED)
+    assert (new.deal_event_id, new.status) == (two, DeliveryStatus.PENDING)
+
+
 async def test_a_nudge_about_to_go_out_sees_a_newer_update_not_planned_yet(
     runtime: Runtime,
 ) -> None:

@@ -1,6 +1,7 @@
 """Bolt listeners only, one module per Slack surface; each has ``register(app, runtime,
 after_ack)`` and marks every listener with ``@after_ack`` (its work waits for a turn once it
-has acknowledged, :class:`~bot.slack.middleware.AfterAck`)."""
+has acknowledged, :class:`~bot.slack.middleware.AfterAck`), directly or through
+:class:`~bot.slack.listen.Listen` (clicks and modal submissions)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -27,12 +28,19 @@ from bot.slack.checkin_dm import clicked_in, refresh_checkin, tell
 from bot.slack.followups import FORGET_ACTION
 from bot.slack.home_publish import publish_home
 from bot.slack.kit.blocks import notice
-from bot.slack.kit.checkin import NOTE_ACTION, note_modal_for, parse_answer, parse_round_id
+from bot.slack.kit.checkin import (
+    ANSWER_ACTION,
+    NOTE_ACTION,
+    note_modal_for,
+    parse_answer,
+    parse_round_id,
+)
 from bot.slack.kit.home import OPTIN_ACTION, OPTOUT_ACTION, SNOOZE_ACTION
 from bot.slack.kit.manager_checkin import MANAGER_ACTION
 from bot.slack.kit.note_reply import REPLY_ACTION
 from bot.slack.kit.nudge import ANSWER_ACTION as NUDGE_ACTION
 from bot.slack.kit.setup import PICK_ACTION, setup_view
+from bot.slack.listen import Body, Listen
 from bot.slack.manager_dm import refresh_manager_checkin
 from bot.slack.middleware import AfterAck
 from bot.slack.nudge_dm import refresh_nudge
@@ -50,102 +58,32 @@ UNREADABLE_MANAGER = "That answer could not be read. Please use the buttons of y
 
 
 def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
-    @app.action(ANSWER_PATTERN)
-    @after_ack
-    async def answer(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
-        await ack()
-        user_id, workspace_id = body["user"]["id"], str(context.team_id)
-        channel = clicked_in(body)
-        try:
-            round_id, prompt_id, value = parse_answer((body.get("actions") or [{}])[0])
-        except ValueError:
-            await tell(client, channel, user_id, UNREADABLE)
-            return
-        try:
-            await answers.record_answer(runtime, workspace_id, user_id, round_id, prompt_id, value)
-        except answers.AnswerError as error:
-            await tell(client, channel, user_id, error.message)
-            if not isinstance(error, answers.CheckinClosed):
-                return
-        await refresh_checkin(runtime, client, workspace_id, user_id, round_id)
-        await publish_home(runtime, client, workspace_id, user_id)
+    listen = Listen(app, after_ack)
 
-    @app.action(NUDGE_PATTERN)
-    @after_ack
-    async def answer_nudge(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
-        await ack()
-
-        async def record(
-            workspace_id: str, user_id: str, delivery_id: int, prompt_id: str, value: str
-        ) -> None:
-            await nudges.record_nudge_answer(
-                runtime, workspace_id, user_id, delivery_id, prompt_id, value
-            )
-
-        await answer_click(
-            client,
-            body,
-            context,
-            NUDGE_ACTION,
-            UNREADABLE_NUDGE,
-            record,
-            nudges.NudgeClosed,
-            lambda ws, user, delivery_id: refresh_nudge(runtime, client, ws, user, delivery_id),
-        )
-
-    @app.action(FOLLOW_PATTERN)
-    @after_ack
+    @listen.click(FOLLOW_PATTERN)
     async def follow_through(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        body: Body, user_id: str, workspace_id: str, client: AsyncWebClient
     ) -> None:
-        await ack()
         await follow_up.clicked(
             runtime,
             client,
-            str(context.team_id),
-            body["user"]["id"],
+            workspace_id,
+            user_id,
             (body.get("actions") or [{}])[0],
             body.get("trigger_id"),
         )
 
-    @app.action(MANAGER_PATTERN)
-    @after_ack
-    async def answer_manager(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
-        await ack()
+    @listen.click(ANSWER_PATTERN, NUDGE_PATTERN, MANAGER_PATTERN)
+    async def answer(body: Body, user_id: str, workspace_id: str, client: AsyncWebClient) -> None:
+        """An answer button of a check-in, a nudge or a manager's check-in: one path for all."""
+        action_id = str((body.get("actions") or [{}])[0].get("action_id") or "")
+        dm = DM_ANSWERS[action_id.partition(":")[0]]
+        await answer_click(runtime, client, body, user_id, workspace_id, dm)
 
-        async def record(
-            workspace_id: str, user_id: str, delivery_id: int, item_id: str, value: str
-        ) -> None:
-            await manager_checkin.record_manager_answer(
-                runtime, workspace_id, user_id, delivery_id, item_id, value, default_bank()
-            )
-
-        await answer_click(
-            client,
-            body,
-            context,
-            MANAGER_ACTION,
-            UNREADABLE_MANAGER,
-            record,
-            answers.CheckinClosed,
-            lambda ws, user, delivery_id: refresh_manager_checkin(
-                runtime, client, ws, user, delivery_id
-            ),
-        )
-
-    @app.action(NOTE_ACTION)
-    @after_ack
+    @listen.click(NOTE_ACTION)
     async def open_note(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        body: Body, user_id: str, workspace_id: str, client: AsyncWebClient
     ) -> None:
-        await ack()
-        user_id, workspace_id = body["user"]["id"], str(context.team_id)
         channel = clicked_in(body)
         try:
             round_id = parse_round_id((body.get("actions") or [{}])[0].get("value"))
@@ -163,26 +101,21 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             view=note_modal_for(default_bank(), state.round, state.note),
         )
 
-    @app.action(REPLY_ACTION)
-    @after_ack
+    @listen.click(REPLY_ACTION)
     async def reply_to_note(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        body: Body, user_id: str, workspace_id: str, client: AsyncWebClient
     ) -> None:
-        await ack()
-        await note_reply.open_reply(runtime, client, body, str(context.team_id))
+        await note_reply.open_reply(runtime, client, body, workspace_id)
 
-    @app.action(PICK_ACTION)
-    @after_ack
+    @listen.click(PICK_ACTION)
     async def pick_team(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        body: Body, user_id: str, workspace_id: str, client: AsyncWebClient
     ) -> None:
-        await ack()
-        team_id, user_id = str(context.team_id), body["user"]["id"]
-        if not await is_admin(runtime, client, team_id, user_id):  # the roster is admins' only
+        if not await is_admin(runtime, client, workspace_id, user_id):  # the roster is admins' only
             log.warning("refused the setup team picker to %s: not an admin", user_id)
             return
         chosen = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value")
-        summaries = await teams.summaries(runtime.db, team_id)
+        summaries = await teams.summaries(runtime.db, workspace_id)
         match = next((s for s in summaries if s.team.name == chosen), None)
         view = body.get("view") or {}
         if not isinstance(view.get("id"), str):  # not picked in a modal: nothing to redraw
@@ -194,29 +127,18 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         except SlackApiError as error:  # hash_conflict: a newer pick already redrew it
             log.warning("could not redraw the setup modal: %s", error.response.get("error"))
 
-    @app.action(SNOOZE_ACTION)
-    @after_ack
-    async def snooze(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
-        await ack()
+    @listen.click(SNOOZE_ACTION)
+    async def snooze(body: Body, user_id: str, workspace_id: str, client: AsyncWebClient) -> None:
         raw = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
-        user_id, team_id = body["user"]["id"], str(context.team_id)
         if str(raw).isdecimal() and len(str(raw)) <= 2 and 1 <= int(raw) <= 90:
-            await people.snooze(runtime.db, team_id, user_id, int(raw), runtime.clock)
-        await publish_home(runtime, client, team_id, user_id)
+            await people.snooze(runtime.db, workspace_id, user_id, int(raw), runtime.clock)
+        await publish_home(runtime, client, workspace_id, user_id)
 
-    @app.action(OPTOUT_ACTION)
-    @app.action(OPTIN_ACTION)
-    @after_ack
-    async def opt(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
-        await ack()
+    @listen.click(OPTOUT_ACTION, OPTIN_ACTION)
+    async def opt(body: Body, user_id: str, workspace_id: str, client: AsyncWebClient) -> None:
         out = (body.get("actions") or [{}])[0].get("action_id") == OPTOUT_ACTION
-        user_id, team_id = body["user"]["id"], str(context.team_id)
-        await people.set_opted_out(runtime.db, runtime.pseudonyms, team_id, user_id, out)
-        await publish_home(runtime, client, team_id, user_id)
+        await people.set_opted_out(runtime.db, runtime.pseudonyms, workspace_id, user_id, out)
+        await publish_home(runtime, client, workspace_id, user_id)
 
     @app.action(FORGET_ACTION)
     @after_ack
@@ -232,29 +154,83 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         await respond(replace_original=True, **notice(text))
 
 
+@dataclass(frozen=True)
+class DmAnswers:
+    """How the answer buttons of one kind of DM are read, recorded and redrawn."""
+
+    action: str
+    unreadable: str
+    record: Callable[[Runtime, str, str, int, str, str], Awaitable[object]]
+    """``(runtime, workspace_id, user_id, delivery_id, item_id, value)``"""
+    closed: type[answers.AnswerError]
+    """The error that says the DM has closed meanwhile: it is redrawn then too."""
+    refresh: Callable[[Runtime, AsyncWebClient, str, str, int], Awaitable[None]]
+    home: bool = False
+    """Whether the App Home shows the answers too: it is republished after the DM."""
+
+
+async def _record_manager_answer(
+    runtime: Runtime, workspace_id: str, user_id: str, delivery_id: int, item_id: str, value: str
+) -> None:
+    await manager_checkin.record_manager_answer(
+        runtime, workspace_id, user_id, delivery_id, item_id, value, default_bank()
+    )
+
+
+DM_ANSWERS = {
+    dm.action: dm
+    for dm in (
+        DmAnswers(
+            ANSWER_ACTION,
+            UNREADABLE,
+            answers.record_answer,
+            answers.CheckinClosed,
+            refresh_checkin,
+            home=True,
+        ),
+        DmAnswers(
+            NUDGE_ACTION,
+            UNREADABLE_NUDGE,
+            nudges.record_nudge_answer,
+            nudges.NudgeClosed,
+            refresh_nudge,
+        ),
+        DmAnswers(
+            MANAGER_ACTION,
+            UNREADABLE_MANAGER,
+            _record_manager_answer,
+            answers.CheckinClosed,
+            refresh_manager_checkin,
+        ),
+    )
+}
+"""The DMs answered with :func:`answer_click`, by their answer action (the action id's
+prefix)."""
+
+
 async def answer_click(
+    runtime: Runtime,
     client: AsyncWebClient,
     body: dict[str, Any],
-    context: AsyncBoltContext,
-    action: str,
-    unreadable: str,
-    record: Callable[[str, str, int, str, str], Awaitable[None]],
-    closed: type[answers.AnswerError],
-    refresh: Callable[[str, str, int], Awaitable[None]],
+    user_id: str,
+    workspace_id: str,
+    dm: DmAnswers,
 ) -> None:
-    """One answer button of a DM (a nudge's, a manager check-in's): read the click, record it,
-    say what went wrong in the DM, and redraw the DM (also when it had closed meanwhile)."""
-    user_id, workspace_id = body["user"]["id"], str(context.team_id)
+    """One answer button of a DM (a check-in's, a nudge's, a manager check-in's): read the
+    click, record it, say what went wrong in the DM, and redraw the DM (also when it had closed
+    meanwhile)."""
     channel = clicked_in(body)
     try:
-        delivery_id, item_id, value = parse_answer((body.get("actions") or [{}])[0], action)
+        delivery_id, item_id, value = parse_answer((body.get("actions") or [{}])[0], dm.action)
     except ValueError:
-        await tell(client, channel, user_id, unreadable)
+        await tell(client, channel, user_id, dm.unreadable)
         return
     try:
-        await record(workspace_id, user_id, delivery_id, item_id, value)
+        await dm.record(runtime, workspace_id, user_id, delivery_id, item_id, value)
     except answers.AnswerError as error:
         await tell(client, channel, user_id, error.message)
-        if not isinstance(error, closed):
+        if not isinstance(error, dm.closed):
             return
-    await refresh(workspace_id, user_id, delivery_id)
+    await dm.refresh(runtime, client, workspace_id, user_id, delivery_id)
+    if dm.home:
+        await publish_home(runtime, client, workspace_id, user_id)

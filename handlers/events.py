@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -56,14 +57,7 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     @once
     async def uninstalled(context: dict[str, Any], body: dict[str, Any]) -> None:
         """Forget the workspace's tokens; stop its schedules and pending DMs."""
-        if context.get("team_id"):
-            await installations.revoke(
-                runtime,
-                app.installation_store,
-                context["team_id"],
-                context.get("enterprise_id"),
-                org_wide=bool(context.get("is_enterprise_install")),
-            )
+        await revoke(context)
 
     @app.event("tokens_revoked")
     @after_ack
@@ -71,13 +65,17 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
     async def revoked(event: dict[str, Any], context: dict[str, Any], body: dict[str, Any]) -> None:
         """Forget the revoked tokens; a workspace without its bot token counts as uninstalled."""
         tokens = event.get("tokens") or {}
+        await revoke(context, users=list(tokens.get("oauth") or []), bot=bool(tokens.get("bot")))
+
+    async def revoke(context: dict[str, Any], users: Sequence[str] = (), bot: bool = True) -> None:
+        """:func:`installations.revoke` for the workspace (or org-wide install) of an event."""
         if context.get("team_id"):
             await installations.revoke(
                 runtime,
                 app.installation_store,
                 context["team_id"],
                 context.get("enterprise_id"),
-                users=list(tokens.get("oauth") or []),
-                bot=bool(tokens.get("bot")),
+                users=users,
+                bot=bot,
                 org_wide=bool(context.get("is_enterprise_install")),
             )

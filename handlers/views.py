@@ -3,9 +3,7 @@ setup."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import answers, note_check, note_replies, teams
@@ -24,6 +22,7 @@ from bot.slack.kit.follow_through import WORDS_BLOCK, WORDS_CALLBACK
 from bot.slack.kit.note_reply import REPLY_BLOCK, REPLY_CALLBACK, reply_submission, sent_view
 from bot.slack.kit.setup import CALLBACK_ID as SETUP_CALLBACK
 from bot.slack.kit.setup import parse_setup
+from bot.slack.listen import Body, Listen
 from bot.slack.middleware import AfterAck
 from bot.slack.users import is_admin
 
@@ -32,16 +31,12 @@ NOT_ADMIN = ":warning: Only Trustbot admins can set up teams; nothing was saved.
 
 
 def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
-    @app.view(NOTE_CALLBACK)
-    @after_ack
+    listen = Listen(app, after_ack)
+
+    @listen.submission(NOTE_CALLBACK)
     async def save_note(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
+        ack: AsyncAck, user_id: str, workspace_id: str, view: Body, client: AsyncWebClient
     ) -> None:
-        user_id, workspace_id = body["user"]["id"], str(context.team_id)
         try:
             round_id, text, shared = note_submission(view)
         except ValueError:
@@ -66,36 +61,23 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
             if warned is not None:
                 await tell(client, None, user_id, warned)
 
-    @app.view(REPLY_CALLBACK)
-    @after_ack
+    @listen.submission(REPLY_CALLBACK)
     async def reply_to_note(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
+        ack: AsyncAck, user_id: str, workspace_id: str, view: Body, client: AsyncWebClient
     ) -> None:
         ref, text = reply_submission(view)
         try:
-            note, writers = await note_replies.reply(
-                runtime, str(context.team_id), body["user"]["id"], ref, text
-            )
+            note, writers = await note_replies.reply(runtime, workspace_id, user_id, ref, text)
         except note_replies.ReplyError as error:
             await ack(response_action="errors", errors={REPLY_BLOCK: error.message})
             return
         await ack(response_action="update", view=sent_view())
         await note_reply.deliver(client, writers, note, text.strip())
 
-    @app.view(WORDS_CALLBACK)
-    @after_ack
+    @listen.submission(WORDS_CALLBACK)
     async def follow_through_words(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
+        ack: AsyncAck, user_id: str, workspace_id: str, view: Body, client: AsyncWebClient
     ) -> None:
-        user_id, workspace_id = body["user"]["id"], str(context.team_id)
         plan = await follow_up.submitted(runtime, workspace_id, user_id, view)
         if isinstance(plan, str):
             await ack(response_action="errors", errors={WORDS_BLOCK: plan})
@@ -103,34 +85,28 @@ def register(app: AsyncApp, runtime: Runtime, after_ack: AfterAck) -> None:
         await ack()
         await follow_up.finish(client, plan)
 
-    @app.view(SETUP_CALLBACK)
-    @after_ack
+    @listen.submission(SETUP_CALLBACK)
     async def save_setup(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
+        ack: AsyncAck, user_id: str, workspace_id: str, view: Body, client: AsyncWebClient
     ) -> None:
         """Acks as soon as the form reads well (nothing slow before the ack: the admin check
         may ask Slack's ``users.info``); the rest is told in the admin's DM."""
-        user_id, team_id = body["user"]["id"], str(context.team_id)
         parsed = parse_setup(view)
         if isinstance(parsed, dict):
             await ack(response_action="errors", errors=parsed)
             return
         await ack()
-        if not await is_admin(runtime, client, team_id, user_id):
+        if not await is_admin(runtime, client, workspace_id, user_id):
             await client.chat_postMessage(channel=user_id, **notice(NOT_ADMIN))
             return
         try:
-            team = await teams.save(runtime.db, team_id, user_id, parsed, runtime.clock)
+            team = await teams.save(runtime.db, workspace_id, user_id, parsed, runtime.clock)
         except teams.TeamError as error:
             await client.chat_postMessage(
                 channel=user_id, **notice(f":warning: The team was not saved: {error}")
             )
             return
-        await timezones.learn(runtime, client, team_id, parsed.reps)
+        await timezones.learn(runtime, client, workspace_id, parsed.reps)
         await client.chat_postMessage(
             channel=user_id,
             **notice(

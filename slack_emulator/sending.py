@@ -6,7 +6,7 @@ import copy
 import functools
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any, Concatenate, Literal, ParamSpec
+from typing import Any, Concatenate, Literal, ParamSpec, TypedDict, Unpack
 
 from slack_emulator import payloads
 from slack_emulator.delivery import HttpOverrides, form_body, interactive_body, new_envelope_id
@@ -17,8 +17,40 @@ from slack_emulator.state import WorkspaceState
 Via = Literal["http", "socket"] | None
 
 FORM = "application/x-www-form-urlencoded"
+HTTP_BODIES: dict[str, tuple[Callable[[JsonDict], str], str]] = {
+    "slash_commands": (form_body, FORM),
+    "interactive": (interactive_body, FORM),
+    "events_api": (json.dumps, "application/json"),
+}
+"""How Slack's HTTP request carries each kind of delivery: its body and content type."""
 P = ParamSpec("P")
 AsyncSend = Callable[Concatenate["Sender", P], Coroutine[Any, Any, AppDelivery]]
+
+
+class How(TypedDict, total=False):
+    """How every ``send_*`` / ``asend_*`` delivers: ``via`` "http" or "socket", how long
+    Slack waits for the ack (``ack_timeout``), and for signed HTTP what to send instead of
+    Slack's own ``timestamp``, ``signature``, body (``raw_body``) or extra ``headers``."""
+
+    via: Via
+    ack_timeout: float | None
+    timestamp: int | str | None
+    signature: str | None
+    raw_body: str | bytes | None
+    headers: dict[str, str] | None
+
+
+def _delivery(how: How) -> tuple[Via, float | None, HttpOverrides]:
+    unknown = how.keys() - How.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    overrides = HttpOverrides(
+        timestamp=how.get("timestamp"),
+        signature=how.get("signature"),
+        raw_body=how.get("raw_body"),
+        headers=how.get("headers") or {},
+    )
+    return how.get("via"), how.get("ack_timeout"), overrides
 
 
 def _blocking(asend: AsyncSend[P]) -> Callable[Concatenate[Sender, P], AppDelivery]:
@@ -62,15 +94,38 @@ class Sender:
     async def _async(self, coro: Coroutine[Any, Any, AppDelivery]) -> AppDelivery:
         return await self._runner(coro).arun(coro)
 
-    def _overrides(
+    def _deliver(
         self,
-        timestamp: int | str | None,
-        signature: str | None,
-        raw_body: str | bytes | None,
-        headers: dict[str, str] | None,
-    ) -> HttpOverrides:
-        return HttpOverrides(
-            timestamp=timestamp, signature=signature, raw_body=raw_body, headers=headers or {}
+        kind: str,
+        payload: JsonDict,
+        how: How,
+        info: JsonDict,
+        *,
+        accepts_response: bool = False,
+        envelope: JsonDict | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Coroutine[Any, Any, AppDelivery]:
+        """Send ``payload`` as Slack does: in a Socket Mode envelope of type ``kind`` (with
+        these ``envelope`` fields besides), or as a signed HTTP request with its body."""
+        via, ack_timeout, overrides = _delivery(how)
+        http_body, content_type = HTTP_BODIES[kind]
+        return self.core.deliver(
+            kind=kind,
+            payload=payload,
+            http_body=http_body(payload),
+            content_type=content_type,
+            envelope={
+                "envelope_id": new_envelope_id(),
+                "payload": payload,
+                "type": kind,
+                "accepts_response_payload": accepts_response,
+                **(envelope or {}),
+            },
+            via=via,
+            ack_wait=ack_timeout or self.ack_timeout,
+            overrides=overrides,
+            extra_headers=headers or {},
+            info=info,
         )
 
     def _channel_name(self, channel_id: str) -> str:
@@ -88,9 +143,7 @@ class Sender:
         escaped: bool,
         user_id: str,
         channel_id: str | None,
-        via: Via,
-        ack_timeout: float | None,
-        overrides: HttpOverrides,
+        how: How,
     ) -> Coroutine[Any, Any, AppDelivery]:
         channel = channel_id or self.state.open_dm(user_id)[0]
         if not escaped:
@@ -112,51 +165,16 @@ class Sender:
             response_url=self.core.new_response_url(info),
             verification_token=self.verification_token,
         )
-        envelope = {
-            "envelope_id": new_envelope_id(),
-            "payload": fields,
-            "type": "slash_commands",
-            "accepts_response_payload": True,
-        }
-        return self.core.deliver(
-            kind="slash_commands",
-            payload=dict(fields),
-            http_body=form_body(fields),
-            content_type=FORM,
-            envelope=envelope,
-            via=via,
-            ack_wait=ack_timeout or self.ack_timeout,
-            overrides=overrides,
-            extra_headers={},
-            info=info,
-        )
+        return self._deliver("slash_commands", dict(fields), how, info, accepts_response=True)
 
     def _interactive(
         self,
         payload: JsonDict,
         info: JsonDict,
-        via: Via,
-        ack_timeout: float | None,
-        overrides: HttpOverrides,
+        how: How,
     ) -> Coroutine[Any, Any, AppDelivery]:
-        envelope = {
-            "envelope_id": new_envelope_id(),
-            "payload": payload,
-            "type": "interactive",
-            "accepts_response_payload": payload["type"] == "view_submission",
-        }
-        return self.core.deliver(
-            kind="interactive",
-            payload=payload,
-            http_body=interactive_body(payload),
-            content_type=FORM,
-            envelope=envelope,
-            via=via,
-            ack_wait=ack_timeout or self.ack_timeout,
-            overrides=overrides,
-            extra_headers={},
-            info=info,
-        )
+        accepts = payload["type"] == "view_submission"
+        return self._deliver("interactive", payload, how, info, accepts_response=accepts)
 
     def _block_action(
         self,
@@ -167,9 +185,7 @@ class Sender:
         container: JsonDict | None,
         channel_id: str | None,
         state_values: JsonDict | None,
-        via: Via,
-        ack_timeout: float | None,
-        overrides: HttpOverrides,
+        how: How,
     ) -> Coroutine[Any, Any, AppDelivery]:
         info: JsonDict = {
             "kind": "block_actions",
@@ -196,7 +212,7 @@ class Sender:
             response_url=response_url,
             state_values=state_values,
         )
-        return self._interactive(payload, info, via, ack_timeout, overrides)
+        return self._interactive(payload, info, how)
 
     def _find_clickable(
         self, user_id: str, action_id: str, message: JsonDict | None, view: JsonDict | None
@@ -231,9 +247,7 @@ class Sender:
         user_id: str,
         view: JsonDict,
         values: JsonDict | None,
-        via: Via,
-        ack_timeout: float | None,
-        overrides: HttpOverrides,
+        how: How,
     ) -> Coroutine[Any, Any, AppDelivery]:
         trigger = self.state.issue_trigger(user_id) if kind == "view_submission" else None
         payload = payloads.view_payload(
@@ -246,7 +260,7 @@ class Sender:
             trigger_id=trigger,
         )
         info = {"kind": kind, "user_id": user_id, "team_id": self.state.team_id}
-        return self._interactive(payload, info, via, ack_timeout, overrides)
+        return self._interactive(payload, info, how)
 
     def _event(
         self,
@@ -254,9 +268,7 @@ class Sender:
         event_id: str | None,
         retry_num: int,
         retry_reason: str | None,
-        via: Via,
-        ack_timeout: float | None,
-        overrides: HttpOverrides,
+        how: How,
     ) -> Coroutine[Any, Any, AppDelivery]:
         payload = payloads.event_envelope(
             self.state,
@@ -264,29 +276,17 @@ class Sender:
             event_id=event_id or payloads.new_event_id(),
             verification_token=self.verification_token,
         )
-        envelope = {
-            "envelope_id": new_envelope_id(),
-            "payload": payload,
-            "type": "events_api",
-            "accepts_response_payload": False,
-            "retry_attempt": retry_num,
-            "retry_reason": retry_reason or "",
-        }
         headers: dict[str, str] = {}
         if retry_num:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
-        return self.core.deliver(
-            kind="events_api",
-            payload=payload,
-            http_body=json.dumps(payload),
-            content_type="application/json",
-            envelope=envelope,
-            via=via,
-            ack_wait=ack_timeout or self.ack_timeout,
-            overrides=overrides,
-            extra_headers=headers,
-            info={"kind": "event", "team_id": self.state.team_id},
+        return self._deliver(
+            "events_api",
+            payload,
+            how,
+            {"kind": "event", "team_id": self.state.team_id},
+            envelope={"retry_attempt": retry_num, "retry_reason": retry_reason or ""},
+            headers=headers,
         )
 
     # -- delivery: slash commands ---------------------------------------------
@@ -299,12 +299,7 @@ class Sender:
         user_id: str,
         channel_id: str | None = None,
         escaped: bool = False,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
+        **how: Unpack[How],
     ) -> AppDelivery:
         """Run a slash command as ``user_id`` (in their DM with the app by default).
 
@@ -313,8 +308,7 @@ class Sender:
         entities; :func:`slack_emulator.payloads.command_text`). With ``escaped=True`` it is
         the ``text`` field itself, sent unchanged. Every other form field is Slack's.
         """
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._command(command, text, escaped, user_id, channel_id, via, ack_timeout, over)
+        coro = self._command(command, text, escaped, user_id, channel_id, how)
         return await self._async(coro)
 
     send_command = _blocking(asend_command)
@@ -331,15 +325,9 @@ class Sender:
         *,
         channel_id: str | None = None,
         state_values: JsonDict | None = None,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
+        **how: Unpack[How],
     ) -> AppDelivery:
         """Send a ``block_actions`` payload (fresh trigger_id; response_url for messages)."""
-        over = self._overrides(timestamp, signature, raw_body, headers)
         coro = self._block_action(
             user_id,
             actions,
@@ -348,9 +336,7 @@ class Sender:
             container,
             channel_id,
             state_values,
-            via,
-            ack_timeout,
-            over,
+            how,
         )
         return await self._async(coro)
 
@@ -363,15 +349,11 @@ class Sender:
         message: JsonDict | None,
         view: JsonDict | None,
         value: Any,
-        via: Via,
-        ack_timeout: float | None,
-        over: HttpOverrides,
+        how: How,
     ) -> Coroutine[Any, Any, AppDelivery]:
         msg, vw, block_id, element = self._find_clickable(user_id, action_id, message, view)
         action = payloads.click_action(block_id, element, value)
-        return self._block_action(
-            user_id, [action], vw, msg, None, None, None, via, ack_timeout, over
-        )
+        return self._block_action(user_id, [action], vw, msg, None, None, None, how)
 
     async def asend_click(
         self,
@@ -381,12 +363,7 @@ class Sender:
         message: JsonDict | None = None,
         view: JsonDict | None = None,
         value: Any = None,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
+        **how: Unpack[How],
     ) -> AppDelivery:
         """Use the element ``action_id`` as a user would (button, select, checkboxes...).
 
@@ -394,8 +371,7 @@ class Sender:
         Home tab, then modals opened for them. ``value``: an option value (selects,
         radio, overflow), a list of values (checkboxes) or the typed value.
         """
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._click(user_id, action_id, message, view, value, via, ack_timeout, over)
+        coro = self._click(user_id, action_id, message, view, value, how)
         return await self._async(coro)
 
     send_click = _blocking(asend_click)
@@ -407,17 +383,10 @@ class Sender:
         user_id: str,
         view: JsonDict,
         values: JsonDict | None = None,
-        *,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
+        **how: Unpack[How],
     ) -> AppDelivery:
         """Submit a modal; ``values`` is ``view.state.values`` ({block_id: {action_id: ...}})."""
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._view_action("view_submission", user_id, view, values, via, ack_timeout, over)
+        coro = self._view_action("view_submission", user_id, view, values, how)
         return await self._async(coro)
 
     send_view_submission = _blocking(asend_view_submission)
@@ -426,17 +395,10 @@ class Sender:
         self,
         user_id: str,
         view: JsonDict,
-        *,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
+        **how: Unpack[How],
     ) -> AppDelivery:
         """Close a modal (sent only when the view has ``notify_on_close``)."""
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._view_action("view_closed", user_id, view, None, via, ack_timeout, over)
+        coro = self._view_action("view_closed", user_id, view, None, how)
         return await self._async(coro)
 
     send_view_closed = _blocking(asend_view_closed)
@@ -449,17 +411,10 @@ class Sender:
         event_id: str | None = None,
         retry_num: int = 0,
         retry_reason: str | None = None,
-        *,
-        via: Via = None,
-        ack_timeout: float | None = None,
-        timestamp: int | str | None = None,
-        signature: str | None = None,
-        raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
+        **how: Unpack[How],
     ) -> AppDelivery:
         """Deliver an Events API event; pass the same ``event_id`` to simulate a retry."""
-        over = self._overrides(timestamp, signature, raw_body, headers)
-        coro = self._event(event, event_id, retry_num, retry_reason, via, ack_timeout, over)
+        coro = self._event(event, event_id, retry_num, retry_reason, how)
         return await self._async(coro)
 
     send_event = _blocking(asend_event)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core import rotation
 from bot.core.answers import checkin_state
@@ -269,24 +270,16 @@ async def claim_reminders(runtime: Runtime, limit: int = 500) -> list[Delivery]:
     A rep who has answered every question gets no reminder."""
     now = runtime.clock.now()
     bank = default_bank()
-    async with runtime.db.session() as session:
-        rows = (
-            await session.exec(
-                select(Delivery)
-                .where(
-                    Delivery.kind == DeliveryKind.CHECKIN,
-                    Delivery.status == DeliveryStatus.SENT,
-                    col(Delivery.remind_at) <= now,
-                    col(Delivery.reminded_at).is_(None),
-                    col(Delivery.expires_at) > now,
-                )
-                .order_by(col(Delivery.remind_at))
-                .limit(limit)
-            )
-        ).all()
-        for row in rows:
-            row.reminded_at = now
-            session.add(row)
+    query = select(Delivery).where(
+        Delivery.kind == DeliveryKind.CHECKIN,
+        Delivery.status == DeliveryStatus.SENT,
+        col(Delivery.remind_at) <= now,
+        col(Delivery.reminded_at).is_(None),
+        col(Delivery.expires_at) > now,
+    )
+    rows = await _claim(
+        runtime, query.order_by(col(Delivery.remind_at)).limit(limit), reminded_at=now
+    )
     due = []
     for row in rows:
         assert row.round_id is not None
@@ -305,18 +298,21 @@ async def claim_expiries(runtime: Runtime, limit: int = 500) -> list[Delivery]:
     """Sent check-ins and nudges past their ``expires_at``, now marked expired (each exactly
     once). Redraw them closed, then :func:`bot.core.outbox.forget_recipients`."""
     now = runtime.clock.now()
+    query = select(Delivery).where(
+        Delivery.status == DeliveryStatus.SENT, col(Delivery.expires_at) <= now
+    )
+    return await _claim(runtime, query.limit(limit), status=DeliveryStatus.EXPIRED)
+
+
+async def _claim(
+    runtime: Runtime, query: SelectOfScalar[Delivery], **marks: object
+) -> list[Delivery]:
+    """The deliveries ``query`` finds, each given the ``marks`` (column values) in the same
+    session."""
     async with runtime.db.session() as session:
-        rows = (
-            await session.exec(
-                select(Delivery)
-                .where(
-                    Delivery.status == DeliveryStatus.SENT,
-                    col(Delivery.expires_at) <= now,
-                )
-                .limit(limit)
-            )
-        ).all()
+        rows = list((await session.exec(query)).all())
         for row in rows:
-            row.status = DeliveryStatus.EXPIRED
+            for name, value in marks.items():
+                setattr(row, name, value)
             session.add(row)
-    return list(rows)
+    return rows

@@ -31,12 +31,10 @@ def schedule_of(team: Team) -> str:
 
 
 @dataclass(frozen=True)
-class TeamSummary:
-    """A team with its reps and managers by user ID."""
+class _Scheduled:
+    """A team, with its check-in schedule in words."""
 
     team: Team
-    reps: list[str]
-    managers: list[str]
 
     @property
     def schedule(self) -> str:
@@ -44,16 +42,19 @@ class TeamSummary:
 
 
 @dataclass(frozen=True)
-class TeamCount:
+class TeamSummary(_Scheduled):
+    """A team with its reps and managers by user ID."""
+
+    reps: list[str]
+    managers: list[str]
+
+
+@dataclass(frozen=True)
+class TeamCount(_Scheduled):
     """A team with how many reps and managers it has (no IDs: cheap for many teams)."""
 
-    team: Team
     reps: int
     managers: int
-
-    @property
-    def schedule(self) -> str:
-        return schedule_of(self.team)
 
 
 async def find(session: AsyncSession, workspace_id: str, name: str) -> Team:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 from urllib.parse import urljoin
 
 from slack_bolt.async_app import AsyncApp
@@ -38,6 +39,7 @@ from bot.slack.client import WorkspaceClients
 from bot.storage import sealed, slack_tables  # noqa: F401  (the tables these stores use)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BOT_SCOPES = (
     "commands",
@@ -118,13 +120,9 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        bot = await super().async_find_bot(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            is_enterprise_install=is_enterprise_install,
+        bot = await _here_or_before_grid(
+            super().async_find_bot, enterprise_id, team_id, is_enterprise_install
         )
-        if bot is None and enterprise_id and team_id and not is_enterprise_install:
-            bot = await super().async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is not None:
             bot.bot_token = self.sealer.open(bot.bot_token) or ""
             bot.bot_refresh_token = self.sealer.open(bot.bot_refresh_token)
@@ -138,16 +136,13 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        found = await super().async_find_installation(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
+        found = await _here_or_before_grid(
+            super().async_find_installation,
+            enterprise_id,
+            team_id,
+            is_enterprise_install,
             user_id=user_id,
-            is_enterprise_install=is_enterprise_install,
         )
-        if found is None and enterprise_id and team_id and not is_enterprise_install:
-            found = await super().async_find_installation(
-                enterprise_id=None, team_id=team_id, user_id=user_id
-            )
         if found is not None:
             for name in ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"):
                 setattr(found, name, self.sealer.open(getattr(found, name)))
@@ -273,6 +268,27 @@ async def revoke(
     skipped = await workspaces.mark_uninstalled(runtime.db, team_id, runtime.clock)
     log.info("workspace %s: bot token revoked; %d pending deliveries skipped", team_id, skipped)
     return skipped
+
+
+async def _here_or_before_grid(
+    find: Callable[..., Awaitable[T | None]],
+    enterprise_id: str | None,
+    team_id: str | None,
+    is_enterprise_install: bool | None,
+    **more: str | None,
+) -> T | None:
+    """What the store's ``find`` has for the workspace; for a workspace in a Grid org with
+    nothing stored under the org, what was installed before it joined the org (stored without
+    one)."""
+    found = await find(
+        enterprise_id=enterprise_id,
+        team_id=team_id,
+        is_enterprise_install=is_enterprise_install,
+        **more,
+    )
+    if found is None and enterprise_id and team_id and not is_enterprise_install:
+        found = await find(enterprise_id=None, team_id=team_id, **more)
+    return found
 
 
 def workspace_clients(runtime: Runtime, bolt: AsyncApp) -> WorkspaceClients:

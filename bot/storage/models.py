@@ -176,7 +176,18 @@ class PromptSetting(SQLModel, table=True):
     changed_at: datetime = instant()
 
 
-class CheckinRound(SQLModel, table=True):
+class TeamWeek(SQLModel):
+    """The columns of a row that one team has once a week (its week from ``period_start``
+    to ``period_end``); each table adds its unique ``(team_id, period_start)``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    period_start: date
+    period_end: date
+
+
+class CheckinRound(TeamWeek, table=True):
     """One weekly check-in of one team: the unit a schedule slot creates exactly once.
 
     ``reps`` and ``managers`` are the team as it was when the week was planned: the week's
@@ -185,11 +196,6 @@ class CheckinRound(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("team_id", "period_start"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
-    team_id: int = Field(foreign_key="team.id", index=True)
-    period_start: date
-    period_end: date
     prompt_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     reps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     managers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -366,16 +372,11 @@ class DealEvent(SQLModel, table=True):
     received_at: datetime = instant()
 
 
-class Digest(SQLModel, table=True):
+class Digest(TeamWeek, table=True):
     """A team's published digest: its figures are fixed at first publication."""
 
     __table_args__ = (UniqueConstraint("team_id", "period_start"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=32)
-    team_id: int = Field(foreign_key="team.id", index=True)
-    period_start: date
-    period_end: date
     figures: dict[str, Any] = json_column()
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)

@@ -73,16 +73,29 @@ def rt(db: Database, emulator: SlackEmulator) -> Runtime:
 
 
 async def _team_in_slack(
-    rt: Runtime, emulator: SlackEmulator, name: str, managers: tuple[str, ...]
+    rt: Runtime,
+    emulator: SlackEmulator,
+    name: str,
+    managers: tuple[str, ...],
+    digest_to: str | None = None,
 ) -> tuple[Team, list[str]]:
-    """A team of six reps and ``managers`` (channel C0SALES), every one of them a Slack user."""
+    """A team of six reps and ``managers`` (channel C0SALES), every one of them a Slack user,
+    its digest sent to ``digest_to`` when given."""
     team, reps = await make_team(rt, name, 6, managers=managers)
     for user in [*reps, *managers]:
         emulator.add_user(user, name=user.lower())
+    if digest_to is not None:
+        team = await teams.update(rt.db, WS, "UADMIN", name, rt.clock, digest_to=digest_to)
     return team, reps
 
 
-def _worker(rt: Runtime) -> OutboxWorker:
+@pytest.fixture
+def client(rt: Runtime) -> AsyncWebClient:
+    return make_client(rt.settings)
+
+
+@pytest.fixture
+def worker(rt: Runtime) -> OutboxWorker:
     """The outbox worker sending what ``rt`` composes, as the server runs it."""
     return OutboxWorker(
         rt, make_outbox_client(rt.settings), lambda row: compose(rt, row), worker_id="w1"
@@ -90,13 +103,11 @@ def _worker(rt: Runtime) -> OutboxWorker:
 
 
 async def test_every_rep_gets_the_team_summary_once_the_digest_is_posted(
-    rt: Runtime, emulator: SlackEmulator
+    rt: Runtime, emulator: SlackEmulator, client: AsyncWebClient, worker: OutboxWorker
 ) -> None:
-    client: AsyncWebClient = make_client(rt.settings)
     team, reps = await _team_in_slack(rt, emulator, "loop", ("UMGR0001",))
     answers = same(reps, care__interests_first="4", candor__forecast_honest="3")
     await checkin_week(rt, team, W3, answers)
-    worker = _worker(rt)
     await worker.run_once()
     assert all(emulator.dm_messages(user) == [] for user in reps)  # nothing before the digest
 
@@ -120,14 +131,11 @@ async def test_every_rep_gets_the_team_summary_once_the_digest_is_posted(
 
 
 async def test_a_digest_for_managers_by_dm_goes_through_the_outbox_once(
-    rt: Runtime, emulator: SlackEmulator
+    rt: Runtime, emulator: SlackEmulator, client: AsyncWebClient, worker: OutboxWorker
 ) -> None:
-    client: AsyncWebClient = make_client(rt.settings)
-    worker = _worker(rt)
     managers = ("UMGRDM01", "UMGRDM02")
     for name, to in (("dms", "dm"), ("both", "both")):
-        team, reps = await _team_in_slack(rt, emulator, name, managers)
-        team = await teams.update(rt.db, WS, "UADMIN", name, rt.clock, digest_to=to)
+        team, reps = await _team_in_slack(rt, emulator, name, managers, digest_to=to)
         await checkin_week(rt, team, W3, same(reps, care__interests_first="4"))
         posted = await post_digest(rt, client, team, W3)
         assert posted.posted
@@ -147,12 +155,9 @@ async def test_a_digest_for_managers_by_dm_goes_through_the_outbox_once(
 
 
 async def test_forget_me_takes_a_note_out_of_the_managers_dm_copies(
-    rt: Runtime, emulator: SlackEmulator
+    rt: Runtime, emulator: SlackEmulator, client: AsyncWebClient, worker: OutboxWorker
 ) -> None:
-    client: AsyncWebClient = make_client(rt.settings)
-    worker = _worker(rt)
-    team, reps = await _team_in_slack(rt, emulator, "notes", ("UMGRNOTE",))
-    team = await teams.update(rt.db, WS, "UADMIN", "notes", rt.clock, digest_to="dm")
+    team, reps = await _team_in_slack(rt, emulator, "notes", ("UMGRNOTE",), digest_to="dm")
     note = "Our pipeline review punishes bad news"
     answers = same(reps, care__interests_first="4")
     await checkin_week(rt, team, W3, answers, notes={reps[0]: (note, True)})

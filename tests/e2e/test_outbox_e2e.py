@@ -39,13 +39,13 @@ from tests.support.outbox import (
     all_rows,
     assert_exactly_once,
     compose,
+    outbox_emulator,
     outbox_runtime,
     posts,
     run_until_done,
     seed,
     worker_for,
 )
-from tests.support.slack_app import APP_SCOPES
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def emu() -> Iterator[SlackEmulator]:
-    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as e:
+    with outbox_emulator() as e:
         yield e
 
 

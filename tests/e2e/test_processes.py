@@ -25,8 +25,15 @@ from bot.slack.sender import OutboxWorker
 from bot.storage import Database
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
-from tests.support.outbox import WS, add_users, all_rows, assert_exactly_once, posts, seed
-from tests.support.slack_app import APP_SCOPES
+from tests.support.outbox import (
+    WS,
+    add_users,
+    all_rows,
+    assert_exactly_once,
+    outbox_emulator,
+    posts,
+    seed,
+)
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -39,7 +46,7 @@ KILL_AFTER = 1_500
 
 @pytest.fixture
 def emu() -> Iterator[SlackEmulator]:
-    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as e:
+    with outbox_emulator(BOT_TOKEN) as e:
         yield e
 
 

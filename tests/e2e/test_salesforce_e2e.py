@@ -10,11 +10,18 @@ import pytest
 
 from bot.app.salesforce_webhook import ACK
 from bot.core import deals
-from bot.core.deals.rules import Moment, route
+from bot.core.deals.rules import Moment
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
 from tests.support.db import rows
-from tests.support.deals import PLANNED, deal_events, nudge_deliveries, settled, team_with
+from tests.support.deals import (
+    PLANNED,
+    deal_events,
+    moment_of,
+    nudge_deliveries,
+    settled,
+    team_with,
+)
 from tests.support.salesforce import (
     ACCOUNT,
     BILLION_LAUGHS,
@@ -22,6 +29,7 @@ from tests.support.salesforce import (
     OPP,
     ORG,
     PERCEPTION,
+    lost_a_day_later,
     message,
     owner,
 )
@@ -67,27 +75,16 @@ def test_outbound_messages_become_deal_moments(salesforce_stack: Stack) -> None:
         )
         assert negotiation.status in PLANNED and negotiation.rep_user_id is None  # forgotten
         assert [d.user_id for d in rows(stack.database_url, Delivery)] == ["U0REP1"]
-        moment = route(negotiation.change, negotiation.from_value, negotiation.to_value)
-        assert moment.moment is Moment.NEGOTIATION
+        assert moment_of(negotiation) is Moment.NEGOTIATION
         # Salesforce retries: the same notification again is acknowledged, not stored again
         assert post(moved).text == ACK
-        # closed lost a day later
-        lost = message(
-            "Closed Lost",
-            closed=True,
-            notification="04l5w00005286hCCCQ",
-            modified="2020-05-11T09:00:00Z",
-            extra=owner(),
-        )
-        assert post(lost).text == ACK
+        assert post(lost_a_day_later()).text == ACK
         found = wait_for(lambda: settled(stack, 2))
         assert [(e.change, e.from_value, e.to_value) for e in found] == [
             ("stage_changed", "Proposal/Price Quote", "Negotiation/Review"),
             ("lost", "Negotiation/Review", "Closed Lost"),
         ]
-        assert route(found[1].change, found[1].from_value, found[1].to_value).moment is (
-            Moment.LOST
-        )
+        assert moment_of(found[1]) is Moment.LOST
         assert found[1].status in (*PLANNED, deals.SKIPPED)  # one nudge per deal per 24 h
         assert len(nudge_deliveries(stack)) >= 1
         # other objects are acknowledged; another org and hostile XML are refused

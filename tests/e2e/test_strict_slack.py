@@ -35,13 +35,13 @@ from tests.support.outbox import (
     WS,
     add_users,
     all_rows,
+    outbox_emulator,
     outbox_runtime,
     posts,
     run_until_done,
     seed,
     worker_for,
 )
-from tests.support.slack_app import APP_SCOPES
 from tests.support.stack import Stack, trust, trust_in
 from tests.support.waiting import wait_for
 
@@ -155,7 +155,7 @@ def test_org_admins_are_admins(http_stack: Stack, role: str) -> None:
 async def test_dms_slack_refuses_for_good_fail_at_once(sqlite_url: str) -> None:
     """conversations.open's codes for a user the app may not message (slack-api-ref
     docs.slack.dev/methods/conversations.open.json) cannot be fixed by retrying."""
-    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as emu:
+    with outbox_emulator() as emu:
         users = add_users(emu, 3)
         for user, code in zip(
             users,
@@ -218,7 +218,7 @@ async def test_recovery_reads_only_since_the_attempt_began_one_call_a_minute(
     rep with 20 older messages in the DM: the first lookup reads one page from when the
     attempt began (``oldest``) and finds the post that landed; the second row waits for the
     next minute (no 429, no attempt counted, not failed), then is looked up and posted once."""
-    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as emu:
+    with outbox_emulator() as emu:
         emu.set_non_marketplace_history()
         users = add_users(emu, 2)
         for user in users:
@@ -266,7 +266,7 @@ async def test_a_history_429_pauses_the_lookups_and_fails_nothing(sqlite_url: st
     """Another process used the workspace's minute: Slack answers 429 with Retry-After; the
     row waits that long (its doubt and attempts kept), nothing is posted meanwhile, and the
     lookup after it settles the row."""
-    with SlackEmulator(scopes=APP_SCOPES, bot_token=BOT_TOKEN, team_id=WS) as emu:
+    with outbox_emulator() as emu:
         emu.set_non_marketplace_history()
         (user,) = add_users(emu, 1)
         runtime = outbox_runtime(sqlite_url, emu)  # this process's pace: Tier 3

@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from bot.app.webhooks import DealWebhooks
 from bot.core import deals, teams
 from bot.core.deals import DealUpdate, NudgeContent
+from bot.core.deals.rules import Moment, route
 from bot.core.prompts import DealChange, MomentKey, default_bank
 from bot.core.workspaces import ensure_workspace
 from bot.runtime import Runtime
@@ -152,6 +154,19 @@ async def planned_for(rt: Runtime, user: str) -> DealEvent:
     assert (event.status, event.rep_user_id, event.rep_email) == (deals.NUDGED, None, None)
     assert [d.user_id for d in await nudges(rt)] == [user]
     return event
+
+
+def moment_of(update: Any) -> Moment:
+    """The moment a deal update routes to, from what it changed (a stored
+    :class:`~bot.storage.models.DealEvent` or a parsed CRM change)."""
+    return route(update.change, update.from_value, update.to_value).moment
+
+
+async def nudged_moment(rt: Runtime, hooks: DealWebhooks) -> MomentKey:
+    """The moment of the one nudge planned, once the webhooks' work after the ack is done."""
+    await hooks.drain()
+    [delivery] = await nudges(rt)
+    return (await deals.nudge_context(rt, delivery)).moment
 
 
 async def no_lookup(workspace_id: str, email: str) -> str | None:

@@ -23,10 +23,17 @@ from bot.storage import Database
 from bot.storage.models import Delivery
 from slack_emulator import SlackEmulator
 from tests.support.checkins import add_round
+from tests.support.slack_app import APP_SCOPES
 
 WS = "T0OUTBOX"
 BOT_TOKEN = "xoxb-outbox"
 _teams = itertools.count(1)
+
+
+def outbox_emulator(bot_token: str = BOT_TOKEN) -> SlackEmulator:
+    """The Slack the outbox tests post to: their workspace, the app's scopes and
+    ``bot_token`` (start it with ``with``)."""
+    return SlackEmulator(scopes=APP_SCOPES, bot_token=bot_token, team_id=WS)
 
 
 async def seed(

@@ -45,6 +45,18 @@ def owner(email: str = "ana@example.com") -> str:
     return f"     <sf:Owner_Email__c>{email}</sf:Owner_Email__c>\n"
 
 
+def lost_a_day_later(stage: str = "Closed Lost") -> bytes:
+    """The deal of sample (a) closed lost in ``stage`` a day later: a new notification that
+    names the rep by e-mail."""
+    return message(
+        stage,
+        closed=True,
+        notification="04l5w00005286hCCCQ",
+        modified="2020-05-11T09:00:00Z",
+        extra=owner(),
+    )
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
  <!ENTITY lol "lol">

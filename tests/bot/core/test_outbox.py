@@ -339,13 +339,18 @@ class FakeTime:
         return self.now
 
 
+def _got_through(throttle: Throttle, t: FakeTime, posts: int, every: float) -> None:
+    """``posts`` posts that got through, ``every`` seconds apart."""
+    for _ in range(posts):
+        t.now += every
+        throttle.success()
+
+
 def test_throttle_first_429_sets_a_pace_from_what_got_through() -> None:
     t = FakeTime()
     throttle = Throttle(monotonic=t)
     assert throttle.rate is None
-    for _ in range(50):
-        t.now += 0.002
-        throttle.success()
+    _got_through(throttle, t, 50, 0.002)
     throttle.rate_limited(1.0, granted_at=t.now)
     assert throttle.paused_for() == pytest.approx(1.0)
     # 50 got through in 0.1 s and earned a 1 s pause: about 45 a second
@@ -356,9 +361,7 @@ def test_throttle_first_429_sets_a_pace_from_what_got_through() -> None:
 def test_throttle_ignores_echoes_and_cuts_at_most_once_per_gap() -> None:
     t = FakeTime()
     throttle = Throttle(rate=40.0, monotonic=t)
-    for _ in range(400):
-        t.now += 0.025
-        throttle.success()
+    _got_through(throttle, t, 400, 0.025)
     granted = t.now - 0.01
     throttle.rate_limited(1.0, granted_at=granted)
     cut = throttle.rate
@@ -375,9 +378,7 @@ def test_throttle_ignores_echoes_and_cuts_at_most_once_per_gap() -> None:
 def test_throttle_cuts_never_halve_the_pace_at_once() -> None:
     t = FakeTime()
     throttle = Throttle(rate=100.0, monotonic=t)
-    for _ in range(10):
-        t.now += 1
-        throttle.success()
+    _got_through(throttle, t, 10, 1)
     throttle.rate_limited(1.0, granted_at=t.now)
     assert throttle.rate == 50.0
 

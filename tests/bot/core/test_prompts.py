@@ -470,18 +470,138 @@ def test_duplicate_id(bank_dir: Path) -> None:
     _raises(bank_dir, "questions.yaml", "care.their_shoes", "duplicate id")
 
 
-def test_missing_field(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "integrity.said_so_when_not_best")
-    del prompt["measures"]
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "integrity.said_so_when_not_best", "missing", "measures")
+DROP = object()
+"""In :data:`BAD_FIELDS`: the field is deleted rather than set."""
+
+BAD_FIELDS = [
+    pytest.param(
+        "integrity.said_so_when_not_best",
+        ("measures",),
+        DROP,
+        ("questions.yaml", "integrity.said_so_when_not_best", "missing", "measures"),
+        id="missing_field",
+    ),
+    pytest.param(
+        "care.their_shoes",
+        ("measures",),
+        "attitude",
+        ("questions.yaml", "care.their_shoes", "unknown measures", "attitude"),
+        id="unknown_measures",
+    ),
+    pytest.param(
+        "candor.told_manager",
+        ("feedback", "maybe"),
+        {"text": "Hm.", "next": "Think."},
+        ("questions.yaml", "candor.told_manager", "'maybe'", "not an answer"),
+        id="feedback_for_an_answer_the_prompt_does_not_have",
+    ),
+    pytest.param(
+        GOAL_PROMPT_ID,
+        ("feedback", "quota", "text"),
+        "x" * 221,
+        ("questions.yaml", GOAL_PROMPT_ID, "feedback text", "221", "220"),
+        id="feedback_too_long",
+    ),
+    pytest.param(
+        GOAL_PROMPT_ID,
+        ("answer", "options", 1, "score"),
+        1,
+        ("questions.yaml", GOAL_PROMPT_ID, "only behaviour prompts are scored"),
+        id="only_behaviour_may_carry_scores",
+    ),
+    pytest.param(
+        "integrity.named_better_options",
+        ("answer", "options", 0, "score"),
+        DROP,
+        ("questions.yaml", "integrity.named_better_options", "at least two"),
+        id="a_behaviour_choice_needs_scores",
+    ),
+    pytest.param(
+        "internal_trust.heard_out_first",
+        ("manager_text",),
+        "I hear my reps out.",
+        ("questions.yaml", "heard_out_first", "behaviour scale"),
+        id="manager_text_only_on_behaviour_scales",
+    ),
+    pytest.param(
+        "internal_trust.weekly_note",
+        ("feedback",),
+        {"yes": {"text": "Thanks.", "next": "Go on."}},
+        ("questions.yaml", "weekly_note", "takes no feedback"),
+        id="a_note_takes_no_feedback",
+    ),
+    pytest.param(
+        "care.interests_first",
+        ("weight",),
+        2,
+        ("questions.yaml", "care.interests_first", "unknown key", "weight"),
+        id="extra_key",
+    ),
+    pytest.param(
+        GOAL_PROMPT_ID,
+        ("answer", "options", 1, "label"),
+        "x" * 76,
+        ("questions.yaml", GOAL_PROMPT_ID, "label", "76 characters", "75"),
+        id="label_too_long",
+    ),
+    pytest.param(
+        "candor.self_honest",
+        ("text",),
+        "I " + "really " * 30 + "was honest.",
+        ("questions.yaml", "candor.self_honest", "prompt text", "150"),
+        id="prompt_text_too_long",
+    ),
+    pytest.param(
+        "candor.forecast_honest",
+        ("answer", "type"),
+        "slider",
+        ("questions.yaml", "candor.forecast_honest", "slider"),
+        id="unknown_answer_type",
+    ),
+    pytest.param(
+        "candor.forecast_honest",
+        ("seed",),
+        "007",
+        ("questions.yaml", "candor.forecast_honest", "unknown seed number", "007"),
+        id="unknown_seed",
+    ),
+    pytest.param(
+        "candor.forecast_honest",
+        ("use",),
+        ["checkin", "renewed"],
+        ("questions.yaml", "candor.forecast_honest", "unknown use", "renewed"),
+        id="unknown_use",
+    ),
+    pytest.param(
+        "value_focus.like_them",
+        ("measures",),
+        "behaviour",
+        ("moments.yaml", "created", "value_focus.like_them", "decision"),
+        id="rule_prompts_must_be_decisions",
+    ),
+]
+"""One field of one prompt, the path to it, its bad value, and what the error must say."""
 
 
-def test_unknown_measures(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "care.their_shoes")
-    prompt["measures"] = "attitude"
+@pytest.mark.parametrize(("prompt_id", "path", "value", "needles"), BAD_FIELDS)
+def test_a_bad_field_of_one_prompt(
+    bank_dir: Path,
+    prompt_id: str,
+    path: tuple[str | int, ...],
+    value: Any,
+    needles: tuple[str, ...],
+) -> None:
+    data, prompt = _prompt_data(bank_dir, prompt_id)
+    *parents, last = path
+    field: Any = prompt
+    for key in parents:
+        field = field[key]
+    if value is DROP:
+        del field[last]
+    else:
+        field[last] = value
     _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "care.their_shoes", "unknown measures", "attitude")
+    _raises(bank_dir, *needles)
 
 
 def test_every_answer_needs_feedback(bank_dir: Path) -> None:
@@ -498,39 +618,11 @@ def test_every_answer_needs_feedback(bank_dir: Path) -> None:
     _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "feedback is missing", "'quota'")
 
 
-def test_feedback_for_an_answer_the_prompt_does_not_have(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "candor.told_manager")
-    prompt["feedback"]["maybe"] = {"text": "Hm.", "next": "Think."}
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "candor.told_manager", "'maybe'", "not an answer")
-
-
 def test_two_answers_cannot_share_feedback(bank_dir: Path) -> None:
     data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
     prompt["feedback"]["commission"]["next"] = prompt["feedback"]["quota"]["next"]
     _write(bank_dir, "questions.yaml", data)
     _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "'quota' and 'commission'", "feedback next")
-
-
-def test_feedback_too_long(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
-    prompt["feedback"]["quota"]["text"] = "x" * 221
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "feedback text", "221", "220")
-
-
-def test_only_behaviour_may_carry_scores(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
-    prompt["answer"]["options"][1]["score"] = 1
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "only behaviour prompts are scored")
-
-
-def test_a_behaviour_choice_needs_scores(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "integrity.named_better_options")
-    del prompt["answer"]["options"][0]["score"]
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "integrity.named_better_options", "at least two")
 
 
 def test_on_deal_must_name_the_deal_once(bank_dir: Path) -> None:
@@ -546,41 +638,6 @@ def test_on_deal_must_name_the_deal_once(bank_dir: Path) -> None:
     _raises(bank_dir, "questions.yaml", "care.interests_first", "brace")
 
 
-def test_manager_text_only_on_behaviour_scales(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "internal_trust.heard_out_first")
-    prompt["manager_text"] = "I hear my reps out."
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "heard_out_first", "behaviour scale")
-
-
-def test_a_note_takes_no_feedback(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "internal_trust.weekly_note")
-    prompt["feedback"] = {"yes": {"text": "Thanks.", "next": "Go on."}}
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "weekly_note", "takes no feedback")
-
-
-def test_extra_key(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "care.interests_first")
-    prompt["weight"] = 2
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "care.interests_first", "unknown key", "weight")
-
-
-def test_label_too_long(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
-    prompt["answer"]["options"][1]["label"] = "x" * 76
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "label", "76 characters", "75")
-
-
-def test_prompt_text_too_long(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "candor.self_honest")
-    prompt["text"] = "I " + "really " * 30 + "was honest."
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "candor.self_honest", "prompt text", "150")
-
-
 def test_too_many_options(bank_dir: Path) -> None:
     data, prompt = _prompt_data(bank_dir, GOAL_PROMPT_ID)
     prompt["answer"]["options"] += [{"value": f"v{n}", "label": f"L{n}"} for n in range(3)]
@@ -588,32 +645,11 @@ def test_too_many_options(bank_dir: Path) -> None:
     _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "options")
 
 
-def test_unknown_answer_type(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "candor.forecast_honest")
-    prompt["answer"]["type"] = "slider"
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "candor.forecast_honest", "slider")
-
-
-def test_unknown_seed(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "candor.forecast_honest")
-    prompt["seed"] = "007"
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "candor.forecast_honest", "unknown seed number", "007")
-
-
 def test_unquoted_seed(bank_dir: Path) -> None:
     text = (bank_dir / "questions.yaml").read_text(encoding="utf-8")
     text = text.replace('seed: "001"', "seed: 001", 1)
     (bank_dir / "questions.yaml").write_text(text, encoding="utf-8")
     _raises(bank_dir, "questions.yaml", GOAL_PROMPT_ID, "quoted", '"001"')
-
-
-def test_unknown_use(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "candor.forecast_honest")
-    prompt["use"] = ["checkin", "renewed"]
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "questions.yaml", "candor.forecast_honest", "unknown use", "renewed")
 
 
 def test_prompt_without_id(bank_dir: Path) -> None:
@@ -680,13 +716,6 @@ def test_created_needs_its_rule(bank_dir: Path) -> None:
     data["moments"]["won"]["rule"] = rule
     _write(bank_dir, "moments.yaml", data)
     _raises(bank_dir, "moments.yaml", "won", "only the 'created' and 'first_contact' moments")
-
-
-def test_rule_prompts_must_be_decisions(bank_dir: Path) -> None:
-    data, prompt = _prompt_data(bank_dir, "value_focus.like_them")
-    prompt["measures"] = "behaviour"
-    _write(bank_dir, "questions.yaml", data)
-    _raises(bank_dir, "moments.yaml", "created", "value_focus.like_them", "decision")
 
 
 def test_intro_placeholders_are_checked(bank_dir: Path) -> None:

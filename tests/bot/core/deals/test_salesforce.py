@@ -38,7 +38,8 @@ from tests.support.deals import (
     SECRET,
     Directory,
     deals_runtime,
-    nudges,
+    moment_of,
+    nudged_moment,
     planned_for,
     stored_events,
 )
@@ -50,6 +51,7 @@ from tests.support.salesforce import (
     OPP,
     ORG,
     PERCEPTION,
+    lost_a_day_later,
     message,
     owner,
 )
@@ -300,7 +302,7 @@ def test_changes_are_the_difference_from_the_last_known_state() -> None:
         None,
     )
     assert stage.occurred_at == datetime(2020, 5, 10, 9, 0, tzinfo=UTC)
-    assert route(stage.change, stage.from_value, stage.to_value).moment is Moment.NEGOTIATION
+    assert moment_of(stage) is Moment.NEGOTIATION
     assert state is not None and state.seen[-1] == "04l5w00005286hBBBQ"
 
 
@@ -362,7 +364,7 @@ def test_a_reopened_deal_is_a_stage_change_back_from_its_outcome() -> None:
     known = replace(closed, seen=())
     [reopened], _ = changes(note(message("Qualification")), known, action=None, now=NOW)
     assert reopened.change is DealChange.STAGE_CHANGED
-    assert route(reopened.change, reopened.from_value, reopened.to_value).moment is Moment.REOPENED
+    assert moment_of(reopened) is Moment.REOPENED
 
 
 def test_a_mapped_action_says_what_changed_also_the_first_time() -> None:
@@ -531,36 +533,24 @@ async def test_an_outbound_message_is_stored_and_acknowledged(
         "Negotiation/Review",
         "ana@example.com",
     )
-    assert route(event.change, event.from_value, event.to_value).moment is Moment.NEGOTIATION
-    await hooks.drain()
+    assert moment_of(event) is Moment.NEGOTIATION
+    assert await nudged_moment(runtime, hooks) is MomentKey.NEGOTIATION  # its own questions
     await planned_for(runtime, LONDON)
-    [delivery] = await nudges(runtime)
-    content = await deals.nudge_context(runtime, delivery)
-    assert content.moment is MomentKey.NEGOTIATION  # with its own questions (client first)
 
 
 async def test_closed_lost_is_the_lost_moment(
     client: httpx.AsyncClient, hooks: DealWebhooks, runtime: Runtime
 ) -> None:
     assert acked(await post(client, message(extra=owner())))
-    lost = message(
-        "Closed Lost – No Decision",
-        closed=True,
-        notification="04l5w00005286hCCCQ",
-        modified="2020-05-11T09:00:00Z",
-        extra=owner(),
-    )
-    assert acked(await post(client, lost))
+    assert acked(await post(client, lost_a_day_later("Closed Lost – No Decision")))
     [event] = await stored_events(runtime)
     assert (event.change, event.from_value, event.to_value) == (
         "lost",
         "Negotiation/Review",
         "Closed Lost – No Decision",
     )
-    assert route(event.change, event.from_value, event.to_value).moment is Moment.NO_DECISION
-    await hooks.drain()
-    [delivery] = await nudges(runtime)
-    assert (await deals.nudge_context(runtime, delivery)).moment is MomentKey.NO_DECISION
+    assert moment_of(event) is Moment.NO_DECISION
+    assert await nudged_moment(runtime, hooks) is MomentKey.NO_DECISION
 
 
 async def test_a_redelivery_is_acknowledged_and_stored_once(

@@ -170,11 +170,10 @@ def _plan(
     user_id: str | None,
     state: guardrails.RepState | None,
     now: datetime,
-    overrides: stage_map.Overrides | None = None,
+    waits: bool,
 ) -> tuple[str, dict[str, Any] | None]:
     """One accepted event's outcome, and the outbox row of its nudge if it gets one
-    (``overrides``: the admin's stage mapping for the event's CRM)."""
-    waits = waits_for_contact(event.change, event.from_value, event.to_value, overrides)
+    (``waits``: the change leaves the deal before first contact, :func:`waits_for_contact`)."""
     if state is not None and waits:
         log.info("deal event %s waits for first contact: no nudge yet", event.id)
         return WAITING, None  # seed 000's questions come at the first move past this stage
@@ -285,6 +284,7 @@ def _plan_events(
             mapped = stage_map.overrides_in(connection, workspace_id)
             reps = {u for r in mine if (u := users[r.id])}
             states = guardrails.rep_states(session, pseudonyms, workspace_id, reps, now, lock=True)
+            waiting: dict[tuple[str, str | None, str | None, str], bool] = {}
             for event in mine:
                 user_id = users[event.id]
                 state = states.get(user_id) if user_id else None
@@ -294,8 +294,10 @@ def _plan_events(
                     log.info("deal event %s superseded by a newer update: no nudge", event.id)
                     status, nudge = SUPERSEDED, None
                 else:
-                    overrides = mapped.get(event.source)
-                    status, nudge = _plan(event, user_id, state, now, overrides)
+                    route = (event.change, event.from_value, event.to_value, event.source)
+                    if route not in waiting:  # a pipeline's few stage names, asked once
+                        waiting[route] = waits_for_contact(*route[:3], mapped.get(event.source))
+                    status, nudge = _plan(event, user_id, state, now, waiting[route])
                 statuses[event.id] = status
                 changes.append(
                     {

@@ -74,3 +74,40 @@ async def test_two_views_of_one_digest_cannot_be_subtracted(db: Database) -> Non
     await privacy.forget(rt, week.WS, MEMBERS[0])
     after_forget = (await week.figures(rt, y))[y.id]
     assert first == again == after_forget
+
+
+REGION_B = [f"U0RGB{i:04d}" for i in range(5)]
+REGION_C = [f"U0RGC{i:04d}" for i in range(5)]
+
+
+async def test_a_region_minus_its_sub_teams_does_not_give_the_rest_away(db: Database) -> None:
+    """A region's team is its two sub-teams plus one person (k = 5): every pair of digests
+    differs by 5 people or more, yet 11 * index_A - 5 * index_B - 5 * index_C would be the
+    target's answer on every dimension."""
+    rt = await week.workspace(db)
+    b = await week.team(rt, "b", REGION_B, k=5)
+    c = await week.team(rt, "c", REGION_C, k=5)
+    region = await week.team(rt, "region", [*REGION_B, *REGION_C, TARGET], k=5)
+    sent = await week.send_checkins(rt, b, c, region)
+    scores = {user: SCORES[MEMBERS[i % len(MEMBERS)]] for i, user in enumerate(REGION_B + REGION_C)}
+    scores[TARGET] = SCORES[TARGET]
+    for (_, user), round_id in sorted(sent.items()):
+        await week.answer_checkin(rt, user, round_id, scores[user])
+    week.move(rt, week.AFTER)
+    shown = await week.figures(rt, b, c, region)
+    assert b.id is not None and c.id is not None and region.id is not None
+    index = {
+        team: {d.dimension: d.index for d in shown[team].dimensions}
+        for team in (b.id, c.id, region.id)
+    }
+    assert index[b.id] and index[c.id]  # the sub-teams still show their figures
+    recovered = {}
+    for dimension, real in SCORES[TARGET].items():
+        parts = [index[team].get(dimension) for team in (region.id, b.id, c.id)]
+        if None in parts:
+            continue  # withheld: nothing to subtract
+        ia, ib, ic = parts
+        guess = 11 * ia - 5 * ib - 5 * ic
+        if abs(guess - real) < 0.3:  # indexes are shown to one decimal
+            recovered[dimension] = round(guess, 2)
+    assert not recovered, f"{TARGET}'s answers recovered from three digests: {recovered}"

@@ -268,6 +268,27 @@ class Overlaps:
                 for person in people:
                     self.teams_of[person].add(team)
 
+    def withholds(self, team_id: int, k: int) -> bool:
+        """Whether ``team_id``'s figures must be withheld: another team differs from it by
+        1 to k-1 people (:meth:`first`), or the teams inside it leave 1 to k-1 of its people
+        (:meth:`nested`)."""
+        return self.first(team_id, k) is not None or self.nested(team_id, k)
+
+    def nested(self, team_id: int, k: int) -> bool:
+        """Whether the teams inside this one (each of their people is one of this team's)
+        together leave 1 to k-1 of its people out: with sub-teams B and C of a region A, the
+        pairs all differ by k or more, yet A's figures minus B's and C's are the rest's
+        answers (the roll-up's rule across teams, for a team's digest). Every team that has
+        enough people for the lowest k counts as one that shows."""
+        mine = self.respondents.get(team_id, frozenset())
+        if len(mine) < anonymity.K_FLOOR:
+            return False
+        near = set().union(*(self.teams_of[person] for person in mine)) - {team_id}
+        inside = [self.respondents[o] for o in near if self.respondents[o] <= mine]
+        if not inside:
+            return False
+        return 0 < len(mine.difference(*inside)) < anonymity.threshold(k)
+
     def first(self, team_id: int, k: int) -> int | None:
         """The lowest team id that :func:`overlapping` names for ``team_id``, or None."""
         mine = self.respondents.get(team_id, frozenset())
@@ -320,7 +341,7 @@ async def _freeze(
     for team in teams:
         assert team.id is not None
         same_week = overlaps.get(team.workspace_id) or Overlaps({})
-        withheld[team.id] = OVERLAP if same_week.first(team.id, team.k) is not None else None
+        withheld[team.id] = OVERLAP if same_week.withholds(team.id, team.k) else None
     # the blocks of weeks counted before are carried; a thin week may need new ones
     blocks = {t: before.current_blocks(period_start) for t, before in previous.items()}
 
@@ -488,10 +509,10 @@ async def _count_blocks(
         goal: GoalMix | None = None
         moments: Moments | None = None
         overlaps = goal_overlaps.get(team.workspace_id) or Overlaps({})
-        if "goal_mix" in wanted and overlaps.first(team.id, team.k) is None:
+        if "goal_mix" in wanted and not overlaps.withholds(team.id, team.k):
             goal = goal_block(data.goal, team.k, weeks, start)
         overlaps = moment_overlaps.get(team.workspace_id) or Overlaps({})
-        if "moments" in wanted and overlaps.first(team.id, team.k) is None:
+        if "moments" in wanted and not overlaps.withholds(team.id, team.k):
             moments = block_moments(data.period, team.k, bank, weeks, start)
         out[team.id] = Block(
             weeks=weeks,

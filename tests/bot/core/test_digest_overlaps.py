@@ -44,3 +44,22 @@ def test_disjoint_small_teams_still_count_when_k_is_large() -> None:
     assert Overlaps(respondents).first(1, 10) == 2
     assert Overlaps(respondents).first(2, 10) == 1
     assert Overlaps(respondents).first(1, 5) is None
+
+
+def test_teams_inside_a_team_must_not_leave_fewer_than_k_of_its_people() -> None:
+    """A region A = B + C + x: every pair differs by k or more, yet A's figures minus B's and
+    C's are x's answers. A is withheld; B and C, which nothing else covers, still show."""
+    b = frozenset(f"b{i}" for i in range(5))
+    c = frozenset(f"c{i}" for i in range(5))
+    weeks = {1: b | c | {"x"}, 2: b, 3: c}
+    overlaps = Overlaps(weeks)
+    assert [overlaps.first(team, 5) for team in weeks] == [None, None, None]  # pairs: fine
+    assert overlaps.nested(1, 5) and overlaps.withholds(1, 5)
+    assert not overlaps.withholds(2, 5) and not overlaps.withholds(3, 5)
+    # nobody left out, or k people or more left out: nothing to isolate
+    assert not Overlaps({1: b | c, 2: b, 3: c}).withholds(1, 5)
+    rest = frozenset(f"r{i}" for i in range(5))
+    assert not Overlaps({1: b | c | rest, 2: b, 3: c}).withholds(1, 5)
+    # a team too small to show for any k does not count as one that shows
+    tiny = frozenset({"c0", "c1"})
+    assert not Overlaps({1: b | tiny | {"x"}, 2: b, 3: tiny}).nested(1, 3)

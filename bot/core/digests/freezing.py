@@ -190,22 +190,22 @@ async def _previous(
     return {int(team_id): _Previous.of(figures) for team_id, figures in rows}
 
 
-async def eligible(
-    runtime: Runtime, conn: AsyncConnection, workspace_ids: Iterable[str], period_start: date
-) -> dict[int, frozenset[str]]:
-    """Every team of these workspaces with a round in the week, and the pseudonyms whose
-    answers count for it: the reps the round was planned for, never its managers (computed
-    with the key; the database holds no link from an answer to a team)."""
-    people = await eligible_people(runtime, conn, workspace_ids, period_start)
-    return {team_id: frozenset(found) for team_id, found in people.items()}
-
-
 async def eligible_people(
-    runtime: Runtime, conn: AsyncConnection, workspace_ids: Iterable[str], period_start: date
+    runtime: Runtime,
+    conn: AsyncConnection,
+    workspace_ids: Iterable[str],
+    period_start: date,
+    *,
+    near: Collection[int] | None = None,
+    k: int | None = None,
 ) -> dict[int, dict[str, str]]:
-    """:func:`eligible`, each pseudonym with the rep it stands for (in memory only: a window
-    of several weeks counts distinct people, whose pseudonyms change every week)."""
-    rounds = await conn.execute(
+    """Every team of these workspaces with a round in the week, and the pseudonyms whose
+    answers count for it, each with the rep it stands for: the reps the round was planned
+    for, never its managers (computed with the key; the database holds no link from an
+    answer to a team; in memory only: a window of several weeks counts distinct people,
+    whose pseudonyms change every week). ``near``: only the teams the k rule across teams
+    compares ``near`` with (:func:`compared_with`)."""
+    rows = await conn.execute(
         select(
             col(CheckinRound.team_id),
             col(CheckinRound.workspace_id),
@@ -216,13 +216,36 @@ async def eligible_people(
             col(CheckinRound.period_start) == period_start,
         )
     )
+    rounds = {
+        int(team_id): (str(workspace), set(reps) - set(managers))
+        for team_id, workspace, reps, managers in rows
+    }
+    if near is not None:
+        wanted = compared_with({t: reps for t, (_, reps) in rounds.items()}, near, k)
+        rounds = {t: found for t, found in rounds.items() if t in wanted}
     weekly = runtime.pseudonyms.weekly
     return {
-        int(team_id): {
-            weekly(workspace, user, period_start): user for user in set(reps) - set(managers)
-        }
-        for team_id, workspace, reps, managers in rounds
+        team_id: {weekly(workspace, user, period_start): user for user in reps}
+        for team_id, (workspace, reps) in rounds.items()
     }
+
+
+def pseudonyms(people: Mapping[int, Mapping[str, str]]) -> dict[int, frozenset[str]]:
+    """Each team's pseudonyms, from :func:`eligible_people`."""
+    return {team_id: frozenset(found) for team_id, found in people.items()}
+
+
+def compared_with(rounds: Mapping[int, set[str]], near: Collection[int], k: int | None) -> set[int]:
+    """The teams whose respondents the k rule across teams (:class:`Overlaps`) compares with
+    ``near``'s, from the week's rounds (``rounds``: each team's reps): ``near`` themselves and
+    every team sharing a rep with one of them; and every team when k is high enough for two
+    teams with nobody in common to differ by fewer than k people (each has at least the
+    lowest k, or it shows nothing). Computing the others' pseudonyms would only cost: for one
+    team's digest in a workspace of 1,000 teams, 10,000 keyed hashes a week (bench/memory)."""
+    if anonymity.threshold(k) > 2 * anonymity.K_FLOOR:
+        return set(rounds)
+    theirs = set().union(*(rounds.get(t, set()) for t in near))
+    return {t for t, reps in rounds.items() if t in near or not reps.isdisjoint(theirs)}
 
 
 async def present(
@@ -310,6 +333,7 @@ async def _freeze(
     """Compute and store the week's figures for teams that have none yet; the first writer
     wins. Returns the digests this call wrote (by team id)."""
     ids = [t.id for t in teams if t.id is not None]
+    top_k = max((t.k for t in teams), default=None)
 
     async def read_previous() -> dict[int, _Previous]:
         async with runtime.db.engine.connect() as conn:
@@ -317,7 +341,11 @@ async def _freeze(
 
     async def count_week() -> tuple[dict[int, frozenset[str]], set[str], dict[int, PeriodData]]:
         async with runtime.db.engine.connect() as conn:
-            every = await eligible(runtime, conn, {t.workspace_id for t in teams}, period_start)
+            every = pseudonyms(
+                await eligible_people(
+                    runtime, conn, {t.workspace_id for t in teams}, period_start, near=ids, k=top_k
+                )
+            )
             found = {t: every[t] for t in ids if t in every}
             week = await aggregate(conn, found, period_start, bank)
             # who answered: the aggregates know it for these teams; asked for the others
@@ -488,10 +516,13 @@ async def _count_blocks(
     team whose people behind a figure differ from another team's by 1 to k-1 gets none (the
     k rule across teams, as for a week)."""
     workspaces = {t.workspace_id for t in teams}
+    top_k = max(t.k for t in teams)
     people: dict[date, dict[int, dict[str, str]]] = {}
     async with runtime.db.engine.connect() as conn:
         for week in window.window_periods(start, weeks):
-            people[week] = await eligible_people(runtime, conn, workspaces, week)
+            people[week] = await eligible_people(
+                runtime, conn, workspaces, week, near=[t.id for t in teams if t.id], k=top_k
+            )
         found = await window.aggregate_window(conn, people)
     workspace_of = await _workspaces(runtime, found)
     goal_people: dict[str, dict[int, frozenset[str]]] = defaultdict(dict)

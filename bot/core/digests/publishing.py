@@ -421,7 +421,11 @@ async def week_in_progress(runtime: Runtime, team: Team) -> WeekInProgress | Non
             return None
         if (team.id, this_week) not in found:
             return WeekInProgress(last, None, digest_slot(team, this_week))
-        every = await freezing.eligible(runtime, conn, [team.workspace_id], this_week)
+        every = freezing.pseudonyms(
+            await freezing.eligible_people(
+                runtime, conn, [team.workspace_id], this_week, near=[team.id], k=team.k
+            )
+        )
         present = await freezing.present(conn, every.get(team.id, frozenset()), this_week)
         asked = (
             await conn.execute(

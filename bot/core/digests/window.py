@@ -6,7 +6,8 @@ becomes *answers*, and a cell is shown only when at least ``k`` distinct **peopl
 them (:func:`bot.core.anonymity.safe_breakdown` on the people behind each cell). People are
 counted across weeks although their pseudonyms change every week: each week's pseudonyms are
 mapped back to the reps of that week's round in memory, with the key, exactly as
-:func:`bot.core.digests.freezing.eligible` does for one week. Nothing of the mapping is stored.
+:func:`bot.core.digests.freezing.eligible_people` does for one week. Nothing of the mapping
+is stored.
 
 Only two figures use a window: the goal mix and the deal moments. Both are read with one
 query over the window's goal and nudge rows (``ix_response_period``), and only for the teams

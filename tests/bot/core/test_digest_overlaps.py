@@ -3,11 +3,13 @@ every pair of teams does, without comparing every pair."""
 
 from __future__ import annotations
 
-from hypothesis import given
+import random
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import anonymity
-from bot.core.digests.freezing import Overlaps, overlapping
+from bot.core.digests.freezing import Overlaps, compared_with, overlapping
 
 
 def every_pair(respondents: dict[int, frozenset[str]], team_id: int, k: int) -> int | None:
@@ -63,3 +65,33 @@ def test_teams_inside_a_team_must_not_leave_fewer_than_k_of_its_people() -> None
     # a team too small to show for any k does not count as one that shows
     tiny = frozenset({"c0", "c1"})
     assert not Overlaps({1: b | tiny | {"x"}, 2: b, 3: tiny}).nested(1, 3)
+
+
+close = st.dictionaries(  # few people: teams that share some and differ by a few are common
+    st.integers(1, 8), st.frozensets(st.sampled_from([f"p{i}" for i in range(8)])), max_size=8
+)
+
+
+@settings(max_examples=400)
+@given(close, st.integers(1, 8), st.integers(0, 15), st.randoms(use_true_random=False))
+def test_only_the_teams_compared_with_a_team_are_needed_for_its_rule(
+    reps: dict[int, frozenset[str]], team_id: int, k: int, rng: random.Random
+) -> None:
+    """A team's digest computes the pseudonyms of the teams its rule compares it with
+    (:func:`compared_with`, from the rounds' reps), not of every team of the workspace: the
+    verdict is the one over every team, whoever of the reps answered."""
+    respondents = {
+        t: frozenset(p for p in found if rng.random() < 0.8) for t, found in reps.items()
+    }
+    near = compared_with({t: set(found) for t, found in reps.items()}, [team_id], k)
+    assert team_id in near or team_id not in reps
+    fewer = {t: found for t, found in respondents.items() if t in near}
+    assert Overlaps(fewer).withholds(team_id, k) == Overlaps(respondents).withholds(team_id, k)
+
+
+def test_with_a_high_k_teams_with_nobody_in_common_are_compared_too() -> None:
+    """k = 10: a team of 3 and another of 4 differ by 7 people, fewer than k."""
+    rounds = {1: {"a", "b", "c"}, 2: {"d", "e", "f", "g"}, 3: {"h", "i", "j", "k", "l"}}
+    assert compared_with(rounds, [1], 10) == {1, 2, 3}
+    assert compared_with(rounds, [1], 5) == {1}  # 3 + 3 people already differ by k
+    assert compared_with({**rounds, 4: {"a", "z"}}, [1], 5) == {1, 4}  # sharing a rep

@@ -133,9 +133,11 @@ def migrate(settings: Settings) -> int:
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app.server import TrustbotServer
     from bot.core.prompts import PromptBankError, default_bank
-    from bot.runtime import Runtime
+    from bot.runtime import Runtime, allocator
     from bot.storage import Database
     from bot.storage.migrate import pending
+
+    allocator.limit_arenas()  # before any thread starts
 
     try:
         default_bank()  # a bad prompt file stops start-up here, naming the file and prompt

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import admins, charts, digests, lease
-from bot.runtime import Runtime
+from bot.runtime import Runtime, allocator
 from bot.slack.client import ClientSource, client_for
 from bot.slack.history import HistoryBusy, find_by_metadata, pacer_of
 from bot.slack.kit.blocks import inert, notice
@@ -369,6 +369,7 @@ async def post_due_digests(runtime: Runtime, clients: ClientSource) -> list[Post
     for start in range(0, len(due), PREPARE_BATCH):
         batch = due[start : start + PREPARE_BATCH]
         await digests.prepare(runtime, [(d.team, d.period_start) for d, _ in batch])
+        allocator.trim()  # what the batch's counting freed, before the posts
         for item, client in batch:
             try:
                 results.append(await post_digest(runtime, client, item.team, item.period_start))

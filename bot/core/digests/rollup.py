@@ -13,7 +13,7 @@ k holds at every level:
   figures do; nothing of the mapping is stored);
 * nobody who manages a team in the period counts, even where they are a rep elsewhere;
 * a workspace figure whose respondents differ from any team's by 1 to k-1 people is withheld
-  (:class:`~bot.core.digests.freezing.Overlaps`, the digests' rule across teams): otherwise
+  (:class:`~bot.core.digests.overlaps.Overlaps`, the digests' rule across teams): otherwise
   "workspace minus that team" would be the answers of fewer than k people.
 """
 
@@ -32,8 +32,9 @@ from sqlmodel import select as select_model
 
 from bot.core import anonymity
 from bot.core.digests.aggregate import DimensionData, aggregate
-from bot.core.digests.freezing import Overlaps, eligible_people, prepare, present, with_data
+from bot.core.digests.freezing import eligible_people, prepare, present, with_data
 from bot.core.digests.model import DIMENSION_LABELS, DIMENSION_ORDER
+from bot.core.digests.overlaps import Overlaps
 from bot.core.digests.periods import WEEK, DigestError, latest_period
 from bot.core.digests.window import last_block, window_periods
 from bot.core.prompts import PromptBank, default_bank

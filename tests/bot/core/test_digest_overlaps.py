@@ -1,4 +1,4 @@
-"""The cross-team k rule (bot/core/digests/freezing.py): :class:`Overlaps` answers as comparing
+"""The cross-team k rule (bot/core/digests/overlaps.py): :class:`Overlaps` answers as comparing
 every pair of teams does, without comparing every pair."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import anonymity
-from bot.core.digests.freezing import Overlaps, compared_with, overlapping
+from bot.core.digests.overlaps import Overlaps, compared_with, overlapping
 
 
 def every_pair(respondents: dict[int, frozenset[str]], team_id: int, k: int) -> int | None:

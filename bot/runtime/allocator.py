@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 from typing import Any
@@ -23,6 +24,7 @@ M_ARENA_MAX = -8  # mallopt's parameter (glibc's malloc.h)
 ARENAS = 2
 
 
+@functools.cache  # looking the library up reads the linker's cache: once a process
 def _glibc() -> Any | None:
     name = ctypes.util.find_library("c")
     if not name:

@@ -21,6 +21,7 @@ Plain Python over the storage layer: nothing here talks to Slack.
 from __future__ import annotations
 
 import enum
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ class Limits:
         )
 
 
+@functools.lru_cache(maxsize=1024)  # a batch asks the same few days of the same teams
 def window(day: date, limits: Limits) -> tuple[datetime, datetime] | None:
     """The working window of ``day`` (rep-local) as UTC instants; ``None`` on a weekend.
 

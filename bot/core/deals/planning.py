@@ -46,6 +46,7 @@ from bot.runtime.clock import Clock
 from bot.runtime.pseudonyms import Pseudonyms
 from bot.storage import deal_writer
 from bot.storage.deal_writer import DEAL_EVENTS as _DEAL_EVENTS
+from bot.storage.id_lists import in_ids
 from bot.storage.models import DealEvent, Delivery, DeliveryKind, DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -94,11 +95,10 @@ class _Event(NamedTuple):
     source: str = ""
 
 
-def _events_query(
-    ids: Sequence[int], *, accepted_only: bool, lock: bool, by_email: bool = False
-) -> Any:
-    """The events among ``ids`` (Core, without the ORM's cost), in id order; ``by_email``:
-    only those whose rep is given by e-mail alone."""
+@functools.cache
+def _events_query(*, accepted_only: bool, lock: bool, by_email: bool = False) -> Any:
+    """The events among the ids bound to ``ids`` (Core, without the ORM's cost), in id
+    order; ``by_email``: only those whose rep is given by e-mail alone."""
     table = _DEAL_EVENTS
     query = sa_select(
         table.c.id,
@@ -111,7 +111,7 @@ def _events_query(
         table.c.from_value,
         table.c.to_value,
         table.c.source,
-    ).where(table.c.id.in_(ids))
+    ).where(in_ids(table.c.id, "ids"))
     if accepted_only:
         query = query.where(table.c.status == ACCEPTED)
     if by_email:
@@ -225,8 +225,8 @@ async def process_events(
     errors: dict[int, Exception] = {}
     if lookups:
         async with runtime.db.engine.connect() as connection:
-            query = _events_query(ids, accepted_only=True, lock=False, by_email=True)
-            found = [_Event(*row) for row in (await connection.execute(query)).all()]
+            query = _events_query(accepted_only=True, lock=False, by_email=True)
+            found = [_Event(*row) for row in (await connection.execute(query, {"ids": ids})).all()]
         resolved, errors = await _resolve_reps(found, resolve_email)
     plan = functools.partial(
         _plan_events,
@@ -265,8 +265,8 @@ def _plan_events(
     by e-mail in ``resolved``) and write the plan, in the caller's transaction; every
     event's status."""
     now = clock.now()
-    query = _events_query(ids, accepted_only=False, lock=True)
-    rows = [_Event(*row) for row in connection.execute(query).all()]
+    query = _events_query(accepted_only=False, lock=True)
+    rows = [_Event(*row) for row in connection.execute(query, {"ids": ids}).all()]
     statuses = {r.id: r.status for r in rows}
     users: dict[int, str | None] = {}
     for row in rows:

@@ -29,6 +29,7 @@ from sqlmodel import col, select
 from bot.core.deals.model import DEFERRED, NUDGED
 from bot.runtime import Runtime
 from bot.storage.deal_writer import DEAL_EVENTS
+from bot.storage.id_lists import in_ids
 from bot.storage.models import DealEvent, Delivery, DeliveryKind, DeliveryStatus
 
 SUPERSEDED: Final = "superseded"
@@ -69,7 +70,7 @@ def _statements() -> tuple[Any, Any, Any]:
             and_(newer.c.occurred_at == events.c.occurred_at, newer.c.id > events.c.id),
         ),
     )
-    stale = sa_select(events.c.id).where(events.c.id.in_(bindparam("ids", expanding=True)), a_newer)
+    stale = sa_select(events.c.id).where(in_ids(events.c.id, "ids"), a_newer)
     of_deals = (
         events.c.workspace_id == bindparam("ws"),
         events.c.deal_id.in_(bindparam("deals", expanding=True)),

@@ -194,3 +194,40 @@ async def test_a_round_asks_the_rotation_and_each_rep_their_own_deal(runtime: Ru
     assert await rotation.anchor_deal(runtime, "T1", "UREP1", plan.round.id) == "Acme renewal"
     assert await rotation.anchor_deal(runtime, "T1", "UREP2", plan.round.id) is None
     assert await rotation.anchor_deal(runtime, "T1", "USTRANGER", plan.round.id) is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: a planned deal update forgets its rep (#15, anonymity at rest), so "
+    "the check-in's deal question finds no deal the rep touched. The test above stores "
+    "planned updates that still name their rep, which the planner never leaves. A fix needs "
+    "a record of each rep's recent deals that a dump cannot join (see the closing note of "
+    "4 Dec, night); remove this marker with it.",
+)
+async def test_a_deal_planned_by_the_planner_anchors_the_reps_check_in(runtime: Runtime) -> None:
+    from bot.core import deals
+    from bot.core.prompts import DealChange
+
+    async def no_email(workspace_id: str, email: str) -> str | None:
+        return None
+
+    now = runtime.clock.now()
+    update = deals.DealUpdate(
+        event_id="e-real",
+        deal_id="D1",
+        deal_name="Acme renewal",
+        change=DealChange.STAGE_CHANGED,
+        from_value="Discovery",
+        to_value="Proposal",
+        rep_user_id="UREP1",
+        occurred_at=now - timedelta(days=1),
+    )
+    [receipt] = await deals.store(runtime, "T1", deals.WEBHOOK, [update])
+    await deals.process_events(runtime, [receipt.id], no_email, lookups=False)
+    async with runtime.db.session() as s:
+        event = await s.get(DealEvent, receipt.id)
+        team = (await s.exec(select(Team))).one()
+    assert event is not None and event.status != "accepted"  # the planner has planned it
+    plan = await checkins.plan_round(runtime, BANK, team, MONDAY, now=True)
+    assert plan.round.id is not None
+    assert await rotation.anchor_deal(runtime, "T1", "UREP1", plan.round.id) == "Acme renewal"

@@ -29,7 +29,7 @@ from sqlmodel import col, select
 from bot.core.deals.model import DEFERRED, NUDGED
 from bot.runtime import Runtime
 from bot.storage.deal_writer import DEAL_EVENTS
-from bot.storage.id_lists import in_ids
+from bot.storage.id_lists import in_ids, in_texts
 from bot.storage.models import DealEvent, Delivery, DeliveryKind, DeliveryStatus
 
 SUPERSEDED: Final = "superseded"
@@ -73,7 +73,7 @@ def _statements() -> tuple[Any, Any, Any]:
     stale = sa_select(events.c.id).where(in_ids(events.c.id, "ids"), a_newer)
     of_deals = (
         events.c.workspace_id == bindparam("ws"),
-        events.c.deal_id.in_(bindparam("deals", expanding=True)),
+        in_texts(events.c.deal_id, "deals"),
     )
     pending = (
         sa_select(_DELIVERIES.c.id, events.c.deal_id)

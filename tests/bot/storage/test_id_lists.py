@@ -11,7 +11,7 @@ from bot.core.workspaces import ensure_workspace
 from bot.runtime.clock import ManualClock
 from bot.storage import Database, sync_url
 from bot.storage.deal_writer import DEAL_EVENTS
-from bot.storage.id_lists import in_ids
+from bot.storage.id_lists import in_ids, in_texts
 
 QUERY = (
     sa_select(DEAL_EVENTS.c.id).where(in_ids(DEAL_EVENTS.c.id, "ids")).order_by(DEAL_EVENTS.c.id)
@@ -60,6 +60,20 @@ async def test_finds_exactly_the_listed_rows(
     finally:
         engine.dispose()
     assert found == sorted(ids[::2][:size])
+
+
+async def test_finds_the_rows_of_listed_strings(database_url: str, clock: ManualClock) -> None:
+    await _stored(database_url, clock, 70)
+    query = sa_select(DEAL_EVENTS.c.event_id).where(in_texts(DEAL_EVENTS.c.deal_id, "deals"))
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            found = {e for (e,) in connection.execute(query, {"deals": ["D3", "D5", "D-none"]})}
+            none = connection.execute(query, {"deals": []}).all()
+    finally:
+        engine.dispose()
+    assert found == {f"e{i}" for i in range(70) if i % 7 in (3, 5)}
+    assert none == []
 
 
 def test_the_statement_is_one_text_whatever_the_length() -> None:

@@ -373,6 +373,7 @@ async def forget_recipients(db: Database, delivery_ids: Sequence[int]) -> int:
         "claimed_by": None,
         "claimed_at": None,
         "last_error": None,
+        "anchor": None,
     }
     async with db.session() as session:
         targets = [

@@ -29,6 +29,7 @@ from bot.storage.models import (
     Note,
     NoteReply,
     Person,
+    RecentDeals,
     Response,
 )
 
@@ -179,6 +180,11 @@ async def forget(runtime: Runtime, workspace_id: str, user_id: str) -> Forgotten
             ),
             "person": delete(Person).where(
                 col(Person.workspace_id) == workspace_id, col(Person.user_id) == user_id
+            ),
+            # the sealed record of the deals their updates named (the check-in's deal)
+            "recent deals": delete(RecentDeals).where(
+                col(RecentDeals.workspace_id) == workspace_id,
+                col(RecentDeals.user_id) == user_id,
             ),
             # deal events keep the deal for the team's history but lose the person
             "dealevent": update(DealEvent)

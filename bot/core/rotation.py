@@ -26,19 +26,18 @@ import hashlib
 import math
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.core import recent_deals
 from bot.core.prompts import Dimension, Prompt, PromptBank
 from bot.runtime import Runtime
 from bot.storage.models import DealEvent, Delivery, DeliveryKind, PromptSetting
 
 MAX_QUESTIONS = 5
 """Questions a weekly check-in asks at most (the optional note comes on top)."""
-ANCHOR_WINDOW = timedelta(days=7)
-"""How far back a deal update counts as "a deal I touched this week"."""
 _EPOCH = date(2024, 1, 1)  # a Monday: week numbers count from it
 
 DIMENSION_NAMES = {
@@ -236,29 +235,20 @@ async def open_nudge_deals(runtime: Runtime, workspace_id: str, user_id: str) ->
 
 async def delivery_deal(runtime: Runtime, delivery: Delivery) -> str | None:
     """The deal a check-in DM asks about: the one its rep touched most in the week before the
-    DM was planned, from the deal updates Trustbot received; ``None`` when they touched none
-    (the question then reads in general).
+    DM's slot, from the deal updates Trustbot received (kept sealed per rep,
+    :mod:`bot.core.recent_deals`); ``None`` when they touched none (the question then reads
+    in general).
 
-    The window ends when the DM was planned, so redrawing it after a click, or a CRM update
-    arriving later, never changes which deal it names.
+    Picked when the DM is first drawn and sealed on its outbox row, so redrawing it after a
+    click, or a CRM update arriving later, never changes which deal it names.
     """
-    until = delivery.planned_at or delivery.created_at
-    async with runtime.db.session() as session:
-        rows = (
-            await session.exec(
-                select(DealEvent.deal_id, DealEvent.deal_name, DealEvent.occurred_at)
-                .where(
-                    DealEvent.workspace_id == delivery.workspace_id,
-                    DealEvent.rep_user_id == delivery.user_id,
-                    col(DealEvent.occurred_at) > until - ANCHOR_WINDOW,
-                    col(DealEvent.occurred_at) <= until,
-                    col(DealEvent.received_at) <= until,
-                )
-                .order_by(col(DealEvent.occurred_at).desc())
-                .limit(200)
-            )
-        ).all()
-    return pick_deal(rows)
+    key = runtime.pseudonyms.key
+    if not key:  # nothing was recorded without it either
+        return None
+    async with runtime.db.engine.begin() as connection:
+        return await connection.run_sync(
+            lambda sync: recent_deals.anchor(sync, key, delivery, pick_deal)
+        )
 
 
 # --------------------------------------------------------------------------- admin

@@ -11,7 +11,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -260,6 +260,9 @@ class Delivery(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = instant(nullable=True)
     remind_at: datetime | None = instant(nullable=True)
+    anchor: str | None = Field(default=None, max_length=1000)
+    """A check-in's deal, sealed (:mod:`bot.core.recent_deals`): which deal its question names,
+    fixed when first drawn so a redraw names the same one; cleared when the DM closes."""
     reminded_at: datetime | None = instant(nullable=True)
     expires_at: datetime | None = instant(nullable=True)
     created_at: datetime = instant()
@@ -339,6 +342,16 @@ class ManagerEstimate(SQLModel, table=True):
     # an estimate: the team's mean answer (1-5) the manager expects; a self-check
     # ("self.*" prompt ids): 2 yes, 1 partly, 0 no (bot/core/manager_checkin.py)
     value: int
+
+
+class RecentDeals(SQLModel, table=True):
+    """The deals a rep's updates named over the last week, for the check-in's deal question:
+    one row per rep, its content sealed (:mod:`bot.core.recent_deals`). Planned deal updates
+    forget their rep, and a dump cannot tie this row's content to any of them."""
+
+    workspace_id: str = Field(foreign_key="workspace.id", primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    sealed: str = Field(sa_type=Text)
 
 
 class DealEvent(SQLModel, table=True):

@@ -108,6 +108,9 @@ def test_the_simulation_is_realistic(stolen: Stolen) -> None:
     assert log.estimates and log.forgotten == [FAY.id]
     assert len(log.digests) >= len(log.teams) * len(log.weeks)
     assert sum(log.refused.values()) <= 0.1 * sum(log.checkin_answers.values())
+    # the sealed records of the reps' recent deals, and check-ins naming one, are in the dump
+    assert len(stolen.dump.tables["recentdeals"].rows) >= len(reps) - 2  # forgotten, silent
+    assert any(row["anchor"] for row in stolen.dump.tables["delivery"].rows)
 
 
 def test_forget_me_leaves_no_answer_or_note_in_the_dump(stolen: Stolen) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
-from bot.core import guardrails
+from bot.core import guardrails, recent_deals
 from bot.core.checkins import add_working_time
 from bot.core.deals import stage_map
 from bot.core.deals.model import (
@@ -93,6 +93,7 @@ class _Event(NamedTuple):
     from_value: str | None = None
     to_value: str | None = None
     source: str = ""
+    deal_name: str = ""
 
 
 @functools.cache
@@ -111,6 +112,7 @@ def _events_query(*, accepted_only: bool, lock: bool, by_email: bool = False) ->
         table.c.from_value,
         table.c.to_value,
         table.c.source,
+        table.c.deal_name,
     ).where(in_ids(table.c.id, "ids"))
     if accepted_only:
         query = query.where(table.c.status == ACCEPTED)
@@ -285,6 +287,7 @@ def _plan_events(
             reps = {u for r in mine if (u := users[r.id])}
             states = guardrails.rep_states(session, pseudonyms, workspace_id, reps, now, lock=True)
             waiting: dict[tuple[str, str | None, str | None, str], bool] = {}
+            touches: dict[str, list[recent_deals.Touch]] = {}
             for event in mine:
                 user_id = users[event.id]
                 state = states.get(user_id) if user_id else None
@@ -310,6 +313,11 @@ def _plan_events(
                 )
                 if nudge is not None:
                     nudges.append(nudge)
+                if state is not None and state.team is not None:
+                    touches.setdefault(state.user_id, []).append((event.deal_id, event.deal_name))
+            if pseudonyms.key:  # what the rep's check-in question may name, sealed (planned
+                # updates forget their rep)
+                recent_deals.record(connection, pseudonyms.key, workspace_id, touches, now)
     _apply_plan(connection, nudges, changes)
     return statuses
 

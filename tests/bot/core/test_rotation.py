@@ -4,6 +4,7 @@ asked about a deal the rep touched."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from bot.core import checkins, rotation, teams
+from bot.core import checkins, recent_deals, rotation, teams
 from bot.core.prompts import Dimension, PromptBank, default_bank
 from bot.core.rotation import MAX_QUESTIONS, plan_week
 from bot.core.workspaces import ensure_workspace
@@ -184,10 +185,18 @@ async def test_a_round_asks_the_rotation_and_each_rep_their_own_deal(runtime: Ru
                 workspace_id="T1", prompt_id=NOTE, enabled=True, changed_by="U", changed_at=now
             )
         )
-        s.add(deal_event(1, "UREP1", "D1", "Acme renewal", now - timedelta(days=2)))
-        s.add(deal_event(2, "UREP1", "D9", "Old deal", now - timedelta(days=9)))  # too old
-        s.add(deal_event(3, "UREP2", "D2", "Initech", now + timedelta(hours=1)))  # after planning
         team = (await s.exec(select(Team))).one()
+    # the deal updates each rep's record holds, by when they were planned
+    received = [
+        (now - timedelta(days=2), {"UREP1": [("D1", "Acme renewal")]}),
+        (now - timedelta(days=7, hours=1), {"UREP1": [("D9", "Old deal")] * 3}),  # too old
+        (now + timedelta(hours=1), {"UREP2": [("D2", "Initech")]}),  # after the DM's slot
+    ]
+    for at, touches in received:
+        async with runtime.db.engine.begin() as connection:
+            await connection.run_sync(
+                lambda sync, t=touches, a=at: recent_deals.record(sync, "k" * 20, "T1", t, a)
+            )
     plan = await checkins.plan_round(runtime, BANK, team, MONDAY, now=True)
     assert plan.round.prompt_ids == plan_week(BANK, None, "T1", MONDAY).prompt_ids
     assert plan.round.id is not None
@@ -196,15 +205,9 @@ async def test_a_round_asks_the_rotation_and_each_rep_their_own_deal(runtime: Ru
     assert await rotation.anchor_deal(runtime, "T1", "USTRANGER", plan.round.id) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: a planned deal update forgets its rep (#15, anonymity at rest), so "
-    "the check-in's deal question finds no deal the rep touched. The test above stores "
-    "planned updates that still name their rep, which the planner never leaves. A fix needs "
-    "a record of each rep's recent deals that a dump cannot join (see the closing note of "
-    "4 Dec, night); remove this marker with it.",
-)
 async def test_a_deal_planned_by_the_planner_anchors_the_reps_check_in(runtime: Runtime) -> None:
+    """Through the real planner, which leaves no rep on the updates it plans (#15): the
+    check-in still names the rep's deal, and keeps naming it when more updates arrive."""
     from bot.core import deals
     from bot.core.prompts import DealChange
 
@@ -230,4 +233,17 @@ async def test_a_deal_planned_by_the_planner_anchors_the_reps_check_in(runtime: 
     assert event is not None and event.status != "accepted"  # the planner has planned it
     plan = await checkins.plan_round(runtime, BANK, team, MONDAY, now=True)
     assert plan.round.id is not None
+    assert await rotation.anchor_deal(runtime, "T1", "UREP1", plan.round.id) == "Acme renewal"
+    async with runtime.db.session() as s:
+        planned = await s.get(DealEvent, receipt.id)
+    assert planned is not None and planned.rep_user_id is None  # the update forgot its rep
+    later = [
+        dataclasses.replace(update, event_id=f"later-{n}", deal_id="D2", deal_name="Globex")
+        for n in range(3)
+    ]
+    for n, one in enumerate(later):
+        one = dataclasses.replace(one, occurred_at=now - timedelta(minutes=n))
+        [new] = await deals.store(runtime, "T1", deals.WEBHOOK, [one])
+        await deals.process_events(runtime, [new.id], no_email, lookups=False)
+    # the DM was drawn with Acme: a redraw names Acme, though Globex is now touched most
     assert await rotation.anchor_deal(runtime, "T1", "UREP1", plan.round.id) == "Acme renewal"

@@ -1,0 +1,203 @@
+"""The deals each rep touched lately, sealed at rest: what the check-in's deal question names.
+
+A weekly check-in asks one question about "a deal I touched this week" (the one the rep's
+updates named most). Planned deal updates forget their rep (anonymity at rest, #15), so the
+planner keeps, per rep, a small record of the deals their updates named: ids, last known
+names, counts and when, never the change. It is sealed with AES-GCM (``cryptography``) under a
+key derived (HKDF) from ``TRUSTBOT_PSEUDONYM_KEY``; the plaintext is padded to a multiple of
+512 bytes; nothing about it is stored in clear but whose record it is. Without the key a dump
+shows one opaque value per rep: no deal, no count, no instant to join with the deal updates.
+
+When a check-in DM is first drawn, its deal is picked (:func:`rotation.pick_deal`) from the
+record's updates of the week before the DM's slot, and sealed on the DM's outbox row
+(``Delivery.anchor``), so a redraw names the same deal; the closed DM forgets it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, bindparam, delete, insert, update
+from sqlalchemy import select as sa_select
+
+from bot.runtime.pseudonyms import PseudonymKeyMissing
+from bot.storage.models import Delivery, RecentDeals
+
+WINDOW = timedelta(days=7)
+"""How far back a deal update counts as "a deal I touched this week"."""
+KEPT = timedelta(days=8)
+"""How long a touched deal stays in the record: the check-in looks a week back from its slot."""
+MAX_DEALS = 20
+"""Deals kept per rep (the latest touched); a check-in names the one touched most."""
+MAX_TOUCHES = 8
+"""Updates kept per deal (the latest): "touched most" counts up to this many."""
+NAME_CHARS = 120
+"""A deal name is kept to this length (the check-in question quotes it)."""
+PAD = 512
+ANCHOR_PAD = 128  # a deal name: at most NAME_CHARS characters
+_NONCE = 12
+_TABLE = RecentDeals.__table__  # type: ignore[attr-defined]
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+
+Touch = tuple[str, str]
+"""``(deal id, deal name)``: one deal update naming a rep."""
+Touched = tuple[str, str, datetime]
+"""``(deal id, deal name, when)``: a recorded update, as :func:`rotation.pick_deal` takes it."""
+
+
+@cache
+def _cipher(key: str) -> AESGCM:
+    if not key:
+        raise PseudonymKeyMissing()
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"trustbot recent deals"
+    ).derive(key.encode())
+    return AESGCM(derived)
+
+
+def seal(key: str, value: Any, where: str, pad: int = PAD) -> str:
+    """``value`` as JSON padded to a multiple of ``pad`` bytes (its length says little),
+    encrypted and authenticated for the place ``where`` it is stored (a value moved to
+    another rep's row does not open there): URL-safe base64 text."""
+    plain = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    plain += b" " * (-len(plain) % pad)
+    nonce = os.urandom(_NONCE)
+    sealed = _cipher(key).encrypt(nonce, plain, where.encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(key: str, sealed: str, where: str) -> Any:
+    """What :func:`seal` sealed for ``where``; ``None`` when it does not open (another key,
+    or another place: the record starts again, it only serves the next check-in question)."""
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+        return json.loads(_cipher(key).decrypt(raw[:_NONCE], raw[_NONCE:], where.encode()))
+    except (InvalidTag, ValueError):
+        return None
+
+
+def _place(workspace_id: str, user_id: str) -> str:
+    return f"recentdeals:{workspace_id}:{user_id}"
+
+
+def _record(key: str, workspace_id: str, user_id: str, sealed: str | None) -> dict[str, list[Any]]:
+    """A rep's record: deal id -> ``[name, [instants (epoch seconds), ascending]]``."""
+    opened = unseal(key, sealed, _place(workspace_id, user_id)) if sealed else None
+    return opened if isinstance(opened, dict) else {}
+
+
+def record(
+    connection: Connection,
+    key: str,
+    workspace_id: str,
+    touches: Mapping[str, Iterable[Touch]],
+    now: datetime,
+) -> None:
+    """Add each rep's ``touches`` (user ID -> updates naming them, planned ``now``) to their
+    sealed record, in the caller's transaction; drops what is older than :data:`KEPT` and
+    keeps the latest :data:`MAX_DEALS` deals, each with its latest :data:`MAX_TOUCHES`
+    updates."""
+    if not touches:
+        return
+    users = sorted(touches)
+    stored: dict[str, str] = dict(
+        connection.execute(
+            sa_select(_TABLE.c.user_id, _TABLE.c.sealed).where(
+                _TABLE.c.workspace_id == workspace_id, _TABLE.c.user_id.in_(users)
+            )
+        ).all()
+    )
+    when, since = int(now.timestamp()), int((now - KEPT).timestamp())
+    inserts: list[dict[str, str]] = []
+    updates: list[dict[str, str]] = []
+    for user in users:
+        deals = _record(key, workspace_id, user, stored.get(user))
+        for deal_id, name in touches[user]:  # planned now: after what the record holds
+            entry = deals.get(deal_id)
+            if entry is None:
+                deals[deal_id] = [name[:NAME_CHARS], [when]]
+                continue
+            entry[0] = name[:NAME_CHARS] or entry[0]
+            entry[1].append(when)
+            if len(entry[1]) > MAX_TOUCHES:
+                del entry[1][0]
+        latest = sorted(
+            (entry[1][-1], deal_id)
+            for deal_id, entry in deals.items()
+            if entry[1] and entry[1][-1] > since
+        )[-MAX_DEALS:]
+        kept = {deal_id: deals[deal_id] for _, deal_id in latest}
+        sealed = seal(key, kept, _place(workspace_id, user))
+        if user in stored:
+            updates.append({"ws": workspace_id, "user": user, "sealed": sealed})
+        else:
+            inserts.append({"workspace_id": workspace_id, "user_id": user, "sealed": sealed})
+    if inserts:
+        connection.execute(insert(_TABLE), inserts)
+    if updates:
+        connection.execute(
+            update(_TABLE)
+            .where(_TABLE.c.workspace_id == bindparam("ws"), _TABLE.c.user_id == bindparam("user"))
+            .values(sealed=bindparam("sealed")),
+            updates,
+        )
+
+
+def touched(
+    connection: Connection, key: str, workspace_id: str, user_id: str, until: datetime
+) -> list[Touched]:
+    """The rep's recorded updates planned in the week up to ``until``."""
+    sealed = connection.execute(
+        sa_select(_TABLE.c.sealed).where(
+            _TABLE.c.workspace_id == workspace_id, _TABLE.c.user_id == user_id
+        )
+    ).scalar()
+    start, end = (until - WINDOW).timestamp(), until.timestamp()
+    return [
+        (str(deal_id), str(name), datetime.fromtimestamp(at, UTC))
+        for deal_id, (name, instants) in _record(key, workspace_id, user_id, sealed).items()
+        for at in instants
+        if start < at <= end
+    ]
+
+
+def anchor(connection: Connection, key: str, delivery: Delivery, pick: Any) -> str | None:
+    """The deal a check-in DM names: the one sealed on its row, or else ``pick`` (of the
+    rep's updates in the week before its slot) sealed there now, so redraws name the same
+    deal. ``None`` for a DM that names none (or has closed and forgotten its person)."""
+    if delivery.user_id is None or delivery.id is None:
+        return None
+    where = f"anchor:{delivery.id}"
+    if delivery.anchor is not None:
+        opened = unseal(key, delivery.anchor, where)
+        return opened if isinstance(opened, str) else None
+    until = delivery.planned_at or delivery.created_at
+    chosen = pick(touched(connection, key, delivery.workspace_id, delivery.user_id, until))
+    connection.execute(
+        update(_DELIVERIES)
+        .where(_DELIVERIES.c.id == delivery.id, _DELIVERIES.c.anchor.is_(None))
+        .values(anchor=seal(key, chosen, where, pad=ANCHOR_PAD))
+    )
+    stored = connection.execute(
+        sa_select(_DELIVERIES.c.anchor).where(_DELIVERIES.c.id == delivery.id)
+    ).scalar()
+    opened = unseal(key, stored, where) if stored else None  # the first draw's, if two raced
+    return opened if isinstance(opened, str) else None
+
+
+def forget(connection: Connection, workspace_id: str, user_id: str) -> int:
+    """Delete the rep's record (forget-me)."""
+    result = connection.execute(
+        delete(_TABLE).where(_TABLE.c.workspace_id == workspace_id, _TABLE.c.user_id == user_id)
+    )
+    return int(result.rowcount or 0)

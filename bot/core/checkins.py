@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.core import rotation
+from bot.core import recent_deals, rotation
 from bot.core.answers import checkin_state
 from bot.core.prompts import PromptBank, default_bank
 from bot.core.teams import MANAGER, REP
@@ -169,13 +170,21 @@ async def plan_round(
             # never a response, so never counted as the team's, bot/core/manager_checkin.py)
             recipients = [(u, DeliveryKind.CHECKIN) for u in reps]
             recipients += [(u, DeliveryKind.MANAGER) for u in managers if u not in reps]
+            slots = {
+                user_id: clock_now
+                if now
+                else local_slot(
+                    period_start,
+                    team.checkin_weekday,
+                    team.checkin_time,
+                    zone(zones.get(user_id), team.timezone),
+                )
+                for user_id, _ in recipients
+            }
+            anchors = await _anchors(runtime, session, team.workspace_id, rnd, slots, reps)
             for user_id, kind in recipients:
                 tz = zone(zones.get(user_id), team.timezone)
-                slot = (
-                    clock_now
-                    if now
-                    else local_slot(period_start, team.checkin_weekday, team.checkin_time, tz)
-                )
+                slot = slots[user_id]
                 session.add(
                     Delivery(
                         workspace_id=team.workspace_id,
@@ -192,11 +201,34 @@ async def plan_round(
                             slot, timedelta(days=team.expire_after_days), tz
                         ),
                         created_at=clock_now,
+                        anchor=anchors.get(user_id) if kind == DeliveryKind.CHECKIN else None,
                     )
                 )
     except IntegrityError:  # another scheduler planned it first
         return await plan_round(runtime, bank, team, period_start, now=now)
     return Plan(rnd, len(reps), created=True)
+
+
+async def _anchors(
+    runtime: Runtime,
+    session: AsyncSession,
+    workspace_id: str,
+    rnd: CheckinRound,
+    slots: dict[str, datetime],
+    reps: list[str],
+) -> dict[str, str]:
+    """Each rep's check-in deal, sealed (:func:`bot.core.recent_deals.anchors`): the deal they
+    touched most in the week before now."""
+    key = runtime.pseudonyms.key
+    if not key or rnd.id is None or not reps:
+        return {}
+    round_id, now = rnd.id, runtime.clock.now()
+    untils = {user: min(slots[user], now) for user in reps}
+    return await session.run_sync(
+        lambda sync: recent_deals.anchors(
+            sync.connection(), key, workspace_id, round_id, untils, rotation.pick_deal
+        )
+    )
 
 
 async def plan_due(runtime: Runtime, bank: PromptBank) -> list[Plan]:

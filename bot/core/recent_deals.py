@@ -8,9 +8,11 @@ key derived (HKDF) from ``TRUSTBOT_PSEUDONYM_KEY``; the plaintext is padded to a
 512 bytes; nothing about it is stored in clear but whose record it is. Without the key a dump
 shows one opaque value per rep: no deal, no count, no instant to join with the deal updates.
 
-When a check-in DM is first drawn, its deal is picked (:func:`rotation.pick_deal`) from the
-record's updates of the week before the DM's slot, and sealed on the DM's outbox row
-(``Delivery.anchor``), so a redraw names the same deal; the closed DM forgets it.
+When a team's weekly round is planned (up to a day before the DMs' slots), each rep's deal
+is picked (:func:`rotation.pick_deal`) from their record's updates of the week before, and
+sealed on their check-in's outbox row (``Delivery.anchor``): drawing the DM, and redrawing
+it after a click, only read it, so they never change which deal it names and need no write;
+the closed DM forgets it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -153,6 +155,16 @@ def record(
         )
 
 
+def _in_window(deals: Mapping[str, list[Any]], until: datetime) -> list[Touched]:
+    start, end = (until - WINDOW).timestamp(), until.timestamp()
+    return [
+        (str(deal_id), str(name), datetime.fromtimestamp(at, UTC))
+        for deal_id, (name, instants) in deals.items()
+        for at in instants
+        if start < at <= end
+    ]
+
+
 def touched(
     connection: Connection, key: str, workspace_id: str, user_id: str, until: datetime
 ) -> list[Touched]:
@@ -162,37 +174,48 @@ def touched(
             _TABLE.c.workspace_id == workspace_id, _TABLE.c.user_id == user_id
         )
     ).scalar()
-    start, end = (until - WINDOW).timestamp(), until.timestamp()
-    return [
-        (str(deal_id), str(name), datetime.fromtimestamp(at, UTC))
-        for deal_id, (name, instants) in _record(key, workspace_id, user_id, sealed).items()
-        for at in instants
-        if start < at <= end
-    ]
+    return _in_window(_record(key, workspace_id, user_id, sealed), until)
 
 
-def anchor(connection: Connection, key: str, delivery: Delivery, pick: Any) -> str | None:
-    """The deal a check-in DM names: the one sealed on its row, or else ``pick`` (of the
-    rep's updates in the week before its slot) sealed there now, so redraws name the same
-    deal. ``None`` for a DM that names none (or has closed and forgotten its person)."""
-    if delivery.user_id is None or delivery.id is None:
-        return None
-    where = f"anchor:{delivery.id}"
-    if delivery.anchor is not None:
-        opened = unseal(key, delivery.anchor, where)
-        return opened if isinstance(opened, str) else None
-    until = delivery.planned_at or delivery.created_at
-    chosen = pick(touched(connection, key, delivery.workspace_id, delivery.user_id, until))
-    connection.execute(
-        update(_DELIVERIES)
-        .where(_DELIVERIES.c.id == delivery.id, _DELIVERIES.c.anchor.is_(None))
-        .values(anchor=seal(key, chosen, where, pad=ANCHOR_PAD))
+def anchors(
+    connection: Connection,
+    key: str,
+    workspace_id: str,
+    round_id: int,
+    untils: Mapping[str, datetime],
+    pick: Callable[[list[Touched]], str | None],
+) -> dict[str, str]:
+    """Each rep's check-in deal for round ``round_id``, sealed for its outbox row: ``pick`` of
+    their recorded updates in the week up to ``untils[user]``. Every rep gets one, sealed to
+    the same size whether it names a deal or none."""
+    if not untils:
+        return {}
+    stored: dict[str, str] = dict(
+        connection.execute(
+            sa_select(_TABLE.c.user_id, _TABLE.c.sealed).where(
+                _TABLE.c.workspace_id == workspace_id, _TABLE.c.user_id.in_(sorted(untils))
+            )
+        ).all()
     )
-    stored = connection.execute(
-        sa_select(_DELIVERIES.c.anchor).where(_DELIVERIES.c.id == delivery.id)
-    ).scalar()
-    opened = unseal(key, stored, where) if stored else None  # the first draw's, if two raced
+    sealed = {}
+    for user, until in untils.items():
+        deals = _record(key, workspace_id, user, stored.get(user))
+        chosen = pick(_in_window(deals, until))
+        sealed[user] = seal(key, chosen, _anchor_place(round_id, user), pad=ANCHOR_PAD)
+    return sealed
+
+
+def anchor(key: str | None, delivery: Delivery) -> str | None:
+    """The deal a check-in DM names, from its row (:func:`anchors`); ``None`` when it names
+    none, or the row has closed and forgotten its person."""
+    if not key or delivery.anchor is None or delivery.round_id is None or not delivery.user_id:
+        return None
+    opened = unseal(key, delivery.anchor, _anchor_place(delivery.round_id, delivery.user_id))
     return opened if isinstance(opened, str) else None
+
+
+def _anchor_place(round_id: int, user_id: str) -> str:
+    return f"anchor:{round_id}:{user_id}"
 
 
 def forget(connection: Connection, workspace_id: str, user_id: str) -> int:

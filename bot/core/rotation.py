@@ -234,21 +234,12 @@ async def open_nudge_deals(runtime: Runtime, workspace_id: str, user_id: str) ->
 
 
 async def delivery_deal(runtime: Runtime, delivery: Delivery) -> str | None:
-    """The deal a check-in DM asks about: the one its rep touched most in the week before the
-    DM's slot, from the deal updates Trustbot received (kept sealed per rep,
-    :mod:`bot.core.recent_deals`); ``None`` when they touched none (the question then reads
-    in general).
-
-    Picked when the DM is first drawn and sealed on its outbox row, so redrawing it after a
-    click, or a CRM update arriving later, never changes which deal it names.
-    """
-    key = runtime.pseudonyms.key
-    if not key:  # nothing was recorded without it either
-        return None
-    async with runtime.db.engine.begin() as connection:
-        return await connection.run_sync(
-            lambda sync: recent_deals.anchor(sync, key, delivery, pick_deal)
-        )
+    """The deal a check-in DM asks about: the one its rep touched most in the week before
+    its round was planned, from the deal updates Trustbot received (picked then and sealed on
+    the DM's row, :mod:`bot.core.recent_deals`); ``None`` when they touched none (the
+    question then reads in general). Redrawing the DM, or a CRM update arriving later,
+    never changes which deal it names."""
+    return recent_deals.anchor(runtime.pseudonyms.key, delivery)
 
 
 # --------------------------------------------------------------------------- admin

@@ -40,7 +40,6 @@ from bot.core import (
     people,
     privacy,
     recipients,
-    rotation,
     teams,
 )
 from bot.core.deals import DealUpdate
@@ -50,7 +49,7 @@ from bot.runtime import Runtime
 from bot.runtime.clock import ManualClock
 from bot.runtime.settings import load_settings
 from bot.storage import Database
-from bot.storage.models import Delivery, DeliveryKind, ManagerEstimate
+from bot.storage.models import Delivery, ManagerEstimate
 from tests.attacks._dump import Dump, dump_database
 
 WS = "T0ACME0001"
@@ -459,7 +458,7 @@ class Simulation:
 async def send_due(rt: Runtime) -> list[tuple[Delivery, recipients.Go | recipients.Hold]]:
     """What the outbox worker does with the DMs due now, minus Slack: the same decision
     (:func:`bot.core.recipients.decide`), then sent (``D…`` channel, ``ts`` of now) or
-    skipped with its reason; a check-in's deal is picked as when it is drawn."""
+    skipped with its reason."""
     done = []
     for row in await outbox.claim_due(rt.db, rt.clock, WORKER, 500):
         assert row.id is not None
@@ -467,8 +466,6 @@ async def send_due(rt: Runtime) -> list[tuple[Delivery, recipients.Go | recipien
         if isinstance(decision, recipients.Hold):
             await outbox.mark_skipped(rt.db, row.id, decision.reason, worker_id=WORKER)
         else:
-            if row.kind == DeliveryKind.CHECKIN:  # drawing it seals the deal it names
-                await rotation.delivery_deal(rt, row)
             channel = "D" + row.user_id[1:]
             await outbox.mark_sent(rt.db, row.id, channel, f"{rt.clock.time():.6f}", rt.clock)
         done.append((row, decision))

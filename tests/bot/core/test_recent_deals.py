@@ -116,3 +116,18 @@ async def test_a_closed_check_in_and_forget_me_leave_nothing(runtime: Runtime) -
     await privacy.forget(runtime, "T1", "UREP1")
     async with runtime.db.session() as s:
         assert (await s.exec(select(RecentDeals))).all() == []
+
+
+async def test_every_check_in_carries_a_sealed_deal_of_one_size(runtime: Runtime) -> None:
+    """A row does not tell, by being empty or shorter, which reps touched a deal."""
+    await teams.add_people(runtime.db, "T1", "UADMIN", "sales", ["UREP2"], teams.REP, runtime.clock)
+    await _record(runtime, {"UREP1": [("D1", "A" * recent_deals.NAME_CHARS)]}, NOW)
+    async with runtime.db.session() as s:
+        team = (await s.exec(select(Team))).one()
+    plan = await checkins.plan_round(runtime, default_bank(), team, NOW.date(), now=True)
+    async with runtime.db.session() as s:
+        dms = (await s.exec(select(Delivery).where(Delivery.round_id == plan.round.id))).all()
+    assert {dm.user_id for dm in dms} == {"UREP1", "UREP2"}
+    assert len({len(dm.anchor or "") for dm in dms}) == 1
+    named = {dm.user_id: await rotation.delivery_deal(runtime, dm) for dm in dms}
+    assert named == {"UREP1": "A" * recent_deals.NAME_CHARS, "UREP2": None}

@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Connection, bindparam, delete, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy import select as sa_select
 
 from bot.runtime.pseudonyms import PseudonymKeyMissing
@@ -38,7 +38,7 @@ from bot.storage.models import Delivery, RecentDeals
 WINDOW = timedelta(days=7)
 """How far back a deal update counts as "a deal I touched this week"."""
 KEPT = timedelta(days=8)
-"""How long a touched deal stays in the record: the check-in looks a week back from its slot."""
+"""How long a touched deal stays in the record: a round looks a week back from its planning."""
 MAX_DEALS = 20
 """Deals kept per rep (the latest touched); a check-in names the one touched most."""
 MAX_TOUCHES = 8
@@ -49,7 +49,6 @@ PAD = 512
 ANCHOR_PAD = 128  # a deal name: at most NAME_CHARS characters
 _NONCE = 12
 _TABLE = RecentDeals.__table__  # type: ignore[attr-defined]
-_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 
 Touch = tuple[str, str]
 """``(deal id, deal name)``: one deal update naming a rep."""
@@ -216,11 +215,3 @@ def anchor(key: str | None, delivery: Delivery) -> str | None:
 
 def _anchor_place(round_id: int, user_id: str) -> str:
     return f"anchor:{round_id}:{user_id}"
-
-
-def forget(connection: Connection, workspace_id: str, user_id: str) -> int:
-    """Delete the rep's record (forget-me)."""
-    result = connection.execute(
-        delete(_TABLE).where(_TABLE.c.workspace_id == workspace_id, _TABLE.c.user_id == user_id)
-    )
-    return int(result.rowcount or 0)

@@ -170,21 +170,16 @@ async def plan_round(
             # never a response, so never counted as the team's, bot/core/manager_checkin.py)
             recipients = [(u, DeliveryKind.CHECKIN) for u in reps]
             recipients += [(u, DeliveryKind.MANAGER) for u in managers if u not in reps]
+            tzs = {user_id: zone(zones.get(user_id), team.timezone) for user_id, _ in recipients}
             slots = {
                 user_id: clock_now
                 if now
-                else local_slot(
-                    period_start,
-                    team.checkin_weekday,
-                    team.checkin_time,
-                    zone(zones.get(user_id), team.timezone),
-                )
-                for user_id, _ in recipients
+                else local_slot(period_start, team.checkin_weekday, team.checkin_time, tz)
+                for user_id, tz in tzs.items()
             }
             anchors = await _anchors(runtime, session, team.workspace_id, rnd, slots, reps)
             for user_id, kind in recipients:
-                tz = zone(zones.get(user_id), team.timezone)
-                slot = slots[user_id]
+                tz, slot = tzs[user_id], slots[user_id]
                 session.add(
                     Delivery(
                         workspace_id=team.workspace_id,

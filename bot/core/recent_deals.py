@@ -164,18 +164,6 @@ def _in_window(deals: Mapping[str, list[Any]], until: datetime) -> list[Touched]
     ]
 
 
-def touched(
-    connection: Connection, key: str, workspace_id: str, user_id: str, until: datetime
-) -> list[Touched]:
-    """The rep's recorded updates planned in the week up to ``until``."""
-    sealed = connection.execute(
-        sa_select(_TABLE.c.sealed).where(
-            _TABLE.c.workspace_id == workspace_id, _TABLE.c.user_id == user_id
-        )
-    ).scalar()
-    return _in_window(_record(key, workspace_id, user_id, sealed), until)
-
-
 def anchors(
     connection: Connection,
     key: str,

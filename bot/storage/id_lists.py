@@ -53,8 +53,9 @@ class TextList(_ValueList):
     cache_ok = True
 
 
-class InIds(ColumnElement[bool]):
-    """``column IN (values)`` with the values as one bound parameter (see :func:`in_ids`)."""
+class InList(ColumnElement[bool]):
+    """``column IN (values)`` with the values as one bound parameter (see :func:`in_ids` and
+    :func:`in_texts`)."""
 
     inherit_cache = True
     # no Boolean type: SQLite would then be given "<condition> = 1", which no index serves
@@ -71,23 +72,23 @@ class InIds(ColumnElement[bool]):
         self.ids = bindparam(name, type_=TextList() if texts else IdList())
 
 
-@compiles(InIds)
-def _in_ids(element: InIds, compiler: Any, **kw: Any) -> str:
+@compiles(InList)
+def _in_list(element: InList, compiler: Any, **kw: Any) -> str:
     column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
     return f"{column} IN (SELECT value FROM json_each({ids}))"  # noqa: S608 (SQL, no values)
 
 
-@compiles(InIds, "postgresql")
-def _in_ids_postgresql(element: InIds, compiler: Any, **kw: Any) -> str:
+@compiles(InList, "postgresql")
+def _in_list_postgresql(element: InList, compiler: Any, **kw: Any) -> str:
     column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
     return f"{column} = ANY({ids})"
 
 
-def in_ids(column: ColumnElement[Any] | ColumnClause[Any], name: str) -> InIds:
+def in_ids(column: ColumnElement[Any] | ColumnClause[Any], name: str) -> InList:
     """``column IN :name``, where ``name`` is bound at execution to a list of ints."""
-    return InIds(column, name)
+    return InList(column, name)
 
 
-def in_texts(column: ColumnElement[Any] | ColumnClause[Any], name: str) -> InIds:
+def in_texts(column: ColumnElement[Any] | ColumnClause[Any], name: str) -> InList:
     """``column IN :name``, where ``name`` is bound at execution to a list of strings."""
-    return InIds(column, name, texts=True)
+    return InList(column, name, texts=True)

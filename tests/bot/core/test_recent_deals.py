@@ -88,15 +88,13 @@ async def test_the_record_keeps_a_week_and_a_bounded_size(runtime: Runtime) -> N
             {"UREP1": [(f"D{n}", "N" * 500), ("D0", "N" * 500)]},
             NOW - timedelta(minutes=100 - n),
         )
-    async with runtime.db.engine.connect() as connection:
-        found = await connection.run_sync(
-            lambda sync: recent_deals.touched(sync, KEY, "T1", "UREP1", NOW)
-        )
-    deals = {deal_id for deal_id, _, _ in found}
-    assert "DOLD" not in deals
-    assert len(deals) == recent_deals.MAX_DEALS
-    assert sum(1 for deal_id, _, _ in found if deal_id == "D0") == recent_deals.MAX_TOUCHES
-    assert all(len(name) == recent_deals.NAME_CHARS for _, name, _ in found)
+    async with runtime.db.session() as s:
+        [row] = (await s.exec(select(RecentDeals))).all()
+    kept = recent_deals.unseal(KEY, row.sealed, "recentdeals:T1:UREP1")
+    assert "DOLD" not in kept
+    assert len(kept) == recent_deals.MAX_DEALS
+    assert len(kept["D0"][1]) == recent_deals.MAX_TOUCHES
+    assert all(len(name) == recent_deals.NAME_CHARS for name, _ in kept.values())
 
 
 async def test_a_closed_check_in_and_forget_me_leave_nothing(runtime: Runtime) -> None:
